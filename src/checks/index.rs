@@ -1,0 +1,51 @@
+//! Cross-object lookups the relation checks need (PDBs, HPAs, network
+//! policies, RBAC roles), built once per inspection.
+
+use std::collections::HashMap;
+
+use crate::inventory::{Inventory, Object};
+
+/// Objects other checks look up, by namespace or name.
+#[derive(Debug, Default)]
+pub struct Index<'a> {
+    by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<&'a Object>>>,
+    cluster_roles: HashMap<&'a str, &'a Object>,
+}
+
+/// Kinds the index keeps.
+const INDEXED: &[&str] = &["PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role"];
+
+impl<'a> Index<'a> {
+    /// Indexes the inventory.
+    pub fn build(inventory: &'a Inventory) -> Self {
+        let mut index = Index::default();
+        for o in &inventory.objects {
+            let kind = o.id.kind.as_str();
+            if kind == "ClusterRole" {
+                index.cluster_roles.insert(&o.id.name, o);
+            } else if INDEXED.contains(&kind)
+                && let Some(ns) = o.id.namespace.as_deref()
+            {
+                index.by_kind_ns.entry(kind).or_default().entry(ns).or_default().push(o);
+            }
+        }
+        index
+    }
+
+    /// Objects of `kind` in `namespace` (PDBs, HPAs, NetworkPolicies, Roles).
+    pub fn in_namespace(&self, kind: &str, namespace: Option<&str>) -> &[&'a Object] {
+        namespace
+            .and_then(|ns| self.by_kind_ns.get(kind)?.get(ns))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// A ClusterRole by name.
+    pub fn cluster_role(&self, name: &str) -> Option<&'a Object> {
+        self.cluster_roles.get(name).copied()
+    }
+
+    /// A Role by namespace and name.
+    pub fn role(&self, namespace: Option<&str>, name: &str) -> Option<&'a Object> {
+        self.in_namespace("Role", namespace).iter().find(|r| r.id.name == name).copied()
+    }
+}

@@ -1,0 +1,177 @@
+//! Checks: pure functions from an inventory and rules to findings. No I/O here.
+
+pub mod code;
+pub mod exempt;
+pub mod index;
+pub mod schema;
+pub mod selector;
+pub mod workload;
+
+use serde_json::Value;
+
+use crate::inventory::{Inventory, Object, ObjectRef};
+use crate::report::{Finding, Severity};
+use crate::rules::{Logic, Rule, RuleSet, Target};
+use index::Index;
+use workload::Workload;
+
+/// What one rule concluded about one subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The subject complies.
+    Pass,
+    /// It does not; an optional message more specific than the rule's.
+    Fail(Option<String>),
+    /// The rule does not apply to this subject.
+    Skip,
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// A workload, at controller, pod-spec or pod-template level.
+    Workload(&'a Workload<'a>),
+    /// One container of a workload (`true` = init container).
+    Container(&'a Workload<'a>, &'a Value, bool),
+    /// Any object (for `group/Kind` targets).
+    Object(&'a Object),
+}
+
+/// Findings plus how many evaluations passed (for the score).
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// Failed evaluations, one finding each.
+    pub findings: Vec<Finding>,
+    /// Passed evaluations.
+    pub passed: usize,
+}
+
+/// Evaluates every enabled rule on the inventory.
+pub fn evaluate(inventory: &Inventory, rules: &RuleSet) -> Evaluation {
+    let index = Index::build(inventory);
+    let mut eval = Evaluation::default();
+    let enabled: Vec<&Rule> = rules.enabled().collect();
+    let (workload_rules, kind_rules): (Vec<&Rule>, Vec<&Rule>) = enabled.into_iter().partition(|r| r.target.is_workload());
+    for w in workload::workloads(inventory) {
+        for rule in &workload_rules {
+            evaluate_workload(rule, &w, &index, rules, &mut eval);
+        }
+    }
+    for object in &inventory.objects {
+        for rule in kind_rules.iter().filter(|r| targets_object(&r.target, object)) {
+            if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], &rules.exemptions) {
+                continue;
+            }
+            let outcome = run(rule, Subject::Object(object), &index);
+            record(rule, outcome, &object.id, None, &mut eval);
+        }
+    }
+    crate::report::sort_findings(&mut eval.findings);
+    eval
+}
+
+fn targets_object(target: &Target, object: &Object) -> bool {
+    matches!(target, Target::Kind { group, kind } if *kind == object.id.kind && *group == object.id.group)
+}
+
+fn evaluate_workload(rule: &Rule, w: &Workload<'_>, index: &Index<'_>, rules: &RuleSet, eval: &mut Evaluation) {
+    if !rule.controllers.selects(w.kind()) {
+        return;
+    }
+    let annotations = [w.object.metadata().get("annotations"), w.pod_template.get("metadata").and_then(|m| m.get("annotations"))];
+    if rule.target == Target::Container {
+        for (container, init) in w.containers() {
+            if (init && rule.skip_init_containers) || (!init && rule.skip_containers) {
+                continue;
+            }
+            let name = container.get("name").and_then(Value::as_str);
+            if exempt::is_exempt(rule, &w.id, name, &annotations, &rules.exemptions) {
+                continue;
+            }
+            let outcome = run(rule, Subject::Container(w, container, init), index);
+            record(rule, outcome, &w.id, name, eval);
+        }
+    } else {
+        if exempt::is_exempt(rule, &w.id, None, &annotations, &rules.exemptions) {
+            return;
+        }
+        let outcome = run(rule, Subject::Workload(w), index);
+        record(rule, outcome, &w.id, None, eval);
+    }
+}
+
+/// Runs one rule on one subject.
+pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
+    match &rule.logic {
+        Logic::Code(check) => check.run(subject, index),
+        Logic::Schema(schema) => {
+            let level = rule.schema_target.as_ref().unwrap_or(&rule.target);
+            let Some(instance) = instance_for(level, subject) else { return Outcome::Skip };
+            let valid = schema.is_valid(instance, || context_for(subject));
+            if valid { Outcome::Pass } else { Outcome::Fail(None) }
+        }
+    }
+}
+
+/// The value a schema validates for a subject at a given level.
+fn instance_for<'a>(level: &Target, subject: Subject<'a>) -> Option<&'a Value> {
+    match (level, subject) {
+        (Target::Container, Subject::Container(_, c, _)) => Some(c),
+        (Target::PodSpec, Subject::Workload(w) | Subject::Container(w, _, _)) => Some(w.pod_spec),
+        (Target::PodTemplate, Subject::Workload(w) | Subject::Container(w, _, _)) => Some(w.pod_template),
+        (Target::Controller, Subject::Workload(w) | Subject::Container(w, _, _)) => Some(&w.object.raw),
+        (Target::Kind { .. }, Subject::Object(o)) => Some(&o.raw),
+        _ => None,
+    }
+}
+
+fn context_for(subject: Subject<'_>) -> Value {
+    match subject {
+        Subject::Object(o) => schema::template_context(&o.raw, None, None, None),
+        Subject::Workload(w) => schema::template_context(&w.object.raw, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw)),
+        Subject::Container(w, c, _) => {
+            schema::template_context(c, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw))
+        }
+    }
+}
+
+fn record(rule: &Rule, outcome: Outcome, id: &ObjectRef, container: Option<&str>, eval: &mut Evaluation) {
+    let severity = rule.severity.unwrap_or(Severity::Warning);
+    match outcome {
+        Outcome::Skip => {}
+        Outcome::Pass => eval.passed += 1,
+        Outcome::Fail(message) => eval.findings.push(Finding {
+            rule: rule.id.clone(),
+            severity,
+            category: rule.category.clone(),
+            section: section_of(rule).into(),
+            kind: id.kind.clone(),
+            namespace: id.namespace.clone(),
+            name: id.name.clone(),
+            container: container.map(str::to_string),
+            message: message.unwrap_or_else(|| rule.failure_message.clone()),
+            remediation: rule.remediation.clone(),
+            fingerprint: Finding::fingerprint_of(&rule.id, &id.kind, id.namespace.as_deref(), &id.name, container),
+        }),
+    }
+}
+
+/// The report section a rule's findings belong to.
+pub fn section_of(rule: &Rule) -> &'static str {
+    match &rule.target {
+        Target::Kind { group, .. } if group == "rbac.authorization.k8s.io" => "rbac",
+        _ => "workloads",
+    }
+}
+
+/// A one-object inventory evaluation, for `ke rules explain` examples and tests.
+pub fn evaluate_values(values: Vec<Value>, rules: &RuleSet) -> Evaluation {
+    let mut inventory = Inventory::default();
+    for v in values {
+        if let Some(o) = Object::from_value(v) {
+            inventory.push(o);
+        }
+    }
+    evaluate(&inventory, rules)
+}
+

@@ -1,0 +1,283 @@
+//! Offline input: manifests and snapshots on disk.
+//!
+//! Accepts YAML (multi-document) and JSON files (one or several concatenated
+//! documents), `kind: List` and every `*List` kind, and directories walked
+//! recursively — including the layout `kubectl cluster-info dump
+//! --output-directory` writes. A malformed document becomes a coverage gap
+//! naming the file and document; the other documents still load.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::inventory::{CoverageGap, Inventory, Object};
+
+/// A snapshot path that cannot be read at all: the inspection cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The path does not exist or cannot be listed.
+    #[error("cannot read snapshot {path}: {source}")]
+    Unreadable {
+        /// The path given.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Loads every path into one inventory.
+pub fn load(paths: &[PathBuf]) -> Result<Inventory, SnapshotError> {
+    let mut inventory = Inventory::default();
+    for path in paths {
+        let meta = std::fs::metadata(path)
+            .map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
+        let files = if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(path, &mut files)
+                .map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
+            files
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            load_file(&file, &mut inventory);
+        }
+        inventory.sources.push(format!("snapshot:{}", path.display()));
+    }
+    inventory.dedup();
+    Ok(inventory)
+}
+
+/// Manifest files below `dir`, sorted so that loads are reproducible. Hidden entries are skipped.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            walk(&path, out)?;
+        } else if is_manifest(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+/// Loads one file, recording any problem as a coverage gap.
+pub fn load_file(path: &Path, inventory: &mut Inventory) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            inventory.gaps.push(gap(path, None, format!("cannot read file: {e}")));
+            return;
+        }
+    };
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let docs = if is_json { json_documents(&text) } else { yaml_documents(&text) };
+    for (index, doc) in docs.into_iter().enumerate() {
+        match doc {
+            Ok(Some(value)) => add_document(value, path, index + 1, inventory),
+            Ok(None) => {}
+            Err(reason) => inventory.gaps.push(gap(path, Some(index + 1), reason)),
+        }
+    }
+}
+
+type Document = Result<Option<Value>, String>;
+
+fn json_documents(text: &str) -> Vec<Document> {
+    let mut docs = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    loop {
+        match stream.next() {
+            None => break,
+            Some(Ok(v)) => docs.push(Ok(Some(v))),
+            Some(Err(e)) => {
+                // A JSON syntax error leaves no reliable place to resume from.
+                docs.push(Err(format!("invalid JSON: {e}")));
+                break;
+            }
+        }
+    }
+    docs
+}
+
+/// Splits on `---` separator lines first, so one malformed document does not hide the next.
+fn yaml_documents(text: &str) -> Vec<Document> {
+    let mut docs = Vec::new();
+    let mut current = String::new();
+    let mut start_line = 1;
+    let mut line_no = 0;
+    let mut flush = |current: &mut String, start_line: usize| {
+        if current.trim().is_empty() {
+            // Keep document numbering aligned with what editors show: an empty
+            // leading document before the first `---` is not counted.
+            if !docs.is_empty() {
+                docs.push(Ok(None));
+            }
+        } else {
+            docs.push(parse_yaml(current, start_line));
+        }
+        current.clear();
+    };
+    for line in text.lines() {
+        line_no += 1;
+        if is_separator(line) {
+            flush(&mut current, start_line);
+            start_line = line_no + 1;
+            continue;
+        }
+        if line.trim_end() == "..." {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+    }
+    flush(&mut current, start_line);
+    docs
+}
+
+fn is_separator(line: &str) -> bool {
+    line.strip_prefix("---").is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+}
+
+fn parse_yaml(text: &str, start_line: usize) -> Document {
+    let de = serde_norway::Deserializer::from_str(text);
+    match Value::deserialize(de) {
+        Ok(Value::Null) => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(e) => {
+            let at = e
+                .location()
+                .map(|l| format!(" at line {}", start_line + l.line() - 1))
+                .unwrap_or_default();
+            Err(format!("invalid YAML{at}: {}", strip_location(&e.to_string())))
+        }
+    }
+}
+
+/// serde_norway appends "at line L column C" relative to the document; we report file lines.
+fn strip_location(message: &str) -> &str {
+    message.find(" at line ").map_or(message, |i| &message[..i])
+}
+
+fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Inventory) {
+    let Some(map) = value.as_object() else {
+        inventory.gaps.push(gap(path, Some(index), "not a Kubernetes object (expected a mapping)".into()));
+        return;
+    };
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
+    if kind.is_empty() {
+        tracing::debug!(file = %path.display(), document = index, "skipped: no `kind`, not a Kubernetes object");
+        return;
+    }
+    if kind.ends_with("List") && map.get("items").is_some() {
+        let list_kind = kind.to_string();
+        let api_version = map.get("apiVersion").cloned();
+        let items = match value {
+            Value::Object(mut m) => m.remove("items"),
+            _ => None,
+        };
+        let Some(Value::Array(items)) = items else {
+            inventory.gaps.push(gap(path, Some(index), format!("{list_kind}: `items` is not a list")));
+            return;
+        };
+        for (i, mut item) in items.into_iter().enumerate() {
+            if let Value::Object(m) = &mut item {
+                // `kubectl get -o json` and cluster-info dump omit kind/apiVersion on items.
+                if !m.contains_key("kind") && list_kind != "List" {
+                    m.insert("kind".into(), Value::String(list_kind.trim_end_matches("List").into()));
+                }
+                if !m.contains_key("apiVersion")
+                    && let Some(v) = &api_version
+                {
+                    m.insert("apiVersion".into(), v.clone());
+                }
+            }
+            add_object(item, path, index, Some(i), inventory);
+        }
+    } else {
+        add_object(value, path, index, None, inventory);
+    }
+}
+
+fn add_object(value: Value, path: &Path, index: usize, item: Option<usize>, inventory: &mut Inventory) {
+    match Object::from_value(value) {
+        Some(object) => inventory.push(object),
+        None => {
+            let what = item.map(|i| format!("item {i}: ")).unwrap_or_default();
+            inventory.gaps.push(gap(path, Some(index), format!("{what}object has no kind or metadata.name")));
+        }
+    }
+}
+
+fn gap(path: &Path, document: Option<usize>, reason: String) -> CoverageGap {
+    let resource = match document {
+        Some(d) => format!("{} (document {d})", path.display()),
+        None => path.display().to_string(),
+    };
+    CoverageGap { section: "snapshot".into(), resource, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(name: &str, text: &str) -> Inventory {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        load(&[path]).unwrap()
+    }
+
+    #[test]
+    fn multi_document_yaml_with_a_broken_document() {
+        let inv = load_text(
+            "m.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n---\nkind: Pod\nmetadata: [oops\n---\n# only a comment\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x}\n",
+        );
+        let names: Vec<_> = inv.objects.iter().map(|o| o.id.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(inv.gaps.len(), 1);
+        assert!(inv.gaps[0].resource.ends_with("m.yaml (document 2)"), "{:?}", inv.gaps[0]);
+        // The parser notices the unclosed `[` where the document ends.
+        assert!(inv.gaps[0].reason.contains("invalid YAML at line 7"), "{:?}", inv.gaps[0]);
+    }
+
+    #[test]
+    fn typed_list_items_get_their_kind() {
+        let inv = load_text(
+            "pods.json",
+            r#"{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"name":"p","namespace":"n"}}]}"#,
+        );
+        assert_eq!(inv.objects[0].id.kind, "Pod");
+    }
+
+    #[test]
+    fn generic_list_and_missing_name() {
+        let inv = load_text(
+            "l.yaml",
+            "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: n}}\n- {kind: Pod, metadata: {}}\n",
+        );
+        assert_eq!(inv.objects.len(), 1);
+        assert_eq!(inv.objects[0].id.group, "apps");
+        assert!(inv.gaps[0].reason.contains("item 1"));
+    }
+
+    #[test]
+    fn missing_path_is_an_error() {
+        assert!(load(&[PathBuf::from("/nonexistent/kubeeye")]).is_err());
+    }
+}

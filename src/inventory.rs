@@ -1,0 +1,231 @@
+//! The inventory: everything one inspection saw, whatever the source.
+//!
+//! Offline snapshots and (later) the live collector fill the same type, so
+//! the checks cannot tell the two apart. Objects stay as raw JSON because
+//! schema rules validate the object as the API server returned it; the few
+//! fields every check needs are lifted into [`ObjectRef`] once, at load time.
+
+use serde_json::Value;
+
+/// Identity of a Kubernetes object: what a finding names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectRef {
+    /// API group, empty for the core group (`apps`, `batch`, ``).
+    pub group: String,
+    /// Kind, e.g. `Deployment`.
+    pub kind: String,
+    /// Namespace; `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// Object name.
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// `namespace/name` or `name` for cluster-scoped objects.
+    pub fn display_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// One object as loaded, with its identity pre-parsed.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// Identity of the object.
+    pub id: ObjectRef,
+    /// The object exactly as read (apiVersion, kind, metadata, spec, status).
+    pub raw: Value,
+}
+
+impl Object {
+    /// Builds an object from a raw manifest; `None` when it lacks `kind` or `metadata.name`.
+    pub fn from_value(raw: Value) -> Option<Self> {
+        let kind = raw.get("kind")?.as_str()?.to_string();
+        let meta = raw.get("metadata")?;
+        let name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .or_else(|| meta.get("generateName").and_then(Value::as_str))?
+            .to_string();
+        let namespace = meta.get("namespace").and_then(Value::as_str).map(str::to_string);
+        let api_version = raw.get("apiVersion").and_then(Value::as_str).unwrap_or("v1");
+        let group = api_group(api_version).to_string();
+        Some(Self { id: ObjectRef { group, kind, namespace, name }, raw })
+    }
+
+    /// The object's `metadata`.
+    pub fn metadata(&self) -> &Value {
+        self.raw.get("metadata").unwrap_or(&Value::Null)
+    }
+
+    /// An annotation's value, if set.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata().get("annotations")?.get(key)?.as_str()
+    }
+
+    /// `metadata.creationTimestamp` as written (RFC 3339), if any.
+    pub fn creation_timestamp(&self) -> Option<&str> {
+        self.metadata().get("creationTimestamp")?.as_str()
+    }
+
+    /// The owner references of the object (empty when it has none).
+    pub fn owners(&self) -> Vec<OwnerRef<'_>> {
+        let Some(list) = self.metadata().get("ownerReferences").and_then(Value::as_array) else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter_map(|o| {
+                Some(OwnerRef {
+                    kind: o.get("kind")?.as_str()?,
+                    name: o.get("name")?.as_str()?,
+                    controller: o.get("controller").and_then(Value::as_bool).unwrap_or(false),
+                })
+            })
+            .collect()
+    }
+
+    /// The owner reference marked `controller: true`, or the first one.
+    pub fn controller_owner(&self) -> Option<OwnerRef<'_>> {
+        let owners = self.owners();
+        owners.iter().find(|o| o.controller).or(owners.first()).cloned()
+    }
+}
+
+/// An entry of `metadata.ownerReferences`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRef<'a> {
+    /// Owner kind.
+    pub kind: &'a str,
+    /// Owner name.
+    pub name: &'a str,
+    /// Whether this owner is the managing controller.
+    pub controller: bool,
+}
+
+/// The group part of an `apiVersion` (`apps/v1` → `apps`, `v1` → ``).
+pub fn api_group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// Something the inspection could not see, and why. Every gap is recorded;
+/// none is silently dropped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CoverageGap {
+    /// Which part of the inspection is affected (`snapshot`, `workloads`, `nodes` …).
+    pub section: String,
+    /// What could not be read: a file and document, a resource, an endpoint.
+    pub resource: String,
+    /// Why, in words an administrator can act on.
+    pub reason: String,
+}
+
+/// Everything one inspection saw.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Every object loaded, in load order.
+    pub objects: Vec<Object>,
+    /// What could not be read.
+    pub gaps: Vec<CoverageGap>,
+    /// Where the inventory came from (snapshot paths, a kubeconfig context …).
+    pub sources: Vec<String>,
+}
+
+impl Inventory {
+    /// Adds an object; a later object with the same identity replaces the earlier one's
+    /// place in the checks (snapshots often hold both a List dump and single files).
+    pub fn push(&mut self, object: Object) {
+        self.objects.push(object);
+    }
+
+    /// Removes duplicate identities, keeping the last object loaded for each.
+    pub fn dedup(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        let mut kept: Vec<Object> = Vec::with_capacity(self.objects.len());
+        for object in std::mem::take(&mut self.objects).into_iter().rev() {
+            if seen.insert(object.id.clone()) {
+                kept.push(object);
+            }
+        }
+        kept.reverse();
+        self.objects = kept;
+    }
+
+    /// Objects of one kind (any group).
+    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
+        self.objects.iter().filter(move |o| o.id.kind == kind)
+    }
+
+    /// Keeps only what the namespace filter selects; cluster-scoped objects are kept
+    /// only when no single namespace was asked for.
+    pub fn retain_namespaces(&mut self, filter: &NamespaceFilter) {
+        self.objects.retain(|o| filter.selects(o.id.namespace.as_deref()));
+    }
+}
+
+/// Which namespaces an inspection covers (`-n`, `-A`, `--exclude-namespace`).
+#[derive(Debug, Clone, Default)]
+pub struct NamespaceFilter {
+    /// Only these namespaces (empty = all).
+    pub only: Vec<String>,
+    /// Never these.
+    pub exclude: Vec<String>,
+}
+
+impl NamespaceFilter {
+    /// Whether an object in `namespace` (`None` = cluster-scoped) is inspected.
+    pub fn selects(&self, namespace: Option<&str>) -> bool {
+        match namespace {
+            None => self.only.is_empty(),
+            Some(ns) => {
+                (self.only.is_empty() || self.only.iter().any(|n| n == ns))
+                    && !self.exclude.iter().any(|n| n == ns)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn identity_from_manifest() {
+        let o = Object::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"}
+        }))
+        .unwrap();
+        assert_eq!(o.id.group, "apps");
+        assert_eq!(o.id.display_name(), "shop/web");
+        assert!(Object::from_value(json!({"kind": "Pod"})).is_none());
+    }
+
+    #[test]
+    fn namespace_filter() {
+        let f = NamespaceFilter { only: vec![], exclude: vec!["kube-system".into()] };
+        assert!(f.selects(Some("shop")));
+        assert!(!f.selects(Some("kube-system")));
+        assert!(f.selects(None));
+        let f = NamespaceFilter { only: vec!["shop".into()], exclude: vec![] };
+        assert!(!f.selects(None));
+        assert!(!f.selects(Some("data")));
+    }
+
+    #[test]
+    fn dedup_keeps_last() {
+        let mut inv = Inventory::default();
+        for image in ["a", "b"] {
+            inv.push(
+                Object::from_value(json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "n"}, "spec": {"image": image}}))
+                    .unwrap(),
+            );
+        }
+        inv.dedup();
+        assert_eq!(inv.objects.len(), 1);
+        assert_eq!(inv.objects[0].raw["spec"]["image"], "b");
+    }
+}

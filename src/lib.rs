@@ -1,0 +1,15 @@
+//! kubeeye: Kubernetes cluster inspection.
+//!
+//! Data flows one way: [`collect`] fills an [`inventory::Inventory`],
+//! [`checks`] turn it and the [`rules`] into findings, [`report`] summarises
+//! them, and [`render`] turns the report into tables, JSON or YAML.
+
+pub mod app;
+pub mod checks;
+pub mod cli;
+pub mod collect;
+pub mod inventory;
+pub mod quantity;
+pub mod render;
+pub mod report;
+pub mod rules;

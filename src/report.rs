@@ -1,0 +1,266 @@
+//! Findings, severities and the report every output format is a view of.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::inventory::CoverageGap;
+
+/// How bad a finding is. Ordered: `Danger` is the most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Breaks or will break.
+    Danger,
+    /// Should be fixed.
+    Warning,
+    /// Worth knowing.
+    Info,
+}
+
+impl Severity {
+    /// All severities, most severe first.
+    pub const ALL: [Severity; 3] = [Severity::Danger, Severity::Warning, Severity::Info];
+
+    /// The lowercase name used in rule files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Danger => "danger",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
+    /// Parses a rule-file severity: `danger`, `warning`, `info`, or `ignore` (→ `None`).
+    pub fn parse_setting(s: &str) -> Result<Option<Severity>, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "danger" | "error" => Ok(Some(Severity::Danger)),
+            "warning" => Ok(Some(Severity::Warning)),
+            "info" => Ok(Some(Severity::Info)),
+            "ignore" | "off" => Ok(None),
+            other => Err(format!("unknown severity `{other}` (expected danger, warning, info or ignore)")),
+        }
+    }
+
+    /// Whether this severity is at least as severe as `threshold`.
+    pub fn reaches(self, threshold: Severity) -> bool {
+        self <= threshold
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem found on one object (or container).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// Stable rule id, e.g. `runAsPrivileged`.
+    pub rule: String,
+    /// Effective severity after overrides.
+    pub severity: Severity,
+    /// Rule category (`Security`, `Reliability`, `Efficiency` …).
+    pub category: String,
+    /// Which part of the report this belongs to (`workloads`, `rbac`, `nodes` …).
+    pub section: String,
+    /// Kind of the object reported.
+    pub kind: String,
+    /// Namespace, absent for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// Object name.
+    pub name: String,
+    /// Container name, for container-level rules.
+    pub container: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub remediation: String,
+    /// Stable hash of rule, kind, namespace, name and container, for diffs.
+    pub fingerprint: String,
+}
+
+impl Finding {
+    /// Computes the fingerprint from the identifying fields.
+    pub fn fingerprint_of(rule: &str, kind: &str, namespace: Option<&str>, name: &str, container: Option<&str>) -> String {
+        let mut h = Sha256::new();
+        for part in [rule, kind, namespace.unwrap_or(""), name, container.unwrap_or("")] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
+/// Counts of one category.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Danger findings.
+    pub danger: usize,
+    /// Warning findings.
+    pub warning: usize,
+    /// Info findings.
+    pub info: usize,
+}
+
+impl Counts {
+    fn add(&mut self, severity: Severity) {
+        match severity {
+            Severity::Danger => self.danger += 1,
+            Severity::Warning => self.warning += 1,
+            Severity::Info => self.info += 1,
+        }
+    }
+}
+
+/// The numbers at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Danger findings.
+    pub danger: usize,
+    /// Warning findings.
+    pub warning: usize,
+    /// Info findings.
+    pub info: usize,
+    /// Counts per category.
+    pub by_category: BTreeMap<String, Counts>,
+    /// Checks evaluated that passed (one per rule and object or container).
+    pub passed: usize,
+    /// 0–100, Polaris's formula: `2·passed / (2·passed + warning + 2·danger) × 100`.
+    /// Info findings do not lower it. 100 when nothing was evaluated.
+    pub score: u8,
+}
+
+impl Summary {
+    /// Summarises findings given how many evaluations passed.
+    pub fn from_findings(findings: &[Finding], passed: usize) -> Self {
+        let mut total = Counts::default();
+        let mut by_category: BTreeMap<String, Counts> = BTreeMap::new();
+        for f in findings {
+            total.add(f.severity);
+            by_category.entry(f.category.clone()).or_default().add(f.severity);
+        }
+        Summary {
+            danger: total.danger,
+            warning: total.warning,
+            info: total.info,
+            by_category,
+            passed,
+            score: score(passed, total.warning, total.danger),
+        }
+    }
+}
+
+/// Polaris's score: passes count double, a danger counts double, a warning once.
+pub fn score(passed: usize, warning: usize, danger: usize) -> u8 {
+    let good = 2 * passed;
+    let total = good + warning + 2 * danger;
+    if total == 0 {
+        return 100;
+    }
+    // Rounded down so that any danger keeps a perfect score out of reach.
+    ((good * 100) / total) as u8
+}
+
+/// The tool that wrote a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// `kubeeye`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool { name: "kubeeye".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// The cluster inspected.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// Display name (context name, `--cluster-name`, or the snapshot's).
+    pub name: String,
+    /// Where the data came from.
+    pub sources: Vec<String>,
+}
+
+/// The report contract. JSON, YAML, tables (and later CSV and HTML) are views of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Version of this structure.
+    pub schema_version: String,
+    /// Which tool wrote it.
+    pub tool: Tool,
+    /// The cluster.
+    pub cluster: Cluster,
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339.
+    pub finished_at: String,
+    /// False when any part of the cluster could not be inspected (see `coverage`).
+    pub complete: bool,
+    /// Counts and score.
+    pub summary: Summary,
+    /// What could not be inspected, and why.
+    pub coverage: Vec<CoverageGap>,
+    /// The findings, sorted by severity, namespace, kind, name, container, rule.
+    pub findings: Vec<Finding>,
+}
+
+/// Current [`Report::schema_version`].
+pub const SCHEMA_VERSION: &str = "1";
+
+impl Report {
+    /// Whether any finding reaches `threshold`.
+    pub fn fails_at(&self, threshold: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity.reaches(threshold))
+    }
+}
+
+/// Sorts findings into report order.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.severity, &a.namespace, &a.kind, &a.name, &a.container, &a.rule)
+            .cmp(&(b.severity, &b.namespace, &b.kind, &b.name, &b.container, &b.rule))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polaris_score() {
+        assert_eq!(score(0, 0, 0), 100);
+        assert_eq!(score(10, 0, 0), 100);
+        // 2·8 / (16 + 2 + 2·1) = 0.8
+        assert_eq!(score(8, 2, 1), 80);
+        assert_eq!(score(0, 1, 0), 0);
+        assert_eq!(score(1000, 0, 1), 99);
+    }
+
+    #[test]
+    fn fingerprint_is_stable_and_separates_fields() {
+        let a = Finding::fingerprint_of("r", "Deployment", Some("ns"), "web", None);
+        assert_eq!(a, Finding::fingerprint_of("r", "Deployment", Some("ns"), "web", None));
+        assert_ne!(a, Finding::fingerprint_of("r", "Deployment", Some("n"), "sweb", None));
+        assert_eq!(a.len(), 16);
+    }
+
+    #[test]
+    fn severity_settings() {
+        assert_eq!(Severity::parse_setting("Danger"), Ok(Some(Severity::Danger)));
+        assert_eq!(Severity::parse_setting("ignore"), Ok(None));
+        assert!(Severity::parse_setting("critical").is_err());
+        assert!(Severity::Danger.reaches(Severity::Warning));
+        assert!(!Severity::Info.reaches(Severity::Warning));
+    }
+}

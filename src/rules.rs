@@ -1,0 +1,468 @@
+//! Rule definitions: loading the built-in catalogue and user rule files.
+//!
+//! Built-in rules are data in `rules/*.yaml`, compiled into the binary, and
+//! go through the same loader as user files: the KubeEye format
+//! (`checks:` + `customChecks:` with `promptMessage`) and Polaris config files
+//! (`successMessage`/`failureMessage`, `schemaTarget`, `exemptions`). Every
+//! problem is found here, before anything is inspected, and names the file,
+//! the rule and what is wrong.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::checks::code::CodeCheck;
+use crate::checks::schema::CompiledSchema;
+use crate::report::Severity;
+
+/// The built-in rule files, in load order.
+pub const BUILTIN_FILES: &[(&str, &str)] = &[
+    ("rules/reliability.yaml", include_str!("../rules/reliability.yaml")),
+    ("rules/efficiency.yaml", include_str!("../rules/efficiency.yaml")),
+    ("rules/security.yaml", include_str!("../rules/security.yaml")),
+    ("rules/rbac.yaml", include_str!("../rules/rbac.yaml")),
+];
+
+/// A rule file that cannot be used. Always names the file; names the rule when one is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    /// The file as a whole is unreadable or malformed.
+    #[error("{file}: {problem}")]
+    File {
+        /// The rule file.
+        file: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// One rule in the file is wrong.
+    #[error("{file}: rule `{rule}`: {problem}")]
+    Rule {
+        /// The rule file.
+        file: String,
+        /// The rule id.
+        rule: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// What a rule is evaluated against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The controller object (Deployment, StatefulSet … or a pod without controller).
+    Controller,
+    /// The pod spec of a workload.
+    PodSpec,
+    /// The pod template (metadata + spec) of a workload.
+    PodTemplate,
+    /// Each container of a workload.
+    Container,
+    /// Every object of one kind, e.g. `policy/PodDisruptionBudget` (empty group = core).
+    Kind {
+        /// API group (`""` for the core group).
+        group: String,
+        /// Kind.
+        kind: String,
+    },
+}
+
+impl Target {
+    /// Parses a Polaris target: `Controller`, `PodSpec`, `PodTemplate`, `Container` or `group/Kind`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "Controller" => Ok(Target::Controller),
+            "PodSpec" | "Pod" => Ok(Target::PodSpec),
+            "PodTemplate" => Ok(Target::PodTemplate),
+            "Container" => Ok(Target::Container),
+            other => match other.rsplit_once('/') {
+                Some((group, kind)) if !kind.is_empty() && kind.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                    let group = if matches!(group, "core" | "v1") { "" } else { group };
+                    Ok(Target::Kind { group: group.to_string(), kind: kind.to_string() })
+                }
+                _ => Err(format!(
+                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, or group/Kind such as apps/Deployment)"
+                )),
+            },
+        }
+    }
+
+    /// Whether the target is a workload level (evaluated per controller).
+    pub fn is_workload(&self) -> bool {
+        !matches!(self, Target::Kind { .. })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Controller => f.write_str("Controller"),
+            Target::PodSpec => f.write_str("PodSpec"),
+            Target::PodTemplate => f.write_str("PodTemplate"),
+            Target::Container => f.write_str("Container"),
+            Target::Kind { group, kind } => write!(f, "{group}/{kind}"),
+        }
+    }
+}
+
+/// How a rule decides.
+#[derive(Debug)]
+pub enum Logic {
+    /// The object passes when it validates against the schema.
+    Schema(CompiledSchema),
+    /// A check written in Rust, for cross-object logic.
+    Code(CodeCheck),
+}
+
+/// `controllers: {include, exclude}` of a Polaris check.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerFilter {
+    /// Only these controller kinds (empty = all).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Never these controller kinds.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+impl ControllerFilter {
+    /// Whether a controller kind is selected.
+    pub fn selects(&self, kind: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|k| k == kind)) && !self.exclude.iter().any(|k| k == kind)
+    }
+}
+
+/// A loaded, compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Stable id.
+    pub id: String,
+    /// Other names the rule answers to (KubeEye's historic names).
+    pub aliases: Vec<String>,
+    /// Severity in effect; `None` = disabled.
+    pub severity: Option<Severity>,
+    /// Severity of the built-in default (or of the file that defined it).
+    pub default_severity: Option<Severity>,
+    /// Category (Security, Reliability, Efficiency …).
+    pub category: String,
+    /// Level reported at.
+    pub target: Target,
+    /// Level validated, when it differs from `target`.
+    pub schema_target: Option<Target>,
+    /// Which controller kinds the rule applies to.
+    pub controllers: ControllerFilter,
+    /// Skip init containers.
+    pub skip_init_containers: bool,
+    /// Skip regular containers.
+    pub skip_containers: bool,
+    /// Message on success.
+    pub success_message: String,
+    /// Message on failure.
+    pub failure_message: String,
+    /// What the rule detects.
+    pub description: String,
+    /// Why it matters.
+    pub why: String,
+    /// What to do.
+    pub remediation: String,
+    /// Further reading.
+    pub references: Vec<String>,
+    /// The decision procedure.
+    pub logic: Logic,
+    /// Where it was defined (`built-in` or a file path).
+    pub origin: String,
+}
+
+impl Rule {
+    /// Whether the rule is enabled.
+    pub fn enabled(&self) -> bool {
+        self.severity.is_some()
+    }
+}
+
+/// A Polaris-style exemption.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Exemption {
+    /// Only objects in this namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Object (controller) name prefixes.
+    #[serde(default)]
+    pub controller_names: Vec<String>,
+    /// Container names.
+    #[serde(default)]
+    pub container_names: Vec<String>,
+    /// Rule ids; empty = every rule.
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+/// Every rule in effect, plus exemptions.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    /// Rules in definition order.
+    pub rules: Vec<Rule>,
+    /// Config exemptions from every file.
+    pub exemptions: Vec<Exemption>,
+}
+
+impl RuleSet {
+    /// The built-in rules with their default severities.
+    pub fn builtin() -> Result<Self, RuleError> {
+        let none: &[&Path] = &[];
+        Self::load(none)
+    }
+
+    /// Built-ins, then each user file in order.
+    pub fn load(files: &[impl AsRef<Path>]) -> Result<Self, RuleError> {
+        let mut sources = Vec::new();
+        for (name, text) in BUILTIN_FILES {
+            sources.push(((*name).to_string(), (*text).to_string(), true));
+        }
+        for file in files {
+            let path = file.as_ref();
+            let text = std::fs::read_to_string(path).map_err(|e| RuleError::File {
+                file: path.display().to_string(),
+                problem: format!("cannot read rule file: {e}"),
+            })?;
+            sources.push((path.display().to_string(), text, false));
+        }
+        Self::from_sources(&sources)
+    }
+
+    /// Loads rules from `(file name, text, is_builtin)` triples.
+    pub fn from_sources(sources: &[(String, String, bool)]) -> Result<Self, RuleError> {
+        let mut set = RuleSet::default();
+        let mut overrides: Vec<(String, String, Option<Severity>)> = Vec::new();
+        for (file, text, builtin) in sources {
+            let parsed = parse_file(file, text)?;
+            for (id, def) in parsed.custom_checks {
+                let rule = compile(file, &id, def, *builtin)?;
+                match set.rules.iter_mut().find(|r| r.id == id) {
+                    Some(existing) => {
+                        let severity = existing.severity;
+                        *existing = rule;
+                        existing.severity = severity;
+                    }
+                    None => set.rules.push(rule),
+                }
+            }
+            for (id, setting) in parsed.checks {
+                let severity = parse_severity(file, &id, &setting)?;
+                if *builtin {
+                    if let Some(rule) = set.rules.iter_mut().find(|r| r.id == id) {
+                        rule.severity = severity;
+                        rule.default_severity = severity;
+                        continue;
+                    }
+                }
+                overrides.push((file.clone(), id, severity));
+            }
+            set.exemptions.extend(parsed.exemptions);
+        }
+        for (file, id, severity) in overrides {
+            let Some(rule) = set.rules.iter_mut().find(|r| r.id == id || r.aliases.iter().any(|a| *a == id)) else {
+                return Err(RuleError::Rule {
+                    file,
+                    rule: id,
+                    problem: "unknown check id in `checks:` (not built in and not defined under `customChecks:`; see `ke rules list`)"
+                        .into(),
+                });
+            };
+            rule.severity = severity;
+        }
+        for rule in &set.rules {
+            if matches!(rule.origin.as_str(), o if o != "built-in") && rule.severity.is_none() {
+                tracing::warn!(
+                    "{}: custom check `{}` has no severity under `checks:`, so it is disabled",
+                    rule.origin,
+                    rule.id
+                );
+            }
+        }
+        for e in &set.exemptions {
+            for id in &e.rules {
+                if set.get(id).is_none() {
+                    tracing::warn!("exemption names unknown rule `{id}`; it has no effect");
+                }
+            }
+        }
+        Ok(set)
+    }
+
+    /// A rule by id or alias.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id).or_else(|| self.rules.iter().find(|r| r.aliases.iter().any(|a| a == id)))
+    }
+
+    /// Enabled rules.
+    pub fn enabled(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(|r| r.enabled())
+    }
+
+    /// Turns every rule on at its default severity, or `warning` when it has none
+    /// (used by the fixture tests, so that off-by-default rules are tested too).
+    pub fn enable_all(&mut self) {
+        for rule in &mut self.rules {
+            rule.severity = rule.severity.or(rule.default_severity).or(Some(Severity::Warning));
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    checks: BTreeMap<String, Value>,
+    #[serde(default)]
+    custom_checks: BTreeMap<String, CheckDef>,
+    #[serde(default)]
+    exemptions: Vec<Exemption>,
+    /// Polaris mutation settings: accepted so Polaris files load; kubeeye never mutates.
+    #[serde(default)]
+    #[allow(dead_code)]
+    mutations: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CheckDef {
+    #[serde(default)]
+    success_message: Option<String>,
+    #[serde(default)]
+    failure_message: Option<String>,
+    #[serde(default)]
+    prompt_message: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    target: String,
+    #[serde(default)]
+    schema_target: Option<String>,
+    #[serde(default)]
+    controllers: Option<ControllerFilter>,
+    #[serde(default)]
+    containers: Option<ContainerFilter>,
+    #[serde(default)]
+    schema: Option<Value>,
+    #[serde(default)]
+    schema_string: Option<String>,
+    #[serde(default)]
+    additional_schemas: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    additional_schema_strings: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    why: Option<String>,
+    #[serde(default)]
+    remediation: Option<String>,
+    #[serde(default)]
+    references: Vec<String>,
+    /// Polaris's mutation patches: accepted, never applied.
+    #[serde(default)]
+    #[allow(dead_code)]
+    mutations: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ContainerFilter {
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+fn parse_file(file: &str, text: &str) -> Result<RuleFile, RuleError> {
+    let de = serde_norway::Deserializer::from_str(text);
+    let parsed: Option<RuleFile> = serde::Deserialize::deserialize(de)
+        .map_err(|e| RuleError::File { file: file.to_string(), problem: describe_yaml_error(&e) })?;
+    parsed.ok_or_else(|| RuleError::File { file: file.to_string(), problem: "the file is empty".into() })
+}
+
+fn describe_yaml_error(e: &serde_norway::Error) -> String {
+    let text = e.to_string();
+    if text.contains("unknown field") {
+        format!("{text} (kubeeye reads `checks`, `customChecks`, `exemptions`)")
+    } else {
+        text
+    }
+}
+
+fn parse_severity(file: &str, id: &str, setting: &Value) -> Result<Option<Severity>, RuleError> {
+    let text = match setting {
+        Value::String(s) => s.as_str(),
+        Value::Null => "ignore",
+        other => {
+            return Err(RuleError::Rule {
+                file: file.into(),
+                rule: id.into(),
+                problem: format!("severity must be a string, got {other}"),
+            });
+        }
+    };
+    Severity::parse_setting(text).map_err(|problem| RuleError::Rule { file: file.into(), rule: id.into(), problem })
+}
+
+fn compile(file: &str, id: &str, def: CheckDef, builtin: bool) -> Result<Rule, RuleError> {
+    let err = |problem: String| RuleError::Rule { file: file.into(), rule: id.into(), problem };
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(err("rule ids are letters, digits, `-` and `_`".into()));
+    }
+    let target = Target::parse(&def.target).map_err(err)?;
+    let schema_target = def.schema_target.as_deref().map(Target::parse).transpose().map_err(err)?;
+    if let (Some(st), false) = (&schema_target, target.is_workload()) {
+        return Err(err(format!("schemaTarget `{st}` needs a workload target, not `{target}`")));
+    }
+    let logic = match (def.code, def.schema, def.schema_string) {
+        (Some(code), None, None) if builtin => Logic::Code(CodeCheck::parse(&code).map_err(err)?),
+        (Some(_), _, _) => return Err(err("`code` is reserved for built-in rules; use `schema`".into())),
+        (None, Some(schema), None) => Logic::Schema(CompiledSchema::new(schema).map_err(err)?),
+        (None, None, Some(text)) => Logic::Schema(CompiledSchema::from_string(&text).map_err(err)?),
+        (None, Some(_), Some(_)) => return Err(err("set either `schema` or `schemaString`, not both".into())),
+        (None, None, None) => return Err(err("no `schema` or `schemaString`".into())),
+    };
+    if def.additional_schemas.is_some() || def.additional_schema_strings.is_some() {
+        return Err(err(
+            "`additionalSchemas` (cross-object schemas) are not supported in custom checks; the built-in relation checks \
+             (missingPodDisruptionBudget, missingNetworkPolicy …) cover Polaris's uses"
+                .into(),
+        ));
+    }
+    let containers = def.containers.unwrap_or_default();
+    for c in &containers.exclude {
+        if !matches!(c.as_str(), "initContainer" | "container") {
+            return Err(err(format!("containers.exclude: unknown value `{c}` (expected initContainer or container)")));
+        }
+    }
+    let failure_message = def
+        .prompt_message
+        .or(def.failure_message)
+        .unwrap_or_else(|| format!("Failed check {id}"));
+    Ok(Rule {
+        id: id.to_string(),
+        aliases: def.aliases,
+        severity: None,
+        default_severity: None,
+        category: def.category.unwrap_or_else(|| "Custom".into()),
+        target,
+        schema_target,
+        controllers: def.controllers.unwrap_or_default(),
+        skip_init_containers: containers.exclude.iter().any(|c| c == "initContainer"),
+        skip_containers: containers.exclude.iter().any(|c| c == "container"),
+        success_message: def.success_message.unwrap_or_default(),
+        description: def.description.unwrap_or_else(|| failure_message.clone()),
+        failure_message,
+        why: def.why.unwrap_or_default(),
+        remediation: def.remediation.unwrap_or_default(),
+        references: def.references,
+        logic,
+        origin: if builtin { "built-in".into() } else { file.to_string() },
+    })
+}
