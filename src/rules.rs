@@ -110,10 +110,21 @@ impl fmt::Display for Target {
 /// How a rule decides.
 #[derive(Debug)]
 pub enum Logic {
-    /// The object passes when it validates against the schema.
-    Schema(CompiledSchema),
+    /// A JSON Schema; [`Polarity`] says whether validating is passing or failing.
+    Schema(CompiledSchema, Polarity),
     /// A check written in Rust, for cross-object logic.
     Code(CodeCheck),
+}
+
+/// What validating against a rule's schema means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polarity {
+    /// Polaris format (`failureMessage`): the schema describes a compliant object;
+    /// an object that does not validate is reported.
+    ReportInvalid,
+    /// KubeEye format (`promptMessage`): the schema describes the problem;
+    /// an object that validates is reported.
+    ReportValid,
 }
 
 /// `controllers: {include, exclude}` of a Polaris check.
@@ -154,6 +165,8 @@ pub struct Rule {
     pub schema_target: Option<Target>,
     /// Which controller kinds the rule applies to.
     pub controllers: ControllerFilter,
+    /// Validate containers with the pod's securityContext filled in under theirs.
+    pub inherit_pod_security_context: bool,
     /// Skip init containers.
     pub skip_init_containers: bool,
     /// Skip regular containers.
@@ -208,6 +221,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Config exemptions from every file.
     pub exemptions: Vec<Exemption>,
+    /// Registries images may come from (`allowedRegistries:`); enables `PodSetImageRegistry`.
+    pub allowed_registries: Vec<String>,
 }
 
 impl RuleSet {
@@ -263,6 +278,12 @@ impl RuleSet {
                 overrides.push((file.clone(), id, severity));
             }
             set.exemptions.extend(parsed.exemptions);
+            set.allowed_registries.extend(parsed.allowed_registries);
+        }
+        if !set.allowed_registries.is_empty() && !overrides.iter().any(|(_, id, _)| id == "PodSetImageRegistry") {
+            if let Some(rule) = set.rules.iter_mut().find(|r| r.id == "PodSetImageRegistry") {
+                rule.severity = Some(Severity::Warning);
+            }
         }
         for (file, id, severity) in overrides {
             let Some(rule) = set.rules.iter_mut().find(|r| r.id == id || r.aliases.iter().any(|a| *a == id)) else {
@@ -322,6 +343,8 @@ struct RuleFile {
     custom_checks: BTreeMap<String, CheckDef>,
     #[serde(default)]
     exemptions: Vec<Exemption>,
+    #[serde(default)]
+    allowed_registries: Vec<String>,
     /// Polaris mutation settings: accepted so Polaris files load; kubeeye never mutates.
     #[serde(default)]
     #[allow(dead_code)]
@@ -357,6 +380,8 @@ struct CheckDef {
     #[serde(default)]
     code: Option<String>,
     #[serde(default)]
+    inherit_pod_security_context: bool,
+    #[serde(default)]
     aliases: Vec<String>,
     #[serde(default)]
     description: Option<String>,
@@ -389,7 +414,7 @@ fn parse_file(file: &str, text: &str) -> Result<RuleFile, RuleError> {
 fn describe_yaml_error(e: &serde_norway::Error) -> String {
     let text = e.to_string();
     if text.contains("unknown field") {
-        format!("{text} (kubeeye reads `checks`, `customChecks`, `exemptions`)")
+        format!("{text} (kubeeye reads `checks`, `customChecks`, `exemptions`, `allowedRegistries`)")
     } else {
         text
     }
@@ -420,11 +445,19 @@ fn compile(file: &str, id: &str, def: CheckDef, builtin: bool) -> Result<Rule, R
     if let (Some(st), false) = (&schema_target, target.is_workload()) {
         return Err(err(format!("schemaTarget `{st}` needs a workload target, not `{target}`")));
     }
+    if def.prompt_message.is_some() && (def.failure_message.is_some() || def.success_message.is_some()) {
+        return Err(err(
+            "set either `promptMessage` (KubeEye format: the schema describes the problem) or `failureMessage`/`successMessage` \
+             (Polaris format: the schema describes a compliant object), not both"
+                .into(),
+        ));
+    }
+    let polarity = if def.prompt_message.is_some() { Polarity::ReportValid } else { Polarity::ReportInvalid };
     let logic = match (def.code, def.schema, def.schema_string) {
         (Some(code), None, None) if builtin => Logic::Code(CodeCheck::parse(&code).map_err(err)?),
         (Some(_), _, _) => return Err(err("`code` is reserved for built-in rules; use `schema`".into())),
-        (None, Some(schema), None) => Logic::Schema(CompiledSchema::new(schema).map_err(err)?),
-        (None, None, Some(text)) => Logic::Schema(CompiledSchema::from_string(&text).map_err(err)?),
+        (None, Some(schema), None) => Logic::Schema(CompiledSchema::new(schema).map_err(err)?, polarity),
+        (None, None, Some(text)) => Logic::Schema(CompiledSchema::from_string(&text).map_err(err)?, polarity),
         (None, Some(_), Some(_)) => return Err(err("set either `schema` or `schemaString`, not both".into())),
         (None, None, None) => return Err(err("no `schema` or `schemaString`".into())),
     };
@@ -454,6 +487,7 @@ fn compile(file: &str, id: &str, def: CheckDef, builtin: bool) -> Result<Rule, R
         target,
         schema_target,
         controllers: def.controllers.unwrap_or_default(),
+        inherit_pod_security_context: def.inherit_pod_security_context,
         skip_init_containers: containers.exclude.iter().any(|c| c == "initContainer"),
         skip_containers: containers.exclude.iter().any(|c| c == "container"),
         success_message: def.success_message.unwrap_or_default(),

@@ -10,10 +10,12 @@ use crate::inventory::{Inventory, Object};
 pub struct Index<'a> {
     by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<&'a Object>>>,
     cluster_roles: HashMap<&'a str, &'a Object>,
+    /// Registries images may come from (`allowedRegistries:` of the rule files).
+    pub allowed_registries: Vec<String>,
 }
 
 /// Kinds the index keeps.
-const INDEXED: &[&str] = &["PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role"];
+const INDEXED: &[&str] = &["PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role", "ServiceAccount"];
 
 impl<'a> Index<'a> {
     /// Indexes the inventory.
@@ -42,6 +44,11 @@ impl<'a> Index<'a> {
     /// A ClusterRole by name.
     pub fn cluster_role(&self, name: &str) -> Option<&'a Object> {
         self.cluster_roles.get(name).copied()
+    }
+
+    /// A ServiceAccount by namespace and name.
+    pub fn service_account(&self, namespace: Option<&str>, name: &str) -> Option<&'a Object> {
+        self.in_namespace("ServiceAccount", namespace).iter().find(|r| r.id.name == name).copied()
     }
 
     /// A Role by namespace and name.

@@ -5,13 +5,14 @@ pub mod exempt;
 pub mod index;
 pub mod schema;
 pub mod selector;
+pub mod sensitive;
 pub mod workload;
 
 use serde_json::Value;
 
 use crate::inventory::{Inventory, Object, ObjectRef};
 use crate::report::{Finding, Severity};
-use crate::rules::{Logic, Rule, RuleSet, Target};
+use crate::rules::{Logic, Polarity, Rule, RuleSet, Target};
 use index::Index;
 use workload::Workload;
 
@@ -48,7 +49,8 @@ pub struct Evaluation {
 
 /// Evaluates every enabled rule on the inventory.
 pub fn evaluate(inventory: &Inventory, rules: &RuleSet) -> Evaluation {
-    let index = Index::build(inventory);
+    let mut index = Index::build(inventory);
+    index.allowed_registries.clone_from(&rules.allowed_registries);
     let mut eval = Evaluation::default();
     let enabled: Vec<&Rule> = rules.enabled().collect();
     let (workload_rules, kind_rules): (Vec<&Rule>, Vec<&Rule>) = enabled.into_iter().partition(|r| r.target.is_workload());
@@ -104,13 +106,42 @@ fn evaluate_workload(rule: &Rule, w: &Workload<'_>, index: &Index<'_>, rules: &R
 pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
     match &rule.logic {
         Logic::Code(check) => check.run(subject, index),
-        Logic::Schema(schema) => {
+        Logic::Schema(schema, polarity) => {
             let level = rule.schema_target.as_ref().unwrap_or(&rule.target);
             let Some(instance) = instance_for(level, subject) else { return Outcome::Skip };
+            let merged;
+            let instance = match subject {
+                Subject::Container(w, c, _) if rule.inherit_pod_security_context && *level == Target::Container => {
+                    merged = with_pod_security_context(c, w.pod_spec);
+                    merged.as_ref().unwrap_or(instance)
+                }
+                _ => instance,
+            };
             let valid = schema.is_valid(instance, || context_for(subject));
-            if valid { Outcome::Pass } else { Outcome::Fail(None) }
+            let reported = match polarity {
+                Polarity::ReportInvalid => !valid,
+                Polarity::ReportValid => valid,
+            };
+            if reported { Outcome::Fail(None) } else { Outcome::Pass }
         }
     }
+}
+
+/// The container with pod-level securityContext fields it does not set itself;
+/// `None` when the pod sets none (the container is used as it is).
+fn with_pod_security_context(container: &Value, pod_spec: &Value) -> Option<Value> {
+    let pod = pod_spec.get("securityContext")?.as_object().filter(|m| !m.is_empty())?;
+    let mut merged = container.clone();
+    let obj = merged.as_object_mut()?;
+    let sc = obj.entry("securityContext").or_insert_with(|| Value::Object(Default::default()));
+    if !sc.is_object() {
+        *sc = Value::Object(Default::default());
+    }
+    let sc = sc.as_object_mut()?;
+    for (k, v) in pod {
+        sc.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    Some(merged)
 }
 
 /// The value a schema validates for a subject at a given level.

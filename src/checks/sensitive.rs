@@ -1,0 +1,78 @@
+//! Recognising secrets in plain sight: secret-looking names and values.
+//! Only names and keys ever leave this module; values are never reported.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+/// Names that say they hold a secret.
+static SENSITIVE_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(passw(or)?d|passwd|secret|token|api_?key|access_?key|private_?key|secret_?key|credential|auth_?key|client_?secret|dsn$|connection_?string)")
+        .expect("static regex")
+});
+
+/// Suffixes that name *where* a secret is, not the secret itself.
+static NOT_A_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[_.-]?(file|path|dir|url|uri|endpoint|host|port|name|ttl|timeout|expiry|expiration|length|size|header|ref|enabled|type|id)$")
+        .expect("static regex")
+});
+
+/// Values shaped like credentials, whatever their key.
+static SECRET_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----",
+        r"|\b(AKIA|ASIA)[A-Z0-9]{16}\b",
+        r"|\bgh[pousr]_[A-Za-z0-9]{36}\b",
+        r"|\bxox[abpr]-[A-Za-z0-9-]{10,}",
+        r"|(?i)\b(password|passwd|secret)\s*[=:]\s*\S{4,}",
+    ))
+    .expect("static regex")
+});
+
+/// Whether an environment variable or key name says it holds a secret.
+pub fn is_sensitive_name(name: &str) -> bool {
+    SENSITIVE_NAME.is_match(name) && !NOT_A_VALUE.is_match(name)
+}
+
+/// Keys of a ConfigMap's `data` whose name or value looks like a secret.
+pub fn configmap_keys(configmap: &Value) -> Vec<String> {
+    let Some(data) = configmap.get("data").and_then(Value::as_object) else { return Vec::new() };
+    data.iter()
+        .filter(|(k, v)| {
+            let value = v.as_str().unwrap_or_default();
+            (is_sensitive_name(k) && !value.is_empty()) || SECRET_VALUE.is_match(value)
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names() {
+        for n in ["DB_PASSWORD", "api_key", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "client-secret", "SENTRY_DSN"] {
+            assert!(is_sensitive_name(n), "{n}");
+        }
+        for n in ["PASSWORD_FILE", "TOKEN_URL", "SECRET_NAME", "LOG_LEVEL", "KEYCLOAK_HOST", "PATH"] {
+            assert!(!is_sensitive_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn configmap_values() {
+        let cm = json!({"data": {
+            "postgresql.conf": "max_connections = 100\n",
+            "app.properties": "db.url=jdbc:x\ndb.password=hunter22\n",
+            "tls.key": "-----BEGIN PRIVATE KEY-----\nMII...",
+            "api_key": "AKIAFAKEEXAMPLEONLY000",
+            "token_url": "https://auth.example.com/token"
+        }});
+        let mut keys = configmap_keys(&cm);
+        keys.sort();
+        assert_eq!(keys, ["api_key", "app.properties", "tls.key"]);
+    }
+}
