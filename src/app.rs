@@ -126,7 +126,11 @@ fn rules(command: RulesCommand, out: &mut dyn Write) -> anyhow::Result<ExitStatu
                 }
                 ListFormat::Table => {
                     let width = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
-                    writeln!(out, "{:<width$}   {:<8}   {:<12}   {:<40}   DESCRIPTION", "ID", "SEVERITY", "CATEGORY", "TARGET")?;
+                    writeln!(
+                        out,
+                        "{:<width$}   {:<8}   {:<12}   {:<40}   DESCRIPTION",
+                        "ID", "SEVERITY", "CATEGORY", "TARGET"
+                    )?;
                     for r in &set.rules {
                         writeln!(
                             out,
@@ -145,8 +149,17 @@ fn rules(command: RulesCommand, out: &mut dyn Write) -> anyhow::Result<ExitStatu
         RulesCommand::Explain { id, rules } => {
             let set = RuleSet::load(&rules)?;
             let rule = set.get(&id).with_context(|| format!("no rule `{id}`; `ke rules list` prints every id"))?;
-            writeln!(out, "{}{}", rule.id, if rule.aliases.is_empty() { String::new() } else { format!(" (also: {})", rule.aliases.join(", ")) })?;
-            writeln!(out, "  severity:    {}", rule.severity.map_or("off (enable with `checks: {id: warning}`)", Severity::as_str))?;
+            writeln!(
+                out,
+                "{}{}",
+                rule.id,
+                if rule.aliases.is_empty() { String::new() } else { format!(" (also: {})", rule.aliases.join(", ")) }
+            )?;
+            writeln!(
+                out,
+                "  severity:    {}",
+                rule.severity.map_or("off (enable with `checks: {id: warning}`)", Severity::as_str)
+            )?;
             writeln!(out, "  category:    {}", rule.category)?;
             writeln!(out, "  target:      {}{}", rule.target, target_note(&rule.target))?;
             writeln!(out, "  defined in:  {}", rule.origin)?;

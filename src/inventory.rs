@@ -180,8 +180,7 @@ impl NamespaceFilter {
         match namespace {
             None => self.only.is_empty(),
             Some(ns) => {
-                (self.only.is_empty() || self.only.iter().any(|n| n == ns))
-                    && !self.exclude.iter().any(|n| n == ns)
+                (self.only.is_empty() || self.only.iter().any(|n| n == ns)) && !self.exclude.iter().any(|n| n == ns)
             }
         }
     }
@@ -220,8 +219,10 @@ mod tests {
         let mut inv = Inventory::default();
         for image in ["a", "b"] {
             inv.push(
-                Object::from_value(json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "n"}, "spec": {"image": image}}))
-                    .unwrap(),
+                Object::from_value(
+                    json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "n"}, "spec": {"image": image}}),
+                )
+                .unwrap(),
             );
         }
         inv.dedup();

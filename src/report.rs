@@ -86,7 +86,13 @@ pub struct Finding {
 
 impl Finding {
     /// Computes the fingerprint from the identifying fields.
-    pub fn fingerprint_of(rule: &str, kind: &str, namespace: Option<&str>, name: &str, container: Option<&str>) -> String {
+    pub fn fingerprint_of(
+        rule: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        container: Option<&str>,
+    ) -> String {
         let mut h = Sha256::new();
         for part in [rule, kind, namespace.unwrap_or(""), name, container.unwrap_or("")] {
             h.update(part.as_bytes());
@@ -228,8 +234,14 @@ impl Report {
 /// Sorts findings into report order.
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        (a.severity, &a.namespace, &a.kind, &a.name, &a.container, &a.rule)
-            .cmp(&(b.severity, &b.namespace, &b.kind, &b.name, &b.container, &b.rule))
+        (a.severity, &a.namespace, &a.kind, &a.name, &a.container, &a.rule).cmp(&(
+            b.severity,
+            &b.namespace,
+            &b.kind,
+            &b.name,
+            &b.container,
+            &b.rule,
+        ))
     });
 }
 

@@ -268,25 +268,25 @@ impl RuleSet {
             }
             for (id, setting) in parsed.checks {
                 let severity = parse_severity(file, &id, &setting)?;
-                if *builtin {
-                    if let Some(rule) = set.rules.iter_mut().find(|r| r.id == id) {
-                        rule.severity = severity;
-                        rule.default_severity = severity;
-                        continue;
-                    }
+                if *builtin && let Some(rule) = set.rules.iter_mut().find(|r| r.id == id) {
+                    rule.severity = severity;
+                    rule.default_severity = severity;
+                    continue;
                 }
                 overrides.push((file.clone(), id, severity));
             }
             set.exemptions.extend(parsed.exemptions);
             set.allowed_registries.extend(parsed.allowed_registries);
         }
-        if !set.allowed_registries.is_empty() && !overrides.iter().any(|(_, id, _)| id == "PodSetImageRegistry") {
-            if let Some(rule) = set.rules.iter_mut().find(|r| r.id == "PodSetImageRegistry") {
-                rule.severity = Some(Severity::Warning);
-            }
+        let registry_rule_set_explicitly = overrides.iter().any(|(_, id, _)| id == "PodSetImageRegistry");
+        if !set.allowed_registries.is_empty()
+            && !registry_rule_set_explicitly
+            && let Some(rule) = set.rules.iter_mut().find(|r| r.id == "PodSetImageRegistry")
+        {
+            rule.severity = Some(Severity::Warning);
         }
         for (file, id, severity) in overrides {
-            let Some(rule) = set.rules.iter_mut().find(|r| r.id == id || r.aliases.iter().any(|a| *a == id)) else {
+            let Some(rule) = set.rules.iter_mut().find(|r| r.id == id || r.aliases.contains(&id)) else {
                 return Err(RuleError::Rule {
                     file,
                     rule: id,
@@ -407,17 +407,8 @@ struct ContainerFilter {
 fn parse_file(file: &str, text: &str) -> Result<RuleFile, RuleError> {
     let de = serde_norway::Deserializer::from_str(text);
     let parsed: Option<RuleFile> = serde::Deserialize::deserialize(de)
-        .map_err(|e| RuleError::File { file: file.to_string(), problem: describe_yaml_error(&e) })?;
+        .map_err(|e| RuleError::File { file: file.to_string(), problem: e.to_string() })?;
     parsed.ok_or_else(|| RuleError::File { file: file.to_string(), problem: "the file is empty".into() })
-}
-
-fn describe_yaml_error(e: &serde_norway::Error) -> String {
-    let text = e.to_string();
-    if text.contains("unknown field") {
-        format!("{text} (kubeeye reads `checks`, `customChecks`, `exemptions`, `allowedRegistries`)")
-    } else {
-        text
-    }
 }
 
 fn parse_severity(file: &str, id: &str, setting: &Value) -> Result<Option<Severity>, RuleError> {
@@ -474,10 +465,7 @@ fn compile(file: &str, id: &str, def: CheckDef, builtin: bool) -> Result<Rule, R
             return Err(err(format!("containers.exclude: unknown value `{c}` (expected initContainer or container)")));
         }
     }
-    let failure_message = def
-        .prompt_message
-        .or(def.failure_message)
-        .unwrap_or_else(|| format!("Failed check {id}"));
+    let failure_message = def.prompt_message.or(def.failure_message).unwrap_or_else(|| format!("Failed check {id}"));
     Ok(Rule {
         id: id.to_string(),
         aliases: def.aliases,

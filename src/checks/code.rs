@@ -5,11 +5,11 @@
 use serde_json::Value;
 
 use super::index::Index;
+use super::selector;
 use super::sensitive;
 use super::workload::Workload;
-use crate::inventory::Object;
-use super::selector;
 use super::{Outcome, Subject};
+use crate::inventory::Object;
 
 /// The code checks a built-in rule can name with `code:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,8 @@ impl CodeCheck {
     pub fn run(self, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
         match (self, subject) {
             (Self::DeploymentMissingReplicas, Subject::Workload(w)) => {
-                let replicas = w.object.raw.get("spec").and_then(|s| s.get("replicas")).and_then(Value::as_i64).unwrap_or(1);
+                let replicas =
+                    w.object.raw.get("spec").and_then(|s| s.get("replicas")).and_then(Value::as_i64).unwrap_or(1);
                 if replicas >= 2 {
                     return Outcome::Pass;
                 }
@@ -182,27 +183,27 @@ impl CodeCheck {
                 }
             }
             (Self::ClusterRolePodExecAttach | Self::RolePodExecAttach, Subject::Object(role)) => {
-                if is_bootstrap(&role.raw) {
-                    Outcome::Skip
-                } else {
-                    pass_if(!role_allows_exec(&role.raw))
-                }
+                if is_bootstrap(&role.raw) { Outcome::Skip } else { pass_if(!role_allows_exec(&role.raw)) }
             }
             (Self::MissingPodDisruptionBudget, Subject::Workload(w)) => {
                 let pdbs = index.in_namespace("PodDisruptionBudget", w.id.namespace.as_deref());
                 let labels = w.pod_labels();
-                let covered = pdbs.iter().any(|p| selector::matches(p.raw.get("spec").and_then(|s| s.get("selector")), labels));
+                let covered =
+                    pdbs.iter().any(|p| selector::matches(p.raw.get("spec").and_then(|s| s.get("selector")), labels));
                 pass_if(covered)
             }
             (Self::PdbMinAvailableGreaterThanHpaMinReplicas, Subject::Workload(w)) => {
                 let Some(hpa) = hpa_for(index, w) else { return Outcome::Skip };
-                let hpa_min = hpa.raw.get("spec").and_then(|s| s.get("minReplicas")).and_then(Value::as_i64).unwrap_or(1);
+                let hpa_min =
+                    hpa.raw.get("spec").and_then(|s| s.get("minReplicas")).and_then(Value::as_i64).unwrap_or(1);
                 let labels = w.pod_labels();
-                let too_high = index.in_namespace("PodDisruptionBudget", w.id.namespace.as_deref()).iter().find_map(|p| {
-                    let spec = p.raw.get("spec")?;
-                    let min = spec.get("minAvailable")?.as_i64()?;
-                    (selector::matches(spec.get("selector"), labels) && min > hpa_min).then(|| (p.id.name.clone(), min))
-                });
+                let too_high =
+                    index.in_namespace("PodDisruptionBudget", w.id.namespace.as_deref()).iter().find_map(|p| {
+                        let spec = p.raw.get("spec")?;
+                        let min = spec.get("minAvailable")?.as_i64()?;
+                        (selector::matches(spec.get("selector"), labels) && min > hpa_min)
+                            .then(|| (p.id.name.clone(), min))
+                    });
                 match too_high {
                     Some((pdb, min)) => Outcome::Fail(Some(format!(
                         "PodDisruptionBudget {pdb} requires minAvailable {min}, more than the HPA's minReplicas {hpa_min}: at minimum scale no pod can ever be evicted"
@@ -226,8 +227,12 @@ impl CodeCheck {
                 match (ingress, egress) {
                     (true, true) => Outcome::Pass,
                     (false, false) => Outcome::Fail(None),
-                    (true, false) => Outcome::Fail(Some("NetworkPolicies select these pods for ingress but not egress".into())),
-                    (false, true) => Outcome::Fail(Some("NetworkPolicies select these pods for egress but not ingress".into())),
+                    (true, false) => {
+                        Outcome::Fail(Some("NetworkPolicies select these pods for ingress but not egress".into()))
+                    }
+                    (false, true) => {
+                        Outcome::Fail(Some("NetworkPolicies select these pods for egress but not ingress".into()))
+                    }
                 }
             }
             (Self::ClusterRoleBindingPodExecAttach, Subject::Object(binding)) => {
@@ -296,7 +301,11 @@ pub fn normalized_image(image: &str) -> String {
 
 /// Roles Kubernetes itself creates (`kubernetes.io/bootstrapping: rbac-defaults`).
 fn is_bootstrap(object: &Value) -> bool {
-    object.get("metadata").and_then(|m| m.get("labels")).and_then(|l| l.get("kubernetes.io/bootstrapping")).and_then(Value::as_str)
+    object
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(|l| l.get("kubernetes.io/bootstrapping"))
+        .and_then(Value::as_str)
         == Some("rbac-defaults")
 }
 
@@ -348,9 +357,7 @@ fn binding_grants_exec<'a>(binding: &Value, lookup: impl Fn(&str, &str) -> Optio
 fn binding_subjects_are_system(binding: &Value) -> bool {
     binding.get("subjects").and_then(Value::as_array).is_some_and(|subjects| {
         !subjects.is_empty()
-            && subjects
-                .iter()
-                .all(|s| s.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with("system:")))
+            && subjects.iter().all(|s| s.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with("system:")))
     })
 }
 
@@ -365,7 +372,9 @@ pub fn role_allows_exec(role: &Value) -> bool {
         let resources = list("resources");
         let verbs = list("verbs");
         let core = groups.iter().any(|g| g.is_empty() || *g == "*");
-        let sub = resources.iter().any(|r| matches!(*r, "*" | "pods/*" | "pods/exec" | "pods/attach" | "*/exec" | "*/attach"));
+        let sub = resources
+            .iter()
+            .any(|r| matches!(*r, "*" | "pods/*" | "pods/exec" | "pods/attach" | "*/exec" | "*/attach"));
         let verb = verbs.iter().any(|v| matches!(*v, "*" | "create" | "get"));
         core && sub && verb
     })

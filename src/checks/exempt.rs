@@ -24,7 +24,8 @@ pub fn is_exempt(
 }
 
 fn annotated(rule: &Rule, annotations: &Value) -> bool {
-    let truthy = |key: &str| annotations.get(key).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let truthy =
+        |key: &str| annotations.get(key).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if truthy("polaris.fairwinds.com/exempt") {
         return true;
     }
@@ -32,10 +33,9 @@ fn annotated(rule: &Rule, annotations: &Value) -> bool {
     if names().any(|n| truthy(&format!("polaris.fairwinds.com/{n}-exempt"))) {
         return true;
     }
-    annotations
-        .get("kubeeye.io/exempt")
-        .and_then(Value::as_str)
-        .is_some_and(|list| list.split(',').map(str::trim).any(|item| item == "*" || item == "all" || names().any(|n| n == item)))
+    annotations.get("kubeeye.io/exempt").and_then(Value::as_str).is_some_and(|list| {
+        list.split(',').map(str::trim).any(|item| item == "*" || item == "all" || names().any(|n| n == item))
+    })
 }
 
 fn config_matches(e: &Exemption, rule: &Rule, id: &ObjectRef, container: Option<&str>) -> bool {
@@ -43,6 +43,7 @@ fn config_matches(e: &Exemption, rule: &Rule, id: &ObjectRef, container: Option<
     let ns_ok = e.namespace.as_deref().is_none_or(|ns| id.namespace.as_deref() == Some(ns));
     let name_ok = e.controller_names.is_empty() || e.controller_names.iter().any(|p| id.name.starts_with(p.as_str()));
     // A container-name exemption applies to container-level findings only.
-    let container_ok = e.container_names.is_empty() || container.is_some_and(|c| e.container_names.iter().any(|n| n == c));
+    let container_ok =
+        e.container_names.is_empty() || container.is_some_and(|c| e.container_names.iter().any(|n| n == c));
     rule_ok && ns_ok && name_ok && container_ok
 }

@@ -36,9 +36,7 @@ impl<'a> Index<'a> {
 
     /// Objects of `kind` in `namespace` (PDBs, HPAs, NetworkPolicies, Roles).
     pub fn in_namespace(&self, kind: &str, namespace: Option<&str>) -> &[&'a Object] {
-        namespace
-            .and_then(|ns| self.by_kind_ns.get(kind)?.get(ns))
-            .map_or(&[], Vec::as_slice)
+        namespace.and_then(|ns| self.by_kind_ns.get(kind)?.get(ns)).map_or(&[], Vec::as_slice)
     }
 
     /// A ClusterRole by name.

@@ -53,7 +53,8 @@ pub fn evaluate(inventory: &Inventory, rules: &RuleSet) -> Evaluation {
     index.allowed_registries.clone_from(&rules.allowed_registries);
     let mut eval = Evaluation::default();
     let enabled: Vec<&Rule> = rules.enabled().collect();
-    let (workload_rules, kind_rules): (Vec<&Rule>, Vec<&Rule>) = enabled.into_iter().partition(|r| r.target.is_workload());
+    let (workload_rules, kind_rules): (Vec<&Rule>, Vec<&Rule>) =
+        enabled.into_iter().partition(|r| r.target.is_workload());
     for w in workload::workloads(inventory) {
         for rule in &workload_rules {
             evaluate_workload(rule, &w, &index, rules, &mut eval);
@@ -80,7 +81,8 @@ fn evaluate_workload(rule: &Rule, w: &Workload<'_>, index: &Index<'_>, rules: &R
     if !rule.controllers.selects(w.kind()) {
         return;
     }
-    let annotations = [w.object.metadata().get("annotations"), w.pod_template.get("metadata").and_then(|m| m.get("annotations"))];
+    let annotations =
+        [w.object.metadata().get("annotations"), w.pod_template.get("metadata").and_then(|m| m.get("annotations"))];
     if rule.target == Target::Container {
         for (container, init) in w.containers() {
             if (init && rule.skip_init_containers) || (!init && rule.skip_containers) {
@@ -159,7 +161,9 @@ fn instance_for<'a>(level: &Target, subject: Subject<'a>) -> Option<&'a Value> {
 fn context_for(subject: Subject<'_>) -> Value {
     match subject {
         Subject::Object(o) => schema::template_context(&o.raw, None, None, None),
-        Subject::Workload(w) => schema::template_context(&w.object.raw, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw)),
+        Subject::Workload(w) => {
+            schema::template_context(&w.object.raw, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw))
+        }
         Subject::Container(w, c, _) => {
             schema::template_context(c, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw))
         }
@@ -205,4 +209,3 @@ pub fn evaluate_values(values: Vec<Value>, rules: &RuleSet) -> Evaluation {
     }
     evaluate(&inventory, rules)
 }
-

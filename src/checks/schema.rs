@@ -25,7 +25,10 @@ pub struct CompiledSchema {
 enum Inner {
     Static(Box<Validator>),
     /// Rendered per object; validators cached by rendered text.
-    Template { text: String, cache: Mutex<HashMap<String, Arc<Validator>>> },
+    Template {
+        text: String,
+        cache: Mutex<HashMap<String, Arc<Validator>>>,
+    },
 }
 
 impl CompiledSchema {
@@ -172,7 +175,8 @@ pub fn render_template(text: &str, context: &Value) -> String {
             return out;
         };
         let path = after[..end].trim().trim_matches('-').trim();
-        let value = path.trim_start_matches('.').split('.').filter(|s| !s.is_empty()).try_fold(context, |v, key| v.get(key));
+        let value =
+            path.trim_start_matches('.').split('.').filter(|s| !s.is_empty()).try_fold(context, |v, key| v.get(key));
         match value {
             Some(Value::String(s)) => out.push_str(s),
             Some(Value::Null) | None => {}
@@ -186,7 +190,12 @@ pub fn render_template(text: &str, context: &Value) -> String {
 
 /// Template data for one object: the object's own fields, plus `Polaris.PodSpec`,
 /// `Polaris.PodTemplate` and `Polaris.Controller` for workloads.
-pub fn template_context(object: &Value, pod_spec: Option<&Value>, pod_template: Option<&Value>, controller: Option<&Value>) -> Value {
+pub fn template_context(
+    object: &Value,
+    pod_spec: Option<&Value>,
+    pod_template: Option<&Value>,
+    controller: Option<&Value>,
+) -> Value {
     let mut ctx = match object {
         Value::Object(m) => m.clone(),
         _ => Map::new(),
@@ -212,7 +221,8 @@ mod tests {
 
     #[test]
     fn resource_bounds() {
-        let schema = json!({"type": "object", "properties": {"cpu": {"resourceMinimum": "100m", "resourceMaximum": "2"}}});
+        let schema =
+            json!({"type": "object", "properties": {"cpu": {"resourceMinimum": "100m", "resourceMaximum": "2"}}});
         assert!(valid(schema.clone(), json!({"cpu": "500m"})));
         assert!(!valid(schema.clone(), json!({"cpu": "50m"})));
         assert!(!valid(schema.clone(), json!({"cpu": "3"})));
@@ -233,7 +243,9 @@ mod tests {
 
     #[test]
     fn templates() {
-        let s = CompiledSchema::from_string("type: object\nproperties:\n  name:\n    const: \"{{ .metadata.name }}\"\n").unwrap();
+        let s =
+            CompiledSchema::from_string("type: object\nproperties:\n  name:\n    const: \"{{ .metadata.name }}\"\n")
+                .unwrap();
         let ctx = json!({"metadata": {"name": "web"}});
         assert!(s.is_valid(&json!({"name": "web"}), || ctx.clone()));
         assert!(!s.is_valid(&json!({"name": "api"}), || ctx.clone()));

@@ -47,8 +47,14 @@ mod tests {
         assert!(!matches(None, l));
         assert!(matches(Some(&json!({"matchLabels": {"app": "web"}})), l));
         assert!(!matches(Some(&json!({"matchLabels": {"app": "api"}})), l));
-        assert!(matches(Some(&json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["front"]}]})), l));
-        assert!(!matches(Some(&json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["front"]}]})), l));
+        assert!(matches(
+            Some(&json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["front"]}]})),
+            l
+        ));
+        assert!(!matches(
+            Some(&json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["front"]}]})),
+            l
+        ));
         assert!(matches(Some(&json!({"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]})), l));
         assert!(!matches(Some(&json!({"matchExpressions": [{"key": "x", "operator": "Exists"}]})), l));
     }

@@ -105,11 +105,7 @@ pub fn workloads(inventory: &Inventory) -> Vec<Workload<'_>> {
 /// The identity an owned object is reported under when its owner is not in the inventory.
 /// A pod of a Deployment's ReplicaSet (it carries `pod-template-hash`) is reported as the Deployment.
 fn stand_in_identity(object: &Object, owner_kind: &str, owner_name: &str) -> ObjectRef {
-    let hash = object
-        .metadata()
-        .get("labels")
-        .and_then(|l| l.get("pod-template-hash"))
-        .and_then(Value::as_str);
+    let hash = object.metadata().get("labels").and_then(|l| l.get("pod-template-hash")).and_then(Value::as_str);
     let (group, kind, name) = match hash {
         Some(h) if owner_kind == "ReplicaSet" && owner_name.ends_with(&format!("-{h}")) => {
             ("apps", "Deployment", &owner_name[..owner_name.len() - h.len() - 1])
@@ -148,7 +144,8 @@ mod tests {
     fn pod(name: &str, owner: Option<(&str, &str)>, hash: Option<&str>) -> Value {
         let mut meta = json!({"name": name, "namespace": "ns", "labels": {"app": "web"}});
         if let Some((kind, n)) = owner {
-            meta["ownerReferences"] = json!([{"kind": kind, "name": n, "controller": true, "apiVersion": "apps/v1", "uid": "x"}]);
+            meta["ownerReferences"] =
+                json!([{"kind": kind, "name": n, "controller": true, "apiVersion": "apps/v1", "uid": "x"}]);
         }
         if let Some(h) = hash {
             meta["labels"]["pod-template-hash"] = json!(h);
@@ -188,8 +185,10 @@ mod tests {
 
     #[test]
     fn cronjob_template() {
-        let inv = inv(vec![json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "ns"},
-            "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "a"}], "initContainers": [{"name": "i"}]}}}}}})]);
+        let inv = inv(vec![
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "ns"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "a"}], "initContainers": [{"name": "i"}]}}}}}}),
+        ]);
         let w = workloads(&inv);
         let names: Vec<_> = w[0].containers().map(|(c, init)| (c["name"].as_str().unwrap(), init)).collect();
         assert_eq!(names, [("a", false), ("i", true)]);

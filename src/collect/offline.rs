@@ -31,12 +31,11 @@ pub enum SnapshotError {
 pub fn load(paths: &[PathBuf]) -> Result<Inventory, SnapshotError> {
     let mut inventory = Inventory::default();
     for path in paths {
-        let meta = std::fs::metadata(path)
-            .map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
+        let meta =
+            std::fs::metadata(path).map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
         let files = if meta.is_dir() {
             let mut files = Vec::new();
-            walk(path, &mut files)
-                .map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
+            walk(path, &mut files).map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
             files
         } else {
             vec![path.clone()]
@@ -159,10 +158,7 @@ fn parse_yaml(text: &str, start_line: usize) -> Document {
         Ok(Value::Null) => Ok(None),
         Ok(v) => Ok(Some(v)),
         Err(e) => {
-            let at = e
-                .location()
-                .map(|l| format!(" at line {}", start_line + l.line() - 1))
-                .unwrap_or_default();
+            let at = e.location().map(|l| format!(" at line {}", start_line + l.line() - 1)).unwrap_or_default();
             Err(format!("invalid YAML{at}: {}", strip_location(&e.to_string())))
         }
     }

@@ -90,7 +90,11 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         writeln!(out, "NOT INSPECTED ({}):", report.coverage.len())?;
         let mut table = Table::new(vec!["SECTION", "RESOURCE", "REASON"]);
         for gap in &report.coverage {
-            table.rows.push(vec![(gap.section.clone(), None), (gap.resource.clone(), None), (gap.reason.clone(), None)]);
+            table.rows.push(vec![
+                (gap.section.clone(), None),
+                (gap.resource.clone(), None),
+                (gap.reason.clone(), None),
+            ]);
         }
         table.write(out, opts.color)?;
     }

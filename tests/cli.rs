@@ -1,0 +1,381 @@
+//! End-to-end tests of the `ke` binary on files: rule files, snapshots, outputs, exit codes.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn ke(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ke"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("ke runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json_report(args: &[&str]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    let run = ke(&all);
+    let report =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr));
+    (run.code, report)
+}
+
+fn findings<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
+    report["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule).collect()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn kubeeye_custom_rule_example_flags_docker_hub_image_not_quay() {
+    let (_, report) = json_report(&[
+        "diag",
+        "--snapshot",
+        "tests/data/nginx-docker.yaml",
+        "-f",
+        "tests/data/image-registry-rule.yaml",
+    ]);
+    let hits = findings(&report, "imageFromUnauthorizedRegistry");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["name"], "web");
+    assert_eq!(hits[0]["kind"], "Deployment");
+    assert_eq!(hits[0]["container"], "nginx");
+    assert_eq!(hits[0]["severity"], "warning");
+    assert_eq!(hits[0]["category"], "Images");
+    assert_eq!(
+        hits[0]["message"],
+        "When the corresponding rule does not match. Show that image from an unauthorized registry."
+    );
+}
+
+#[test]
+fn replicas_are_reported_once_per_controller() {
+    let (_, report) = json_report(&["diag", "--snapshot", "tests/data/replicas.yaml"]);
+    let hits = findings(&report, "tagNotSpecified");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!((hits[0]["kind"].as_str(), hits[0]["name"].as_str()), (Some("Deployment"), Some("api")));
+    for f in report["findings"].as_array().unwrap() {
+        assert_eq!(f["kind"], "Deployment", "only the Deployment is reported: {f}");
+    }
+}
+
+#[test]
+fn orphaned_replicas_are_reported_as_their_deployment_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("tests/data/replicas.yaml").unwrap();
+    // Keep only the pods, as in `kubectl get pods -A -o yaml`.
+    let pods: Vec<&str> = text.split("\n---\n").filter(|d| d.contains("kind: Pod")).collect();
+    let file = write(dir.path(), "pods.yaml", &pods.join("\n---\n"));
+    let (_, report) = json_report(&["diag", "--snapshot", file.to_str().unwrap()]);
+    let hits = findings(&report, "tagNotSpecified");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["kind"], "Deployment");
+    assert_eq!(hits[0]["name"], "api");
+}
+
+const DEPLOY_WITH_ANNOTATIONS: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: NAME
+  namespace: shop
+  annotations: ANNOTATIONS
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: NAME}}
+  template:
+    metadata: {labels: {app: NAME}}
+    spec:
+      containers:
+        - {name: main, image: "app:latest"}
+        - {name: sidecar, image: "proxy:latest"}
+"#;
+
+fn deployment(name: &str, annotations: &str) -> String {
+    DEPLOY_WITH_ANNOTATIONS.replace("NAME", name).replace("ANNOTATIONS", annotations)
+}
+
+#[test]
+fn exemptions_by_annotation_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        deployment("plain", "{}"),
+        deployment("polaris-one", r#"{polaris.fairwinds.com/tagNotSpecified-exempt: "true"}"#),
+        deployment("polaris-all", r#"{polaris.fairwinds.com/exempt: "true"}"#),
+        deployment("kubeeye-list", r#"{kubeeye.io/exempt: "cpuLimitsMissing, tagNotSpecified"}"#),
+        deployment("kubeeye-alias", r#"{kubeeye.io/exempt: "PodSetTagNotSpecified"}"#),
+        deployment("legacy-batch", "{}"),
+        deployment("sidecar-only", "{}"),
+    ];
+    let snapshot = write(dir.path(), "deploys.yaml", &docs.join("\n---\n"));
+    let rules = write(
+        dir.path(),
+        "exempt.yaml",
+        "exemptions:\n  - controllerNames: [legacy-]\n    rules: [tagNotSpecified]\n  - namespace: shop\n    controllerNames: [sidecar-only]\n    containerNames: [sidecar]\n    rules: [tagNotSpecified]\n",
+    );
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot.to_str().unwrap(), "-f", rules.to_str().unwrap()]);
+    let tagged = |name: &str| findings(&report, "tagNotSpecified").iter().filter(|f| f["name"] == name).count();
+    let any = |name: &str| report["findings"].as_array().unwrap().iter().filter(|f| f["name"] == name).count();
+    assert_eq!(tagged("plain"), 2);
+    assert_eq!(tagged("polaris-one"), 0);
+    assert!(any("polaris-one") > 0, "other rules still apply");
+    assert_eq!(any("polaris-all"), 0);
+    assert_eq!(tagged("kubeeye-list"), 0);
+    assert!(findings(&report, "cpuLimitsMissing").iter().all(|f| f["name"] != "kubeeye-list"));
+    assert!(findings(&report, "cpuRequestsMissing").iter().any(|f| f["name"] == "kubeeye-list"));
+    assert_eq!(tagged("kubeeye-alias"), 0);
+    assert_eq!(tagged("legacy-batch"), 0, "controllerNames match as prefixes");
+    let sidecar: Vec<_> =
+        findings(&report, "tagNotSpecified").into_iter().filter(|f| f["name"] == "sidecar-only").collect();
+    assert_eq!(sidecar.len(), 1);
+    assert_eq!(sidecar[0]["container"], "main", "only the named container is exempt");
+}
+
+#[test]
+fn severity_overrides_and_ignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "sev.yaml",
+        "checks:\n  tagNotSpecified: info\n  cpuLimitsMissing: ignore\n  PodSetLivenessProbe: danger\n  priorityClassNotSet: warning\n",
+    );
+    let (_, report) = json_report(&["diag", "--snapshot", "tests/data/replicas.yaml", "-f", rules.to_str().unwrap()]);
+    assert_eq!(findings(&report, "tagNotSpecified")[0]["severity"], "info");
+    assert!(findings(&report, "cpuLimitsMissing").is_empty());
+    assert_eq!(findings(&report, "livenessProbeMissing")[0]["severity"], "danger", "KubeEye alias selects the rule");
+    assert_eq!(findings(&report, "priorityClassNotSet")[0]["severity"], "warning", "off-by-default rule turned on");
+    let (_, defaults) = json_report(&["diag", "--snapshot", "tests/data/replicas.yaml"]);
+    assert!(findings(&defaults, "priorityClassNotSet").is_empty(), "off by default");
+    assert_eq!(findings(&defaults, "tagNotSpecified")[0]["severity"], "danger");
+}
+
+#[test]
+fn fail_on_sets_exit_code() {
+    let snap = "tests/data/replicas.yaml";
+    assert_eq!(ke(&["diag", "--snapshot", snap]).code, 0);
+    assert_eq!(ke(&["diag", "--snapshot", snap, "--fail-on", "danger"]).code, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let only_warnings = write(
+        dir.path(),
+        "w.yaml",
+        "checks:\n  tagNotSpecified: warning\n  runAsRootAllowed: warning\n  privilegeEscalationAllowed: warning\n",
+    );
+    let w = only_warnings.to_str().unwrap();
+    assert_eq!(ke(&["diag", "--snapshot", snap, "-f", w, "--fail-on", "danger"]).code, 0);
+    assert_eq!(ke(&["diag", "--snapshot", snap, "-f", w, "--fail-on", "warning"]).code, 1);
+}
+
+/// Each broken rule file exits 2 before inspecting (the snapshot path does not even exist)
+/// and names the file, the rule and the problem.
+#[test]
+fn broken_rule_files_are_refused_with_file_rule_and_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("bad-yaml.yaml", "checks:\n  foo: [warning\n", &["bad-yaml.yaml", "line"]),
+        (
+            "bad-target.yaml",
+            "checks: {myCheck: warning}\ncustomChecks:\n  myCheck:\n    promptMessage: x\n    target: Deploymnt\n    schema: {type: object}\n",
+            &["bad-target.yaml", "`myCheck`", "unknown target `Deploymnt`"],
+        ),
+        (
+            "bad-schema.yaml",
+            "checks: {myCheck: warning}\ncustomChecks:\n  myCheck:\n    promptMessage: x\n    target: Container\n    schema: {type: objekt}\n",
+            &["bad-schema.yaml", "`myCheck`", "invalid schema"],
+        ),
+        (
+            "bad-regex.yaml",
+            "checks: {myCheck: warning}\ncustomChecks:\n  myCheck:\n    promptMessage: x\n    target: Container\n    schema:\n      properties:\n        image: {pattern: '^(quay.io'}\n",
+            &["bad-regex.yaml", "`myCheck`", "invalid schema", "pattern"],
+        ),
+        (
+            "unknown-id.yaml",
+            "checks:\n  noSuchCheck: warning\n",
+            &["unknown-id.yaml", "`noSuchCheck`", "unknown check id"],
+        ),
+        (
+            "bad-severity.yaml",
+            "checks:\n  tagNotSpecified: critical\n",
+            &["bad-severity.yaml", "`tagNotSpecified`", "unknown severity"],
+        ),
+        ("unknown-key.yaml", "chekcs:\n  tagNotSpecified: warning\n", &["unknown-key.yaml", "chekcs"]),
+    ];
+    for (name, text, expected) in cases {
+        let file = write(dir.path(), name, text);
+        let run = ke(&["diag", "--snapshot", "/nonexistent/snapshot", "-f", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{name}: printed a report");
+        for e in *expected {
+            assert!(run.stderr.contains(e), "{name}: `{e}` missing from: {}", run.stderr);
+        }
+        assert!(!run.stderr.contains("/nonexistent/snapshot"), "{name}: inspected before validating rules");
+    }
+}
+
+#[test]
+fn malformed_snapshot_document_is_reported_and_the_rest_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string("tests/data/replicas.yaml").unwrap();
+    write(dir.path(), "good.yaml", &good);
+    write(
+        dir.path(),
+        "broken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n---\nkind: Pod\n  bad indent: [\n",
+    );
+    let (code, report) = json_report(&["diag", "--snapshot", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 3, "incomplete inspection has its own exit code");
+    assert_eq!(report["complete"], false);
+    let coverage = report["coverage"].as_array().unwrap();
+    assert_eq!(coverage.len(), 1);
+    assert!(coverage[0]["resource"].as_str().unwrap().ends_with("broken.yaml (document 2)"), "{coverage:?}");
+    assert!(!findings(&report, "tagNotSpecified").is_empty(), "the good file still loads");
+    let table = ke(&["diag", "--snapshot", dir.path().to_str().unwrap()]);
+    assert!(table.stdout.contains("NOT INSPECTED (1)"), "{}", table.stdout);
+    assert!(table.stdout.contains("broken.yaml (document 2)"));
+}
+
+#[test]
+fn missing_snapshot_path_is_a_clear_error() {
+    let run = ke(&["diag", "--snapshot", "/nonexistent/kubeeye-snapshot"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("cannot read snapshot /nonexistent/kubeeye-snapshot"), "{}", run.stderr);
+}
+
+#[test]
+fn cluster_info_dump_layout_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = dir.path().join("shop");
+    std::fs::create_dir_all(ns.join("api-1")).unwrap();
+    write(
+        dir.path(),
+        "nodes.json",
+        r#"{"kind":"NodeList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"node-1"}}]}"#,
+    );
+    write(
+        &ns,
+        "deployments.json",
+        r#"{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{},"items":[{"metadata":{"name":"api","namespace":"shop"},
+           "spec":{"replicas":2,"template":{"metadata":{"labels":{"app":"api"}},"spec":{"containers":[{"name":"api","image":"api"}]}}}}]}"#,
+    );
+    write(&ns, "events.json", r#"{"kind":"EventList","apiVersion":"v1","metadata":{},"items":[]}"#);
+    write(&ns.join("api-1"), "logs.txt", "==== START logs for container api ====\nhello\n");
+    let (code, report) = json_report(&["diag", "--snapshot", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(report["complete"], true, "{report}");
+    let hits = findings(&report, "tagNotSpecified");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["name"], "api");
+}
+
+#[test]
+fn namespace_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        deployment("a", "{}"),
+        deployment("b", "{}").replace("namespace: shop", "namespace: data"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: ci}\nroleRef: {kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: ci, namespace: ci}]\n".into(),
+    ];
+    let snap = write(dir.path(), "s.yaml", &docs.join("\n---\n"));
+    let s = snap.to_str().unwrap();
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["diag", "--snapshot", s];
+        all.extend(args);
+        let (_, r) = json_report(&all);
+        let mut n: Vec<String> =
+            r["findings"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
+        n.sort();
+        n.dedup();
+        n
+    };
+    assert_eq!(names(&[]), ["a", "b", "ci"]);
+    assert_eq!(names(&["-A"]), ["a", "b", "ci"]);
+    assert_eq!(names(&["-n", "shop"]), ["a"]);
+    assert_eq!(names(&["--exclude-namespace", "shop"]), ["b", "ci"]);
+    let conflict = ke(&["diag", "--snapshot", s, "-n", "shop", "-A"]);
+    assert_eq!(conflict.code, 2);
+}
+
+#[test]
+fn table_json_and_yaml_agree() {
+    let args = ["diag", "--snapshot", "tests/data/replicas.yaml"];
+    let table = ke(&args);
+    assert!(table.stdout.starts_with("NAMESPACE   SEVERITY"), "{}", table.stdout);
+    let row = table.stdout.lines().find(|l| l.contains(" danger ")).unwrap();
+    assert!(row.contains("Deployment") && row.contains("[") && row.contains("tagNotSpecified"), "{row}");
+    assert!(!table.stdout.contains('\x1b'), "no colour off a TTY");
+    let (_, json) = json_report(&args);
+    let yaml_run = ke(&["diag", "--snapshot", "tests/data/replicas.yaml", "-o", "yaml"]);
+    let yaml: Value = serde_norway::from_str(&yaml_run.stdout).unwrap();
+    assert_eq!(json["findings"], yaml["findings"]);
+    assert_eq!(json["summary"], yaml["summary"]);
+    for key in
+        ["schemaVersion", "tool", "cluster", "startedAt", "finishedAt", "complete", "summary", "coverage", "findings"]
+    {
+        assert!(json.get(key).is_some(), "report lacks {key}");
+    }
+    for f in json["findings"].as_array().unwrap() {
+        for key in [
+            "rule",
+            "severity",
+            "category",
+            "kind",
+            "namespace",
+            "name",
+            "container",
+            "message",
+            "remediation",
+            "fingerprint",
+        ] {
+            assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
+        }
+    }
+    let colored = ke(&["diag", "--snapshot", "tests/data/replicas.yaml", "--color", "always"]);
+    assert!(colored.stdout.contains("\x1b[1;31mdanger"));
+}
+
+#[test]
+fn rules_list_and_explain() {
+    let list = ke(&["rules", "list", "-o", "json"]);
+    assert_eq!(list.code, 0);
+    let rules: Value = serde_json::from_str(&list.stdout).unwrap();
+    let ids: Vec<&str> = rules.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    for id in [
+        "livenessProbeMissing",
+        "runAsPrivileged",
+        "clusterrolebindingClusterAdmin",
+        "missingNetworkPolicy",
+        "PodSetImageRegistry",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from the catalogue");
+    }
+    let table = ke(&["rules", "list"]);
+    assert!(table.stdout.lines().any(|l| l.starts_with("priorityClassNotSet") && l.contains("off")));
+    let explain = ke(&["rules", "explain", "PodSetRunAsPrivileged"]);
+    assert_eq!(explain.code, 0);
+    assert!(explain.stdout.starts_with("runAsPrivileged"), "{}", explain.stdout);
+    assert!(explain.stdout.contains("How to fix it"));
+    let custom =
+        ke(&["rules", "explain", "imageFromUnauthorizedRegistry", "-f", "tests/data/image-registry-rule.yaml"]);
+    assert!(custom.stdout.contains("tests/data/image-registry-rule.yaml"), "{}", custom.stdout);
+    let unknown = ke(&["rules", "explain", "noSuchRule"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("ke rules list"));
+}

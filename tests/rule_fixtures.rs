@@ -1,0 +1,87 @@
+//! One table-driven test over every built-in rule: each has fixtures under
+//! `tests/fixtures/<rule-id>/`, `fail*.yaml` files the rule must report and
+//! `pass*.yaml` files it must not. A rule without both is a failure, so an
+//! untested rule is visible.
+
+use std::path::{Path, PathBuf};
+
+use kubeeye::checks;
+use kubeeye::collect::offline;
+use kubeeye::rules::RuleSet;
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".yaml"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_builtin_rule_has_pass_and_fail_fixtures_that_behave() {
+    let mut rules = RuleSet::builtin().expect("built-in rules load");
+    rules.enable_all();
+    // PodSetImageRegistry needs a list to judge against; the fixtures use this one.
+    rules.allowed_registries = vec!["registry.example.com".into(), "quay.io/example".into()];
+    let mut problems = Vec::new();
+    for rule in &rules.rules {
+        let dir = fixtures_dir().join(&rule.id);
+        let (fails, passes) = (files(&dir, "fail"), files(&dir, "pass"));
+        if fails.is_empty() || passes.is_empty() {
+            problems.push(format!("{}: needs fail*.yaml and pass*.yaml in {}", rule.id, dir.display()));
+            continue;
+        }
+        for (file, expect) in fails.iter().map(|f| (f, true)).chain(passes.iter().map(|f| (f, false))) {
+            let inventory = offline::load(std::slice::from_ref(file)).expect("fixture loads");
+            if !inventory.gaps.is_empty() {
+                problems.push(format!("{}: does not load cleanly: {:?}", file.display(), inventory.gaps));
+                continue;
+            }
+            let evaluation = checks::evaluate(&inventory, &rules);
+            let hits: Vec<_> = evaluation.findings.iter().filter(|f| f.rule == rule.id).collect();
+            if expect && hits.is_empty() {
+                problems.push(format!("{}: expected a `{}` finding, got none", file.display(), rule.id));
+            }
+            if !expect && !hits.is_empty() {
+                problems.push(format!(
+                    "{}: expected no `{}` finding, got {:?}",
+                    file.display(),
+                    rule.id,
+                    hits[0].message
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
+fn every_builtin_rule_is_documented() {
+    let rules = RuleSet::builtin().expect("built-in rules load");
+    let mut ids = std::collections::HashSet::new();
+    for r in &rules.rules {
+        assert!(ids.insert(r.id.clone()), "duplicate id {}", r.id);
+        for alias in &r.aliases {
+            assert!(ids.insert(alias.clone()), "alias {alias} of {} is not unique", r.id);
+        }
+        assert!(r.id.chars().next().is_some_and(|c| c.is_ascii_alphabetic()), "{}", r.id);
+        assert!(!r.description.is_empty(), "{} has no description", r.id);
+        assert!(!r.why.is_empty(), "{} has no why", r.id);
+        assert!(!r.remediation.is_empty(), "{} has no remediation", r.id);
+        assert!(!r.references.is_empty(), "{} has no references", r.id);
+        assert!(!r.failure_message.is_empty() && !r.success_message.is_empty(), "{} lacks messages", r.id);
+    }
+}
