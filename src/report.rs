@@ -233,7 +233,8 @@ impl Report {
 
 /// Sorts findings into report order.
 pub fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
+    // Keys are unique per finding, so an unstable sort is deterministic.
+    findings.sort_unstable_by(|a, b| {
         (a.severity, &a.namespace, &a.kind, &a.name, &a.container, &a.rule).cmp(&(
             b.severity,
             &b.namespace,

@@ -92,7 +92,8 @@ impl CodeCheck {
                     None => Outcome::Skip,
                 }
             }
-            (Self::InsecureCapabilities, Subject::Container(_, c, _)) => {
+            (Self::InsecureCapabilities, Subject::Container(_, c)) => {
+                let c = c.raw;
                 let caps = c.get("securityContext").and_then(|s| s.get("capabilities"));
                 let list = |key: &str| -> Vec<String> {
                     caps.and_then(|c| c.get(key))
@@ -133,7 +134,8 @@ impl CodeCheck {
                     }
                 }
             }
-            (Self::SensitiveContainerEnvVar, Subject::Container(_, c, _)) => {
+            (Self::SensitiveContainerEnvVar, Subject::Container(_, c)) => {
+                let c = c.raw;
                 let names: Vec<&str> = c
                     .get("env")
                     .and_then(Value::as_array)
@@ -163,7 +165,8 @@ impl CodeCheck {
                     )))
                 }
             }
-            (Self::ImageRegistry, Subject::Container(_, c, _)) => {
+            (Self::ImageRegistry, Subject::Container(_, c)) => {
+                let c = c.raw;
                 if index.allowed_registries.is_empty() {
                     return Outcome::Skip;
                 }

@@ -32,10 +32,21 @@ pub enum Outcome {
 pub enum Subject<'a> {
     /// A workload, at controller, pod-spec or pod-template level.
     Workload(&'a Workload<'a>),
-    /// One container of a workload (`true` = init container).
-    Container(&'a Workload<'a>, &'a Value, bool),
+    /// One container of a workload.
+    Container(&'a Workload<'a>, &'a ContainerRef<'a>),
     /// Any object (for `group/Kind` targets).
     Object(&'a Object),
+}
+
+/// One container as the rules see it.
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerRef<'a> {
+    /// The container as written.
+    pub raw: &'a Value,
+    /// The container with the pod-level securityContext filled in under its own.
+    pub effective: &'a Value,
+    /// Whether it is an init container.
+    pub init: bool,
 }
 
 /// Findings plus how many evaluations passed (for the score).
@@ -55,9 +66,32 @@ pub fn evaluate(inventory: &Inventory, rules: &RuleSet) -> Evaluation {
     let enabled: Vec<&Rule> = rules.enabled().collect();
     let (workload_rules, kind_rules): (Vec<&Rule>, Vec<&Rule>) =
         enabled.into_iter().partition(|r| r.target.is_workload());
+    let (container_rules, pod_rules): (Vec<&Rule>, Vec<&Rule>) =
+        workload_rules.into_iter().partition(|r| r.target == Target::Container);
     for w in workload::workloads(inventory) {
-        for rule in &workload_rules {
-            evaluate_workload(rule, &w, &index, rules, &mut eval);
+        let annotations =
+            [w.object.metadata().get("annotations"), w.pod_template.get("metadata").and_then(|m| m.get("annotations"))];
+        for rule in pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
+            if !exempt::is_exempt(rule, &w.id, None, &annotations, &rules.exemptions) {
+                let outcome = run(rule, Subject::Workload(&w), &index);
+                record(rule, outcome, &w.id, None, &mut eval);
+            }
+        }
+        for (raw, init) in w.containers() {
+            // Merged once per container, shared by every rule that inherits the pod's securityContext.
+            let merged = with_pod_security_context(raw, w.pod_spec);
+            let container = ContainerRef { raw, effective: merged.as_ref().unwrap_or(raw), init };
+            let name = raw.get("name").and_then(Value::as_str);
+            for rule in container_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
+                if (init && rule.skip_init_containers) || (!init && rule.skip_containers) {
+                    continue;
+                }
+                if exempt::is_exempt(rule, &w.id, name, &annotations, &rules.exemptions) {
+                    continue;
+                }
+                let outcome = run(rule, Subject::Container(&w, &container), &index);
+                record(rule, outcome, &w.id, name, &mut eval);
+            }
         }
     }
     for object in &inventory.objects {
@@ -77,33 +111,6 @@ fn targets_object(target: &Target, object: &Object) -> bool {
     matches!(target, Target::Kind { group, kind } if *kind == object.id.kind && *group == object.id.group)
 }
 
-fn evaluate_workload(rule: &Rule, w: &Workload<'_>, index: &Index<'_>, rules: &RuleSet, eval: &mut Evaluation) {
-    if !rule.controllers.selects(w.kind()) {
-        return;
-    }
-    let annotations =
-        [w.object.metadata().get("annotations"), w.pod_template.get("metadata").and_then(|m| m.get("annotations"))];
-    if rule.target == Target::Container {
-        for (container, init) in w.containers() {
-            if (init && rule.skip_init_containers) || (!init && rule.skip_containers) {
-                continue;
-            }
-            let name = container.get("name").and_then(Value::as_str);
-            if exempt::is_exempt(rule, &w.id, name, &annotations, &rules.exemptions) {
-                continue;
-            }
-            let outcome = run(rule, Subject::Container(w, container, init), index);
-            record(rule, outcome, &w.id, name, eval);
-        }
-    } else {
-        if exempt::is_exempt(rule, &w.id, None, &annotations, &rules.exemptions) {
-            return;
-        }
-        let outcome = run(rule, Subject::Workload(w), index);
-        record(rule, outcome, &w.id, None, eval);
-    }
-}
-
 /// Runs one rule on one subject.
 pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
     match &rule.logic {
@@ -111,11 +118,9 @@ pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
         Logic::Schema(schema, polarity) => {
             let level = rule.schema_target.as_ref().unwrap_or(&rule.target);
             let Some(instance) = instance_for(level, subject) else { return Outcome::Skip };
-            let merged;
             let instance = match subject {
-                Subject::Container(w, c, _) if rule.inherit_pod_security_context && *level == Target::Container => {
-                    merged = with_pod_security_context(c, w.pod_spec);
-                    merged.as_ref().unwrap_or(instance)
+                Subject::Container(_, c) if rule.inherit_pod_security_context && *level == Target::Container => {
+                    c.effective
                 }
                 _ => instance,
             };
@@ -149,10 +154,10 @@ fn with_pod_security_context(container: &Value, pod_spec: &Value) -> Option<Valu
 /// The value a schema validates for a subject at a given level.
 fn instance_for<'a>(level: &Target, subject: Subject<'a>) -> Option<&'a Value> {
     match (level, subject) {
-        (Target::Container, Subject::Container(_, c, _)) => Some(c),
-        (Target::PodSpec, Subject::Workload(w) | Subject::Container(w, _, _)) => Some(w.pod_spec),
-        (Target::PodTemplate, Subject::Workload(w) | Subject::Container(w, _, _)) => Some(w.pod_template),
-        (Target::Controller, Subject::Workload(w) | Subject::Container(w, _, _)) => Some(&w.object.raw),
+        (Target::Container, Subject::Container(_, c)) => Some(c.raw),
+        (Target::PodSpec, Subject::Workload(w) | Subject::Container(w, _)) => Some(w.pod_spec),
+        (Target::PodTemplate, Subject::Workload(w) | Subject::Container(w, _)) => Some(w.pod_template),
+        (Target::Controller, Subject::Workload(w) | Subject::Container(w, _)) => Some(&w.object.raw),
         (Target::Kind { .. }, Subject::Object(o)) => Some(&o.raw),
         _ => None,
     }
@@ -164,8 +169,8 @@ fn context_for(subject: Subject<'_>) -> Value {
         Subject::Workload(w) => {
             schema::template_context(&w.object.raw, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw))
         }
-        Subject::Container(w, c, _) => {
-            schema::template_context(c, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw))
+        Subject::Container(w, c) => {
+            schema::template_context(c.raw, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw))
         }
     }
 }
