@@ -42,7 +42,11 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     let mut inventory = offline::load(&args.snapshot)?;
     inventory.retain_namespaces(&namespace_filter(&args.scope));
     let evaluation = checks::evaluate(&inventory, &rules);
-    let cluster_name = args.cluster_name.clone().unwrap_or_else(|| default_cluster_name(&args.snapshot[0]));
+    let cluster_name = args
+        .cluster_name
+        .clone()
+        .or_else(|| inventory.cluster.clone())
+        .unwrap_or_else(|| default_cluster_name(&args.snapshot[0]));
     let report = build_report(cluster_name, inventory.sources.clone(), started, inventory.gaps.clone(), evaluation);
     match args.output {
         OutputFormat::Table => {
@@ -76,16 +80,17 @@ pub fn build_report(
     cluster: String,
     sources: Vec<String>,
     started_at: String,
-    coverage: Vec<crate::inventory::CoverageGap>,
+    mut coverage: Vec<crate::inventory::CoverageGap>,
     evaluation: checks::Evaluation,
 ) -> Report {
+    coverage.extend(evaluation.gaps);
     Report {
         schema_version: SCHEMA_VERSION.into(),
         tool: Tool::default(),
         cluster: Cluster { name: cluster, sources },
         started_at,
         finished_at: now(),
-        complete: coverage.is_empty(),
+        complete: !coverage.iter().any(|g| g.kind == crate::inventory::GapKind::Error),
         summary: Summary::from_findings(&evaluation.findings, evaluation.passed),
         coverage,
         findings: evaluation.findings,
@@ -185,6 +190,11 @@ fn target_note(target: &Target) -> &'static str {
     match target {
         Target::Container => " (each container of each workload)",
         Target::PodSpec | Target::PodTemplate | Target::Controller => " (each workload, once per controller)",
+        Target::Node => " (each node)",
+        Target::Cluster => " (the control plane)",
+        Target::Event => " (Warning events, grouped by object and reason)",
+        Target::PodStatus => " (running pods, once per controller)",
+        Target::ContainerLog => " (the last lines of each running container's log)",
         Target::Kind { .. } => "",
     }
 }

@@ -120,17 +120,61 @@ pub struct CoverageGap {
     pub resource: String,
     /// Why, in words an administrator can act on.
     pub reason: String,
+    /// Whether this run failed to read something (`error`: the inspection is
+    /// incomplete) or the cluster does not offer it (`unavailable`: e.g.
+    /// node-problem-detector not installed, no metrics API).
+    #[serde(default)]
+    pub kind: GapKind,
+}
+
+/// Why a [`CoverageGap`] exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GapKind {
+    /// Reading failed (403, timeout, 5xx, malformed document): the inspection is incomplete.
+    #[default]
+    Error,
+    /// The cluster does not provide this source; the checks that need it did not run.
+    Unavailable,
+}
+
+impl CoverageGap {
+    /// A read failure.
+    pub fn error(section: &str, resource: impl Into<String>, reason: impl Into<String>) -> Self {
+        CoverageGap { section: section.into(), resource: resource.into(), reason: reason.into(), kind: GapKind::Error }
+    }
+
+    /// A source the cluster does not provide.
+    pub fn unavailable(section: &str, resource: impl Into<String>, reason: impl Into<String>) -> Self {
+        CoverageGap {
+            section: section.into(),
+            resource: resource.into(),
+            reason: reason.into(),
+            kind: GapKind::Unavailable,
+        }
+    }
 }
 
 /// Everything one inspection saw.
+///
+/// Offline, `objects` holds every object read. Live, pods and events are
+/// evaluated page by page and never stored here; `objects` keeps what the
+/// cross-object checks need, and `known` the identities of owners that were
+/// seen but not kept (ReplicaSets of Deployments, Jobs of CronJobs).
 #[derive(Debug, Default)]
 pub struct Inventory {
-    /// Every object loaded, in load order.
+    /// Objects kept for the checks, in load order.
     pub objects: Vec<Object>,
+    /// Identities of controllers that exist but whose bodies were not kept.
+    pub known: std::collections::HashSet<ObjectRef>,
     /// What could not be read.
     pub gaps: Vec<CoverageGap>,
     /// Where the inventory came from (snapshot paths, a kubeconfig context …).
     pub sources: Vec<String>,
+    /// The cluster's display name, when the source knows it.
+    pub cluster: Option<String>,
+    /// When the data was collected: the inspection's clock (RFC 3339).
+    pub collected_at: Option<String>,
 }
 
 impl Inventory {

@@ -7,7 +7,9 @@
 pub mod app;
 pub mod checks;
 pub mod cli;
+pub mod clock;
 pub mod collect;
+pub mod config;
 pub mod inventory;
 pub mod quantity;
 pub mod render;

@@ -82,6 +82,31 @@ pub struct Finding {
     pub remediation: String,
     /// Stable hash of rule, kind, namespace, name and container, for diffs.
     pub fingerprint: String,
+    /// Machine-readable cause: event reason, node condition reason, container state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// How many times it was seen (events, matching log lines, affected pods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// When it was first seen (RFC 3339), where the source says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// When it was last seen (RFC 3339): last event, last heartbeat, lease renewal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+    /// Compared with a previous report: `new` or `open` (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<FindingStatus>,
+}
+
+/// A finding's state relative to a previous report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingStatus {
+    /// Not in the previous report.
+    New,
+    /// Also in the previous report.
+    Open,
 }
 
 impl Finding {
@@ -99,6 +124,42 @@ impl Finding {
             h.update([0u8]);
         }
         hex::encode(&h.finalize()[..8])
+    }
+
+    /// A finding with the identifying fields set and no details; the fingerprint is computed.
+    pub fn new(rule: &crate::rules::Rule, section: &str, object: &crate::inventory::ObjectRef) -> Self {
+        Finding {
+            rule: rule.id.clone(),
+            severity: rule.severity.unwrap_or(Severity::Warning),
+            category: rule.category.clone(),
+            section: section.to_string(),
+            kind: object.kind.clone(),
+            namespace: object.namespace.clone(),
+            name: object.name.clone(),
+            container: None,
+            message: rule.failure_message.clone(),
+            remediation: rule.remediation.clone(),
+            fingerprint: Finding::fingerprint_of(&rule.id, &object.kind, object.namespace.as_deref(), &object.name, None),
+            reason: None,
+            count: None,
+            first_seen: None,
+            last_seen: None,
+            status: None,
+        }
+    }
+
+    /// Sets the container (and recomputes the fingerprint, which includes it).
+    pub fn with_container(mut self, container: Option<&str>) -> Self {
+        self.container = container.map(str::to_string);
+        self.fingerprint =
+            Finding::fingerprint_of(&self.rule, &self.kind, self.namespace.as_deref(), &self.name, container);
+        self
+    }
+
+    /// Replaces the rule's failure message with a specific one.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
     }
 }
 

@@ -24,6 +24,10 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
     ("rules/efficiency.yaml", include_str!("../rules/efficiency.yaml")),
     ("rules/security.yaml", include_str!("../rules/security.yaml")),
     ("rules/rbac.yaml", include_str!("../rules/rbac.yaml")),
+    ("rules/control-plane.yaml", include_str!("../rules/control-plane.yaml")),
+    ("rules/nodes.yaml", include_str!("../rules/nodes.yaml")),
+    ("rules/events.yaml", include_str!("../rules/events.yaml")),
+    ("rules/logs.yaml", include_str!("../rules/logs.yaml")),
 ];
 
 /// A rule file that cannot be used. Always names the file; names the rule when one is at fault.
@@ -60,6 +64,16 @@ pub enum Target {
     PodTemplate,
     /// Each container of a workload.
     Container,
+    /// Each node (conditions, usage, node-problem-detector problems).
+    Node,
+    /// The control plane as a whole (apiserver, etcd, scheduler, controller-manager, certificates).
+    Cluster,
+    /// Warning events, grouped by reason and object.
+    Event,
+    /// The status of running pods (image pulls, crash loops), reported per controller.
+    PodStatus,
+    /// The last lines of each running container's log.
+    ContainerLog,
     /// Every object of one kind, e.g. `policy/PodDisruptionBudget` (empty group = core).
     Kind {
         /// API group (`""` for the core group).
@@ -77,13 +91,18 @@ impl Target {
             "PodSpec" | "Pod" => Ok(Target::PodSpec),
             "PodTemplate" => Ok(Target::PodTemplate),
             "Container" => Ok(Target::Container),
+            "Node" => Ok(Target::Node),
+            "Cluster" | "ControlPlane" => Ok(Target::Cluster),
+            "Event" => Ok(Target::Event),
+            "PodStatus" => Ok(Target::PodStatus),
+            "ContainerLog" | "Log" => Ok(Target::ContainerLog),
             other => match other.rsplit_once('/') {
                 Some((group, kind)) if !kind.is_empty() && kind.starts_with(|c: char| c.is_ascii_uppercase()) => {
                     let group = if matches!(group, "core" | "v1") { "" } else { group };
                     Ok(Target::Kind { group: group.to_string(), kind: kind.to_string() })
                 }
                 _ => Err(format!(
-                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, or group/Kind such as apps/Deployment)"
+                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, or group/Kind such as apps/Deployment)"
                 )),
             },
         }
@@ -91,7 +110,7 @@ impl Target {
 
     /// Whether the target is a workload level (evaluated per controller).
     pub fn is_workload(&self) -> bool {
-        !matches!(self, Target::Kind { .. })
+        matches!(self, Target::Controller | Target::PodSpec | Target::PodTemplate | Target::Container)
     }
 }
 
@@ -102,6 +121,11 @@ impl fmt::Display for Target {
             Target::PodSpec => f.write_str("PodSpec"),
             Target::PodTemplate => f.write_str("PodTemplate"),
             Target::Container => f.write_str("Container"),
+            Target::Node => f.write_str("Node"),
+            Target::Cluster => f.write_str("Cluster"),
+            Target::Event => f.write_str("Event"),
+            Target::PodStatus => f.write_str("PodStatus"),
+            Target::ContainerLog => f.write_str("ContainerLog"),
             Target::Kind { group, kind } => write!(f, "{group}/{kind}"),
         }
     }
@@ -114,6 +138,26 @@ pub enum Logic {
     Schema(CompiledSchema, Polarity),
     /// A check written in Rust, for cross-object logic.
     Code(CodeCheck),
+    /// A built-in health check (nodes, control plane, events, pod status), bound by rule id.
+    Health,
+    /// A regular expression over text lines (container logs, event messages).
+    Pattern(LinePattern),
+}
+
+/// A line pattern: a line matches when `pattern` matches and `exclude` (if any) does not.
+#[derive(Debug, Clone)]
+pub struct LinePattern {
+    /// What a problem line looks like.
+    pub pattern: regex::Regex,
+    /// Lines that match `pattern` but are known to be harmless.
+    pub exclude: Option<regex::Regex>,
+}
+
+impl LinePattern {
+    /// Whether a line is reported.
+    pub fn matches(&self, line: &str) -> bool {
+        self.pattern.is_match(line) && !self.exclude.as_ref().is_some_and(|e| e.is_match(line))
+    }
 }
 
 /// What validating against a rule's schema means.
@@ -380,6 +424,10 @@ struct CheckDef {
     #[serde(default)]
     code: Option<String>,
     #[serde(default)]
+    pattern: Option<String>,
+    #[serde(default)]
+    exclude_pattern: Option<String>,
+    #[serde(default)]
     inherit_pod_security_context: bool,
     #[serde(default)]
     aliases: Vec<String>,
@@ -426,7 +474,7 @@ fn parse_severity(file: &str, id: &str, setting: &Value) -> Result<Option<Severi
     Severity::parse_setting(text).map_err(|problem| RuleError::Rule { file: file.into(), rule: id.into(), problem })
 }
 
-fn compile(file: &str, id: &str, def: CheckDef, builtin: bool) -> Result<Rule, RuleError> {
+fn compile(file: &str, id: &str, mut def: CheckDef, builtin: bool) -> Result<Rule, RuleError> {
     let err = |problem: String| RuleError::Rule { file: file.into(), rule: id.into(), problem };
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(err("rule ids are letters, digits, `-` and `_`".into()));
@@ -443,15 +491,7 @@ fn compile(file: &str, id: &str, def: CheckDef, builtin: bool) -> Result<Rule, R
                 .into(),
         ));
     }
-    let polarity = if def.prompt_message.is_some() { Polarity::ReportValid } else { Polarity::ReportInvalid };
-    let logic = match (def.code, def.schema, def.schema_string) {
-        (Some(code), None, None) if builtin => Logic::Code(CodeCheck::parse(&code).map_err(err)?),
-        (Some(_), _, _) => return Err(err("`code` is reserved for built-in rules; use `schema`".into())),
-        (None, Some(schema), None) => Logic::Schema(CompiledSchema::new(schema).map_err(err)?, polarity),
-        (None, None, Some(text)) => Logic::Schema(CompiledSchema::from_string(&text).map_err(err)?, polarity),
-        (None, Some(_), Some(_)) => return Err(err("set either `schema` or `schemaString`, not both".into())),
-        (None, None, None) => return Err(err("no `schema` or `schemaString`".into())),
-    };
+    let logic = logic_of(id, &mut def, &target, builtin).map_err(err)?;
     if def.additional_schemas.is_some() || def.additional_schema_strings.is_some() {
         return Err(err(
             "`additionalSchemas` (cross-object schemas) are not supported in custom checks; the built-in relation checks \
@@ -487,4 +527,48 @@ fn compile(file: &str, id: &str, def: CheckDef, builtin: bool) -> Result<Rule, R
         logic,
         origin: if builtin { "built-in".into() } else { file.to_string() },
     })
+}
+
+/// How a rule decides, from its `code`, `pattern`, `schema` or `schemaString`.
+fn logic_of(id: &str, def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic, String> {
+    let pattern_target = matches!(target, Target::ContainerLog | Target::Event);
+    if let Some(pattern) = def.pattern.take() {
+        if !pattern_target {
+            return Err(format!("`pattern` applies to targets ContainerLog and Event, not `{target}`"));
+        }
+        if def.code.is_some() || def.schema.is_some() || def.schema_string.is_some() {
+            return Err("set either `pattern` or a schema/code, not both".into());
+        }
+        let compile = |what: &str, text: &str| {
+            regex::RegexBuilder::new(text)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| format!("invalid regex in `{what}`: {e}"))
+        };
+        let exclude = def.exclude_pattern.as_deref().map(|p| compile("excludePattern", p)).transpose()?;
+        return Ok(Logic::Pattern(LinePattern { pattern: compile("pattern", &pattern)?, exclude }));
+    }
+    if def.exclude_pattern.is_some() {
+        return Err("`excludePattern` needs a `pattern`".into());
+    }
+    if !target.is_workload() && !matches!(target, Target::Kind { .. }) {
+        return match def.code.as_deref() {
+            Some(code) if builtin && code == id && crate::checks::health::is_builtin(id) => Ok(Logic::Health),
+            Some(code) if builtin => Err(format!("no built-in health check `{code}`")),
+            _ if pattern_target => Err(format!("target `{target}` needs a `pattern` (a regular expression)")),
+            _ => Err(format!(
+                "target `{target}` is evaluated by built-in checks only; custom rules can target Container, PodSpec, \
+                 PodTemplate, Controller or group/Kind with a schema, or ContainerLog/Event with a `pattern`"
+            )),
+        };
+    }
+    let polarity = if def.prompt_message.is_some() { Polarity::ReportValid } else { Polarity::ReportInvalid };
+    match (def.code.take(), def.schema.take(), def.schema_string.take()) {
+        (Some(code), None, None) if builtin => Ok(Logic::Code(CodeCheck::parse(&code)?)),
+        (Some(_), _, _) => Err("`code` is reserved for built-in rules; use `schema`".into()),
+        (None, Some(schema), None) => Ok(Logic::Schema(CompiledSchema::new(schema)?, polarity)),
+        (None, None, Some(text)) => Ok(Logic::Schema(CompiledSchema::from_string(&text)?, polarity)),
+        (None, Some(_), Some(_)) => Err("set either `schema` or `schemaString`, not both".into()),
+        (None, None, None) => Err("no `schema` or `schemaString`".into()),
+    }
 }

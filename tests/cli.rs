@@ -317,7 +317,7 @@ fn namespace_selection() {
 fn table_json_and_yaml_agree() {
     let args = ["diag", "--snapshot", "tests/data/replicas.yaml"];
     let table = ke(&args);
-    assert!(table.stdout.starts_with("NAMESPACE   SEVERITY"), "{}", table.stdout);
+    assert!(table.stdout.starts_with("WORKLOADS\nNAMESPACE   SEVERITY"), "{}", table.stdout);
     let row = table.stdout.lines().find(|l| l.contains(" danger ")).unwrap();
     assert!(row.contains("Deployment") && row.contains("[") && row.contains("tagNotSpecified"), "{row}");
     assert!(!table.stdout.contains('\x1b'), "no colour off a TTY");

@@ -10,9 +10,13 @@ use crate::inventory::{Inventory, Object};
 pub struct Index<'a> {
     by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<&'a Object>>>,
     cluster_roles: HashMap<&'a str, &'a Object>,
+    named: HashMap<(&'a str, Option<&'a str>, &'a str), &'a Object>,
     /// Registries images may come from (`allowedRegistries:` of the rule files).
     pub allowed_registries: Vec<String>,
 }
+
+/// Kinds looked up by namespace and name.
+const NAMED: &[&str] = &["Lease", "NodeMetrics", "KubeletSummary", "APIServerHealth", "Inspection"];
 
 /// Kinds the index keeps.
 const INDEXED: &[&str] = &["PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role", "ServiceAccount"];
@@ -23,6 +27,9 @@ impl<'a> Index<'a> {
         let mut index = Index::default();
         for o in &inventory.objects {
             let kind = o.id.kind.as_str();
+            if NAMED.contains(&kind) {
+                index.named.insert((kind, o.id.namespace.as_deref(), &o.id.name), o);
+            }
             if kind == "ClusterRole" {
                 index.cluster_roles.insert(&o.id.name, o);
             } else if INDEXED.contains(&kind)
@@ -37,6 +44,16 @@ impl<'a> Index<'a> {
     /// Objects of `kind` in `namespace` (PDBs, HPAs, NetworkPolicies, Roles).
     pub fn in_namespace(&self, kind: &str, namespace: Option<&str>) -> &[&'a Object] {
         namespace.and_then(|ns| self.by_kind_ns.get(kind)?.get(ns)).map_or(&[], Vec::as_slice)
+    }
+
+    /// A Lease, NodeMetrics, KubeletSummary or APIServerHealth object by namespace and name.
+    pub fn named(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&'a Object> {
+        self.named.get(&(kind, namespace, name)).copied()
+    }
+
+    /// Whether any object of a looked-up kind is present (`NodeMetrics`, `KubeletSummary` …).
+    pub fn has_any(&self, kind: &str) -> bool {
+        self.named.keys().any(|(k, _, _)| *k == kind)
     }
 
     /// A ClusterRole by name.

@@ -1,20 +1,38 @@
 //! Checks: pure functions from an inventory and rules to findings. No I/O here.
+//!
+//! An [`Inspector`] is built on the objects the cross-object checks need
+//! (controllers, nodes, PDBs, RBAC …); pods, events and container logs are
+//! then fed to it page by page and dropped, so memory does not grow with the
+//! cluster. [`evaluate`] does all of it for an inventory already in memory.
 
+pub mod certs;
 pub mod code;
+pub mod control_plane;
+pub mod events;
 pub mod exempt;
+pub mod health;
 pub mod index;
+pub mod logs;
+pub mod node;
+pub mod pods;
 pub mod schema;
 pub mod selector;
 pub mod sensitive;
 pub mod workload;
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
-use crate::inventory::{Inventory, Object, ObjectRef};
-use crate::report::{Finding, Severity};
+use crate::clock::{self, Timestamp};
+use crate::config::InspectSettings;
+use crate::inventory::{CoverageGap, Inventory, Object, ObjectRef};
+use crate::report::Finding;
 use crate::rules::{Logic, Polarity, Rule, RuleSet, Target};
+use control_plane::ControlPlanePod;
+use health::Context;
 use index::Index;
-use workload::Workload;
+use workload::{Owners, Workload};
 
 /// What one rule concluded about one subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,32 +67,192 @@ pub struct ContainerRef<'a> {
     pub init: bool,
 }
 
-/// Findings plus how many evaluations passed (for the score).
+/// Findings, how many evaluations passed (for the score), and what the checks
+/// found they could not judge.
 #[derive(Debug, Default)]
 pub struct Evaluation {
     /// Failed evaluations, one finding each.
     pub findings: Vec<Finding>,
     /// Passed evaluations.
     pub passed: usize,
+    /// Sources the checks needed and the inventory lacks.
+    pub gaps: Vec<CoverageGap>,
 }
 
-/// Evaluates every enabled rule on the inventory.
+/// Evaluates every enabled rule on an inventory held in memory, with default settings.
 pub fn evaluate(inventory: &Inventory, rules: &RuleSet) -> Evaluation {
-    let mut index = Index::build(inventory);
-    index.allowed_registries.clone_from(&rules.allowed_registries);
-    let mut eval = Evaluation::default();
-    let enabled: Vec<&Rule> = rules.enabled().collect();
-    let (workload_rules, kind_rules): (Vec<&Rule>, Vec<&Rule>) =
-        enabled.into_iter().partition(|r| r.target.is_workload());
-    let (container_rules, pod_rules): (Vec<&Rule>, Vec<&Rule>) =
-        workload_rules.into_iter().partition(|r| r.target == Target::Container);
-    for w in workload::workloads(inventory) {
+    evaluate_with(inventory, rules, &InspectSettings::default())
+}
+
+/// Evaluates every enabled rule on an inventory held in memory: its pods,
+/// events and container logs go through the same page-by-page path as live ones.
+pub fn evaluate_with(inventory: &Inventory, rules: &RuleSet, settings: &InspectSettings) -> Evaluation {
+    let mut inspector = Inspector::new(inventory, rules, settings);
+    for object in inventory.objects.iter().filter(|o| o.id.group.is_empty()) {
+        match object.id.kind.as_str() {
+            "Pod" => inspector.pod(object),
+            "Event" => inspector.event(object),
+            _ => {}
+        }
+    }
+    for log in inventory.objects.iter().filter(|o| o.id.kind == "ContainerLog" && o.id.group == "kubeeye.io") {
+        let field = |k: &str| log.raw.get(k).and_then(Value::as_str).unwrap_or_default();
+        let namespace = log.id.namespace.as_deref().unwrap_or_default();
+        inspector.log(&logs::LogRecord { namespace, pod: field("pod"), container: field("container"), text: field("log") });
+    }
+    inspector.finish()
+}
+
+/// Page-by-page evaluation. Build it on the kept inventory (everything but
+/// pods and events), feed it pods, events and logs in any order, then
+/// [`finish`](Inspector::finish).
+pub struct Inspector<'a> {
+    inventory: &'a Inventory,
+    rules: &'a RuleSet,
+    settings: &'a InspectSettings,
+    index: Index<'a>,
+    owners: Owners<'a>,
+    now: Timestamp,
+    pod_rules: Vec<&'a Rule>,
+    container_rules: Vec<&'a Rule>,
+    kind_rules: Vec<&'a Rule>,
+    log_rules: Vec<&'a Rule>,
+    stand_ins: HashSet<ObjectRef>,
+    eval: Evaluation,
+    pods: pods::PodTracker,
+    events: events::EventTracker<'a>,
+    control_plane: Vec<ControlPlanePod>,
+    npd_pods: bool,
+}
+
+impl<'a> Inspector<'a> {
+    /// Evaluates the kept objects (controllers, RBAC, PDBs …) right away.
+    pub fn new(inventory: &'a Inventory, rules: &'a RuleSet, settings: &'a InspectSettings) -> Self {
+        let mut index = Index::build(inventory);
+        index.allowed_registries.clone_from(&rules.allowed_registries);
+        let enabled: Vec<&Rule> = rules.enabled().collect();
+        let by = |f: &dyn Fn(&Rule) -> bool| enabled.iter().copied().filter(|r| f(r)).collect::<Vec<_>>();
+        let pattern = |r: &Rule, t: Target| r.target == t && matches!(r.logic, Logic::Pattern(_));
+        let now = inventory.collected_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now);
+        let mut inspector = Inspector {
+            inventory,
+            rules,
+            settings,
+            owners: Owners::new(inventory),
+            now,
+            pod_rules: by(&|r| r.target.is_workload() && r.target != Target::Container),
+            container_rules: by(&|r| r.target == Target::Container),
+            kind_rules: by(&|r| matches!(r.target, Target::Kind { .. })),
+            log_rules: by(&|r| pattern(r, Target::ContainerLog)),
+            events: events::EventTracker::new(by(&|r| pattern(r, Target::Event))),
+            index,
+            stand_ins: HashSet::new(),
+            eval: Evaluation::default(),
+            pods: pods::PodTracker::default(),
+            control_plane: Vec::new(),
+            npd_pods: false,
+        };
+        for object in &inventory.objects {
+            if object.id.group.is_empty() && matches!(object.id.kind.as_str(), "Pod" | "Event") {
+                continue;
+            }
+            inspector.workload_rules(object);
+            inspector.object_rules(object);
+        }
+        inspector
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now }
+    }
+
+    /// Takes one pod: workload rules when it has no controller in the inventory,
+    /// its status, and control-plane readiness.
+    pub fn pod(&mut self, pod: &Object) {
+        self.workload_rules(pod);
+        self.object_rules(pod);
+        let ctx = Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now };
+        self.pods.add(&ctx, pod);
+        if pod.id.name.starts_with("node-problem-detector") {
+            self.npd_pods = true;
+        }
+        if pod.id.namespace.as_deref() == Some("kube-system")
+            && let Some(component) = control_plane::component_of(&pod.raw)
+        {
+            self.control_plane.push(control_plane::control_plane_pod(&pod.raw, component));
+        }
+    }
+
+    /// Takes a page of pods.
+    pub fn pods(&mut self, pods: &[Object]) {
+        for pod in pods {
+            self.pod(pod);
+        }
+    }
+
+    /// Takes one event.
+    pub fn event(&mut self, event: &Object) {
+        self.object_rules(event);
+        let ctx = Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now };
+        self.events.add(&ctx, std::slice::from_ref(event));
+    }
+
+    /// Takes a page of events.
+    pub fn events(&mut self, events: &[Object]) {
+        for event in events {
+            self.object_rules(event);
+        }
+        let ctx = Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now };
+        self.events.add(&ctx, events);
+    }
+
+    /// Takes the tail of one container's log.
+    pub fn log(&mut self, log: &logs::LogRecord<'_>) {
+        let ctx = Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now };
+        logs::check(&ctx, &self.log_rules, log, &mut self.eval);
+    }
+
+    /// Whether any enabled rule reads container logs (the collector can skip them otherwise).
+    pub fn wants_logs(&self) -> bool {
+        !self.log_rules.is_empty()
+    }
+
+    /// The inspection's clock.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Runs the checks that need everything seen, and returns the evaluation.
+    pub fn finish(mut self) -> Evaluation {
+        let mut eval = std::mem::take(&mut self.eval);
+        let mut npd = std::mem::take(&mut self.events.nodes);
+        npd.seen_npd |= self.npd_pods;
+        let ctx = self.context();
+        control_plane::check(&ctx, &self.control_plane, &mut eval);
+        certs::check(&ctx, &mut eval);
+        node::check(&ctx, &npd, &mut eval);
+        self.events.finish(&ctx, &mut eval);
+        self.pods.finish(&ctx, &mut eval);
+        crate::report::sort_findings(&mut eval.findings);
+        eval
+    }
+
+    fn workload_rules(&mut self, object: &Object) {
+        if !workload::CONTROLLER_KINDS.contains(&object.id.kind.as_str()) {
+            return;
+        }
+        let Some(id) = self.owners.evaluated_as(object) else { return };
+        if id != object.id && !self.stand_ins.insert(id.clone()) {
+            return;
+        }
+        let Some(w) = workload::workload(object, id) else { return };
         let annotations =
             [w.object.metadata().get("annotations"), w.pod_template.get("metadata").and_then(|m| m.get("annotations"))];
-        for rule in pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
-            if !exempt::is_exempt(rule, &w.id, None, &annotations, &rules.exemptions) {
-                let outcome = run(rule, Subject::Workload(&w), &index);
-                record(rule, outcome, &w.id, None, &mut eval);
+        let eval = &mut self.eval;
+        for rule in self.pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
+            if !exempt::is_exempt(rule, &w.id, None, &annotations, &self.rules.exemptions) {
+                let outcome = run(rule, Subject::Workload(&w), &self.index);
+                record(rule, outcome, &w.id, None, eval);
             }
         }
         for (raw, init) in w.containers() {
@@ -82,29 +260,28 @@ pub fn evaluate(inventory: &Inventory, rules: &RuleSet) -> Evaluation {
             let merged = with_pod_security_context(raw, w.pod_spec);
             let container = ContainerRef { raw, effective: merged.as_ref().unwrap_or(raw), init };
             let name = raw.get("name").and_then(Value::as_str);
-            for rule in container_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
+            for rule in self.container_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
                 if (init && rule.skip_init_containers) || (!init && rule.skip_containers) {
                     continue;
                 }
-                if exempt::is_exempt(rule, &w.id, name, &annotations, &rules.exemptions) {
+                if exempt::is_exempt(rule, &w.id, name, &annotations, &self.rules.exemptions) {
                     continue;
                 }
-                let outcome = run(rule, Subject::Container(&w, &container), &index);
-                record(rule, outcome, &w.id, name, &mut eval);
+                let outcome = run(rule, Subject::Container(&w, &container), &self.index);
+                record(rule, outcome, &w.id, name, eval);
             }
         }
     }
-    for object in &inventory.objects {
-        for rule in kind_rules.iter().filter(|r| targets_object(&r.target, object)) {
-            if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], &rules.exemptions) {
+
+    fn object_rules(&mut self, object: &Object) {
+        for rule in self.kind_rules.iter().filter(|r| targets_object(&r.target, object)) {
+            if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], &self.rules.exemptions) {
                 continue;
             }
-            let outcome = run(rule, Subject::Object(object), &index);
-            record(rule, outcome, &object.id, None, &mut eval);
+            let outcome = run(rule, Subject::Object(object), &self.index);
+            record(rule, outcome, &object.id, None, &mut self.eval);
         }
     }
-    crate::report::sort_findings(&mut eval.findings);
-    eval
 }
 
 fn targets_object(target: &Target, object: &Object) -> bool {
@@ -115,6 +292,8 @@ fn targets_object(target: &Target, object: &Object) -> bool {
 pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
     match &rule.logic {
         Logic::Code(check) => check.run(subject, index),
+        // Evaluated by their families on the whole inspection, not per subject.
+        Logic::Health | Logic::Pattern(_) => Outcome::Skip,
         Logic::Schema(schema, polarity) => {
             let level = rule.schema_target.as_ref().unwrap_or(&rule.target);
             let Some(instance) = instance_for(level, subject) else { return Outcome::Skip };
@@ -176,31 +355,29 @@ fn context_for(subject: Subject<'_>) -> Value {
 }
 
 fn record(rule: &Rule, outcome: Outcome, id: &ObjectRef, container: Option<&str>, eval: &mut Evaluation) {
-    let severity = rule.severity.unwrap_or(Severity::Warning);
     match outcome {
         Outcome::Skip => {}
         Outcome::Pass => eval.passed += 1,
-        Outcome::Fail(message) => eval.findings.push(Finding {
-            rule: rule.id.clone(),
-            severity,
-            category: rule.category.clone(),
-            section: section_of(rule).into(),
-            kind: id.kind.clone(),
-            namespace: id.namespace.clone(),
-            name: id.name.clone(),
-            container: container.map(str::to_string),
-            message: message.unwrap_or_else(|| rule.failure_message.clone()),
-            remediation: rule.remediation.clone(),
-            fingerprint: Finding::fingerprint_of(&rule.id, &id.kind, id.namespace.as_deref(), &id.name, container),
-        }),
+        Outcome::Fail(message) => {
+            let mut f = Finding::new(rule, section_of(rule), id).with_container(container);
+            if let Some(m) = message {
+                f.message = m;
+            }
+            eval.findings.push(f);
+        }
     }
 }
 
 /// The report section a rule's findings belong to.
 pub fn section_of(rule: &Rule) -> &'static str {
     match &rule.target {
-        Target::Kind { group, .. } if group == "rbac.authorization.k8s.io" => "rbac",
-        _ => "workloads",
+        Target::Kind { group, .. } if group == "rbac.authorization.k8s.io" => health::section::RBAC,
+        Target::Node => health::section::NODES,
+        Target::Cluster => health::section::CONTROL_PLANE,
+        Target::Event => health::section::EVENTS,
+        Target::PodStatus => health::section::PODS,
+        Target::ContainerLog => health::section::LOGS,
+        _ => health::section::WORKLOADS,
     }
 }
 

@@ -61,43 +61,77 @@ pub fn pod_template(object: &Object) -> Option<&Value> {
     }
 }
 
+/// Which controllers exist, so that an owned object can be skipped when its
+/// owner carries the findings, or stand in for an owner that is missing.
+#[derive(Debug, Default)]
+pub struct Owners<'a> {
+    present: HashSet<(&'a str, Option<&'a str>, &'a str)>,
+}
+
+impl<'a> Owners<'a> {
+    /// The controllers of an inventory: kept objects and identities seen but not kept.
+    pub fn new(inventory: &'a Inventory) -> Self {
+        let kept = inventory.objects.iter().map(|o| &o.id);
+        let present = kept
+            .chain(inventory.known.iter())
+            .filter(|id| CONTROLLER_KINDS.contains(&id.kind.as_str()))
+            .map(|id| (id.kind.as_str(), id.namespace.as_deref(), id.name.as_str()))
+            .collect();
+        Owners { present }
+    }
+
+    fn contains(&self, kind: &str, namespace: Option<&str>, name: &str) -> bool {
+        self.present.contains(&(kind, namespace, name))
+    }
+
+    /// The identity a workload object is evaluated under, or `None` when its
+    /// controller is in the inventory (the controller carries the findings).
+    /// An owned object whose owner is missing stands in for it (see [`controller_of`]).
+    pub fn evaluated_as(&self, object: &Object) -> Option<ObjectRef> {
+        let Some(owner) = object.controller_owner() else { return Some(object.id.clone()) };
+        if owner.kind == "Node" {
+            // Static (mirror) pods belong to the kubelet; each is its own workload.
+            return Some(object.id.clone());
+        }
+        if self.contains(owner.kind, object.id.namespace.as_deref(), owner.name) {
+            return None;
+        }
+        let id = controller_of(object);
+        (!self.contains(&id.kind, id.namespace.as_deref(), &id.name)).then_some(id)
+    }
+}
+
+/// The controller an object belongs to, as far as the object itself tells:
+/// its owner, and for a pod of a Deployment's ReplicaSet (it carries
+/// `pod-template-hash`) the Deployment. An object without owner is its own.
+pub fn controller_of(object: &Object) -> ObjectRef {
+    match object.controller_owner() {
+        Some(owner) if owner.kind != "Node" => stand_in_identity(object, owner.kind, owner.name),
+        _ => object.id.clone(),
+    }
+}
+
+/// Builds the workload of an object evaluated as `id`; `None` for objects without a pod template.
+pub fn workload(object: &Object, id: ObjectRef) -> Option<Workload<'_>> {
+    let template = pod_template(object)?;
+    let spec = template.get("spec")?;
+    Some(Workload { object, id, pod_template: template, pod_spec: spec })
+}
+
 /// Every workload of the inventory, once per controller.
 pub fn workloads(inventory: &Inventory) -> Vec<Workload<'_>> {
-    let present: HashSet<(&str, Option<&str>, &str)> = inventory
-        .objects
-        .iter()
-        .filter(|o| CONTROLLER_KINDS.contains(&o.id.kind.as_str()))
-        .map(|o| (o.id.kind.as_str(), o.id.namespace.as_deref(), o.id.name.as_str()))
-        .collect();
+    let owners = Owners::new(inventory);
     let mut stand_ins = HashSet::new();
     let mut out = Vec::new();
     for object in &inventory.objects {
         if !CONTROLLER_KINDS.contains(&object.id.kind.as_str()) {
             continue;
         }
-        let Some(template) = pod_template(object) else { continue };
-        let Some(spec) = template.get("spec") else { continue };
-        let id = match object.controller_owner() {
-            None => object.id.clone(),
-            Some(owner) => {
-                if present.contains(&(owner.kind, object.id.namespace.as_deref(), owner.name)) {
-                    continue;
-                }
-                if owner.kind == "Node" {
-                    // Static (mirror) pods belong to the kubelet; each is its own workload.
-                    object.id.clone()
-                } else {
-                    let id = stand_in_identity(object, owner.kind, owner.name);
-                    if present.contains(&(id.kind.as_str(), id.namespace.as_deref(), id.name.as_str()))
-                        || !stand_ins.insert(id.clone())
-                    {
-                        continue;
-                    }
-                    id
-                }
-            }
-        };
-        out.push(Workload { object, id, pod_template: template, pod_spec: spec });
+        let Some(id) = owners.evaluated_as(object) else { continue };
+        if id != object.id && !stand_ins.insert(id.clone()) {
+            continue;
+        }
+        out.extend(workload(object, id));
     }
     out
 }

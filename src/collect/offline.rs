@@ -41,12 +41,83 @@ pub fn load(paths: &[PathBuf]) -> Result<Inventory, SnapshotError> {
             vec![path.clone()]
         };
         for file in files {
-            load_file(&file, &mut inventory);
+            if is_dump_log(&file) {
+                load_dump_log(&file, &mut inventory);
+            } else {
+                load_file(&file, &mut inventory);
+            }
         }
         inventory.sources.push(format!("snapshot:{}", path.display()));
     }
     inventory.dedup();
+    apply_inspection_record(&mut inventory);
     Ok(inventory)
+}
+
+/// Takes the cluster name, clock and coverage of a `kubeeye.io/v1 Inspection` record, if any.
+fn apply_inspection_record(inventory: &mut Inventory) {
+    let Some(record) = inventory.objects.iter().find(|o| o.id.kind == "Inspection" && o.id.group == "kubeeye.io") else {
+        return;
+    };
+    let text = |k: &str| record.raw.get(k).and_then(Value::as_str).map(str::to_string);
+    inventory.cluster = text("cluster");
+    inventory.collected_at = text("collectedAt");
+    if let Some(source) = text("source") {
+        inventory.sources.push(source);
+    }
+    let gaps: Vec<CoverageGap> = record
+        .raw
+        .get("coverage")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
+    inventory.gaps.extend(gaps);
+}
+
+/// `kubectl cluster-info dump` writes each pod's logs to `<namespace>/<pod>/logs.txt`.
+fn is_dump_log(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "logs.txt")
+}
+
+/// Splits a cluster-info dump `logs.txt` into one `ContainerLog` per container section.
+fn load_dump_log(path: &Path, inventory: &mut Inventory) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            inventory.gaps.push(gap(path, None, format!("cannot read file: {e}")));
+            return;
+        }
+    };
+    // <namespace>/<pod>/logs.txt: the directory names say whose logs these are when the header does not.
+    let mut dirs = path.ancestors().skip(1).filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let dir_pod = dirs.next().unwrap_or_default();
+    let dir_namespace = dirs.next().unwrap_or_default();
+    let mut current: Option<(String, String, String, String)> = None;
+    let flush = |section: Option<(String, String, String, String)>, inventory: &mut Inventory| {
+        if let Some((namespace, pod, container, log)) = section {
+            let object = serde_json::json!({
+                "apiVersion": "kubeeye.io/v1", "kind": "ContainerLog",
+                "metadata": {"namespace": namespace, "name": format!("{pod}.{container}")},
+                "pod": pod, "container": container, "log": log,
+            });
+            if let Some(o) = Object::from_value(object) {
+                inventory.push(o);
+            }
+        }
+    };
+    for line in text.lines() {
+        if let Some(header) = line.strip_prefix("==== START logs for container ").and_then(|l| l.strip_suffix(" ====")) {
+            flush(current.take(), inventory);
+            let (container, owner) = header.split_once(" of pod ").unwrap_or((header, ""));
+            let (namespace, pod) = owner.split_once('/').unwrap_or((dir_namespace.as_str(), dir_pod.as_str()));
+            current = Some((namespace.to_string(), pod.to_string(), container.to_string(), String::new()));
+        } else if line.starts_with("==== END logs for container ") {
+            flush(current.take(), inventory);
+        } else if let Some((_, _, _, log)) = current.as_mut() {
+            log.push_str(line);
+            log.push('\n');
+        }
+    }
+    flush(current.take(), inventory);
 }
 
 /// Manifest files below `dir`, sorted so that loads are reproducible. Hidden entries are skipped.
@@ -60,7 +131,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
         if entry.file_type()?.is_dir() {
             walk(&path, out)?;
-        } else if is_manifest(&path) {
+        } else if is_manifest(&path) || is_dump_log(&path) {
             out.push(path);
         }
     }
@@ -224,7 +295,7 @@ fn gap(path: &Path, document: Option<usize>, reason: String) -> CoverageGap {
         Some(d) => format!("{} (document {d})", path.display()),
         None => path.display().to_string(),
     };
-    CoverageGap { section: "snapshot".into(), resource, reason }
+    CoverageGap::error("snapshot", resource, reason)
 }
 
 #[cfg(test)]
@@ -270,6 +341,37 @@ mod tests {
         assert_eq!(inv.objects.len(), 1);
         assert_eq!(inv.objects[0].id.group, "apps");
         assert!(inv.gaps[0].reason.contains("item 1"));
+    }
+
+    #[test]
+    fn cluster_info_dump_logs_split_per_container() {
+        let dir = tempfile::tempdir().unwrap();
+        let pod_dir = dir.path().join("shop").join("web-1");
+        std::fs::create_dir_all(&pod_dir).unwrap();
+        std::fs::write(
+            pod_dir.join("logs.txt"),
+            "==== START logs for container app of pod shop/web-1 ====\nboom: no space left on device\n==== END logs for container app of pod shop/web-1 ====\n==== START logs for container proxy ====\nok\n",
+        )
+        .unwrap();
+        let inv = load(&[dir.path().to_path_buf()]).unwrap();
+        let logs: Vec<_> = inv.objects.iter().filter(|o| o.id.kind == "ContainerLog").collect();
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[0].raw["container"], "app");
+        assert_eq!(logs[0].raw["log"], "boom: no space left on device\n");
+        assert_eq!(logs[1].id.namespace.as_deref(), Some("shop"));
+        assert_eq!(logs[1].raw["pod"], "web-1");
+    }
+
+    #[test]
+    fn inspection_record_sets_clock_name_and_coverage() {
+        let inv = load_text(
+            "i.yaml",
+            "apiVersion: kubeeye.io/v1\nkind: Inspection\nmetadata: {name: inspection}\ncluster: prod\ncollectedAt: \"2026-11-25T02:00:00Z\"\ncoverage:\n- {section: nodes, resource: x, reason: y, kind: unavailable}\n",
+        );
+        assert_eq!(inv.cluster.as_deref(), Some("prod"));
+        assert_eq!(inv.collected_at.as_deref(), Some("2026-11-25T02:00:00Z"));
+        assert_eq!(inv.gaps.len(), 1);
+        assert_eq!(inv.gaps[0].kind, crate::inventory::GapKind::Unavailable);
     }
 
     #[test]

@@ -1,9 +1,17 @@
-//! Plain-text tables for the terminal, in the layout of the original tool:
-//! one row per object and severity, with the failed rule ids in brackets.
+//! Plain-text tables for the terminal, one per report section, in the layout
+//! of the original tool: components (NAME, SEVERITY, TIME, MESSAGE), nodes
+//! (NODENAME, SEVERITY, HEARTBEATTIME, REASON, MESSAGE), events (NAMESPACE,
+//! SEVERITY, PODNAME, EVENTTIME, REASON, MESSAGE), and workloads with the
+//! failed rule ids in brackets per object.
+//!
+//! Every cell from the cluster is made printable first: control characters
+//! (terminal escapes in a log line, say) are shown escaped, never sent to the
+//! terminal.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use crate::checks::health::section;
 use crate::report::{Finding, Report, Severity};
 
 /// Table rendering options.
@@ -13,15 +21,21 @@ pub struct TableOptions {
     pub color: bool,
 }
 
+type Cell = (String, Option<&'static str>);
+
 /// A simple aligned table; cells are padded before colouring so escapes never skew columns.
 struct Table {
     header: Vec<&'static str>,
-    rows: Vec<Vec<(String, Option<&'static str>)>>,
+    rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
     fn new(header: Vec<&'static str>) -> Self {
         Table { header, rows: Vec::new() }
+    }
+
+    fn row(&mut self, cells: Vec<Cell>) {
+        self.rows.push(cells.into_iter().map(|(text, style)| (printable(&text), style)).collect());
     }
 
     fn write(&self, out: &mut dyn Write, color: bool) -> std::io::Result<()> {
@@ -32,19 +46,15 @@ impl Table {
             }
         }
         let last = self.header.len() - 1;
-        let header: Vec<String> = self
-            .header
-            .iter()
-            .enumerate()
-            .map(|(i, h)| if i == last { (*h).to_string() } else { format!("{h:<w$}", w = widths[i]) })
-            .collect();
+        let pad = |i: usize, text: &str| if i == last { text.to_string() } else { format!("{text:<w$}", w = widths[i]) };
+        let header: Vec<String> = self.header.iter().enumerate().map(|(i, h)| pad(i, h)).collect();
         writeln!(out, "{}", header.join("   ").trim_end())?;
         for row in &self.rows {
             let cells: Vec<String> = row
                 .iter()
                 .enumerate()
                 .map(|(i, (cell, style))| {
-                    let padded = if i == last { cell.clone() } else { format!("{cell:<w$}", w = widths[i]) };
+                    let padded = pad(i, cell);
                     match (color, style) {
                         (true, Some(code)) => format!("\x1b[{code}m{padded}\x1b[0m"),
                         _ => padded,
@@ -57,6 +67,19 @@ impl Table {
     }
 }
 
+/// One line, with control characters shown as escapes (`\x1b`) instead of interpreted.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn severity_style(s: Severity) -> &'static str {
     match s {
         Severity::Danger => "1;31",
@@ -65,38 +88,140 @@ fn severity_style(s: Severity) -> &'static str {
     }
 }
 
-/// Writes the report as tables (TIME is when the inspection ran): workloads, cluster-scoped objects, coverage, and a summary line.
+fn sev(s: Severity) -> Cell {
+    (s.to_string(), Some(severity_style(s)))
+}
+
+fn plain(s: impl Into<String>) -> Cell {
+    (s.into(), None)
+}
+
+fn or_dash(s: Option<&str>) -> String {
+    s.filter(|s| !s.is_empty()).unwrap_or("-").to_string()
+}
+
+/// Writes the report as one table per section, then coverage and a summary line.
 pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> std::io::Result<()> {
-    if report.findings.is_empty() {
-        writeln!(out, "No findings.")?;
-    } else {
-        let mut table = Table::new(vec!["NAMESPACE", "SEVERITY", "NAME", "KIND", "TIME", "MESSAGE"]);
-        for ((ns, severity, kind, name), group) in group_by_object(&report.findings) {
+    let in_section = |names: &[&str]| -> Vec<&Finding> {
+        report.findings.iter().filter(|f| names.contains(&f.section.as_str())).collect()
+    };
+    let mut first = true;
+    let mut heading = |out: &mut dyn Write, title: &str| -> std::io::Result<()> {
+        if !first {
+            writeln!(out)?;
+        }
+        first = false;
+        writeln!(out, "{title}")
+    };
+    let time = |f: &Finding| f.last_seen.clone().unwrap_or_else(|| report.started_at.clone());
+
+    let components = in_section(&[section::CONTROL_PLANE]);
+    if !components.is_empty() {
+        heading(out, "CONTROL PLANE")?;
+        let mut t = Table::new(vec!["NAME", "SEVERITY", "TIME", "MESSAGE"]);
+        for f in components {
+            t.row(vec![plain(&f.name), sev(f.severity), plain(time(f)), plain(format!("[{}] {}", f.rule, f.message))]);
+        }
+        t.write(out, opts.color)?;
+    }
+    let nodes = in_section(&[section::NODES]);
+    if !nodes.is_empty() {
+        heading(out, "NODES")?;
+        let mut t = Table::new(vec!["NODENAME", "SEVERITY", "HEARTBEATTIME", "REASON", "MESSAGE"]);
+        for f in nodes {
+            t.row(vec![
+                plain(&f.name),
+                sev(f.severity),
+                plain(or_dash(f.last_seen.as_deref())),
+                plain(or_dash(f.reason.as_deref())),
+                plain(format!("[{}] {}", f.rule, f.message)),
+            ]);
+        }
+        t.write(out, opts.color)?;
+    }
+    let pods = in_section(&[section::PODS]);
+    if !pods.is_empty() {
+        heading(out, "PODS")?;
+        let mut t = Table::new(vec!["NAMESPACE", "SEVERITY", "NAME", "KIND", "CONTAINER", "REASON", "MESSAGE"]);
+        for f in pods {
+            t.row(vec![
+                plain(or_dash(f.namespace.as_deref())),
+                sev(f.severity),
+                plain(&f.name),
+                plain(&f.kind),
+                plain(or_dash(f.container.as_deref())),
+                plain(or_dash(f.reason.as_deref())),
+                plain(&f.message),
+            ]);
+        }
+        t.write(out, opts.color)?;
+    }
+    let events = in_section(&[section::EVENTS]);
+    if !events.is_empty() {
+        heading(out, "EVENTS")?;
+        let mut t = Table::new(vec!["NAMESPACE", "SEVERITY", "PODNAME", "EVENTTIME", "REASON", "MESSAGE"]);
+        for f in events {
+            let name = if f.kind == "Pod" { f.name.clone() } else { format!("{}/{}", f.kind, f.name) };
+            let count = f.count.filter(|c| *c > 1).map(|c| format!(" (x{c})")).unwrap_or_default();
+            t.row(vec![
+                plain(or_dash(f.namespace.as_deref())),
+                sev(f.severity),
+                plain(name),
+                plain(time(f)),
+                plain(or_dash(f.reason.as_deref())),
+                plain(format!("{}{count}", f.message)),
+            ]);
+        }
+        t.write(out, opts.color)?;
+    }
+    let logs = in_section(&[section::LOGS]);
+    if !logs.is_empty() {
+        heading(out, "CONTAINER LOGS")?;
+        let mut t = Table::new(vec!["NAMESPACE", "SEVERITY", "PODNAME", "CONTAINER", "RULE", "MESSAGE"]);
+        for f in logs {
+            t.row(vec![
+                plain(or_dash(f.namespace.as_deref())),
+                sev(f.severity),
+                plain(&f.name),
+                plain(or_dash(f.container.as_deref())),
+                plain(&f.rule),
+                plain(&f.message),
+            ]);
+        }
+        t.write(out, opts.color)?;
+    }
+    let workloads = in_section(&[section::WORKLOADS, section::RBAC]);
+    if !workloads.is_empty() {
+        heading(out, "WORKLOADS")?;
+        let mut t = Table::new(vec!["NAMESPACE", "SEVERITY", "NAME", "KIND", "TIME", "MESSAGE"]);
+        for ((ns, severity, kind, name), group) in group_by_object(&workloads) {
             let mut rules: Vec<&str> = group.iter().map(|f| f.rule.as_str()).collect();
             rules.dedup();
-            table.rows.push(vec![
-                (ns.unwrap_or("-").to_string(), None),
-                (severity.to_string(), Some(severity_style(severity))),
-                (name.to_string(), None),
-                (kind.to_string(), None),
-                (report.started_at.clone(), None),
-                (format!("[{}]", rules.join(" ")), None),
+            t.row(vec![
+                plain(ns.unwrap_or("-")),
+                sev(severity),
+                plain(name),
+                plain(kind),
+                plain(&report.started_at),
+                plain(format!("[{}]", rules.join(" "))),
             ]);
         }
-        table.write(out, opts.color)?;
+        t.write(out, opts.color)?;
+    }
+    if report.findings.is_empty() {
+        heading(out, "No findings.")?;
     }
     if !report.coverage.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "NOT INSPECTED ({}):", report.coverage.len())?;
-        let mut table = Table::new(vec!["SECTION", "RESOURCE", "REASON"]);
+        heading(out, &format!("NOT INSPECTED ({}):", report.coverage.len()))?;
+        let mut t = Table::new(vec!["SECTION", "RESOURCE", "KIND", "REASON"]);
         for gap in &report.coverage {
-            table.rows.push(vec![
-                (gap.section.clone(), None),
-                (gap.resource.clone(), None),
-                (gap.reason.clone(), None),
-            ]);
+            let kind = match gap.kind {
+                crate::inventory::GapKind::Error => "error",
+                crate::inventory::GapKind::Unavailable => "unavailable",
+            };
+            t.row(vec![plain(&gap.section), plain(&gap.resource), plain(kind), plain(&gap.reason)]);
         }
-        table.write(out, opts.color)?;
+        t.write(out, opts.color)?;
     }
     let s = &report.summary;
     writeln!(out)?;
@@ -114,8 +239,8 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
 
 type GroupKey<'a> = (Option<&'a str>, Severity, &'a str, &'a str);
 
-/// Groups findings by namespace, severity, kind and name, keeping rule ids in first-seen order.
-fn group_by_object(findings: &[Finding]) -> BTreeMap<GroupKey<'_>, Vec<&Finding>> {
+/// Groups findings by namespace, severity, kind and name, keeping rule ids sorted.
+fn group_by_object<'a>(findings: &[&'a Finding]) -> BTreeMap<GroupKey<'a>, Vec<&'a Finding>> {
     let mut groups: BTreeMap<GroupKey<'_>, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
         groups.entry((f.namespace.as_deref(), f.severity, f.kind.as_str(), f.name.as_str())).or_default().push(f);
@@ -124,4 +249,14 @@ fn group_by_object(findings: &[Finding]) -> BTreeMap<GroupKey<'_>, Vec<&Finding>
         group.sort_by(|a, b| a.rule.cmp(&b.rule));
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("ok\x1b[31mred\nnext"), "ok\\u{1b}[31mred next");
+    }
 }

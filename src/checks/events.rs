@@ -1,0 +1,267 @@
+//! Warning events, grouped by object and reason with counts and first/last
+//! seen, so a thousand repeats are one line. Events node-problem-detector and
+//! the kubelet raise about nodes (OOM kills, hung tasks, ext4 errors …) are
+//! set aside for the node checks instead.
+//!
+//! Events arrive page by page; only the groups are kept.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use super::Evaluation;
+use super::health::{Context, emit, section, truncate};
+use crate::clock::{self, Timestamp};
+use crate::inventory::{Object, ObjectRef};
+use crate::report::Finding;
+use crate::rules::{Logic, Rule};
+
+/// Event reasons that are node problems, and the rule that reports them.
+pub const NODE_PROBLEM_REASONS: &[(&str, &str)] = &[
+    ("OOMKilling", "NodeOOM"),
+    ("SystemOOM", "NodeOOM"),
+    ("TaskHung", "NodeTaskHung"),
+    ("KernelOops", "NodeKernelNULLPointer"),
+    ("Ext4Error", "NodeExt4Error"),
+    ("Ext4Warning", "NodeExt4Error"),
+    ("IOError", "NodeExt4Error"),
+    ("UnregisterNetDevice", "NodeUnregisterNetDevice"),
+    ("CorruptDockerImage", "NodeCorruptDockerImage"),
+    ("DockerHung", "NodeDockerHung"),
+    ("AUFSUmountHung", "NodeAUFSUmountHung"),
+];
+
+/// node-problem-detector's monitors, as they sign their events.
+const NPD_SOURCES: &[&str] = &["kernel-monitor", "docker-monitor", "systemd-monitor", "custom-plugin-monitor", "abrt-adaptor"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct EventView {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    reason: Option<String>,
+    message: Option<String>,
+    count: Option<u64>,
+    first_timestamp: Option<String>,
+    last_timestamp: Option<String>,
+    event_time: Option<String>,
+    series: Option<Series>,
+    involved_object: InvolvedObject,
+    source: Source,
+    reporting_component: Option<String>,
+    metadata: Meta,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Series {
+    count: Option<u64>,
+    last_observed_time: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct InvolvedObject {
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Source {
+    component: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Meta {
+    namespace: Option<String>,
+    creation_timestamp: Option<String>,
+}
+
+/// One group of events: same object, same reason.
+#[derive(Debug, Clone, Default)]
+pub struct Group {
+    /// Event reason.
+    pub reason: String,
+    /// The latest message.
+    pub message: String,
+    /// Occurrences (the events' own counts summed).
+    pub count: u64,
+    /// Earliest occurrence.
+    pub first_seen: Option<String>,
+    /// Latest occurrence.
+    pub last_seen: Option<String>,
+    last: Option<Timestamp>,
+    first: Option<Timestamp>,
+}
+
+impl Group {
+    fn add(&mut self, reason: &str, message: &str, count: u64, first: Option<Timestamp>, last: Option<Timestamp>) {
+        if self.reason.is_empty() {
+            reason.clone_into(&mut self.reason);
+        }
+        self.count += count;
+        if self.first.is_none() || first < self.first && first.is_some() {
+            self.first = first;
+            self.first_seen = first.map(clock::format);
+        }
+        if last >= self.last || self.message.is_empty() {
+            self.last = last;
+            self.last_seen = last.map(clock::format);
+            self.message = truncate(message, 500);
+        }
+    }
+}
+
+/// Node problems taken from events, for the node checks.
+#[derive(Debug, Default)]
+pub struct NodeProblemEvents {
+    /// Whether any event came from node-problem-detector (so it is installed).
+    pub seen_npd: bool,
+    by_node: HashMap<String, BTreeMap<(&'static str, String), Group>>,
+}
+
+impl NodeProblemEvents {
+    /// Calls `f(rule, group)` for each problem seen on `node`.
+    pub fn for_node(&self, node: &str, mut f: impl FnMut(&'static str, &Group)) {
+        for ((rule, _), group) in self.by_node.get(node).into_iter().flatten() {
+            f(rule, group);
+        }
+    }
+}
+
+type GroupKey = (Option<String>, String, String, String);
+
+/// Accumulates Warning events page by page.
+#[derive(Default)]
+pub struct EventTracker<'r> {
+    groups: HashMap<GroupKey, Group>,
+    /// Node problems for the node checks.
+    pub nodes: NodeProblemEvents,
+    patterns: Vec<&'r Rule>,
+    pattern_hits: HashMap<(usize, Option<String>, String, String), Group>,
+    /// Events read (all types), for the record.
+    pub seen: u64,
+}
+
+impl<'r> EventTracker<'r> {
+    /// A tracker applying the enabled `Event` pattern rules as well.
+    pub fn new(patterns: Vec<&'r Rule>) -> Self {
+        EventTracker { patterns, ..Default::default() }
+    }
+
+    /// Takes one page of events.
+    pub fn add(&mut self, ctx: &Context<'_>, events: &[Object]) {
+        for event in events {
+            self.add_one(ctx, event);
+        }
+    }
+
+    fn add_one(&mut self, ctx: &Context<'_>, event: &Object) {
+        self.seen += 1;
+        let Ok(e) = EventView::deserialize(&event.raw) else { return };
+        if e.kind.as_deref() != Some("Warning") {
+            return;
+        }
+        let last = [e.series.as_ref().and_then(|s| s.last_observed_time.as_deref()), e.last_timestamp.as_deref(), e.event_time.as_deref(), e.metadata.creation_timestamp.as_deref()]
+            .into_iter()
+            .flatten()
+            .find_map(clock::parse);
+        let first = [e.first_timestamp.as_deref(), e.event_time.as_deref(), e.metadata.creation_timestamp.as_deref()]
+            .into_iter()
+            .flatten()
+            .find_map(clock::parse)
+            .or(last);
+        if last.is_some_and(|t| !ctx.in_window(t)) {
+            return;
+        }
+        let count = e.series.as_ref().and_then(|s| s.count).or(e.count).unwrap_or(1).max(1);
+        let reason = e.reason.clone().unwrap_or_default();
+        let message = e.message.clone().unwrap_or_default();
+        let component = e.source.component.as_deref().or(e.reporting_component.as_deref()).unwrap_or_default();
+        if NPD_SOURCES.contains(&component) {
+            self.nodes.seen_npd = true;
+        }
+        let namespace = e.involved_object.namespace.clone().or_else(|| e.metadata.namespace.clone());
+        for (i, rule) in self.patterns.iter().enumerate() {
+            if let Logic::Pattern(p) = &rule.logic
+                && p.matches(&message)
+            {
+                let key = (i, namespace.clone(), e.involved_object.kind.clone(), e.involved_object.name.clone());
+                self.pattern_hits.entry(key).or_default().add(&reason, &message, count, first, last);
+            }
+        }
+        if e.involved_object.kind == "Node"
+            && let Some((_, rule)) = NODE_PROBLEM_REASONS.iter().find(|(r, _)| *r == reason)
+        {
+            let node = self.nodes.by_node.entry(e.involved_object.name.clone()).or_default();
+            node.entry((rule, reason.clone())).or_default().add(&reason, &message, count, first, last);
+            return;
+        }
+        if ctx.settings.events.ignore_reasons.iter().any(|r| *r == reason) {
+            return;
+        }
+        let key = (namespace, e.involved_object.kind, e.involved_object.name, reason.clone());
+        self.groups.entry(key).or_default().add(&reason, &message, count, first, last);
+    }
+
+    /// Emits one `WarningEvent` finding per group, and the pattern rules' findings.
+    pub fn finish(&self, ctx: &Context<'_>, eval: &mut Evaluation) {
+        if let Some(rule) = ctx.rule("WarningEvent") {
+            for ((namespace, kind, name, reason), g) in &self.groups {
+                let object = ObjectRef {
+                    group: String::new(),
+                    kind: kind.clone(),
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                };
+                emit(ctx, eval, group_finding(rule, &object, reason, g, None), None);
+            }
+        }
+        for ((i, namespace, kind, name), g) in &self.pattern_hits {
+            let Some(rule) = self.patterns.get(*i) else { continue };
+            let object =
+                ObjectRef { group: String::new(), kind: kind.clone(), namespace: namespace.clone(), name: name.clone() };
+            let message = format!("{}: {}", rule.failure_message, g.message);
+            emit(ctx, eval, group_finding(rule, &object, &g.reason, g, Some(message)), None);
+        }
+    }
+}
+
+fn group_finding(rule: &Rule, object: &ObjectRef, reason: &str, g: &Group, message: Option<String>) -> Finding {
+    let mut f = Finding::new(rule, section::EVENTS, object);
+    // Several reasons on one object are separate groups: the reason is part of the identity.
+    f.fingerprint = Finding::fingerprint_of(
+        &format!("{}:{reason}", rule.id),
+        &object.kind,
+        object.namespace.as_deref(),
+        &object.name,
+        None,
+    );
+    f.message = message.unwrap_or_else(|| g.message.clone());
+    f.reason = Some(reason.to_string());
+    f.count = Some(g.count);
+    f.first_seen = g.first_seen.clone();
+    f.last_seen = g.last_seen.clone();
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_keeps_latest_message_and_bounds() {
+        let t = |s: &str| clock::parse(s);
+        let mut g = Group::default();
+        g.add("BackOff", "older", 3, t("2026-11-24T01:00:00Z"), t("2026-11-24T02:00:00Z"));
+        g.add("BackOff", "newer", 2, t("2026-11-24T00:30:00Z"), t("2026-11-24T05:00:00Z"));
+        g.add("BackOff", "middle", 1, t("2026-11-24T03:00:00Z"), t("2026-11-24T03:00:00Z"));
+        assert_eq!(g.count, 6);
+        assert_eq!(g.message, "newer");
+        assert_eq!(g.first_seen.as_deref(), Some("2026-11-24T00:30:00Z"));
+        assert_eq!(g.last_seen.as_deref(), Some("2026-11-24T05:00:00Z"));
+    }
+}

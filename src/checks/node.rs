@@ -1,0 +1,399 @@
+//! Node health: the Ready condition and its known causes, pressure conditions,
+//! node-problem-detector conditions and events, and CPU / memory / disk usage
+//! against thresholds. One finding per node and rule.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Evaluation;
+use super::control_plane::human_age;
+use super::events::NodeProblemEvents;
+use super::health::{Context, emit, section};
+use crate::clock;
+use crate::inventory::{CoverageGap, Object, ObjectRef};
+use crate::quantity;
+use crate::report::Finding;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NodeView {
+    status: NodeStatus,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NodeStatus {
+    conditions: Vec<Condition>,
+    allocatable: BTreeMap<String, Value>,
+}
+
+/// A node condition.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Condition {
+    #[serde(rename = "type")]
+    kind: String,
+    status: String,
+    reason: Option<String>,
+    message: Option<String>,
+    last_heartbeat_time: Option<String>,
+    last_transition_time: Option<String>,
+}
+
+/// Conditions node-problem-detector adds, and the rule each one feeds.
+const NPD_CONDITIONS: &[(&str, &str)] = &[
+    ("KernelDeadlock", "NodeDeadlock"),
+    ("ReadonlyFilesystem", "NodeReadonlyFilesystem"),
+    ("CorruptDockerOverlay2", "NodeCorruptOverlay2"),
+    ("FrequentUnregisterNetDevice", "NodeUnregisterNetDevice"),
+    ("FrequentKubeletRestart", "NodeFrequentRestarts"),
+    ("FrequentDockerRestart", "NodeFrequentRestarts"),
+    ("FrequentContainerdRestart", "NodeFrequentRestarts"),
+    ("ContainerRuntimeUnhealthy", "DockerHealthStatus"),
+    ("KubeletUnhealthy", "KubeletHealthStatus"),
+];
+
+/// Kubelet conditions that are problems when True.
+const PRESSURE: &[(&str, &str)] = &[
+    ("MemoryPressure", "NodeMemoryPressure"),
+    ("DiskPressure", "NodeDiskPressure"),
+    ("PIDPressure", "NodePIDPressure"),
+    ("NetworkUnavailable", "NodeNetworkUnavailable"),
+];
+
+/// Whether a node shows conditions only node-problem-detector sets.
+pub fn has_npd_conditions(node: &Value) -> bool {
+    node.get("status")
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("type").and_then(Value::as_str))
+        .any(|t| NPD_CONDITIONS.iter().any(|(c, _)| *c == t))
+}
+
+/// One node's problems, merged per rule so each rule yields one finding.
+#[derive(Default)]
+struct Problems {
+    by_rule: BTreeMap<&'static str, Problem>,
+}
+
+#[derive(Default)]
+struct Problem {
+    messages: Vec<String>,
+    reason: Option<String>,
+    remediation: Option<String>,
+    count: Option<u64>,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+}
+
+impl Problems {
+    fn add(&mut self, rule: &'static str, message: String) -> &mut Problem {
+        let p = self.by_rule.entry(rule).or_default();
+        p.messages.push(message);
+        p
+    }
+}
+
+/// Runs every node check. `npd` holds the node-problem-detector and kubelet
+/// events gathered while events streamed by.
+pub fn check(ctx: &Context<'_>, npd: &NodeProblemEvents, eval: &mut Evaluation) {
+    let nodes: Vec<&Object> = ctx.inventory.objects.iter().filter(|o| o.id.kind == "Node").collect();
+    for node in &nodes {
+        let view = NodeView::deserialize(&node.raw).unwrap_or_default();
+        let mut problems = Problems::default();
+        let mut evaluated: Vec<&'static str> = Vec::new();
+        ready(ctx, &view, &mut problems, &mut evaluated);
+        conditions(&view, &mut problems, &mut evaluated);
+        usage(ctx, node, &view, &mut problems, &mut evaluated);
+        npd.for_node(&node.id.name, |rule, event| {
+            let p = problems.add(rule, event.message.clone());
+            p.reason = Some(event.reason.clone());
+            p.count = Some(p.count.unwrap_or(0) + event.count);
+            p.first_seen = min_time(p.first_seen.take(), event.first_seen.clone());
+            p.last_seen = max_time(p.last_seen.take(), event.last_seen.clone());
+        });
+        let annotations = node.metadata().get("annotations");
+        for id in evaluated.iter().copied() {
+            if ctx.rule(id).is_some() && !problems.by_rule.contains_key(id) {
+                eval.passed += 1;
+            }
+        }
+        for (id, p) in problems.by_rule {
+            let Some(rule) = ctx.rule(id) else { continue };
+            let mut f = Finding::new(rule, section::NODES, &node_ref(&node.id.name)).with_message(p.messages.join("; "));
+            if let Some(r) = p.remediation {
+                f.remediation = r;
+            }
+            f.reason = p.reason;
+            f.count = p.count;
+            f.first_seen = p.first_seen;
+            f.last_seen = p.last_seen;
+            emit(ctx, eval, f, annotations);
+        }
+    }
+    if !nodes.is_empty() && super::control_plane::is_cluster_snapshot(ctx) {
+        coverage(ctx, &nodes, npd, eval);
+    }
+}
+
+fn node_ref(name: &str) -> ObjectRef {
+    ObjectRef { group: String::new(), kind: "Node".into(), namespace: None, name: name.into() }
+}
+
+/// The Ready condition: one finding naming the cause, not one per symptom.
+fn ready(ctx: &Context<'_>, view: &NodeView, problems: &mut Problems, evaluated: &mut Vec<&'static str>) {
+    let Some(ready) = view.status.conditions.iter().find(|c| c.kind == "Ready") else { return };
+    evaluated.extend(["NodeNotReady", "KubeletHealthStatus", "DockerHealthStatus"]);
+    let reason = ready.reason.clone().unwrap_or_default();
+    let message = ready.message.clone().unwrap_or_default();
+    let heartbeat_age =
+        ready.last_heartbeat_time.as_deref().and_then(clock::parse).map(|t| clock::seconds_between(t, ctx.now));
+    let stale = heartbeat_age
+        .filter(|age| *age > i64::try_from(ctx.settings.thresholds.heartbeat_stale_seconds).unwrap_or(i64::MAX));
+    let set_times = |p: &mut Problem| {
+        p.reason = Some(if reason.is_empty() { format!("Ready={}", ready.status) } else { reason.clone() });
+        p.last_seen = ready.last_heartbeat_time.clone();
+        p.first_seen = ready.last_transition_time.clone();
+    };
+    if ready.status == "Unknown" || stale.is_some() {
+        let since = stale.map(|age| format!(" (last heartbeat {} ago)", human_age(age))).unwrap_or_default();
+        let text = if message.is_empty() { "Kubelet stopped posting node status".to_string() } else { message.clone() };
+        set_times(problems.add("KubeletHealthStatus", format!("Kubelet not reporting: {text}{since}")));
+        return;
+    }
+    if ready.status == "True" {
+        return;
+    }
+    let lower = message.to_ascii_lowercase();
+    if RUNTIME_DOWN.iter().any(|s| lower.contains(s)) {
+        set_times(problems.add("DockerHealthStatus", format!("Container runtime is down: {message}")));
+        return;
+    }
+    let p = problems.add("NodeNotReady", format!("Node is NotReady ({}): {message}", reason_or(&reason, "unknown reason")));
+    p.remediation = KNOWN_CAUSES.iter().find(|(needle, _)| lower.contains(needle)).map(|(_, fix)| (*fix).to_string());
+    set_times(p);
+}
+
+fn reason_or<'a>(reason: &'a str, default: &'a str) -> &'a str {
+    if reason.is_empty() { default } else { reason }
+}
+
+/// Phrases of the kubelet's Ready message that mean the container runtime is down.
+const RUNTIME_DOWN: &[&str] = &[
+    "container runtime not ready",
+    "container runtime is down",
+    "cannot connect to the docker daemon",
+    "container runtime status check may not have completed",
+    "runtime service is not ready",
+];
+
+/// Known NotReady causes and what fixes them.
+const KNOWN_CAUSES: &[(&str, &str)] = &[
+    (
+        "use of closed network connection",
+        "The kubelet's HTTP/2 connection to the API server broke and was not re-established (a known kubelet/Go \
+         issue, also seen as `http2: client connection lost` or too many concurrent streams). Restart the kubelet \
+         (`systemctl restart kubelet`) to recover now; upgrade Kubernetes to a patch release with the fix, and \
+         check load balancers in front of the API server for idle-connection timeouts.",
+    ),
+    (
+        "http2",
+        "The kubelet's HTTP/2 connection to the API server is failing (connection lost or maximum concurrent \
+         streams reached). Restart the kubelet (`systemctl restart kubelet`); check the API server load balancer \
+         and upgrade to a Kubernetes patch release that handles connection resets.",
+    ),
+    (
+        "tasksaccounting",
+        "The kubelet's ContainerManager fails because systemd does not account tasks for the kubelet's cgroups \
+         (`TasksAccounting`). Enable it (`systemctl set-property kubelet.service TasksAccounting=true`, or \
+         `DefaultTasksAccounting=yes` in /etc/systemd/system.conf), reload systemd and restart the kubelet.",
+    ),
+    (
+        "pleg is not healthy",
+        "The kubelet's pod lifecycle event generator cannot list containers in time: the container runtime is \
+         slow or stuck. Check the runtime (`crictl ps`, `journalctl -u containerd`), the node's disk I/O and the \
+         number of containers on the node; restart the runtime if it is hung.",
+    ),
+    (
+        "network plugin is not ready",
+        "The CNI plugin is not ready on this node (no CNI configuration or its DaemonSet pod is not running). \
+         Check the CNI DaemonSet's pod on this node (`kubectl -n kube-system get pods -o wide \
+         --field-selector spec.nodeName=NODE`) and its logs.",
+    ),
+];
+
+/// Pressure conditions and node-problem-detector conditions that are True.
+fn conditions(view: &NodeView, problems: &mut Problems, evaluated: &mut Vec<&'static str>) {
+    for c in &view.status.conditions {
+        let rule = PRESSURE.iter().chain(NPD_CONDITIONS).find(|(kind, _)| *kind == c.kind).map(|(_, rule)| *rule);
+        let Some(mut rule) = rule else { continue };
+        let reason = c.reason.clone().unwrap_or_default();
+        if c.kind == "KernelDeadlock" {
+            // NPD reports both hangs under one condition; the reason says which.
+            rule = match reason.as_str() {
+                "DockerHung" => "NodeDockerHung",
+                "AUFSUmountHung" => "NodeAUFSUmountHung",
+                _ => "NodeDeadlock",
+            };
+        }
+        evaluated.push(rule);
+        if c.status != "True" {
+            continue;
+        }
+        let message = c.message.clone().unwrap_or_default();
+        let p = problems.add(rule, format!("{} ({}): {message}", c.kind, reason_or(&reason, "True")));
+        p.reason = Some(if reason.is_empty() { c.kind.clone() } else { reason });
+        p.first_seen = c.last_transition_time.clone();
+        p.last_seen = c.last_heartbeat_time.clone();
+    }
+}
+
+/// CPU and memory from metrics.k8s.io, disk from the kubelet Summary API.
+fn usage(ctx: &Context<'_>, node: &Object, view: &NodeView, problems: &mut Problems, evaluated: &mut Vec<&'static str>) {
+    let t = &ctx.settings.thresholds;
+    let name = node.id.name.as_str();
+    if let Some(metrics) = ctx.index.named("NodeMetrics", None, name) {
+        for (resource, rule, limit) in [("cpu", "NodeCPU", t.node_cpu_percent), ("memory", "NodeMemory", t.node_memory_percent)] {
+            let used = metrics.raw.get("usage").and_then(|u| u.get(resource)).and_then(quantity::from_json);
+            let allocatable = view.status.allocatable.get(resource).and_then(quantity::from_json);
+            let (Some(used), Some(allocatable)) = (used, allocatable) else { continue };
+            if allocatable <= 0.0 {
+                continue;
+            }
+            evaluated.push(rule);
+            let percent = used / allocatable * 100.0;
+            if percent > limit {
+                let (u, a) = if resource == "cpu" {
+                    (format!("{used:.2} cores"), format!("{allocatable:.2}"))
+                } else {
+                    (bytes(used), bytes(allocatable))
+                };
+                let p = problems.add(
+                    rule,
+                    format!("{} usage {percent:.0}% of allocatable ({u} of {a}), above {limit:.0}%", resource.to_uppercase().replace("MEMORY", "Memory")),
+                );
+                p.last_seen = metrics.raw.get("timestamp").and_then(Value::as_str).map(str::to_string);
+            }
+        }
+    }
+    if let Some(summary) = ctx.index.named("KubeletSummary", None, name) {
+        let node_stats = summary.raw.get("node").unwrap_or(&Value::Null);
+        let filesystems = [("root filesystem", node_stats.get("fs")), ("image filesystem", node_stats.get("runtime").and_then(|r| r.get("imageFs")))];
+        let mut over = Vec::new();
+        let mut seen = false;
+        for (label, fs) in filesystems {
+            let Some(fs) = fs else { continue };
+            let num = |k: &str| fs.get(k).and_then(Value::as_f64);
+            if let (Some(avail), Some(cap)) = (num("availableBytes"), num("capacityBytes")) && cap > 0.0 {
+                seen = true;
+                let percent = (1.0 - avail / cap) * 100.0;
+                if percent > t.node_disk_percent {
+                    over.push(format!("{label} {percent:.0}% used ({} free of {})", bytes(avail), bytes(cap)));
+                }
+            }
+            if let (Some(free), Some(total)) = (num("inodesFree"), num("inodes")) && total > 0.0 {
+                seen = true;
+                let percent = (1.0 - free / total) * 100.0;
+                if percent > t.node_disk_percent {
+                    over.push(format!("{label} inodes {percent:.0}% used ({free:.0} free of {total:.0})"));
+                }
+            }
+        }
+        if seen {
+            evaluated.push("NodeDisk");
+        }
+        if !over.is_empty() {
+            problems.add("NodeDisk", format!("{}, above {:.0}%", over.join("; "), t.node_disk_percent));
+        }
+    }
+}
+
+/// `1073741824` → `1.0 GiB`.
+fn bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+fn min_time(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if clock::parse(&a) <= clock::parse(&b) { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_time(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if clock::parse(&a) >= clock::parse(&b) { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Sources the node checks need that this cluster does not offer.
+fn coverage(ctx: &Context<'_>, nodes: &[&Object], npd: &NodeProblemEvents, eval: &mut Evaluation) {
+    let already = |eval: &Evaluation, resource: &str| {
+        ctx.inventory.gaps.iter().chain(&eval.gaps).any(|g| g.resource == resource)
+    };
+    let npd_installed = npd.seen_npd
+        || nodes.iter().any(|n| has_npd_conditions(&n.raw))
+        || ctx.inventory.objects.iter().any(|o| o.id.kind == "DaemonSet" && o.id.name.contains("node-problem-detector"));
+    if !npd_installed && !already(eval, NPD_RESOURCE) {
+        eval.gaps.push(CoverageGap::unavailable(
+            section::NODES,
+            NPD_RESOURCE,
+            "node-problem-detector is not installed, so kernel and runtime problems (NodeOOM, NodeTaskHung, \
+             NodeDeadlock, NodeKernelNULLPointer, NodeExt4Error, NodeReadonlyFilesystem, NodeCorruptOverlay2 …) \
+             cannot be seen; install it with `ke install npd`",
+        ));
+    }
+    if !ctx.index.has_any("NodeMetrics") && !already(eval, METRICS_RESOURCE) {
+        eval.gaps.push(CoverageGap::unavailable(
+            section::NODES,
+            METRICS_RESOURCE,
+            "no node metrics (is metrics-server installed?); NodeCPU and NodeMemory were not evaluated",
+        ));
+    }
+    if !ctx.index.has_any("KubeletSummary") && !already(eval, SUMMARY_RESOURCE) {
+        eval.gaps.push(CoverageGap::unavailable(
+            section::NODES,
+            SUMMARY_RESOURCE,
+            "no kubelet summaries (collection.kubeletSummary is off or nodes/proxy is not granted); NodeDisk was not evaluated",
+        ));
+    }
+}
+
+/// Coverage resource names shared with the collector, so a gap is recorded once.
+pub const NPD_RESOURCE: &str = "node-problem-detector";
+/// See [`NPD_RESOURCE`].
+pub const METRICS_RESOURCE: &str = "metrics.k8s.io/v1beta1 nodes";
+/// See [`NPD_RESOURCE`].
+pub const SUMMARY_RESOURCE: &str = "nodes/proxy stats/summary";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_units() {
+        assert_eq!(bytes(512.0), "512.0 B");
+        assert_eq!(bytes(1.5 * 1024.0 * 1024.0 * 1024.0), "1.5 GiB");
+    }
+
+    #[test]
+    fn time_bounds() {
+        let a = Some("2026-11-24T10:00:00Z".to_string());
+        let b = Some("2026-11-24T09:00:00Z".to_string());
+        assert_eq!(min_time(a.clone(), b.clone()), b);
+        assert_eq!(max_time(a.clone(), b), a);
+        assert_eq!(max_time(None, Some("x".into())), Some("x".into()));
+    }
+}

@@ -1,0 +1,147 @@
+//! Pod status: containers that cannot pull their image or keep crashing,
+//! reported once per controller and container with the number of pods hit.
+//! Pods arrive page by page; only the problems are kept.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::Evaluation;
+use super::health::{Context, emit, section, truncate};
+use super::workload::controller_of;
+use crate::clock;
+use crate::inventory::{Object, ObjectRef};
+use crate::report::Finding;
+
+/// Waiting reasons that mean the image cannot be pulled.
+const IMAGE_PULL: &[&str] =
+    &["ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct PodStatusView {
+    phase: Option<String>,
+    container_statuses: Vec<ContainerStatus>,
+    init_container_statuses: Vec<ContainerStatus>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct ContainerStatus {
+    name: String,
+    image: String,
+    restart_count: u32,
+    state: State,
+    last_state: State,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct State {
+    waiting: Option<Waiting>,
+    terminated: Option<Terminated>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Waiting {
+    reason: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Terminated {
+    reason: Option<String>,
+    exit_code: Option<i32>,
+    finished_at: Option<String>,
+}
+
+/// One problem on one controller's container, over all its pods.
+#[derive(Debug, Default)]
+struct Problem {
+    pods: u64,
+    sample_pod: String,
+    reason: String,
+    message: String,
+}
+
+/// Accumulates pod status problems page by page.
+#[derive(Debug, Default)]
+pub struct PodTracker {
+    problems: HashMap<(&'static str, ObjectRef, String), Problem>,
+}
+
+impl PodTracker {
+    /// Takes one pod.
+    pub fn add(&mut self, ctx: &Context<'_>, pod: &Object) {
+        let Some(status) = pod.raw.get("status") else { return };
+        let Ok(status) = PodStatusView::deserialize(status) else { return };
+        if matches!(status.phase.as_deref(), Some("Succeeded" | "Failed")) {
+            return;
+        }
+        let restarts = ctx.settings.thresholds.restart_count;
+        for c in status.container_statuses.iter().chain(&status.init_container_statuses) {
+            let waiting = c.state.waiting.as_ref();
+            let waiting_reason = waiting.and_then(|w| w.reason.as_deref()).unwrap_or_default();
+            let problem = if IMAGE_PULL.contains(&waiting_reason) {
+                let detail = waiting.and_then(|w| w.message.as_deref()).unwrap_or_default();
+                Some((
+                    "PodSetImagePullBackOff",
+                    format!("container {} cannot pull image {} ({waiting_reason}): {}", c.name, c.image, truncate(detail, 300)),
+                ))
+            } else if waiting_reason == "CrashLoopBackOff" {
+                Some(("PodCrashLooping", format!("container {} is in CrashLoopBackOff after {} restarts{}", c.name, c.restart_count, last_exit(c))))
+            } else if c.restart_count >= restarts && restarts > 0 && recently_restarted(ctx, c) {
+                Some(("PodCrashLooping", format!("container {} restarted {} times{}", c.name, c.restart_count, last_exit(c))))
+            } else {
+                None
+            };
+            let Some((rule, message)) = problem else { continue };
+            let key = (rule, controller_of(pod), c.name.clone());
+            let p = self.problems.entry(key).or_default();
+            p.pods += 1;
+            if p.sample_pod.is_empty() {
+                p.sample_pod.clone_from(&pod.id.name);
+                p.message = message;
+                p.reason = if waiting_reason.is_empty() { "Restarting".into() } else { waiting_reason.to_string() };
+            }
+        }
+    }
+
+    /// Emits the findings.
+    pub fn finish(&self, ctx: &Context<'_>, eval: &mut Evaluation) {
+        for ((rule_id, controller, container), p) in &self.problems {
+            let Some(rule) = ctx.rule(rule_id) else { continue };
+            let pods = if p.pods == 1 { format!("pod {}", p.sample_pod) } else { format!("{} pods (e.g. {})", p.pods, p.sample_pod) };
+            let mut f = Finding::new(rule, section::PODS, controller)
+                .with_container(Some(container))
+                .with_message(format!("{pods}: {}", p.message));
+            f.reason = Some(p.reason.clone());
+            f.count = Some(p.pods);
+            emit(ctx, eval, f, None);
+        }
+    }
+}
+
+fn last_exit(c: &ContainerStatus) -> String {
+    match &c.last_state.terminated {
+        Some(t) => format!(
+            "; last exit: {} (code {})",
+            t.reason.as_deref().unwrap_or("terminated"),
+            t.exit_code.map_or_else(|| "?".to_string(), |c| c.to_string())
+        ),
+        None => String::new(),
+    }
+}
+
+/// Whether the container's last termination falls inside the inspection window;
+/// a container that restarted often months ago and has run since is not crashing.
+fn recently_restarted(ctx: &Context<'_>, c: &ContainerStatus) -> bool {
+    c.last_state
+        .terminated
+        .as_ref()
+        .and_then(|t| t.finished_at.as_deref())
+        .and_then(clock::parse)
+        .is_some_and(|t| ctx.in_window(t))
+}

@@ -1,0 +1,228 @@
+//! Inspection settings: thresholds, windows and collection limits, with their
+//! defaults in one place. Loaded from the `inspection:` part of a config file
+//! (`ke run --config`, `ke diag --config`) and validated before any I/O.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that tunes one inspection. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct InspectSettings {
+    /// Usage and age thresholds of the code checks.
+    pub thresholds: Thresholds,
+    /// Warning events.
+    pub events: EventSettings,
+    /// Container logs.
+    pub logs: LogSettings,
+    /// How the live collector talks to the API server.
+    pub collection: CollectionSettings,
+}
+
+impl Default for InspectSettings {
+    fn default() -> Self {
+        InspectSettings {
+            thresholds: Thresholds::default(),
+            events: EventSettings::default(),
+            logs: LogSettings::default(),
+            collection: CollectionSettings::default(),
+        }
+    }
+}
+
+/// Thresholds of the node, certificate, lease and pod checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// `NodeCPU`: usage ÷ allocatable above this percentage.
+    pub node_cpu_percent: f64,
+    /// `NodeMemory`: working set ÷ allocatable above this percentage.
+    pub node_memory_percent: f64,
+    /// `NodeDisk`: filesystem bytes or inodes used above this percentage.
+    pub node_disk_percent: f64,
+    /// `NodeApiServerExpiredPeriod`: warning when the certificate expires within this many days.
+    pub certificate_warning_days: u32,
+    /// `NodeApiServerExpiredPeriod`: danger within this many days.
+    pub certificate_danger_days: u32,
+    /// `KubeletHealthStatus`: a heartbeat older than this many seconds means the kubelet stopped posting.
+    pub heartbeat_stale_seconds: u64,
+    /// Scheduler / controller-manager leases: allowed clock skew on top of the lease duration, seconds.
+    pub lease_skew_seconds: u64,
+    /// `PodCrashLooping`: restarts at or above this count (with a restart inside the window) are reported.
+    pub restart_count: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            node_cpu_percent: 80.0,
+            node_memory_percent: 80.0,
+            node_disk_percent: 80.0,
+            certificate_warning_days: 30,
+            certificate_danger_days: 7,
+            heartbeat_stale_seconds: 300,
+            lease_skew_seconds: 30,
+            restart_count: 10,
+        }
+    }
+}
+
+/// How Warning events are read and grouped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct EventSettings {
+    /// Only events seen within this window count (also the log window).
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Reasons never reported as `WarningEvent` (noisy in your cluster).
+    pub ignore_reasons: Vec<String>,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        EventSettings { window: Duration::from_secs(24 * 3600), ignore_reasons: Vec::new() }
+    }
+}
+
+/// Bounds on container log collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// Read logs at all.
+    pub enabled: bool,
+    /// Lines from the end of each log.
+    pub tail_lines: u32,
+    /// At most this many bytes per log.
+    pub limit_bytes: u64,
+    /// Logs read at once.
+    pub concurrency: usize,
+    /// Give up on one log after this long.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Longest sample line kept in a finding.
+    pub sample_chars: usize,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            enabled: true,
+            tail_lines: 200,
+            limit_bytes: 256 * 1024,
+            concurrency: 16,
+            timeout: Duration::from_secs(10),
+            sample_chars: 200,
+        }
+    }
+}
+
+/// How the live collector reads the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct CollectionSettings {
+    /// Items per list page (`limit`).
+    pub page_size: u32,
+    /// Lists read at once.
+    pub concurrency: usize,
+    /// Give up on one request after this long.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Read node filesystem usage from the kubelet Summary API through the node proxy.
+    /// Needs `nodes/proxy` (a broad grant); off means `NodeDisk` is not evaluated.
+    pub kubelet_summary: bool,
+}
+
+impl Default for CollectionSettings {
+    fn default() -> Self {
+        CollectionSettings {
+            page_size: 500,
+            concurrency: 8,
+            request_timeout: Duration::from_secs(30),
+            kubelet_summary: true,
+        }
+    }
+}
+
+/// Durations written as `90s`, `10m`, `24h`, `1h30m` (humantime).
+mod humantime_serde {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_duration(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses `90s`, `10m`, `24h`, `7d`, `1h30m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return Err(format!("`{text}` is not a duration (use e.g. 90s, 10m, 24h, 7d)")),
+        };
+        let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration (use e.g. 90s, 10m, 24h, 7d)"))?;
+        total += n * unit;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 && text != "0s" {
+        return Err(format!("`{text}` is not a duration (use e.g. 90s, 10m, 24h, 7d)"));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// Formats a duration the way [`parse_duration`] reads it.
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        s if s % 86400 == 0 => format!("{}d", s / 86400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86400)));
+        assert_eq!(parse_duration("600"), Ok(Duration::from_secs(600)));
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("m").is_err());
+        assert_eq!(format_duration(Duration::from_secs(86400)), "1d");
+    }
+
+    #[test]
+    fn partial_settings_fill_defaults_and_unknown_keys_fail() {
+        let s: InspectSettings = serde_norway::from_str("thresholds: {nodeCpuPercent: 90}\nevents: {window: 6h}\n").unwrap();
+        assert_eq!(s.thresholds.node_cpu_percent, 90.0);
+        assert_eq!(s.thresholds.node_memory_percent, 80.0);
+        assert_eq!(s.events.window, Duration::from_secs(6 * 3600));
+        assert!(serde_norway::from_str::<InspectSettings>("thresholds: {nodeCpu: 90}\n").is_err());
+    }
+}
