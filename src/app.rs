@@ -8,8 +8,12 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::checks;
-use crate::cli::{ColorChoice, Command, DiagArgs, FailOn, ListFormat, OutputFormat, RulesCommand, Scope};
-use crate::collect::offline;
+use crate::cli::{ColorChoice, Command, DiagArgs, FailOn, ListFormat, OutputFormat, RulesCommand, Scope, SnapshotArgs};
+use crate::collect::client::ClusterAccess;
+use crate::collect::live::{LiveCollector, Wants};
+use crate::collect::snapshot::SnapshotWriter;
+use crate::config::FileConfig;
+use crate::inspect::{self, InspectError, Source};
 use crate::inventory::NamespaceFilter;
 use crate::render;
 use crate::report::{Cluster, Report, SCHEMA_VERSION, Severity, Summary, Tool};
@@ -32,22 +36,42 @@ pub enum ExitStatus {
 pub fn run(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Diag(args) => diag(&args, color, out),
+        Command::Snapshot(args) => snapshot(&args, out),
         Command::Rules { command } => rules(command, out),
     }
 }
 
 fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
-    let rules = RuleSet::load(&args.rules)?;
-    let started = now();
-    let mut inventory = offline::load(&args.snapshot)?;
-    inventory.retain_namespaces(&namespace_filter(&args.scope));
-    let evaluation = checks::evaluate(&inventory, &rules);
+    let file = args.config.as_deref().map(FileConfig::load).transpose()?.unwrap_or_default();
+    let mut rule_files = file.rules.clone();
+    rule_files.extend(args.rules.iter().cloned());
+    // Rules and config are validated before anything is read from the cluster.
+    let rules = RuleSet::load(&rule_files)?;
+    let scope = namespace_filter(&args.scope, &file);
+    let source = if args.snapshot.is_empty() {
+        Source::Live(
+            ClusterAccess { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() },
+            args.cluster.timeout,
+        )
+    } else {
+        Source::Snapshot(args.snapshot.clone())
+    };
+    let inspected = match inspect::inspect(&source, &rules, &file.inspection, &scope) {
+        Ok(i) => i,
+        Err(InspectError::Connect(e)) => {
+            eprintln!("error: {e}");
+            return Ok(ExitStatus::Incomplete);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let cluster_name = args
         .cluster_name
         .clone()
-        .or_else(|| inventory.cluster.clone())
-        .unwrap_or_else(|| default_cluster_name(&args.snapshot[0]));
-    let report = build_report(cluster_name, inventory.sources.clone(), started, inventory.gaps.clone(), evaluation);
+        .or(file.cluster.clone())
+        .or_else(|| inspected.cluster.clone())
+        .unwrap_or_else(|| args.snapshot.first().map_or_else(|| "kubernetes".into(), |p| default_cluster_name(p)));
+    let report =
+        build_report(cluster_name, inspected.sources, inspected.started_at, inspected.gaps, inspected.evaluation);
     match args.output {
         OutputFormat::Table => {
             let color = use_color(color);
@@ -58,6 +82,51 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     }
     out.flush()?;
     Ok(exit_status(&report, args.fail_on))
+}
+
+fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let file = args.config.as_deref().map(FileConfig::load).transpose()?.unwrap_or_default();
+    let scope = namespace_filter(&args.scope, &file);
+    let mut writer = SnapshotWriter::create(&args.output).map_err(anyhow::Error::msg)?;
+    let access = ClusterAccess { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() };
+    let settings = file.inspection.clone();
+    let runtime = inspect::runtime()?;
+    let result = runtime.block_on(async {
+        let mut collector = LiveCollector::connect(&access, &settings, &scope, args.cluster.timeout).await?;
+        let mut inventory = collector.keep().await;
+        writer.kept(&inventory);
+        let wants = Wants { logs: settings.logs.enabled, configmaps: true };
+        let late = collector.stream(&inventory, &mut writer, wants).await;
+        writer.late(&late);
+        collector.finish(&mut inventory);
+        Ok::<_, crate::collect::client::ConnectError>(inventory)
+    });
+    let inventory = match result {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitStatus::Incomplete);
+        }
+    };
+    let cluster = file.cluster.clone().or(inventory.cluster.clone()).unwrap_or_default();
+    let written = writer
+        .finish(
+            &cluster,
+            &inventory.sources.join(", "),
+            inventory.collected_at.as_deref().unwrap_or_default(),
+            &inventory.gaps,
+        )
+        .map_err(anyhow::Error::msg)?;
+    writeln!(out, "wrote {written} objects to {}", args.output.display())?;
+    for gap in &inventory.gaps {
+        writeln!(out, "  not read: {} {}: {}", gap.section, gap.resource, gap.reason)?;
+    }
+    writeln!(out, "inspect it with: ke diag --snapshot {}", args.output.display())?;
+    Ok(if inventory.gaps.iter().any(|g| g.kind == crate::inventory::GapKind::Error) {
+        ExitStatus::Incomplete
+    } else {
+        ExitStatus::Clean
+    })
 }
 
 /// The exit status a report calls for: incomplete wins over findings.
@@ -107,8 +176,17 @@ fn default_cluster_name(path: &Path) -> String {
     name.map_or_else(|| "snapshot".into(), |n| n.to_string_lossy().into_owned())
 }
 
-fn namespace_filter(scope: &Scope) -> NamespaceFilter {
-    NamespaceFilter { only: scope.namespace.clone(), exclude: scope.exclude_namespace.clone() }
+fn namespace_filter(scope: &Scope, file: &FileConfig) -> NamespaceFilter {
+    let only = if scope.all_namespaces {
+        Vec::new()
+    } else if scope.namespace.is_empty() {
+        file.namespaces.clone()
+    } else {
+        scope.namespace.clone()
+    };
+    let mut exclude = file.exclude_namespaces.clone();
+    exclude.extend(scope.exclude_namespace.iter().cloned());
+    NamespaceFilter { only, exclude }
 }
 
 fn use_color(choice: ColorChoice) -> bool {

@@ -7,10 +7,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// kubeeye: find what is wrong with a Kubernetes cluster before your users do.
 #[derive(Debug, Parser)]
 #[command(name = "ke", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 clean, 1 findings at --fail-on, 2 invalid input (rules, flags, paths), \
-3 inspection incomplete (see the report's coverage).\n\nExamples:\n  \
-ke diag --snapshot examples/demo-cluster\n  \
-ke diag --snapshot manifests/ -f rules.yaml -o json --fail-on danger\n  \
+#[command(after_help = "Exit codes: 0 clean, 1 findings at --fail-on, 2 invalid input (rules, flags, paths, config), \
+3 inspection incomplete (see the report's coverage), 4 a report could not be delivered (ke run).\n\nExamples:\n  \
+ke diag                                   inspect the cluster of the current kubeconfig context\n  \
+ke diag --context prod -n shop -o json    one namespace of another context, as JSON\n  \
+ke diag --snapshot examples/demo-cluster  the shipped demo snapshot, no cluster needed\n  \
+ke diag --snapshot manifests/ -f rules.yaml --fail-on danger\n  \
+ke snapshot -o support-bundle/            save what ke reads, for offline review\n  \
 ke rules list\n  ke rules explain runAsPrivileged")]
 pub struct Cli {
     /// Log more to stderr (-v info, -vv debug).
@@ -27,12 +30,21 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Inspect manifests or a cluster snapshot and print the findings.
-    #[command(long_about = "Inspect manifests or a cluster snapshot and print the findings.\n\n\
+    /// Inspect a cluster (or a snapshot of one) and print the findings.
+    #[command(long_about = "Inspect a cluster, or a snapshot of one, and print the findings.\n\n\
+Without --snapshot, ke reads the cluster of the current kubeconfig context (--kubeconfig, KUBECONFIG, \
+~/.kube/config), or the pod's service account when it runs in a cluster. It only reads: it never \
+changes anything and never reads Secrets.\n\n\
 --snapshot takes YAML or JSON files (multi-document, kind: List and *List objects) or directories, \
-walked recursively; a `kubectl cluster-info dump --output-directory` directory loads as is. \
-Malformed documents are reported under NOT INSPECTED and the rest still loads.")]
+walked recursively; a `kubectl cluster-info dump --output-directory` directory or a `ke snapshot` \
+directory loads as is. Malformed documents are reported under NOT INSPECTED and the rest still loads.")]
     Diag(DiagArgs),
+    /// Save what ke reads from a cluster to a directory, for `ke diag --snapshot` later.
+    #[command(long_about = "Save what ke reads from a cluster to a directory: the objects the checks use, \
+Warning events, the tails of container logs, health endpoints, node metrics and kubelet summaries. \
+`ke diag --snapshot DIR` then reproduces the same findings offline (support bundles, review). \
+Secrets are never read; container logs may contain sensitive data: review before sharing.")]
+    Snapshot(SnapshotArgs),
     /// List or explain the built-in and custom rules.
     Rules {
         /// What to show.
@@ -41,12 +53,53 @@ Malformed documents are reported under NOT INSPECTED and the rest still loads.")
     },
 }
 
+/// How to reach the cluster, as kubectl spells it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Give up on the whole inspection after this long (e.g. 90s, 10m); what was read by then is reported.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+}
+
+fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::parse_duration(s)
+}
+
+/// `ke snapshot` options.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Directory to write (created; must be empty if it exists).
+    #[arg(short, long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Cluster access.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Namespace selection.
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Config file (its `inspection:` settings: page size, log limits …).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
 /// `ke diag` options.
 #[derive(Debug, Args)]
 pub struct DiagArgs {
-    /// Manifest file or directory to inspect instead of a live cluster (repeatable).
-    #[arg(long, value_name = "PATH", required = true)]
+    /// Inspect these manifest files or directories instead of a live cluster (repeatable).
+    #[arg(long, value_name = "PATH")]
     pub snapshot: Vec<PathBuf>,
+    /// Cluster access (ignored with --snapshot).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Config file: inspection thresholds and windows, rule files (see examples/kubeeye.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Rule file in KubeEye or Polaris format: checks, customChecks, exemptions (repeatable).
     #[arg(short = 'f', long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Everything that tunes one inspection. Every field has a default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct InspectSettings {
     /// Usage and age thresholds of the code checks.
@@ -18,17 +18,6 @@ pub struct InspectSettings {
     pub logs: LogSettings,
     /// How the live collector talks to the API server.
     pub collection: CollectionSettings,
-}
-
-impl Default for InspectSettings {
-    fn default() -> Self {
-        InspectSettings {
-            thresholds: Thresholds::default(),
-            events: EventSettings::default(),
-            logs: LogSettings::default(),
-            collection: CollectionSettings::default(),
-        }
-    }
 }
 
 /// Thresholds of the node, certificate, lease and pod checks.
@@ -219,10 +208,83 @@ mod tests {
 
     #[test]
     fn partial_settings_fill_defaults_and_unknown_keys_fail() {
-        let s: InspectSettings = serde_norway::from_str("thresholds: {nodeCpuPercent: 90}\nevents: {window: 6h}\n").unwrap();
+        let s: InspectSettings =
+            serde_norway::from_str("thresholds: {nodeCpuPercent: 90}\nevents: {window: 6h}\n").unwrap();
         assert_eq!(s.thresholds.node_cpu_percent, 90.0);
         assert_eq!(s.thresholds.node_memory_percent, 80.0);
         assert_eq!(s.events.window, Duration::from_secs(6 * 3600));
         assert!(serde_norway::from_str::<InspectSettings>("thresholds: {nodeCpu: 90}\n").is_err());
+    }
+}
+
+/// A config file: what `ke run` (and `ke diag --config`) reads. Unknown keys
+/// are errors, so a typo never silently falls back to a default.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct FileConfig {
+    /// The cluster's display name in reports (default: the kubeconfig context, or `in-cluster`).
+    pub cluster: Option<String>,
+    /// Rule files (KubeEye or Polaris format), relative to the config file.
+    pub rules: Vec<std::path::PathBuf>,
+    /// Only these namespaces (empty = all).
+    pub namespaces: Vec<String>,
+    /// Never these namespaces.
+    pub exclude_namespaces: Vec<String>,
+    /// Thresholds, windows and collection limits.
+    pub inspection: InspectSettings,
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {problem}")]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// What is wrong, and where.
+    pub problem: String,
+}
+
+impl FileConfig {
+    /// Reads and validates a config file; rule paths become relative to its directory.
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let err = |problem: String| ConfigError { file: path.display().to_string(), problem };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let mut config: FileConfig = if text.trim().is_empty() {
+            FileConfig::default()
+        } else {
+            serde_norway::from_str(&text).map_err(|e| err(e.to_string()))?
+        };
+        let base = path.parent().unwrap_or(std::path::Path::new("."));
+        for rule in &mut config.rules {
+            if rule.is_relative() {
+                *rule = base.join(&*rule);
+            }
+        }
+        config.validate().map_err(err)?;
+        Ok(config)
+    }
+
+    /// Checks values serde cannot: ranges and relations.
+    pub fn validate(&self) -> Result<(), String> {
+        let t = &self.inspection.thresholds;
+        for (name, v) in [
+            ("inspection.thresholds.nodeCpuPercent", t.node_cpu_percent),
+            ("inspection.thresholds.nodeMemoryPercent", t.node_memory_percent),
+            ("inspection.thresholds.nodeDiskPercent", t.node_disk_percent),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                return Err(format!("{name} must be between 0 and 100, not {v}"));
+            }
+        }
+        if t.certificate_danger_days > t.certificate_warning_days {
+            return Err("inspection.thresholds.certificateDangerDays must not exceed certificateWarningDays".into());
+        }
+        let c = &self.inspection.collection;
+        if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {
+            return Err(
+                "inspection.collection.pageSize, collection.concurrency and logs.concurrency must be at least 1".into(),
+            );
+        }
+        Ok(())
     }
 }

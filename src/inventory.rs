@@ -202,10 +202,9 @@ impl Inventory {
         self.objects.iter().filter(move |o| o.id.kind == kind)
     }
 
-    /// Keeps only what the namespace filter selects; cluster-scoped objects are kept
-    /// only when no single namespace was asked for.
+    /// Keeps the namespaced objects the filter selects, and every cluster-scoped one.
     pub fn retain_namespaces(&mut self, filter: &NamespaceFilter) {
-        self.objects.retain(|o| filter.selects(o.id.namespace.as_deref()));
+        self.objects.retain(|o| filter.keeps(o.id.namespace.as_deref()));
     }
 }
 
@@ -219,6 +218,18 @@ pub struct NamespaceFilter {
 }
 
 impl NamespaceFilter {
+    /// Whether an object is kept for the inspection: namespaced objects when
+    /// their namespace is selected, cluster-scoped ones always (other checks
+    /// look them up; findings on them are dropped by [`reports`](Self::reports)).
+    pub fn keeps(&self, namespace: Option<&str>) -> bool {
+        namespace.is_none_or(|ns| self.selects(Some(ns)))
+    }
+
+    /// Whether a finding or gap about `namespace` (`None` = cluster-level) is reported.
+    pub fn reports(&self, namespace: Option<&str>) -> bool {
+        self.selects(namespace)
+    }
+
     /// Whether an object in `namespace` (`None` = cluster-scoped) is inspected.
     pub fn selects(&self, namespace: Option<&str>) -> bool {
         match namespace {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod collect;
 pub mod config;
+pub mod inspect;
 pub mod inventory;
 pub mod quantity;
 pub mod render;

@@ -7,6 +7,8 @@ use kubeeye::app::{self, ExitStatus};
 use kubeeye::cli::Cli;
 
 fn main() -> ExitCode {
+    // One TLS crypto provider for every client (kube, object_store, reqwest, lettre): aws-lc-rs.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",

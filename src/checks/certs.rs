@@ -45,12 +45,8 @@ pub fn check(ctx: &Context<'_>, eval: &mut Evaluation) {
         eval.passed += 1;
         return;
     };
-    let object = ObjectRef {
-        group: String::new(),
-        kind: "Certificate".into(),
-        namespace: None,
-        name: "kube-apiserver".into(),
-    };
+    let object =
+        ObjectRef { group: String::new(), kind: "Certificate".into(), namespace: None, name: "kube-apiserver".into() };
     let when = if days_left < 0 {
         format!("expired {} day(s) ago, on {}", -days_left, clock::format(not_after))
     } else {

@@ -39,7 +39,8 @@ pub fn control_plane_pod(pod: &Value, component: &str) -> ControlPlanePod {
     let name = str_at(pod, &["metadata", "name"]).unwrap_or_default().to_string();
     let conditions = pod.get("status").and_then(|s| s.get("conditions")).and_then(Value::as_array);
     let ready = conditions.into_iter().flatten().any(|c| {
-        c.get("type").and_then(Value::as_str) == Some("Ready") && c.get("status").and_then(Value::as_str) == Some("True")
+        c.get("type").and_then(Value::as_str) == Some("Ready")
+            && c.get("status").and_then(Value::as_str) == Some("True")
     });
     let detail = if ready {
         String::new()
@@ -104,10 +105,8 @@ fn component(name: &str) -> ObjectRef {
 
 /// Runs the control-plane checks.
 pub fn check(ctx: &Context<'_>, pods: &[ControlPlanePod], eval: &mut Evaluation) {
-    let health = ctx
-        .index
-        .named("APIServerHealth", None, "apiserver")
-        .and_then(|o| ApiServerHealth::deserialize(&o.raw).ok());
+    let health =
+        ctx.index.named("APIServerHealth", None, "apiserver").and_then(|o| ApiServerHealth::deserialize(&o.raw).ok());
     apiserver(ctx, health.as_ref(), pods, eval);
     etcd(ctx, health.as_ref(), pods, eval);
     for (rule, name) in
@@ -175,7 +174,9 @@ fn etcd(ctx: &Context<'_>, health: Option<&ApiServerHealth>, pods: &[ControlPlan
     }
     if !seen {
         // Last resort: the deprecated componentstatuses API.
-        for cs in ctx.inventory.objects.iter().filter(|o| o.id.kind == "ComponentStatus" && o.id.name.starts_with("etcd")) {
+        for cs in
+            ctx.inventory.objects.iter().filter(|o| o.id.kind == "ComponentStatus" && o.id.name.starts_with("etcd"))
+        {
             seen = true;
             if let Some(problem) = unhealthy_component_status(&cs.raw) {
                 problems.push(format!("componentstatus {}: {problem}", cs.id.name));

@@ -32,7 +32,8 @@ pub const NODE_PROBLEM_REASONS: &[(&str, &str)] = &[
 ];
 
 /// node-problem-detector's monitors, as they sign their events.
-const NPD_SOURCES: &[&str] = &["kernel-monitor", "docker-monitor", "systemd-monitor", "custom-plugin-monitor", "abrt-adaptor"];
+const NPD_SOURCES: &[&str] =
+    &["kernel-monitor", "docker-monitor", "systemd-monitor", "custom-plugin-monitor", "abrt-adaptor"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -165,10 +166,15 @@ impl<'r> EventTracker<'r> {
         if e.kind.as_deref() != Some("Warning") {
             return;
         }
-        let last = [e.series.as_ref().and_then(|s| s.last_observed_time.as_deref()), e.last_timestamp.as_deref(), e.event_time.as_deref(), e.metadata.creation_timestamp.as_deref()]
-            .into_iter()
-            .flatten()
-            .find_map(clock::parse);
+        let last = [
+            e.series.as_ref().and_then(|s| s.last_observed_time.as_deref()),
+            e.last_timestamp.as_deref(),
+            e.event_time.as_deref(),
+            e.metadata.creation_timestamp.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(clock::parse);
         let first = [e.first_timestamp.as_deref(), e.event_time.as_deref(), e.metadata.creation_timestamp.as_deref()]
             .into_iter()
             .flatten()
@@ -200,7 +206,7 @@ impl<'r> EventTracker<'r> {
             node.entry((rule, reason.clone())).or_default().add(&reason, &message, count, first, last);
             return;
         }
-        if ctx.settings.events.ignore_reasons.iter().any(|r| *r == reason) {
+        if ctx.settings.events.ignore_reasons.contains(&reason) {
             return;
         }
         let key = (namespace, e.involved_object.kind, e.involved_object.name, reason.clone());
@@ -222,8 +228,12 @@ impl<'r> EventTracker<'r> {
         }
         for ((i, namespace, kind, name), g) in &self.pattern_hits {
             let Some(rule) = self.patterns.get(*i) else { continue };
-            let object =
-                ObjectRef { group: String::new(), kind: kind.clone(), namespace: namespace.clone(), name: name.clone() };
+            let object = ObjectRef {
+                group: String::new(),
+                kind: kind.clone(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+            };
             let message = format!("{}: {}", rule.failure_message, g.message);
             emit(ctx, eval, group_finding(rule, &object, &g.reason, g, Some(message)), None);
         }

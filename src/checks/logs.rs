@@ -44,13 +44,9 @@ pub fn check(ctx: &Context<'_>, rules: &[&Rule], log: &LogRecord<'_>, eval: &mut
             continue;
         };
         let lines = if count == 1 { "1 line".to_string() } else { format!("{count} lines") };
-        let mut f = Finding::new(rule, section::LOGS, &object)
-            .with_container(Some(log.container))
-            .with_message(format!(
-                "{} ({lines}), e.g.: {}",
-                rule.failure_message,
-                truncate(sample, ctx.settings.logs.sample_chars)
-            ));
+        let mut f = Finding::new(rule, section::LOGS, &object).with_container(Some(log.container)).with_message(
+            format!("{} ({lines}), e.g.: {}", rule.failure_message, truncate(sample, ctx.settings.logs.sample_chars)),
+        );
         f.count = Some(count);
         emit(ctx, eval, f, None);
     }

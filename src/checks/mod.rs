@@ -98,72 +98,98 @@ pub fn evaluate_with(inventory: &Inventory, rules: &RuleSet, settings: &InspectS
     for log in inventory.objects.iter().filter(|o| o.id.kind == "ContainerLog" && o.id.group == "kubeeye.io") {
         let field = |k: &str| log.raw.get(k).and_then(Value::as_str).unwrap_or_default();
         let namespace = log.id.namespace.as_deref().unwrap_or_default();
-        inspector.log(&logs::LogRecord { namespace, pod: field("pod"), container: field("container"), text: field("log") });
+        inspector.log(&logs::LogRecord {
+            namespace,
+            pod: field("pod"),
+            container: field("container"),
+            text: field("log"),
+        });
     }
     inspector.finish()
 }
 
 /// Page-by-page evaluation. Build it on the kept inventory (everything but
 /// pods and events), feed it pods, events and logs in any order, then
-/// [`finish`](Inspector::finish).
-pub struct Inspector<'a> {
-    inventory: &'a Inventory,
-    rules: &'a RuleSet,
-    settings: &'a InspectSettings,
-    index: Index<'a>,
-    owners: Owners<'a>,
+/// [`finish`](Inspector::finish). Objects that arrive late (node metrics,
+/// health answers) are added by [`suspend`](Inspector::suspend)ing, extending
+/// the inventory, and [`resume`](Inspector::resume)ing.
+pub struct Inspector<'i, 'r> {
+    inventory: &'i Inventory,
+    index: Index<'i>,
+    owners: Owners<'i>,
+    state: State<'r>,
+}
+
+/// What an [`Inspector`] has accumulated, without the inventory it borrows.
+pub struct State<'r> {
+    rules: &'r RuleSet,
+    settings: &'r InspectSettings,
     now: Timestamp,
-    pod_rules: Vec<&'a Rule>,
-    container_rules: Vec<&'a Rule>,
-    kind_rules: Vec<&'a Rule>,
-    log_rules: Vec<&'a Rule>,
+    pod_rules: Vec<&'r Rule>,
+    container_rules: Vec<&'r Rule>,
+    kind_rules: Vec<&'r Rule>,
+    log_rules: Vec<&'r Rule>,
     stand_ins: HashSet<ObjectRef>,
     eval: Evaluation,
     pods: pods::PodTracker,
-    events: events::EventTracker<'a>,
+    events: events::EventTracker<'r>,
     control_plane: Vec<ControlPlanePod>,
     npd_pods: bool,
+    evaluated: usize,
 }
 
-impl<'a> Inspector<'a> {
+impl<'i, 'r> Inspector<'i, 'r> {
     /// Evaluates the kept objects (controllers, RBAC, PDBs …) right away.
-    pub fn new(inventory: &'a Inventory, rules: &'a RuleSet, settings: &'a InspectSettings) -> Self {
-        let mut index = Index::build(inventory);
-        index.allowed_registries.clone_from(&rules.allowed_registries);
+    pub fn new(inventory: &'i Inventory, rules: &'r RuleSet, settings: &'r InspectSettings) -> Self {
         let enabled: Vec<&Rule> = rules.enabled().collect();
         let by = |f: &dyn Fn(&Rule) -> bool| enabled.iter().copied().filter(|r| f(r)).collect::<Vec<_>>();
         let pattern = |r: &Rule, t: Target| r.target == t && matches!(r.logic, Logic::Pattern(_));
         let now = inventory.collected_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now);
-        let mut inspector = Inspector {
-            inventory,
+        let state = State {
             rules,
             settings,
-            owners: Owners::new(inventory),
             now,
             pod_rules: by(&|r| r.target.is_workload() && r.target != Target::Container),
             container_rules: by(&|r| r.target == Target::Container),
             kind_rules: by(&|r| matches!(r.target, Target::Kind { .. })),
             log_rules: by(&|r| pattern(r, Target::ContainerLog)),
             events: events::EventTracker::new(by(&|r| pattern(r, Target::Event))),
-            index,
             stand_ins: HashSet::new(),
             eval: Evaluation::default(),
             pods: pods::PodTracker::default(),
             control_plane: Vec::new(),
             npd_pods: false,
+            evaluated: 0,
         };
-        for object in &inventory.objects {
+        Self::resume(inventory, state)
+    }
+
+    /// Continues on an inventory that grew since [`suspend`](Inspector::suspend):
+    /// objects added since are evaluated, those already seen are not.
+    pub fn resume(inventory: &'i Inventory, state: State<'r>) -> Self {
+        let mut index = Index::build(inventory);
+        index.allowed_registries.clone_from(&state.rules.allowed_registries);
+        let mut inspector = Inspector { inventory, index, owners: Owners::new(inventory), state };
+        let start = inspector.state.evaluated.min(inventory.objects.len());
+        for object in &inventory.objects[start..] {
             if object.id.group.is_empty() && matches!(object.id.kind.as_str(), "Pod" | "Event") {
                 continue;
             }
             inspector.workload_rules(object);
             inspector.object_rules(object);
         }
+        inspector.state.evaluated = inventory.objects.len();
         inspector
     }
 
+    /// Releases the inventory so it can grow; [`resume`](Inspector::resume) continues.
+    pub fn suspend(self) -> State<'r> {
+        self.state
+    }
+
     fn context(&self) -> Context<'_> {
-        Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now }
+        let s = &self.state;
+        Context { inventory: self.inventory, index: &self.index, rules: s.rules, settings: s.settings, now: s.now }
     }
 
     /// Takes one pod: workload rules when it has no controller in the inventory,
@@ -171,15 +197,17 @@ impl<'a> Inspector<'a> {
     pub fn pod(&mut self, pod: &Object) {
         self.workload_rules(pod);
         self.object_rules(pod);
-        let ctx = Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now };
-        self.pods.add(&ctx, pod);
+        let s = &mut self.state;
+        let ctx =
+            Context { inventory: self.inventory, index: &self.index, rules: s.rules, settings: s.settings, now: s.now };
+        s.pods.add(&ctx, pod);
         if pod.id.name.starts_with("node-problem-detector") {
-            self.npd_pods = true;
+            s.npd_pods = true;
         }
         if pod.id.namespace.as_deref() == Some("kube-system")
             && let Some(component) = control_plane::component_of(&pod.raw)
         {
-            self.control_plane.push(control_plane::control_plane_pod(&pod.raw, component));
+            s.control_plane.push(control_plane::control_plane_pod(&pod.raw, component));
         }
     }
 
@@ -192,9 +220,7 @@ impl<'a> Inspector<'a> {
 
     /// Takes one event.
     pub fn event(&mut self, event: &Object) {
-        self.object_rules(event);
-        let ctx = Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now };
-        self.events.add(&ctx, std::slice::from_ref(event));
+        self.events(std::slice::from_ref(event));
     }
 
     /// Takes a page of events.
@@ -202,37 +228,54 @@ impl<'a> Inspector<'a> {
         for event in events {
             self.object_rules(event);
         }
-        let ctx = Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now };
-        self.events.add(&ctx, events);
+        let s = &mut self.state;
+        let ctx =
+            Context { inventory: self.inventory, index: &self.index, rules: s.rules, settings: s.settings, now: s.now };
+        s.events.add(&ctx, events);
+    }
+
+    /// Takes a page of objects that are evaluated and dropped, not kept (config maps).
+    pub fn objects(&mut self, objects: &[Object]) {
+        for object in objects {
+            self.workload_rules(object);
+            self.object_rules(object);
+        }
     }
 
     /// Takes the tail of one container's log.
     pub fn log(&mut self, log: &logs::LogRecord<'_>) {
-        let ctx = Context { inventory: self.inventory, index: &self.index, rules: self.rules, settings: self.settings, now: self.now };
-        logs::check(&ctx, &self.log_rules, log, &mut self.eval);
+        let s = &mut self.state;
+        let ctx =
+            Context { inventory: self.inventory, index: &self.index, rules: s.rules, settings: s.settings, now: s.now };
+        logs::check(&ctx, &s.log_rules, log, &mut s.eval);
     }
 
     /// Whether any enabled rule reads container logs (the collector can skip them otherwise).
     pub fn wants_logs(&self) -> bool {
-        !self.log_rules.is_empty()
+        !self.state.log_rules.is_empty()
+    }
+
+    /// Whether any enabled rule is evaluated on objects of this kind (`ConfigMap` …).
+    pub fn wants_kind(&self, kind: &str) -> bool {
+        self.state.kind_rules.iter().any(|r| matches!(&r.target, Target::Kind { kind: k, .. } if k == kind))
     }
 
     /// The inspection's clock.
     pub fn now(&self) -> Timestamp {
-        self.now
+        self.state.now
     }
 
     /// Runs the checks that need everything seen, and returns the evaluation.
     pub fn finish(mut self) -> Evaluation {
-        let mut eval = std::mem::take(&mut self.eval);
-        let mut npd = std::mem::take(&mut self.events.nodes);
-        npd.seen_npd |= self.npd_pods;
+        let mut eval = std::mem::take(&mut self.state.eval);
+        let mut npd = std::mem::take(&mut self.state.events.nodes);
+        npd.seen_npd |= self.state.npd_pods;
         let ctx = self.context();
-        control_plane::check(&ctx, &self.control_plane, &mut eval);
+        control_plane::check(&ctx, &self.state.control_plane, &mut eval);
         certs::check(&ctx, &mut eval);
         node::check(&ctx, &npd, &mut eval);
-        self.events.finish(&ctx, &mut eval);
-        self.pods.finish(&ctx, &mut eval);
+        self.state.events.finish(&ctx, &mut eval);
+        self.state.pods.finish(&ctx, &mut eval);
         crate::report::sort_findings(&mut eval.findings);
         eval
     }
@@ -242,15 +285,16 @@ impl<'a> Inspector<'a> {
             return;
         }
         let Some(id) = self.owners.evaluated_as(object) else { return };
-        if id != object.id && !self.stand_ins.insert(id.clone()) {
+        if id != object.id && !self.state.stand_ins.insert(id.clone()) {
             return;
         }
         let Some(w) = workload::workload(object, id) else { return };
         let annotations =
             [w.object.metadata().get("annotations"), w.pod_template.get("metadata").and_then(|m| m.get("annotations"))];
-        let eval = &mut self.eval;
-        for rule in self.pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
-            if !exempt::is_exempt(rule, &w.id, None, &annotations, &self.rules.exemptions) {
+        let s = &mut self.state;
+        let eval = &mut s.eval;
+        for rule in s.pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
+            if !exempt::is_exempt(rule, &w.id, None, &annotations, &s.rules.exemptions) {
                 let outcome = run(rule, Subject::Workload(&w), &self.index);
                 record(rule, outcome, &w.id, None, eval);
             }
@@ -260,11 +304,11 @@ impl<'a> Inspector<'a> {
             let merged = with_pod_security_context(raw, w.pod_spec);
             let container = ContainerRef { raw, effective: merged.as_ref().unwrap_or(raw), init };
             let name = raw.get("name").and_then(Value::as_str);
-            for rule in self.container_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
+            for rule in s.container_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
                 if (init && rule.skip_init_containers) || (!init && rule.skip_containers) {
                     continue;
                 }
-                if exempt::is_exempt(rule, &w.id, name, &annotations, &self.rules.exemptions) {
+                if exempt::is_exempt(rule, &w.id, name, &annotations, &s.rules.exemptions) {
                     continue;
                 }
                 let outcome = run(rule, Subject::Container(&w, &container), &self.index);
@@ -274,12 +318,13 @@ impl<'a> Inspector<'a> {
     }
 
     fn object_rules(&mut self, object: &Object) {
-        for rule in self.kind_rules.iter().filter(|r| targets_object(&r.target, object)) {
-            if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], &self.rules.exemptions) {
+        let s = &mut self.state;
+        for rule in s.kind_rules.iter().filter(|r| targets_object(&r.target, object)) {
+            if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], &s.rules.exemptions) {
                 continue;
             }
             let outcome = run(rule, Subject::Object(object), &self.index);
-            record(rule, outcome, &object.id, None, &mut self.eval);
+            record(rule, outcome, &object.id, None, &mut s.eval);
         }
     }
 }

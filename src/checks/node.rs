@@ -124,7 +124,8 @@ pub fn check(ctx: &Context<'_>, npd: &NodeProblemEvents, eval: &mut Evaluation) 
         }
         for (id, p) in problems.by_rule {
             let Some(rule) = ctx.rule(id) else { continue };
-            let mut f = Finding::new(rule, section::NODES, &node_ref(&node.id.name)).with_message(p.messages.join("; "));
+            let mut f =
+                Finding::new(rule, section::NODES, &node_ref(&node.id.name)).with_message(p.messages.join("; "));
             if let Some(r) = p.remediation {
                 f.remediation = r;
             }
@@ -173,7 +174,8 @@ fn ready(ctx: &Context<'_>, view: &NodeView, problems: &mut Problems, evaluated:
         set_times(problems.add("DockerHealthStatus", format!("Container runtime is down: {message}")));
         return;
     }
-    let p = problems.add("NodeNotReady", format!("Node is NotReady ({}): {message}", reason_or(&reason, "unknown reason")));
+    let p =
+        problems.add("NodeNotReady", format!("Node is NotReady ({}): {message}", reason_or(&reason, "unknown reason")));
     p.remediation = KNOWN_CAUSES.iter().find(|(needle, _)| lower.contains(needle)).map(|(_, fix)| (*fix).to_string());
     set_times(p);
 }
@@ -253,11 +255,19 @@ fn conditions(view: &NodeView, problems: &mut Problems, evaluated: &mut Vec<&'st
 }
 
 /// CPU and memory from metrics.k8s.io, disk from the kubelet Summary API.
-fn usage(ctx: &Context<'_>, node: &Object, view: &NodeView, problems: &mut Problems, evaluated: &mut Vec<&'static str>) {
+fn usage(
+    ctx: &Context<'_>,
+    node: &Object,
+    view: &NodeView,
+    problems: &mut Problems,
+    evaluated: &mut Vec<&'static str>,
+) {
     let t = &ctx.settings.thresholds;
     let name = node.id.name.as_str();
     if let Some(metrics) = ctx.index.named("NodeMetrics", None, name) {
-        for (resource, rule, limit) in [("cpu", "NodeCPU", t.node_cpu_percent), ("memory", "NodeMemory", t.node_memory_percent)] {
+        for (resource, rule, limit) in
+            [("cpu", "NodeCPU", t.node_cpu_percent), ("memory", "NodeMemory", t.node_memory_percent)]
+        {
             let used = metrics.raw.get("usage").and_then(|u| u.get(resource)).and_then(quantity::from_json);
             let allocatable = view.status.allocatable.get(resource).and_then(quantity::from_json);
             let (Some(used), Some(allocatable)) = (used, allocatable) else { continue };
@@ -274,7 +284,10 @@ fn usage(ctx: &Context<'_>, node: &Object, view: &NodeView, problems: &mut Probl
                 };
                 let p = problems.add(
                     rule,
-                    format!("{} usage {percent:.0}% of allocatable ({u} of {a}), above {limit:.0}%", resource.to_uppercase().replace("MEMORY", "Memory")),
+                    format!(
+                        "{} usage {percent:.0}% of allocatable ({u} of {a}), above {limit:.0}%",
+                        resource.to_uppercase().replace("MEMORY", "Memory")
+                    ),
                 );
                 p.last_seen = metrics.raw.get("timestamp").and_then(Value::as_str).map(str::to_string);
             }
@@ -282,20 +295,27 @@ fn usage(ctx: &Context<'_>, node: &Object, view: &NodeView, problems: &mut Probl
     }
     if let Some(summary) = ctx.index.named("KubeletSummary", None, name) {
         let node_stats = summary.raw.get("node").unwrap_or(&Value::Null);
-        let filesystems = [("root filesystem", node_stats.get("fs")), ("image filesystem", node_stats.get("runtime").and_then(|r| r.get("imageFs")))];
+        let filesystems = [
+            ("root filesystem", node_stats.get("fs")),
+            ("image filesystem", node_stats.get("runtime").and_then(|r| r.get("imageFs"))),
+        ];
         let mut over = Vec::new();
         let mut seen = false;
         for (label, fs) in filesystems {
             let Some(fs) = fs else { continue };
             let num = |k: &str| fs.get(k).and_then(Value::as_f64);
-            if let (Some(avail), Some(cap)) = (num("availableBytes"), num("capacityBytes")) && cap > 0.0 {
+            if let (Some(avail), Some(cap)) = (num("availableBytes"), num("capacityBytes"))
+                && cap > 0.0
+            {
                 seen = true;
                 let percent = (1.0 - avail / cap) * 100.0;
                 if percent > t.node_disk_percent {
                     over.push(format!("{label} {percent:.0}% used ({} free of {})", bytes(avail), bytes(cap)));
                 }
             }
-            if let (Some(free), Some(total)) = (num("inodesFree"), num("inodes")) && total > 0.0 {
+            if let (Some(free), Some(total)) = (num("inodesFree"), num("inodes"))
+                && total > 0.0
+            {
                 seen = true;
                 let percent = (1.0 - free / total) * 100.0;
                 if percent > t.node_disk_percent {
@@ -340,12 +360,15 @@ fn max_time(a: Option<String>, b: Option<String>) -> Option<String> {
 
 /// Sources the node checks need that this cluster does not offer.
 fn coverage(ctx: &Context<'_>, nodes: &[&Object], npd: &NodeProblemEvents, eval: &mut Evaluation) {
-    let already = |eval: &Evaluation, resource: &str| {
-        ctx.inventory.gaps.iter().chain(&eval.gaps).any(|g| g.resource == resource)
-    };
+    let already =
+        |eval: &Evaluation, resource: &str| ctx.inventory.gaps.iter().chain(&eval.gaps).any(|g| g.resource == resource);
     let npd_installed = npd.seen_npd
         || nodes.iter().any(|n| has_npd_conditions(&n.raw))
-        || ctx.inventory.objects.iter().any(|o| o.id.kind == "DaemonSet" && o.id.name.contains("node-problem-detector"));
+        || ctx
+            .inventory
+            .objects
+            .iter()
+            .any(|o| o.id.kind == "DaemonSet" && o.id.name.contains("node-problem-detector"));
     if !npd_installed && !already(eval, NPD_RESOURCE) {
         eval.gaps.push(CoverageGap::unavailable(
             section::NODES,

@@ -88,12 +88,28 @@ impl PodTracker {
                 let detail = waiting.and_then(|w| w.message.as_deref()).unwrap_or_default();
                 Some((
                     "PodSetImagePullBackOff",
-                    format!("container {} cannot pull image {} ({waiting_reason}): {}", c.name, c.image, truncate(detail, 300)),
+                    format!(
+                        "container {} cannot pull image {} ({waiting_reason}): {}",
+                        c.name,
+                        c.image,
+                        truncate(detail, 300)
+                    ),
                 ))
             } else if waiting_reason == "CrashLoopBackOff" {
-                Some(("PodCrashLooping", format!("container {} is in CrashLoopBackOff after {} restarts{}", c.name, c.restart_count, last_exit(c))))
+                Some((
+                    "PodCrashLooping",
+                    format!(
+                        "container {} is in CrashLoopBackOff after {} restarts{}",
+                        c.name,
+                        c.restart_count,
+                        last_exit(c)
+                    ),
+                ))
             } else if c.restart_count >= restarts && restarts > 0 && recently_restarted(ctx, c) {
-                Some(("PodCrashLooping", format!("container {} restarted {} times{}", c.name, c.restart_count, last_exit(c))))
+                Some((
+                    "PodCrashLooping",
+                    format!("container {} restarted {} times{}", c.name, c.restart_count, last_exit(c)),
+                ))
             } else {
                 None
             };
@@ -113,7 +129,11 @@ impl PodTracker {
     pub fn finish(&self, ctx: &Context<'_>, eval: &mut Evaluation) {
         for ((rule_id, controller, container), p) in &self.problems {
             let Some(rule) = ctx.rule(rule_id) else { continue };
-            let pods = if p.pods == 1 { format!("pod {}", p.sample_pod) } else { format!("{} pods (e.g. {})", p.pods, p.sample_pod) };
+            let pods = if p.pods == 1 {
+                format!("pod {}", p.sample_pod)
+            } else {
+                format!("{} pods (e.g. {})", p.pods, p.sample_pod)
+            };
             let mut f = Finding::new(rule, section::PODS, controller)
                 .with_container(Some(container))
                 .with_message(format!("{pods}: {}", p.message));

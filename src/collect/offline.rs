@@ -56,7 +56,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Inventory, SnapshotError> {
 
 /// Takes the cluster name, clock and coverage of a `kubeeye.io/v1 Inspection` record, if any.
 fn apply_inspection_record(inventory: &mut Inventory) {
-    let Some(record) = inventory.objects.iter().find(|o| o.id.kind == "Inspection" && o.id.group == "kubeeye.io") else {
+    let Some(record) = inventory.objects.iter().find(|o| o.id.kind == "Inspection" && o.id.group == "kubeeye.io")
+    else {
         return;
     };
     let text = |k: &str| record.raw.get(k).and_then(Value::as_str).map(str::to_string);
@@ -65,11 +66,8 @@ fn apply_inspection_record(inventory: &mut Inventory) {
     if let Some(source) = text("source") {
         inventory.sources.push(source);
     }
-    let gaps: Vec<CoverageGap> = record
-        .raw
-        .get("coverage")
-        .and_then(|c| serde_json::from_value(c.clone()).ok())
-        .unwrap_or_default();
+    let gaps: Vec<CoverageGap> =
+        record.raw.get("coverage").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
     inventory.gaps.extend(gaps);
 }
 
@@ -105,7 +103,8 @@ fn load_dump_log(path: &Path, inventory: &mut Inventory) {
         }
     };
     for line in text.lines() {
-        if let Some(header) = line.strip_prefix("==== START logs for container ").and_then(|l| l.strip_suffix(" ====")) {
+        if let Some(header) = line.strip_prefix("==== START logs for container ").and_then(|l| l.strip_suffix(" ===="))
+        {
             flush(current.take(), inventory);
             let (container, owner) = header.split_once(" of pod ").unwrap_or((header, ""));
             let (namespace, pod) = owner.split_once('/').unwrap_or((dir_namespace.as_str(), dir_pod.as_str()));

@@ -46,7 +46,8 @@ impl Table {
             }
         }
         let last = self.header.len() - 1;
-        let pad = |i: usize, text: &str| if i == last { text.to_string() } else { format!("{text:<w$}", w = widths[i]) };
+        let pad =
+            |i: usize, text: &str| if i == last { text.to_string() } else { format!("{text:<w$}", w = widths[i]) };
         let header: Vec<String> = self.header.iter().enumerate().map(|(i, h)| pad(i, h)).collect();
         writeln!(out, "{}", header.join("   ").trim_end())?;
         for row in &self.rows {

@@ -1,0 +1,257 @@
+//! Talking to the API server: finding credentials (kubeconfig, `--context`,
+//! `KUBECONFIG`, the in-cluster service account), bounded requests, and
+//! errors turned into sentences an administrator can act on.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use kube::client::Body;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// Where the cluster's credentials come from.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterAccess {
+    /// `--kubeconfig`; otherwise `KUBECONFIG`, `~/.kube/config`, then the in-cluster service account.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`; otherwise the kubeconfig's current context.
+    pub context: Option<String>,
+}
+
+/// The cluster cannot be reached at all: nothing can be inspected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// No usable configuration.
+    #[error("no cluster configuration: {0}")]
+    Config(String),
+    /// The API server did not answer, or TLS / authentication failed.
+    #[error("cannot reach the API server at {url}: {reason}")]
+    Unreachable {
+        /// The server URL.
+        url: String,
+        /// Why, with a hint.
+        reason: String,
+    },
+}
+
+/// A failed request.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RequestError {
+    /// No answer in time.
+    #[error("no answer within {}s", .0.as_secs())]
+    Timeout(Duration),
+    /// Connection, TLS or protocol failure.
+    #[error("{0}")]
+    Transport(String),
+    /// The server answered with an error status.
+    #[error("HTTP {code} {reason}: {message}")]
+    Status {
+        /// HTTP status.
+        code: u16,
+        /// Kubernetes reason (`Forbidden`, `NotFound`, `Expired` …).
+        reason: String,
+        /// The server's message.
+        message: String,
+    },
+}
+
+impl RequestError {
+    /// The HTTP status, when the server answered.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            RequestError::Status { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// An answer: status and body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// Request and byte counts, for the record.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Requests sent.
+    pub requests: AtomicU64,
+    /// Response body bytes received.
+    pub bytes: AtomicU64,
+}
+
+/// A connected API client with a per-request timeout.
+#[derive(Clone)]
+pub struct Api {
+    client: kube::Client,
+    timeout: Duration,
+    /// The server URL.
+    pub url: String,
+    /// What was inspected, for the report (`kubeconfig context prod (https://…)`).
+    pub source: String,
+    /// The cluster's display name (context name or `in-cluster`).
+    pub cluster: String,
+    /// Requests and bytes so far.
+    pub counters: Arc<Counters>,
+    /// The CA bundle the client trusts (from the kubeconfig or the service account), PEM or DER.
+    pub root_certs: Vec<Vec<u8>>,
+}
+
+impl Api {
+    /// Builds a client from the access settings. Does not contact the server.
+    pub async fn new(access: &ClusterAccess, timeout: Duration) -> Result<Self, ConnectError> {
+        let options = KubeConfigOptions { context: access.context.clone(), ..Default::default() };
+        let (mut config, name) = match &access.kubeconfig {
+            Some(path) => {
+                let file = Kubeconfig::read_from(path)
+                    .map_err(|e| ConnectError::Config(format!("cannot read kubeconfig {}: {e}", path.display())))?;
+                let name = access.context.clone().or_else(|| file.current_context.clone()).unwrap_or_default();
+                let config = kube::Config::from_custom_kubeconfig(file, &options)
+                    .await
+                    .map_err(|e| ConnectError::Config(format!("kubeconfig {}: {}", path.display(), chain(&e))))?;
+                (config, name)
+            }
+            None if std::env::var_os("KUBECONFIG").is_some() || default_kubeconfig().is_some_and(|p| p.exists()) => {
+                let name = match &access.context {
+                    Some(c) => c.clone(),
+                    None => Kubeconfig::read().ok().and_then(|k| k.current_context).unwrap_or_default(),
+                };
+                let config = kube::Config::from_kubeconfig(&options)
+                    .await
+                    .map_err(|e| ConnectError::Config(format!("kubeconfig: {}", chain(&e))))?;
+                (config, name)
+            }
+            None => {
+                if access.context.is_some() {
+                    return Err(ConnectError::Config(
+                        "--context needs a kubeconfig (--kubeconfig, KUBECONFIG or ~/.kube/config)".into(),
+                    ));
+                }
+                let config = kube::Config::incluster().map_err(|e| {
+                    ConnectError::Config(format!(
+                        "no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) and not running in a pod: {}",
+                        chain(&e)
+                    ))
+                })?;
+                (config, "in-cluster".to_string())
+            }
+        };
+        config.read_timeout = Some(timeout);
+        config.connect_timeout = Some(timeout.min(Duration::from_secs(10)));
+        let url = config.cluster_url.to_string().trim_end_matches('/').to_string();
+        let root_certs = config.root_cert.clone().unwrap_or_default();
+        let source = if name == "in-cluster" {
+            format!("in-cluster service account ({url})")
+        } else {
+            format!("kubeconfig context {name} ({url})")
+        };
+        let client = kube::Client::try_from(config)
+            .map_err(|e| ConnectError::Config(format!("cannot build the API client: {}", chain(&e))))?;
+        Ok(Api {
+            client,
+            timeout,
+            url,
+            source,
+            cluster: if name.is_empty() { "kubernetes".into() } else { name },
+            counters: Arc::default(),
+            root_certs,
+        })
+    }
+
+    /// Checks the server answers and accepts our credentials (`GET /version`).
+    pub async fn probe(&self) -> Result<(), ConnectError> {
+        let unreachable = |reason: String| ConnectError::Unreachable { url: self.url.clone(), reason };
+        match self.get_ok("/version").await {
+            Ok(_) => Ok(()),
+            Err(RequestError::Status { code: 401, .. }) => Err(unreachable(
+                "401 Unauthorized: the credentials were refused (expired token or certificate?); check the kubeconfig user".into(),
+            )),
+            Err(RequestError::Status { code: 403, .. }) => Ok(()),
+            Err(e @ RequestError::Transport(_)) if e.to_string().contains("certificate") => Err(unreachable(format!(
+                "TLS error: {e}. The server's certificate is not signed by the CA in the kubeconfig \
+                 (certificate-authority-data) or does not match the server name"
+            ))),
+            Err(e) => Err(unreachable(format!("{e}. Check the server address, network and --context"))),
+        }
+    }
+
+    /// `GET path` with the per-request timeout; any status is returned as is.
+    pub async fn get(&self, path_and_query: &str) -> Result<Answer, RequestError> {
+        self.get_within(path_and_query, self.timeout).await
+    }
+
+    /// `GET path` with a specific timeout (container logs have their own).
+    pub async fn get_within(&self, path_and_query: &str, timeout: Duration) -> Result<Answer, RequestError> {
+        let request = http::Request::get(path_and_query)
+            .header(http::header::ACCEPT, "application/json, */*")
+            .body(Body::empty())
+            .map_err(|e| RequestError::Transport(format!("bad request {path_and_query}: {e}")))?;
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let call = async {
+            let response = self.client.send(request).await.map_err(|e| RequestError::Transport(chain(&e)))?;
+            let status = response.status().as_u16();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| RequestError::Transport(format!("reading the answer: {}", chain(&e))))?
+                .to_bytes();
+            Ok::<_, RequestError>(Answer { status, body })
+        };
+        let answer = tokio::time::timeout(timeout, call).await.map_err(|_| RequestError::Timeout(timeout))??;
+        self.counters.bytes.fetch_add(answer.body.len() as u64, Ordering::Relaxed);
+        Ok(answer)
+    }
+
+    /// `GET path`, mapping any status ≥ 400 to [`RequestError::Status`].
+    pub async fn get_ok(&self, path_and_query: &str) -> Result<Bytes, RequestError> {
+        let answer = self.get(path_and_query).await?;
+        if answer.status >= 400 {
+            return Err(status_error(&answer));
+        }
+        Ok(answer.body)
+    }
+}
+
+/// The error a non-success answer stands for, from its Kubernetes `Status` body when it has one.
+pub fn status_error(answer: &Answer) -> RequestError {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Status {
+        reason: String,
+        message: String,
+    }
+    let parsed: Status = serde_json::from_slice(&answer.body).unwrap_or_default();
+    let text = String::from_utf8_lossy(&answer.body);
+    let message = if parsed.message.is_empty() { text.trim().chars().take(300).collect() } else { parsed.message };
+    let reason = if parsed.reason.is_empty() {
+        http::StatusCode::from_u16(answer.status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error").to_string()
+    } else {
+        parsed.reason
+    };
+    RequestError::Status { code: answer.status, reason, message }
+}
+
+fn default_kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"))
+}
+
+/// An error and its causes on one line (`a: b: c`), without repeats.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,143 @@
+//! Paginated lists: `limit` and `continue`, restarting a list whose continue
+//! token expired (410 Gone), and turning list items into objects.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::client::{Api, RequestError, status_error};
+use super::resources::Resource;
+use crate::inventory::Object;
+
+/// Restarts allowed per list after 410 Gone before giving up.
+const MAX_RESTARTS: u32 = 3;
+
+#[derive(Deserialize)]
+struct ListPage {
+    #[serde(default)]
+    metadata: ListMeta,
+    #[serde(default)]
+    items: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListMeta {
+    #[serde(rename = "continue", default)]
+    next: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct Page {
+    /// The objects of the page.
+    pub objects: Vec<Object>,
+    /// The list started over (its continue token expired): objects already
+    /// seen may come again.
+    pub restarted: bool,
+}
+
+/// Walks one list page by page.
+pub struct Pager {
+    api: Api,
+    resource: Resource,
+    path: String,
+    query: String,
+    limit: u32,
+    next: Option<String>,
+    restarts: u32,
+    done: bool,
+    restarted: bool,
+}
+
+impl Pager {
+    /// A pager over `resource` in `namespace` (or cluster-wide), with extra
+    /// query parameters such as `fieldSelector=type%3DWarning`.
+    pub fn new(api: Api, resource: Resource, namespace: Option<&str>, query: &str, limit: u32) -> Self {
+        Pager {
+            api,
+            path: resource.path(namespace),
+            resource,
+            query: query.to_string(),
+            limit,
+            next: None,
+            restarts: 0,
+            done: false,
+            restarted: false,
+        }
+    }
+
+    /// The next page, `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<Page>, RequestError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let mut url = format!("{}?limit={}", self.path, self.limit);
+            if !self.query.is_empty() {
+                url.push('&');
+                url.push_str(&self.query);
+            }
+            if let Some(token) = &self.next {
+                url.push_str("&continue=");
+                url.push_str(&encode(token));
+            }
+            let answer = self.api.get(&url).await?;
+            if answer.status == 410 && self.next.is_some() && self.restarts < MAX_RESTARTS {
+                // The continue token expired: the API server wants a fresh list.
+                tracing::info!(
+                    resource = self.resource.plural,
+                    "continue token expired (410 Gone); restarting the list"
+                );
+                self.restarts += 1;
+                self.next = None;
+                self.restarted = true;
+                continue;
+            }
+            if answer.status >= 400 {
+                return Err(status_error(&answer));
+            }
+            let page: ListPage = serde_json::from_slice(&answer.body).map_err(|e| {
+                RequestError::Transport(format!("the {} list is not valid JSON: {e}", self.resource.plural))
+            })?;
+            self.next = page.metadata.next.filter(|t| !t.is_empty());
+            self.done = self.next.is_none();
+            let api_version = self.resource.api_version();
+            let objects =
+                page.items.into_iter().filter_map(|item| to_object(item, self.resource.kind, &api_version)).collect();
+            let restarted = std::mem::take(&mut self.restarted);
+            return Ok(Some(Page { objects, restarted }));
+        }
+    }
+}
+
+/// An item of a typed list as an object: list items come without `kind` and
+/// `apiVersion`, and `managedFields` (large, useless here) is dropped.
+pub fn to_object(mut item: Value, kind: &str, api_version: &str) -> Option<Object> {
+    if let Value::Object(m) = &mut item {
+        m.entry("kind").or_insert_with(|| Value::String(kind.to_string()));
+        m.entry("apiVersion").or_insert_with(|| Value::String(api_version.to_string()));
+        if let Some(Value::Object(meta)) = m.get_mut("metadata") {
+            meta.remove("managedFields");
+        }
+    }
+    Object::from_value(item)
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn items_get_kind_and_lose_managed_fields() {
+        let o = to_object(json!({"metadata": {"name": "p", "namespace": "n", "managedFields": [{}]}}), "Pod", "v1")
+            .unwrap();
+        assert_eq!(o.raw["kind"], "Pod");
+        assert!(o.raw["metadata"].get("managedFields").is_none());
+        assert_eq!(encode("a b&c=d"), "a+b%26c%3Dd");
+    }
+}

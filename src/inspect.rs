@@ -1,0 +1,116 @@
+//! One inspection, from a snapshot or a live cluster, to an evaluation:
+//! the glue between collection and checks.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::checks::{self, Evaluation, Inspector};
+use crate::clock;
+use crate::collect::client::{ClusterAccess, ConnectError};
+use crate::collect::live::{LiveCollector, StreamSink, Wants};
+use crate::collect::offline;
+use crate::config::InspectSettings;
+use crate::inventory::{CoverageGap, Inventory, NamespaceFilter};
+use crate::rules::RuleSet;
+
+/// Where the cluster data comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Files and directories (`--snapshot`).
+    Snapshot(Vec<PathBuf>),
+    /// The API server; the duration bounds the whole inspection (`--timeout`).
+    Live(ClusterAccess, Duration),
+}
+
+/// What an inspection produced, before it becomes a report.
+#[derive(Debug)]
+pub struct Inspected {
+    /// Cluster display name, when the source knows it.
+    pub cluster: Option<String>,
+    /// Where the data came from.
+    pub sources: Vec<String>,
+    /// When the inspection started (RFC 3339).
+    pub started_at: String,
+    /// What could not be inspected.
+    pub gaps: Vec<CoverageGap>,
+    /// Findings and passes.
+    pub evaluation: Evaluation,
+}
+
+/// Why an inspection could not happen at all.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// A snapshot path is unreadable.
+    #[error(transparent)]
+    Snapshot(#[from] offline::SnapshotError),
+    /// The cluster is unreachable.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The async runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// Runs one inspection.
+pub fn inspect(
+    source: &Source,
+    rules: &RuleSet,
+    settings: &InspectSettings,
+    scope: &NamespaceFilter,
+) -> Result<Inspected, InspectError> {
+    let started_at = clock::format(clock::now());
+    match source {
+        Source::Snapshot(paths) => {
+            let mut inventory = offline::load(paths)?;
+            inventory.retain_namespaces(scope);
+            let evaluation = checks::evaluate_with(&inventory, rules, settings);
+            Ok(finish(inventory, evaluation, started_at, scope))
+        }
+        Source::Live(access, total) => {
+            let runtime = runtime()?;
+            runtime.block_on(async {
+                let (inventory, evaluation) = inspect_live(access, *total, rules, settings, scope).await?;
+                Ok(finish(inventory, evaluation, started_at, scope))
+            })
+        }
+    }
+}
+
+/// A runtime for the live commands: a few workers, enough for I/O-bound collection.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+}
+
+/// The live path: keep, stream page by page, add what arrived late, finish.
+pub async fn inspect_live(
+    access: &ClusterAccess,
+    total: Duration,
+    rules: &RuleSet,
+    settings: &InspectSettings,
+    scope: &NamespaceFilter,
+) -> Result<(Inventory, Evaluation), ConnectError> {
+    let mut collector = LiveCollector::connect(access, settings, scope, total).await?;
+    let mut inventory = collector.keep().await;
+    let state = {
+        let mut inspector = Inspector::new(&inventory, rules, settings);
+        let wants = Wants { logs: inspector.wants_logs(), configmaps: inspector.wants_kind("ConfigMap") };
+        let late = collector.stream(&inventory, &mut inspector as &mut dyn StreamSink, wants).await;
+        (inspector.suspend(), late)
+    };
+    let (state, late) = state;
+    inventory.objects.extend(late);
+    collector.finish(&mut inventory);
+    let evaluation = Inspector::resume(&inventory, state).finish();
+    Ok((inventory, evaluation))
+}
+
+fn finish(inventory: Inventory, mut evaluation: Evaluation, started_at: String, scope: &NamespaceFilter) -> Inspected {
+    // Cluster-scoped objects were kept for lookups; only what the scope asks for is reported.
+    evaluation.findings.retain(|f| scope.reports(f.namespace.as_deref()));
+    let mut gaps = inventory.gaps;
+    gaps.extend(std::mem::take(&mut evaluation.gaps));
+    if !scope.only.is_empty() {
+        gaps.retain(|g| !matches!(g.section.as_str(), "nodes" | "controlPlane"));
+    }
+    Inspected { cluster: inventory.cluster, sources: inventory.sources, started_at, gaps, evaluation }
+}
