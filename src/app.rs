@@ -16,7 +16,7 @@ use crate::config::FileConfig;
 use crate::inspect::{self, InspectError, Source};
 use crate::inventory::NamespaceFilter;
 use crate::render;
-use crate::report::{Cluster, Report, SCHEMA_VERSION, Severity, Summary, Tool};
+use crate::report::{Cluster, Report, RuleDoc, SCHEMA_VERSION, Severity, Summary, Tool};
 use crate::rules::{RuleSet, Target};
 
 /// How a run ended; the process exit code.
@@ -70,8 +70,14 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
         .or(file.cluster.clone())
         .or_else(|| inspected.cluster.clone())
         .unwrap_or_else(|| args.snapshot.first().map_or_else(|| "kubernetes".into(), |p| default_cluster_name(p)));
-    let report =
-        build_report(cluster_name, inspected.sources, inspected.started_at, inspected.gaps, inspected.evaluation);
+    let report = build_report(
+        &rules,
+        cluster_name,
+        inspected.sources,
+        inspected.started_at,
+        inspected.gaps,
+        inspected.evaluation,
+    );
     match args.output {
         OutputFormat::Table => {
             let color = use_color(color);
@@ -146,6 +152,7 @@ pub fn exit_status(report: &Report, fail_on: Option<FailOn>) -> ExitStatus {
 
 /// Assembles the report from an evaluation.
 pub fn build_report(
+    rule_set: &RuleSet,
     cluster: String,
     sources: Vec<String>,
     started_at: String,
@@ -153,6 +160,7 @@ pub fn build_report(
     evaluation: checks::Evaluation,
 ) -> Report {
     coverage.extend(evaluation.gaps);
+    let rules = rules_of(&evaluation.findings, rule_set);
     Report {
         schema_version: SCHEMA_VERSION.into(),
         tool: Tool::default(),
@@ -163,7 +171,22 @@ pub fn build_report(
         summary: Summary::from_findings(&evaluation.findings, evaluation.passed),
         coverage,
         findings: evaluation.findings,
+        rules,
+        diff: None,
     }
+}
+
+/// The documentation of every rule with a finding.
+fn rules_of(findings: &[crate::report::Finding], rules: &RuleSet) -> std::collections::BTreeMap<String, RuleDoc> {
+    let mut docs = std::collections::BTreeMap::new();
+    for f in findings {
+        if !docs.contains_key(&f.rule)
+            && let Some(r) = rules.get(&f.rule)
+        {
+            docs.insert(f.rule.clone(), RuleDoc::of(r));
+        }
+    }
+    docs
 }
 
 fn now() -> String {

@@ -286,6 +286,58 @@ pub struct Report {
     pub coverage: Vec<CoverageGap>,
     /// The findings, sorted by severity, namespace, kind, name, container, rule.
     pub findings: Vec<Finding>,
+    /// Documentation of every rule that has a finding, by id (the HTML report links to it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rules: BTreeMap<String, RuleDoc>,
+    /// Comparison with a previous report (`--previous`, or the last run in the store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<Diff>,
+}
+
+/// What a rule checks and how to fix it, as carried in the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleDoc {
+    /// Category.
+    pub category: String,
+    /// What it detects.
+    pub description: String,
+    /// Why it matters.
+    #[serde(default)]
+    pub why: String,
+    /// How to fix it.
+    #[serde(default)]
+    pub remediation: String,
+    /// Further reading.
+    #[serde(default)]
+    pub references: Vec<String>,
+}
+
+impl RuleDoc {
+    /// The documentation of a loaded rule.
+    pub fn of(rule: &crate::rules::Rule) -> Self {
+        RuleDoc {
+            category: rule.category.clone(),
+            description: rule.description.clone(),
+            why: rule.why.clone(),
+            remediation: rule.remediation.clone(),
+            references: rule.references.clone(),
+        }
+    }
+}
+
+/// A report compared with the previous one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diff {
+    /// When the previous inspection started (RFC 3339).
+    pub previous_started_at: String,
+    /// Findings not in the previous report.
+    pub new: usize,
+    /// Findings also in the previous report.
+    pub open: usize,
+    /// Findings of the previous report that are gone.
+    pub resolved: Vec<Finding>,
 }
 
 /// Current [`Report::schema_version`].
