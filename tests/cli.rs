@@ -156,15 +156,15 @@ fn severity_overrides_and_ignore() {
     let rules = write(
         dir.path(),
         "sev.yaml",
-        "checks:\n  tagNotSpecified: info\n  cpuLimitsMissing: ignore\n  PodSetLivenessProbe: danger\n  priorityClassNotSet: warning\n",
+        "checks:\n  tagNotSpecified: info\n  cpuLimitsMissing: ignore\n  PodSetLivenessProbe: danger\n  priorityClassNotSet: info\n",
     );
     let (_, report) = json_report(&["diag", "--snapshot", "tests/data/replicas.yaml", "-f", rules.to_str().unwrap()]);
     assert_eq!(findings(&report, "tagNotSpecified")[0]["severity"], "info");
     assert!(findings(&report, "cpuLimitsMissing").is_empty());
     assert_eq!(findings(&report, "livenessProbeMissing")[0]["severity"], "danger", "KubeEye alias selects the rule");
-    assert_eq!(findings(&report, "priorityClassNotSet")[0]["severity"], "warning", "off-by-default rule turned on");
+    assert_eq!(findings(&report, "priorityClassNotSet")[0]["severity"], "info");
     let (_, defaults) = json_report(&["diag", "--snapshot", "tests/data/replicas.yaml"]);
-    assert!(findings(&defaults, "priorityClassNotSet").is_empty(), "off by default");
+    assert_eq!(findings(&defaults, "priorityClassNotSet")[0]["severity"], "warning", "on by default, as in Polaris");
     assert_eq!(findings(&defaults, "tagNotSpecified")[0]["severity"], "danger");
 }
 
@@ -367,7 +367,7 @@ fn rules_list_and_explain() {
         assert!(ids.contains(&id), "{id} missing from the catalogue");
     }
     let table = ke(&["rules", "list"]);
-    assert!(table.stdout.lines().any(|l| l.starts_with("priorityClassNotSet") && l.contains("off")));
+    assert!(table.stdout.lines().any(|l| l.starts_with("resourceRange") && l.contains("off")));
     let explain = ke(&["rules", "explain", "PodSetRunAsPrivileged"]);
     assert_eq!(explain.code, 0);
     assert!(explain.stdout.starts_with("runAsPrivileged"), "{}", explain.stdout);
