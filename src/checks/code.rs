@@ -553,6 +553,42 @@ mod tests {
     }
 
     #[test]
+    fn wildcard_roles() {
+        let role = |groups: Value, resources: Value, verbs: Value| json!({"rules": [{"apiGroups": groups, "resources": resources, "verbs": verbs}]});
+        assert!(role_is_wildcard(&role(json!(["*"]), json!(["*"]), json!(["*"]))));
+        let seven = json!(["get", "list", "watch", "create", "update", "patch", "delete"]);
+        assert!(role_is_wildcard(&role(json!(["*"]), json!(["*"]), seven)));
+        assert!(!role_is_wildcard(&role(json!(["*"]), json!(["*"]), json!(["get", "list", "watch"]))));
+        assert!(!role_is_wildcard(&role(json!([""]), json!(["*"]), json!(["*"]))), "core group only");
+        assert!(!role_is_wildcard(&json!({"rules": [{"nonResourceURLs": ["*"], "verbs": ["*"]}]})));
+    }
+
+    #[test]
+    fn capability_sets() {
+        let caps = |v: Value| json!({"securityContext": {"capabilities": v}});
+        assert_eq!(insecure_capabilities(&caps(json!({"drop": ["ALL"]}))), Outcome::Pass);
+        assert_eq!(insecure_capabilities(&caps(json!({"drop": ["all"], "add": ["NET_BIND_SERVICE"]}))), Outcome::Pass);
+        assert!(matches!(
+            insecure_capabilities(&caps(json!({"drop": ["ALL"], "add": ["CAP_NET_RAW"]}))),
+            Outcome::Fail(_)
+        ));
+        assert!(matches!(insecure_capabilities(&caps(json!({"drop": ["ALL"], "add": ["ALL"]}))), Outcome::Fail(_)));
+        assert!(matches!(insecure_capabilities(&json!({})), Outcome::Fail(_)));
+        let each: Vec<&str> = INSECURE_CAPABILITIES.to_vec();
+        assert_eq!(insecure_capabilities(&caps(json!({ "drop": each }))), Outcome::Pass, "dropped one by one");
+    }
+
+    #[test]
+    fn default_bindings() {
+        let binding = |kind: &str, name: &str, subject: &str| json!({"kind": kind, "metadata": {"name": name}, "subjects": [{"kind": "Group", "name": subject}]});
+        assert!(is_default_binding(&binding("ClusterRoleBinding", "cluster-admin", "ops")));
+        assert!(is_default_binding(&binding("ClusterRoleBinding", "system:node-proxier", "ops")));
+        assert!(is_default_binding(&binding("RoleBinding", "custom", "system:masters")));
+        assert!(!is_default_binding(&binding("RoleBinding", "cluster-admin", "ops")), "only the ClusterRoleBinding");
+        assert!(!is_default_binding(&binding("ClusterRoleBinding", "ops-admin", "ops")));
+    }
+
+    #[test]
     fn image_names() {
         assert_eq!(normalized_image("nginx:1.25"), "docker.io/library/nginx");
         assert_eq!(normalized_image("bitnami/redis"), "docker.io/bitnami/redis");
