@@ -32,7 +32,7 @@ pub enum CodeCheck {
     ClusterRolePodExecAttach,
     /// A Role allows pods/exec or pods/attach.
     RolePodExecAttach,
-    /// A multi-replica workload without a PodDisruptionBudget selecting its pods.
+    /// A Deployment or StatefulSet without a PodDisruptionBudget selecting its pods.
     MissingPodDisruptionBudget,
     /// A PDB's minAvailable is higher than the HPA's minReplicas for the same workload.
     PdbMinAvailableGreaterThanHpaMinReplicas,
