@@ -28,6 +28,7 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
     ("rules/nodes.yaml", include_str!("../rules/nodes.yaml")),
     ("rules/events.yaml", include_str!("../rules/events.yaml")),
     ("rules/logs.yaml", include_str!("../rules/logs.yaml")),
+    ("rules/exemptions.yaml", include_str!("../rules/exemptions.yaml")),
 ];
 
 /// A rule file that cannot be used. Always names the file; names the rule when one is at fault.
@@ -297,6 +298,8 @@ impl RuleSet {
     pub fn from_sources(sources: &[(String, String, bool)]) -> Result<Self, RuleError> {
         let mut set = RuleSet::default();
         let mut overrides: Vec<(String, String, Option<Severity>)> = Vec::new();
+        // Built-in exemptions come first and are dropped when a user file says `defaultExemptions: false`.
+        let (mut builtin_exemptions, mut default_exemptions) = (Vec::new(), true);
         for (file, text, builtin) in sources {
             let parsed = parse_file(file, text)?;
             for (id, def) in parsed.custom_checks {
@@ -319,8 +322,16 @@ impl RuleSet {
                 }
                 overrides.push((file.clone(), id, severity));
             }
-            set.exemptions.extend(parsed.exemptions);
+            if *builtin {
+                builtin_exemptions.extend(parsed.exemptions);
+            } else {
+                set.exemptions.extend(parsed.exemptions);
+                default_exemptions &= parsed.default_exemptions.unwrap_or(true);
+            }
             set.allowed_registries.extend(parsed.allowed_registries);
+        }
+        if default_exemptions {
+            set.exemptions.splice(0..0, builtin_exemptions);
         }
         let registry_rule_set_explicitly = overrides.iter().any(|(_, id, _)| id == "PodSetImageRegistry");
         if !set.allowed_registries.is_empty()
@@ -389,6 +400,9 @@ struct RuleFile {
     exemptions: Vec<Exemption>,
     #[serde(default)]
     allowed_registries: Vec<String>,
+    /// `false` drops the built-in exemptions (`rules/exemptions.yaml`).
+    #[serde(default)]
+    default_exemptions: Option<bool>,
     /// Polaris mutation settings: accepted so Polaris files load; kubeeye never mutates.
     #[serde(default)]
     #[allow(dead_code)]

@@ -156,15 +156,15 @@ fn severity_overrides_and_ignore() {
     let rules = write(
         dir.path(),
         "sev.yaml",
-        "checks:\n  tagNotSpecified: info\n  cpuLimitsMissing: ignore\n  PodSetLivenessProbe: danger\n  priorityClassNotSet: warning\n",
+        "checks:\n  tagNotSpecified: info\n  cpuLimitsMissing: ignore\n  PodSetLivenessProbe: danger\n  priorityClassNotSet: info\n",
     );
     let (_, report) = json_report(&["diag", "--snapshot", "tests/data/replicas.yaml", "-f", rules.to_str().unwrap()]);
     assert_eq!(findings(&report, "tagNotSpecified")[0]["severity"], "info");
     assert!(findings(&report, "cpuLimitsMissing").is_empty());
     assert_eq!(findings(&report, "livenessProbeMissing")[0]["severity"], "danger", "KubeEye alias selects the rule");
-    assert_eq!(findings(&report, "priorityClassNotSet")[0]["severity"], "warning", "off-by-default rule turned on");
+    assert_eq!(findings(&report, "priorityClassNotSet")[0]["severity"], "info");
     let (_, defaults) = json_report(&["diag", "--snapshot", "tests/data/replicas.yaml"]);
-    assert!(findings(&defaults, "priorityClassNotSet").is_empty(), "off by default");
+    assert_eq!(findings(&defaults, "priorityClassNotSet")[0]["severity"], "warning", "on by default, as in Polaris");
     assert_eq!(findings(&defaults, "tagNotSpecified")[0]["severity"], "danger");
 }
 
@@ -367,7 +367,7 @@ fn rules_list_and_explain() {
         assert!(ids.contains(&id), "{id} missing from the catalogue");
     }
     let table = ke(&["rules", "list"]);
-    assert!(table.stdout.lines().any(|l| l.starts_with("priorityClassNotSet") && l.contains("off")));
+    assert!(table.stdout.lines().any(|l| l.starts_with("resourceRange") && l.contains("off")));
     let explain = ke(&["rules", "explain", "PodSetRunAsPrivileged"]);
     assert_eq!(explain.code, 0);
     assert!(explain.stdout.starts_with("runAsPrivileged"), "{}", explain.stdout);
@@ -378,4 +378,186 @@ fn rules_list_and_explain() {
     let unknown = ke(&["rules", "explain", "noSuchRule"]);
     assert_eq!(unknown.code, 2);
     assert!(unknown.stderr.contains("ke rules list"));
+}
+
+/// Annotations on the pod template count like annotations on the controller.
+#[test]
+fn exemption_annotations_on_the_pod_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let on_template = |name: &str, annotations: &str| {
+        deployment(name, "{}").replace(
+            "    metadata: {labels: {app: NAME}}".replace("NAME", name).as_str(),
+            &format!("    metadata: {{labels: {{app: {name}}}, annotations: {annotations}}}"),
+        )
+    };
+    let docs = [
+        deployment("plain", "{}"),
+        on_template("tpl-all", r#"{polaris.fairwinds.com/exempt: "true"}"#),
+        on_template("tpl-one", r#"{polaris.fairwinds.com/tagNotSpecified-exempt: "true"}"#),
+        on_template("tpl-star", r#"{kubeeye.io/exempt: "*"}"#),
+    ];
+    assert!(docs[1].contains("annotations: {polaris.fairwinds.com/exempt"), "template edited: {}", docs[1]);
+    let snapshot = write(dir.path(), "deploys.yaml", &docs.join("\n---\n"));
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot.to_str().unwrap()]);
+    let any = |name: &str| report["findings"].as_array().unwrap().iter().filter(|f| f["name"] == name).count();
+    let tagged = |name: &str| findings(&report, "tagNotSpecified").iter().filter(|f| f["name"] == name).count();
+    assert!(any("plain") > 0);
+    assert_eq!(any("tpl-all"), 0, "polaris.fairwinds.com/exempt on the template exempts every rule");
+    assert_eq!(tagged("tpl-one"), 0);
+    assert!(any("tpl-one") > 0, "only the named rule is exempt");
+    assert_eq!(any("tpl-star"), 0, "kubeeye.io/exempt: \"*\" exempts every rule");
+}
+
+/// A config exemption without `rules` exempts the matching objects from every rule,
+/// workloads and other kinds alike.
+#[test]
+fn exemption_without_rules_exempts_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        deployment("legacy-billing", "{}"),
+        deployment("web", "{}"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: legacy-settings, namespace: shop}\ndata: {DB_PASSWORD: hunter2}\n"
+            .into(),
+    ];
+    let snapshot = write(dir.path(), "s.yaml", &docs.join("\n---\n"));
+    let rules = write(dir.path(), "exempt.yaml", "exemptions:\n  - namespace: shop\n    controllerNames: [legacy-]\n");
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot.to_str().unwrap(), "-f", rules.to_str().unwrap()]);
+    let names: Vec<&str> = report["findings"].as_array().unwrap().iter().filter_map(|f| f["name"].as_str()).collect();
+    assert!(names.contains(&"web"));
+    assert!(!names.iter().any(|n| n.starts_with("legacy-")), "{names:?}");
+    let (_, unexempted) = json_report(&["diag", "--snapshot", snapshot.to_str().unwrap()]);
+    assert_eq!(findings(&unexempted, "sensitiveConfigmapContent").len(), 1, "the ConfigMap is reported without it");
+}
+
+/// `checks: {id: ignore}` turns a built-in off: a code check and one named by its KubeEye alias.
+#[test]
+fn ignore_turns_builtin_rules_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = write(dir.path(), "s.yaml", &deployment("web", "{}"));
+    let s = snapshot.to_str().unwrap();
+    let (_, defaults) = json_report(&["diag", "--snapshot", s]);
+    for rule in ["missingNetworkPolicy", "tagNotSpecified", "metadataAndInstanceMismatched"] {
+        assert!(!findings(&defaults, rule).is_empty(), "{rule} is on by default");
+    }
+    let rules = write(
+        dir.path(),
+        "off.yaml",
+        "checks:\n  missingNetworkPolicy: ignore\n  PodSetTagNotSpecified: ignore\n  metadataAndInstanceMismatched: off\n",
+    );
+    let (_, report) = json_report(&["diag", "--snapshot", s, "-f", rules.to_str().unwrap()]);
+    for rule in ["missingNetworkPolicy", "tagNotSpecified", "metadataAndInstanceMismatched"] {
+        assert!(findings(&report, rule).is_empty(), "{rule} still reported");
+    }
+    assert!(!findings(&report, "cpuLimitsMissing").is_empty(), "other rules still run");
+    let list = ke(&["rules", "list", "-f", rules.to_str().unwrap()]);
+    assert!(
+        list.stdout.lines().any(|l| l.starts_with("missingNetworkPolicy ") && l.contains(" off ")),
+        "{}",
+        list.stdout
+    );
+}
+
+const KUBE_PROXY: &str = r#"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kube-proxy, namespace: kube-system}
+spec:
+  selector: {matchLabels: {k8s-app: kube-proxy}}
+  template:
+    metadata: {labels: {k8s-app: kube-proxy}}
+    spec:
+      hostNetwork: true
+      containers:
+        - name: kube-proxy
+          image: registry.k8s.io/kube-proxy:v1.30.2
+          securityContext: {privileged: true}
+"#;
+
+/// Polaris's default exemptions ship built in: kube-proxy's host network and privileges
+/// are not reported, other rules still are, and `defaultExemptions: false` brings them back.
+#[test]
+fn default_exemptions_cover_kube_proxy_and_can_be_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = KUBE_PROXY.replace("namespace: kube-system", "namespace: default");
+    let snapshot = write(dir.path(), "s.yaml", &format!("{KUBE_PROXY}\n---\n{elsewhere}"));
+    let s = snapshot.to_str().unwrap();
+    let in_ns =
+        |report: &Value, rule: &str, ns: &str| findings(report, rule).iter().filter(|f| f["namespace"] == ns).count();
+    let (_, report) = json_report(&["diag", "--snapshot", s]);
+    assert_eq!(in_ns(&report, "hostNetworkSet", "kube-system"), 0);
+    assert_eq!(in_ns(&report, "runAsPrivileged", "kube-system"), 0);
+    assert_eq!(in_ns(&report, "hostNetworkSet", "default"), 1, "the exemption is limited to kube-system");
+    assert_eq!(in_ns(&report, "privilegeEscalationAllowed", "kube-system"), 1, "not every rule is exempt");
+
+    let rules = write(dir.path(), "no-defaults.yaml", "defaultExemptions: false\n");
+    let (_, report) = json_report(&["diag", "--snapshot", s, "-f", rules.to_str().unwrap()]);
+    assert_eq!(in_ns(&report, "hostNetworkSet", "kube-system"), 1);
+    assert_eq!(in_ns(&report, "runAsPrivileged", "kube-system"), 1);
+
+    // A user's own exemptions still apply when the defaults are dropped.
+    let rules = write(
+        dir.path(),
+        "own.yaml",
+        "defaultExemptions: false\nexemptions:\n  - namespace: kube-system\n    controllerNames: [kube-proxy]\n    rules: [hostNetworkSet]\n",
+    );
+    let (_, report) = json_report(&["diag", "--snapshot", s, "-f", rules.to_str().unwrap()]);
+    assert_eq!(in_ns(&report, "hostNetworkSet", "kube-system"), 0);
+    assert_eq!(in_ns(&report, "runAsPrivileged", "kube-system"), 1);
+}
+
+/// Pods of a DaemonSet and of a StatefulSet missing from the snapshot are reported once per owner.
+#[test]
+fn orphaned_pods_of_daemonsets_and_statefulsets_are_reported_once_per_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |name: &str, kind: &str, owner: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: ops\n  ownerReferences: [{{apiVersion: apps/v1, kind: {kind}, name: {owner}, uid: u-{owner}, controller: true}}]\nspec:\n  containers:\n    - {{name: main, image: \"agent:latest\"}}\n"
+        )
+    };
+    let docs = [
+        pod("agent-x7k2p", "DaemonSet", "agent"),
+        pod("agent-9fj3s", "DaemonSet", "agent"),
+        pod("agent-q2w8e", "DaemonSet", "agent"),
+        pod("db-0", "StatefulSet", "db"),
+        pod("db-1", "StatefulSet", "db"),
+    ];
+    let snapshot = write(dir.path(), "pods.yaml", &docs.join("\n---\n"));
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot.to_str().unwrap()]);
+    let mut hits: Vec<(String, String)> = findings(&report, "tagNotSpecified")
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap().to_string(), f["name"].as_str().unwrap().to_string()))
+        .collect();
+    hits.sort();
+    assert_eq!(hits, [("DaemonSet".to_string(), "agent".to_string()), ("StatefulSet".to_string(), "db".to_string())]);
+    assert!(findings(&report, "nakedPod").is_empty(), "owned pods are not naked");
+}
+
+/// An off-by-default rule is turned on from `checks:` and its bounds redefined by a user rule.
+#[test]
+fn resource_range_turned_on_and_redefined() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = deployment("web", "{}").replace(
+        "        - {name: main, image: \"app:latest\"}",
+        "        - name: main\n          image: \"app:1.0\"\n          resources: {limits: {cpu: \"3\", memory: 512m}}",
+    );
+    assert!(manifest.contains("memory: 512m"));
+    let snapshot = write(dir.path(), "s.yaml", &manifest);
+    let s = snapshot.to_str().unwrap();
+    let (_, defaults) = json_report(&["diag", "--snapshot", s]);
+    assert!(findings(&defaults, "resourceRange").is_empty(), "off by default");
+    let on = write(dir.path(), "on.yaml", "checks:\n  resourceRange: warning\n");
+    let (_, report) = json_report(&["diag", "--snapshot", s, "-f", on.to_str().unwrap()]);
+    let hits = findings(&report, "resourceRange");
+    assert_eq!(hits.len(), 1, "memory 512m is half a byte");
+    assert_eq!(hits[0]["container"], "main");
+    let strict = write(
+        dir.path(),
+        "strict.yaml",
+        "checks:\n  resourceRange: danger\ncustomChecks:\n  resourceRange:\n    failureMessage: CPU limit above 2 cores\n    target: Container\n    schema:\n      properties:\n        resources:\n          properties:\n            limits:\n              properties:\n                cpu: {resourceMaximum: \"2\"}\n",
+    );
+    let (_, report) = json_report(&["diag", "--snapshot", s, "-f", strict.to_str().unwrap()]);
+    let hits = findings(&report, "resourceRange");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["severity"], "danger");
+    assert_eq!(hits[0]["message"], "CPU limit above 2 cores");
 }

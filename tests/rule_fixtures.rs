@@ -1,7 +1,8 @@
 //! One table-driven test over every built-in rule: each has fixtures under
 //! `tests/fixtures/<rule-id>/`, `fail*.yaml` files the rule must report and
 //! `pass*.yaml` files it must not. A rule without both is a failure, so an
-//! untested rule is visible.
+//! untested rule is visible. Each fixture opens with a `#` comment saying what
+//! it shows.
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,11 @@ fn every_builtin_rule_has_pass_and_fail_fixtures_that_behave() {
             continue;
         }
         for (file, expect) in fails.iter().map(|f| (f, true)).chain(passes.iter().map(|f| (f, false))) {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            if !text.starts_with("# ") {
+                problems
+                    .push(format!("{}: should open with a one-line `# ` comment saying what it shows", file.display()));
+            }
             let inventory = offline::load(std::slice::from_ref(file)).expect("fixture loads");
             if !inventory.gaps.is_empty() {
                 problems.push(format!("{}: does not load cleanly: {:?}", file.display(), inventory.gaps));

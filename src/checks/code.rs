@@ -32,7 +32,7 @@ pub enum CodeCheck {
     ClusterRolePodExecAttach,
     /// A Role allows pods/exec or pods/attach.
     RolePodExecAttach,
-    /// A multi-replica workload without a PodDisruptionBudget selecting its pods.
+    /// A Deployment or StatefulSet without a PodDisruptionBudget selecting its pods.
     MissingPodDisruptionBudget,
     /// A PDB's minAvailable is higher than the HPA's minReplicas for the same workload.
     PdbMinAvailableGreaterThanHpaMinReplicas,
@@ -44,6 +44,16 @@ pub enum CodeCheck {
     RoleBindingClusterRolePodExecAttach,
     /// A RoleBinding grants a Role that allows pods/exec or pods/attach.
     RoleBindingRolePodExecAttach,
+    /// A ClusterRoleBinding grants cluster-admin or a ClusterRole with wildcard permissions.
+    ClusterRoleBindingClusterAdmin,
+    /// A RoleBinding grants cluster-admin or a ClusterRole with wildcard permissions.
+    RoleBindingClusterAdminClusterRole,
+    /// A RoleBinding grants a Role with wildcard permissions.
+    RoleBindingClusterAdminRole,
+    /// A container uses none of seccomp, AppArmor, SELinux or dropped capabilities.
+    LinuxHardening,
+    /// The `app.kubernetes.io/instance` label differs from the workload's name.
+    MetadataAndInstanceMismatched,
 }
 
 impl CodeCheck {
@@ -65,6 +75,11 @@ impl CodeCheck {
             "clusterrolebindingPodExecAttach" => Self::ClusterRoleBindingPodExecAttach,
             "rolebindingClusterRolePodExecAttach" => Self::RoleBindingClusterRolePodExecAttach,
             "rolebindingRolePodExecAttach" => Self::RoleBindingRolePodExecAttach,
+            "clusterrolebindingClusterAdmin" => Self::ClusterRoleBindingClusterAdmin,
+            "rolebindingClusterAdminClusterRole" => Self::RoleBindingClusterAdminClusterRole,
+            "rolebindingClusterAdminRole" => Self::RoleBindingClusterAdminRole,
+            "linuxHardening" => Self::LinuxHardening,
+            "metadataAndInstanceMismatched" => Self::MetadataAndInstanceMismatched,
             other => return Err(format!("unknown code check `{other}`")),
         })
     }
@@ -92,33 +107,7 @@ impl CodeCheck {
                     None => Outcome::Skip,
                 }
             }
-            (Self::InsecureCapabilities, Subject::Container(_, c)) => {
-                let c = c.raw;
-                let caps = c.get("securityContext").and_then(|s| s.get("capabilities"));
-                let list = |key: &str| -> Vec<String> {
-                    caps.and_then(|c| c.get(key))
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .map(|s| s.trim_start_matches("CAP_").to_ascii_uppercase())
-                        .collect()
-                };
-                let (drop, add) = (list("drop"), list("add"));
-                let drops_all = drop.iter().any(|d| d == "ALL");
-                let kept: Vec<&str> = INSECURE_CAPABILITIES
-                    .iter()
-                    .copied()
-                    .filter(|cap| add.iter().any(|a| a == cap) || (!drops_all && !drop.iter().any(|d| d == cap)))
-                    .collect();
-                if kept.is_empty() {
-                    Outcome::Pass
-                } else if drops_all || !add.is_empty() && kept.iter().all(|k| add.iter().any(|a| a == k)) {
-                    Outcome::Fail(Some(format!("Container adds insecure capabilities: {}", kept.join(", "))))
-                } else {
-                    Outcome::Fail(Some("Container should drop insecure capabilities (drop: [ALL])".into()))
-                }
-            }
+            (Self::InsecureCapabilities, Subject::Container(_, c)) => insecure_capabilities(c.raw),
             (Self::AutomountServiceAccountToken, Subject::Workload(w)) => {
                 match w.pod_spec.get("automountServiceAccountToken").and_then(Value::as_bool) {
                     Some(false) => Outcome::Pass,
@@ -136,22 +125,27 @@ impl CodeCheck {
             }
             (Self::SensitiveContainerEnvVar, Subject::Container(_, c)) => {
                 let c = c.raw;
+                // A literal value under a secret-looking name, or a value shaped like a credential.
                 let names: Vec<&str> = c
                     .get("env")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .filter(|e| e.get("value").and_then(Value::as_str).is_some_and(|v| !v.is_empty()))
-                    .filter_map(|e| e.get("name").and_then(Value::as_str))
-                    .filter(|n| sensitive::is_sensitive_name(n))
+                    .filter_map(|e| {
+                        let value = e.get("value").and_then(Value::as_str).filter(|v| !v.is_empty())?;
+                        let name = e.get("name").and_then(Value::as_str)?;
+                        (sensitive::is_sensitive_name(name) || sensitive::is_secret_value(value)).then_some(name)
+                    })
                     .collect();
-                if names.is_empty() {
-                    Outcome::Pass
-                } else {
-                    Outcome::Fail(Some(format!(
-                        "Environment variable {} holds a literal value; sensitive data should come from a Secret",
-                        names.join(", ")
-                    )))
+                match names.as_slice() {
+                    [] => Outcome::Pass,
+                    [one] => Outcome::Fail(Some(format!(
+                        "Environment variable {one} holds a literal value; sensitive data should come from a Secret"
+                    ))),
+                    many => Outcome::Fail(Some(format!(
+                        "Environment variables {} hold literal values; sensitive data should come from a Secret",
+                        many.join(", ")
+                    ))),
                 }
             }
             (Self::SensitiveConfigmapContent, Subject::Object(cm)) => {
@@ -186,7 +180,12 @@ impl CodeCheck {
                 }
             }
             (Self::ClusterRolePodExecAttach | Self::RolePodExecAttach, Subject::Object(role)) => {
-                if is_bootstrap(&role.raw) { Outcome::Skip } else { pass_if(!role_allows_exec(&role.raw)) }
+                let cluster = self == Self::ClusterRolePodExecAttach;
+                if is_bootstrap(&role.raw) || is_default_rbac_name(&role.id.name, cluster) {
+                    Outcome::Skip
+                } else {
+                    pass_if(!role_allows_exec(&role.raw))
+                }
             }
             (Self::MissingPodDisruptionBudget, Subject::Workload(w)) => {
                 let pdbs = index.in_namespace("PodDisruptionBudget", w.id.namespace.as_deref());
@@ -256,9 +255,152 @@ impl CodeCheck {
                     _ => None,
                 })
             }
+            (
+                Self::ClusterRoleBindingClusterAdmin | Self::RoleBindingClusterAdminClusterRole,
+                Subject::Object(binding),
+            ) => binding_grants_wildcard(binding, "ClusterRole", |name| index.cluster_role(name)),
+            (Self::RoleBindingClusterAdminRole, Subject::Object(binding)) => {
+                binding_grants_wildcard(binding, "Role", |name| index.role(binding.id.namespace.as_deref(), name))
+            }
+            (Self::LinuxHardening, Subject::Container(w, c)) => linux_hardening(w, c.raw, c.effective),
+            (Self::MetadataAndInstanceMismatched, Subject::Workload(w)) => metadata_and_instance(w),
             _ => Outcome::Skip,
         }
     }
+}
+
+/// The runtime's default capabilities a container keeps: those it neither drops
+/// (by name or with `ALL`) nor adds back. Adding back NET_BIND_SERVICE after
+/// dropping ALL is the Pod Security Standards' restricted pattern and passes.
+fn insecure_capabilities(container: &Value) -> Outcome {
+    let caps = container.get("securityContext").and_then(|s| s.get("capabilities"));
+    let list = |key: &str| -> Vec<String> {
+        caps.and_then(|c| c.get(key))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|s| s.to_ascii_uppercase().trim_start_matches("CAP_").to_string())
+            .collect()
+    };
+    let (drop, add) = (list("drop"), list("add"));
+    if add.iter().any(|a| a == "ALL") {
+        return Outcome::Fail(Some("Container adds ALL capabilities".into()));
+    }
+    let drops_all = drop.iter().any(|d| d == "ALL");
+    let has = |list: &[String], cap: &str| list.iter().any(|x| x == cap);
+    let added: Vec<&str> =
+        INSECURE_CAPABILITIES.iter().copied().filter(|cap| has(&add, cap) && *cap != "NET_BIND_SERVICE").collect();
+    let not_dropped: Vec<&str> =
+        INSECURE_CAPABILITIES.iter().copied().filter(|cap| !has(&add, cap) && !drops_all && !has(&drop, cap)).collect();
+    if !not_dropped.is_empty() {
+        Outcome::Fail(Some(format!(
+            "Container keeps insecure capabilities ({}); drop them with drop: [ALL]",
+            not_dropped.join(", ")
+        )))
+    } else if !added.is_empty() {
+        Outcome::Fail(Some(format!("Container adds insecure capabilities: {}", added.join(", "))))
+    } else {
+        Outcome::Pass
+    }
+}
+
+/// Passes when any one of Polaris's hardening measures applies to the container:
+/// seccomp or AppArmor (field or the pod-template annotation) other than
+/// Unconfined, SELinux options, or a non-empty capability drop list that does
+/// not add ALL back. `effective` has the pod-level securityContext merged in.
+fn linux_hardening(w: &Workload<'_>, raw: &Value, effective: &Value) -> Outcome {
+    let name = raw.get("name").and_then(Value::as_str).unwrap_or_default();
+    let annotation = w
+        .pod_template
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get(format!("container.apparmor.security.beta.kubernetes.io/{name}")))
+        .and_then(Value::as_str);
+    if annotation.is_some_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("unconfined")) {
+        return Outcome::Pass;
+    }
+    let sc = effective.get("securityContext");
+    let profile = |key: &str| {
+        sc.and_then(|s| s.get(key))
+            .and_then(|p| p.get("type"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| !t.is_empty() && t != "Unconfined")
+    };
+    let selinux = sc.and_then(|s| s.get("seLinuxOptions")).and_then(Value::as_object).is_some_and(|o| !o.is_empty());
+    let caps = sc.and_then(|s| s.get("capabilities"));
+    let drops = caps.and_then(|c| c.get("drop")).and_then(Value::as_array).is_some_and(|d| !d.is_empty());
+    let adds_all = caps
+        .and_then(|c| c.get("add"))
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().filter_map(Value::as_str).any(|c| c.eq_ignore_ascii_case("ALL")));
+    pass_if(profile("seccompProfile") || profile("appArmorProfile") || selinux || (drops && !adds_all))
+}
+
+/// Polaris's `metadataAndInstanceMismatched`: the workload's
+/// `app.kubernetes.io/instance` label must be present and equal its name. The
+/// name is the reported one, so a pod standing in for its Deployment is
+/// compared with the Deployment's name, not its own.
+fn metadata_and_instance(w: &Workload<'_>) -> Outcome {
+    const LABEL: &str = "app.kubernetes.io/instance";
+    let instance = w.object.metadata().get("labels").and_then(|l| l.get(LABEL)).and_then(Value::as_str);
+    match instance {
+        Some(i) if i == w.id.name => Outcome::Pass,
+        Some(i) => Outcome::Fail(Some(format!("Label {LABEL} is `{i}` but the {} is named `{}`", w.kind(), w.id.name))),
+        None => Outcome::Fail(Some(format!("Label {LABEL} is missing; it should be `{}`", w.id.name))),
+    }
+}
+
+/// RBAC objects Kubernetes and common installers create themselves, by name
+/// (for manifests that lack the bootstrapping label). `admin`, `edit` and
+/// `cluster-admin` are the default user-facing ClusterRoles.
+fn is_default_rbac_name(name: &str, cluster_scoped: bool) -> bool {
+    name.starts_with("system:")
+        || name == "gce:podsecuritypolicy:calico-sa"
+        || (cluster_scoped && matches!(name, "admin" | "edit" | "cluster-admin"))
+}
+
+/// A binding fails when it grants the `cluster-admin` ClusterRole or a role
+/// of kind `want` with a wildcard rule. Bindings to the other kind pass (the
+/// sibling rule judges them); default bindings are skipped, as are roles
+/// missing from the inventory (they cannot be judged).
+fn binding_grants_wildcard<'a>(binding: &Object, want: &str, lookup: impl Fn(&str) -> Option<&'a Object>) -> Outcome {
+    let raw = &binding.raw;
+    let Some(role_ref) = raw.get("roleRef") else { return Outcome::Skip };
+    let kind = role_ref.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let name = role_ref.get("name").and_then(Value::as_str).unwrap_or_default();
+    if is_default_binding(raw) {
+        return Outcome::Skip;
+    }
+    if kind != want {
+        return Outcome::Pass;
+    }
+    if kind == "ClusterRole" && name == "cluster-admin" {
+        return Outcome::Fail(Some("Binds the cluster-admin ClusterRole".into()));
+    }
+    match lookup(name) {
+        None => Outcome::Skip,
+        Some(role) if role_is_wildcard(&role.raw) => {
+            Outcome::Fail(Some(format!("Binds {kind} {name}, which allows every verb on every resource")))
+        }
+        Some(_) => Outcome::Pass,
+    }
+}
+
+/// Whether a Role/ClusterRole has a rule granting every verb (`*`, or all seven
+/// standard verbs) on every resource (`*`) of every API group (`*`).
+pub fn role_is_wildcard(role: &Value) -> bool {
+    const VERBS: [&str; 7] = ["get", "list", "watch", "create", "update", "patch", "delete"];
+    let Some(rules) = role.get("rules").and_then(Value::as_array) else { return false };
+    rules.iter().any(|rule| {
+        let list = |key: &str| -> Vec<&str> {
+            rule.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect()
+        };
+        let verbs = list("verbs");
+        list("apiGroups").contains(&"*")
+            && list("resources").contains(&"*")
+            && (verbs.contains(&"*") || VERBS.iter().all(|v| verbs.contains(v)))
+    })
 }
 
 /// Capabilities of the container runtime's default set that few programs need (Polaris's list).
@@ -344,7 +486,7 @@ fn binding_grants_exec<'a>(binding: &Value, lookup: impl Fn(&str, &str) -> Optio
     let Some(role_ref) = binding.get("roleRef") else { return Outcome::Skip };
     let kind = role_ref.get("kind").and_then(Value::as_str).unwrap_or_default();
     let name = role_ref.get("name").and_then(Value::as_str).unwrap_or_default();
-    if binding_subjects_are_system(binding) || is_bootstrap(binding) {
+    if is_default_binding(binding) {
         return Outcome::Skip;
     }
     match lookup(kind, name) {
@@ -354,6 +496,19 @@ fn binding_grants_exec<'a>(binding: &Value, lookup: impl Fn(&str, &str) -> Optio
         }
         Some(_) => Outcome::Pass,
     }
+}
+
+/// Bindings Kubernetes or its installers create: the bootstrapping label, a
+/// default name (`system:…`, the `cluster-admin` ClusterRoleBinding), or
+/// subjects that are all built-in `system:` identities.
+fn is_default_binding(binding: &Value) -> bool {
+    let name = binding.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
+    let cluster_scoped = binding.get("kind").and_then(Value::as_str) == Some("ClusterRoleBinding");
+    is_bootstrap(binding)
+        || binding_subjects_are_system(binding)
+        || name.starts_with("system:")
+        || name == "gce:podsecuritypolicy:calico-sa"
+        || (cluster_scoped && name == "cluster-admin")
 }
 
 /// Bindings whose subjects are all built-in `system:` identities are Kubernetes' own.
@@ -395,6 +550,42 @@ mod tests {
         assert!(role_allows_exec(&role(json!(["*"]), json!(["*"]))));
         assert!(!role_allows_exec(&role(json!(["pods", "pods/log"]), json!(["get", "list"]))));
         assert!(!role_allows_exec(&role(json!(["pods/exec"]), json!(["list"]))));
+    }
+
+    #[test]
+    fn wildcard_roles() {
+        let role = |groups: Value, resources: Value, verbs: Value| json!({"rules": [{"apiGroups": groups, "resources": resources, "verbs": verbs}]});
+        assert!(role_is_wildcard(&role(json!(["*"]), json!(["*"]), json!(["*"]))));
+        let seven = json!(["get", "list", "watch", "create", "update", "patch", "delete"]);
+        assert!(role_is_wildcard(&role(json!(["*"]), json!(["*"]), seven)));
+        assert!(!role_is_wildcard(&role(json!(["*"]), json!(["*"]), json!(["get", "list", "watch"]))));
+        assert!(!role_is_wildcard(&role(json!([""]), json!(["*"]), json!(["*"]))), "core group only");
+        assert!(!role_is_wildcard(&json!({"rules": [{"nonResourceURLs": ["*"], "verbs": ["*"]}]})));
+    }
+
+    #[test]
+    fn capability_sets() {
+        let caps = |v: Value| json!({"securityContext": {"capabilities": v}});
+        assert_eq!(insecure_capabilities(&caps(json!({"drop": ["ALL"]}))), Outcome::Pass);
+        assert_eq!(insecure_capabilities(&caps(json!({"drop": ["all"], "add": ["NET_BIND_SERVICE"]}))), Outcome::Pass);
+        assert!(matches!(
+            insecure_capabilities(&caps(json!({"drop": ["ALL"], "add": ["CAP_NET_RAW"]}))),
+            Outcome::Fail(_)
+        ));
+        assert!(matches!(insecure_capabilities(&caps(json!({"drop": ["ALL"], "add": ["ALL"]}))), Outcome::Fail(_)));
+        assert!(matches!(insecure_capabilities(&json!({})), Outcome::Fail(_)));
+        let each: Vec<&str> = INSECURE_CAPABILITIES.to_vec();
+        assert_eq!(insecure_capabilities(&caps(json!({ "drop": each }))), Outcome::Pass, "dropped one by one");
+    }
+
+    #[test]
+    fn default_bindings() {
+        let binding = |kind: &str, name: &str, subject: &str| json!({"kind": kind, "metadata": {"name": name}, "subjects": [{"kind": "Group", "name": subject}]});
+        assert!(is_default_binding(&binding("ClusterRoleBinding", "cluster-admin", "ops")));
+        assert!(is_default_binding(&binding("ClusterRoleBinding", "system:node-proxier", "ops")));
+        assert!(is_default_binding(&binding("RoleBinding", "custom", "system:masters")));
+        assert!(!is_default_binding(&binding("RoleBinding", "cluster-admin", "ops")), "only the ClusterRoleBinding");
+        assert!(!is_default_binding(&binding("ClusterRoleBinding", "ops-admin", "ops")));
     }
 
     #[test]

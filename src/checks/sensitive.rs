@@ -8,8 +8,11 @@ use serde_json::Value;
 
 /// Names that say they hold a secret.
 static SENSITIVE_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(passw(or)?d|passwd|secret|token|api_?key|access_?key|private_?key|secret_?key|credential|auth_?key|client_?secret|dsn$|connection_?string)")
-        .expect("static regex")
+    Regex::new(concat!(
+        r"(?i)(passw(or)?d|passwd|secret|token|bearer|api_?key|access_?key|private_?key|secret_?key|credential",
+        r"|auth_?key|client_?secret|dsn$|connection_?string|^azure_.+key$|^oci_cli_key_content$)"
+    ))
+    .expect("static regex")
 });
 
 /// Suffixes that name *where* a secret is, not the secret itself.
@@ -35,6 +38,12 @@ pub fn is_sensitive_name(name: &str) -> bool {
     SENSITIVE_NAME.is_match(name) && !NOT_A_VALUE.is_match(name)
 }
 
+/// Whether a value is shaped like a credential (a private key, a cloud or
+/// GitHub/Slack token, `password=…`), whatever its name.
+pub fn is_secret_value(value: &str) -> bool {
+    SECRET_VALUE.is_match(value)
+}
+
 /// Keys of a ConfigMap's `data` whose name or value looks like a secret.
 pub fn configmap_keys(configmap: &Value) -> Vec<String> {
     let Some(data) = configmap.get("data").and_then(Value::as_object) else { return Vec::new() };
@@ -54,7 +63,17 @@ mod tests {
 
     #[test]
     fn names() {
-        for n in ["DB_PASSWORD", "api_key", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "client-secret", "SENTRY_DSN"] {
+        for n in [
+            "DB_PASSWORD",
+            "api_key",
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "client-secret",
+            "SENTRY_DSN",
+            "BEARER",
+            "AZURE_STORAGE_KEY",
+            "OCI_CLI_KEY_CONTENT",
+        ] {
             assert!(is_sensitive_name(n), "{n}");
         }
         for n in ["PASSWORD_FILE", "TOKEN_URL", "SECRET_NAME", "LOG_LEVEL", "KEYCLOAK_HOST", "PATH"] {
@@ -74,5 +93,12 @@ mod tests {
         let mut keys = configmap_keys(&cm);
         keys.sort();
         assert_eq!(keys, ["api_key", "app.properties", "tls.key"]);
+    }
+
+    #[test]
+    fn values() {
+        assert!(is_secret_value("-----BEGIN RSA PRIVATE KEY-----\nMIIE..."));
+        assert!(is_secret_value("-Ddb.password=hunter22 -Xmx1g"));
+        assert!(!is_secret_value("-Xmx1g -XX:+UseG1GC"));
     }
 }
