@@ -149,6 +149,25 @@ mod humantime_serde {
     }
 }
 
+/// Optional durations, same syntax.
+mod humantime_serde_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&super::format_duration(*d)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| super::parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
 /// Parses `90s`, `10m`, `24h`, `7d`, `1h30m`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -232,6 +251,147 @@ pub struct FileConfig {
     pub exclude_namespaces: Vec<String>,
     /// Thresholds, windows and collection limits.
     pub inspection: InspectSettings,
+    /// `ke run`: exit with code 1 when a finding reaches this severity (`danger` or `warning`).
+    pub fail_on: Option<String>,
+    /// `ke run`: where reports are written locally first.
+    pub outputs: OutputSettings,
+    /// `ke run`: the object store reports are archived in.
+    pub storage: StorageSettings,
+    /// `ke run`: who hears about the result.
+    pub notify: NotifySettings,
+}
+
+/// The local copy of each run's reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct OutputSettings {
+    /// Directory the reports are written to before any upload (default `kubeeye-reports`).
+    pub directory: std::path::PathBuf,
+    /// Which reports to render: `html`, `csv`, `json` (default all three).
+    pub formats: Vec<String>,
+}
+
+impl Default for OutputSettings {
+    fn default() -> Self {
+        OutputSettings { directory: "kubeeye-reports".into(), formats: vec!["html".into(), "csv".into(), "json".into()] }
+    }
+}
+
+/// Object storage for the report archive. Credentials never live here: they
+/// come from the environment or from files mounted from a Secret.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`, or
+    /// `file:///path` (default: `file://` + the outputs directory).
+    pub url: Option<String>,
+    /// S3-compatible endpoint (MinIO, Ceph RGW, Garage), e.g. `http://minio.minio:9000`.
+    pub endpoint: Option<String>,
+    /// Region (S3); default `us-east-1`.
+    pub region: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), as most S3-compatible servers need.
+    pub path_style: bool,
+    /// Allow plain HTTP endpoints (in-cluster MinIO).
+    pub allow_http: bool,
+    /// Environment variable holding the access key id (default `AWS_ACCESS_KEY_ID`).
+    pub access_key_id_env: Option<String>,
+    /// Environment variable holding the secret access key (default `AWS_SECRET_ACCESS_KEY`).
+    pub secret_access_key_env: Option<String>,
+    /// File holding the access key id (a mounted Secret), instead of the environment.
+    pub access_key_id_file: Option<std::path::PathBuf>,
+    /// File holding the secret access key (a mounted Secret).
+    pub secret_access_key_file: Option<std::path::PathBuf>,
+    /// Base URL the archived reports are served from, for links in notifications
+    /// (otherwise a presigned URL where the store supports it).
+    pub public_base_url: Option<String>,
+    /// Lifetime of presigned links (default `7d`).
+    #[serde(with = "humantime_serde_opt")]
+    pub presign_expiry: Option<Duration>,
+    /// Pruning of old runs.
+    pub retention: Retention,
+    /// Attempts per upload before giving up (default 4), with exponential backoff.
+    pub attempts: Option<u32>,
+}
+
+/// How long archived runs are kept. Only runs this tool wrote are pruned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Retention {
+    /// Delete runs older than this many days.
+    pub max_age_days: Option<u32>,
+    /// Keep at most this many runs per cluster.
+    pub max_count: Option<usize>,
+}
+
+/// Notification channels. Secrets (SMTP password, webhook URLs) are named by
+/// environment variable or file, never written here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct NotifySettings {
+    /// When to notify: `always` (default), `findings` (danger or warning present), `changes` (new or resolved findings).
+    pub when: Option<String>,
+    /// The email digest.
+    pub email: Option<EmailSettings>,
+    /// Webhooks: Slack, Teams, DingTalk, Feishu, WeCom, or generic JSON.
+    pub webhooks: Vec<WebhookSettings>,
+}
+
+/// SMTP delivery of the digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailSettings {
+    /// SMTP server host.
+    pub host: String,
+    /// Port (default 587 for starttls, 465 for tls, 25 for none).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit), or `none` (an in-cluster relay).
+    #[serde(default)]
+    pub tls: Option<String>,
+    /// PEM file of an extra CA to trust (a private relay).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Username, when the server wants authentication.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Environment variable holding the password (default `KE_SMTP_PASSWORD`).
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File holding the password (a mounted Secret).
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
+    /// Sender address.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Attach the CSV report.
+    #[serde(default)]
+    pub attach_csv: bool,
+    /// Give up on the server after this long (default 30s).
+    #[serde(default, with = "humantime_serde_opt")]
+    pub timeout: Option<Duration>,
+}
+
+/// One webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// A name for logs and the delivery summary.
+    pub name: String,
+    /// `slack`, `generic`, `teams`, `dingtalk`, `feishu` or `wecom`.
+    pub format: String,
+    /// Environment variable holding the URL (webhook URLs are credentials).
+    #[serde(default)]
+    pub url_env: Option<String>,
+    /// File holding the URL (a mounted Secret).
+    #[serde(default)]
+    pub url_file: Option<std::path::PathBuf>,
+    /// Give up on one attempt after this long (default 10s).
+    #[serde(default, with = "humantime_serde_opt")]
+    pub timeout: Option<Duration>,
+    /// Attempts before giving up (default 3), with exponential backoff.
+    #[serde(default)]
+    pub attempts: Option<u32>,
 }
 
 /// A config file that cannot be used.

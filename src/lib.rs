@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod collect;
+pub mod deliver;
 pub mod config;
 pub mod inspect;
 pub mod inventory;

@@ -1,0 +1,114 @@
+//! Delivery: moving rendered reports and their digest out of the process —
+//! to object storage, by email, to webhooks. Each channel is retried on its
+//! own and reports a [`Delivery`]; one failing channel never blocks another.
+
+use serde::Serialize;
+
+use crate::checks::health::truncate;
+use crate::inventory::{CoverageGap, GapKind};
+use crate::report::{Report, Severity, Summary};
+
+/// What a notification says: counts, changes, the worst findings, and a link.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Digest {
+    /// Cluster display name.
+    pub cluster: String,
+    /// When the inspection started (RFC 3339).
+    pub started_at: String,
+    /// Whether everything could be inspected.
+    pub complete: bool,
+    /// Counts, score.
+    pub summary: Summary,
+    /// Findings new since the previous run (when there was one).
+    pub new: Option<usize>,
+    /// Findings of the previous run that are gone.
+    pub resolved: Option<usize>,
+    /// The most severe findings, at most [`Digest::TOP`].
+    pub top: Vec<DigestFinding>,
+    /// What could not be inspected because reading failed.
+    pub gaps: Vec<CoverageGap>,
+    /// Where the full HTML report can be read.
+    pub report_url: Option<String>,
+}
+
+/// One finding as a notification shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestFinding {
+    /// Severity.
+    pub severity: Severity,
+    /// Rule id.
+    pub rule: String,
+    /// `Kind namespace/name` (or `Kind name`).
+    pub object: String,
+    /// The message, shortened.
+    pub message: String,
+    /// `new` when it was not in the previous report.
+    pub new: bool,
+}
+
+impl Digest {
+    /// How many findings a digest lists.
+    pub const TOP: usize = 10;
+
+    /// The digest of a report; `report_url` links to the archived HTML.
+    pub fn from_report(report: &Report, report_url: Option<String>) -> Self {
+        let mut ranked: Vec<_> = report.findings.iter().filter(|f| f.severity != Severity::Info).collect();
+        // New problems first within a severity: they are what changed overnight.
+        ranked.sort_by_key(|f| (f.severity, f.status != Some(crate::report::FindingStatus::New)));
+        let top = ranked
+            .into_iter()
+            .take(Self::TOP)
+            .map(|f| DigestFinding {
+                severity: f.severity,
+                rule: f.rule.clone(),
+                object: match &f.namespace {
+                    Some(ns) => format!("{} {ns}/{}", f.kind, f.name),
+                    None => format!("{} {}", f.kind, f.name),
+                },
+                message: truncate(&f.message, 200),
+                new: f.status == Some(crate::report::FindingStatus::New),
+            })
+            .collect();
+        Digest {
+            cluster: report.cluster.name.clone(),
+            started_at: report.started_at.clone(),
+            complete: report.complete,
+            summary: report.summary.clone(),
+            new: report.diff.as_ref().map(|d| d.new),
+            resolved: report.diff.as_ref().map(|d| d.resolved.len()),
+            top,
+            gaps: report.coverage.iter().filter(|g| g.kind == GapKind::Error).cloned().collect(),
+            report_url,
+        }
+    }
+
+    /// The email subject: `[kubeeye] prod-eu: 3 danger, 12 warning, 2 new`.
+    pub fn subject(&self) -> String {
+        let mut parts = vec![format!("{} danger", self.summary.danger), format!("{} warning", self.summary.warning)];
+        if let Some(new) = self.new {
+            parts.push(format!("{new} new"));
+        }
+        if !self.complete {
+            parts.push("incomplete".into());
+        }
+        format!("[kubeeye] {}: {}", self.cluster, parts.join(", "))
+    }
+}
+
+/// The outcome of one delivery channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// `store`, `email`, or `webhook:<name>`.
+    pub channel: String,
+    /// Where to, without credentials (a bucket and key, recipients, a URL's host).
+    pub target: String,
+    /// Whether it arrived.
+    pub ok: bool,
+    /// Attempts made.
+    pub attempts: u32,
+    /// What happened (the last error when it failed).
+    pub detail: String,
+}
