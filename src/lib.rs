@@ -17,3 +17,4 @@ pub mod quantity;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod schedule;
