@@ -192,6 +192,11 @@ impl Api {
             .header(http::header::ACCEPT, "application/json, */*")
             .body(Body::empty())
             .map_err(|e| RequestError::Transport(format!("bad request {path_and_query}: {e}")))?;
+        self.exchange(request, timeout).await
+    }
+
+    /// Sends one request and reads the whole answer within `timeout`, counting both.
+    async fn exchange(&self, request: http::Request<Body>, timeout: Duration) -> Result<Answer, RequestError> {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         let call = async {
             let response = self.client.send(request).await.map_err(|e| RequestError::Transport(chain(&e)))?;
@@ -207,6 +212,25 @@ impl Api {
         let answer = tokio::time::timeout(timeout, call).await.map_err(|_| RequestError::Timeout(timeout))??;
         self.counters.bytes.fetch_add(answer.body.len() as u64, Ordering::Relaxed);
         Ok(answer)
+    }
+
+    /// Sends a write (server-side apply `PATCH`, `DELETE`) and returns the answer, any status.
+    pub async fn send(
+        &self,
+        method: http::Method,
+        path_and_query: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Answer, RequestError> {
+        let mut request = http::Request::builder().method(method).uri(path_and_query);
+        request = request.header(http::header::ACCEPT, "application/json");
+        if let Some(ct) = content_type {
+            request = request.header(http::header::CONTENT_TYPE, ct);
+        }
+        let request = request
+            .body(Body::from(body))
+            .map_err(|e| RequestError::Transport(format!("bad request {path_and_query}: {e}")))?;
+        self.exchange(request, self.timeout).await
     }
 
     /// `GET path`, mapping any status ≥ 400 to [`RequestError::Status`].
