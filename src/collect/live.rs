@@ -191,7 +191,7 @@ impl LiveCollector {
     /// Phase two: pods, events, config maps and logs into `sink`, page by page.
     /// Returns the objects that arrived late, for the caller to add to the inventory.
     pub async fn stream(&mut self, inventory: &Inventory, sink: &mut dyn StreamSink, wants: Wants) -> Vec<Object> {
-        let (tx, mut rx) = mpsc::channel::<Msg>(8);
+        let (tx, mut rx) = mpsc::channel::<Msg>(4);
         let lists = Arc::new(Semaphore::new(self.settings.collection.concurrency.max(1)));
         let mut producers = JoinSet::new();
         let limit = self.settings.collection.page_size;
@@ -223,17 +223,28 @@ impl LiveCollector {
                 ));
             }
         }
-        let pod_lists = self.namespaces_for(res("Pod")).len();
+        // Producers hold the only senders: the channel closes when they are all done.
+        drop(tx);
         let logs = Arc::new(Semaphore::new(self.settings.logs.concurrency.max(1)));
         let logs_forbidden = Arc::new(AtomicBool::new(false));
-        let mut log_tasks = JoinSet::new();
-        let mut pod_lists_done = 0;
-        let mut tx = Some(tx);
+        let max_pending = self.settings.logs.concurrency.max(1) * 8;
+        let mut log_tasks: JoinSet<Option<Msg>> = JoinSet::new();
+        let mut channel_open = true;
         let mut late = Vec::new();
         let deadline = self.deadline;
-        loop {
+        while channel_open || !log_tasks.is_empty() {
             let msg = tokio::select! {
-                msg = rx.recv() => msg,
+                msg = rx.recv(), if channel_open => match msg {
+                    Some(msg) => msg,
+                    None => {
+                        channel_open = false;
+                        continue;
+                    }
+                },
+                done = log_tasks.join_next(), if !log_tasks.is_empty() => match done {
+                    Some(Ok(Some(msg))) => msg,
+                    _ => continue,
+                },
                 () = tokio::time::sleep_until(deadline) => {
                     producers.abort_all();
                     log_tasks.abort_all();
@@ -241,29 +252,23 @@ impl LiveCollector {
                     break;
                 }
             };
-            let Some(msg) = msg else { break };
             match msg {
                 Msg::Pods(page) => {
                     let page: Vec<Object> =
                         page.into_iter().filter(|p| self.scope.keeps(p.id.namespace.as_deref())).collect();
                     sink.pods(&page);
-                    if wants.logs
-                        && self.settings.logs.enabled
-                        && let Some(tx) = &tx
-                    {
-                        for target in page.iter().flat_map(running_containers) {
-                            let (api, tx, logs, forbidden) =
-                                (self.api.clone(), tx.clone(), logs.clone(), logs_forbidden.clone());
-                            let settings = self.settings.clone();
-                            log_tasks.spawn(read_log(api, target, settings, logs, forbidden, tx));
-                        }
+                    if !(wants.logs && self.settings.logs.enabled) {
+                        continue;
                     }
-                }
-                Msg::PodsDone => {
-                    pod_lists_done += 1;
-                    if pod_lists_done == pod_lists {
-                        // No more log reads will start; the channel closes when the rest finish.
-                        tx = None;
+                    for target in page.iter().flat_map(running_containers) {
+                        // Bounded backlog: memory does not grow with the number of pods.
+                        while log_tasks.len() >= max_pending {
+                            if let Some(Ok(Some(msg))) = log_tasks.join_next().await {
+                                self.take_log(msg, sink, &mut late);
+                            }
+                        }
+                        let (api, logs, forbidden) = (self.api.clone(), logs.clone(), logs_forbidden.clone());
+                        log_tasks.spawn(read_log(api, target, self.settings.clone(), logs, forbidden));
                     }
                 }
                 Msg::Events(page) => {
@@ -276,11 +281,7 @@ impl LiveCollector {
                         page.into_iter().filter(|c| self.scope.keeps(c.id.namespace.as_deref())).collect();
                     sink.configmaps(&page);
                 }
-                Msg::Log { namespace, pod, container, text } => {
-                    sink.log(&LogRecord { namespace: &namespace, pod: &pod, container: &container, text: &text });
-                }
-                Msg::Late(objects) => late.extend(objects),
-                Msg::Gap(gap) => self.gaps.push(gap),
+                other => self.take_log(other, sink, &mut late),
             }
         }
         if !self.settings.logs.enabled && wants.logs {
@@ -291,6 +292,18 @@ impl LiveCollector {
             ));
         }
         late
+    }
+
+    /// Handles the messages that are neither pods nor pages: logs, late objects, gaps.
+    fn take_log(&mut self, msg: Msg, sink: &mut dyn StreamSink, late: &mut Vec<Object>) {
+        match msg {
+            Msg::Log { namespace, pod, container, text } => {
+                sink.log(&LogRecord { namespace: &namespace, pod: &pod, container: &container, text: &text });
+            }
+            Msg::Late(objects) => late.extend(objects),
+            Msg::Gap(gap) => self.gaps.push(gap),
+            Msg::Pods(_) | Msg::Events(_) | Msg::ConfigMaps(_) => {}
+        }
     }
 
     /// Hands over what was recorded: coverage gaps, request counts.
@@ -311,7 +324,6 @@ fn res(kind: &str) -> &'static Resource {
 
 enum Msg {
     Pods(Vec<Object>),
-    PodsDone,
     Events(Vec<Object>),
     ConfigMaps(Vec<Object>),
     Log { namespace: String, pod: String, container: String, text: String },
@@ -389,9 +401,6 @@ async fn stream_list(
             }
         }
     }
-    if what == "pods" {
-        let _ = tx.send(Msg::PodsDone).await;
-    }
 }
 
 fn identity_hash(o: &Object) -> u64 {
@@ -432,11 +441,10 @@ async fn read_log(
     settings: InspectSettings,
     logs: Arc<Semaphore>,
     forbidden: Arc<AtomicBool>,
-    tx: mpsc::Sender<Msg>,
-) {
-    let Ok(_permit) = logs.acquire().await else { return };
+) -> Option<Msg> {
+    let _permit = logs.acquire().await.ok()?;
     if forbidden.load(Ordering::Relaxed) {
-        return;
+        return None;
     }
     let l = &settings.logs;
     let path = format!(
@@ -449,7 +457,7 @@ async fn read_log(
         settings.events.window.as_secs().max(1)
     );
     let resource = format!("pods/log {}/{} container {}", target.namespace, target.pod, target.container);
-    let msg = match api.get_within(&path, l.timeout).await {
+    Some(match api.get_within(&path, l.timeout).await {
         Ok(answer) if answer.status < 400 => Msg::Log {
             namespace: target.namespace,
             pod: target.pod,
@@ -460,7 +468,7 @@ async fn read_log(
             let e = status_error(&answer);
             if answer.status == 403 {
                 if forbidden.swap(true, Ordering::Relaxed) {
-                    return;
+                    return None;
                 }
                 Msg::Gap(CoverageGap::error(
                     section::LOGS,
@@ -469,14 +477,13 @@ async fn read_log(
                 ))
             } else if answer.status == 404 || answer.status == 400 {
                 // The pod or container went away while we read: nothing to inspect.
-                return;
+                return None;
             } else {
                 Msg::Gap(CoverageGap::error(section::LOGS, resource, e.to_string()))
             }
         }
         Err(e) => Msg::Gap(CoverageGap::error(section::LOGS, resource, format!("log not read: {e}"))),
-    };
-    let _ = tx.send(msg).await;
+    })
 }
 
 /// `/readyz?verbose`, `/livez` and the serving certificate as one `APIServerHealth` object.
