@@ -142,6 +142,8 @@ impl Api {
                 (config, "in-cluster".to_string())
             }
         };
+        // Retries are ours to decide (a 503 from one kubelet is a coverage gap, not a reason to stall).
+        config.default_retry = false;
         config.read_timeout = Some(timeout);
         config.connect_timeout = Some(timeout.min(Duration::from_secs(10)));
         let url = config.cluster_url.to_string().trim_end_matches('/').to_string();
@@ -173,10 +175,19 @@ impl Api {
                 "401 Unauthorized: the credentials were refused (expired token or certificate?); check the kubeconfig user".into(),
             )),
             Err(RequestError::Status { code: 403, .. }) => Ok(()),
-            Err(e @ RequestError::Transport(_)) if e.to_string().contains("certificate") => Err(unreachable(format!(
-                "TLS error: {e}. The server's certificate is not signed by the CA in the kubeconfig \
-                 (certificate-authority-data) or does not match the server name"
-            ))),
+            Err(e @ RequestError::Transport(_)) if e.to_string().contains("certificate") => {
+                let text = e.to_string();
+                let hint = if text.contains("expired") {
+                    "the API server's serving certificate has expired: every client refuses it until it is renewed \
+                     (kubeadm: `kubeadm certs renew apiserver` on each control-plane node, then restart kube-apiserver)"
+                } else if text.contains("NotValidForName") || text.contains("not valid for name") {
+                    "the server's certificate does not name the address in the kubeconfig (check clusters[].cluster.server)"
+                } else {
+                    "the server's certificate is not signed by the CA in the kubeconfig (certificate-authority-data); \
+                     check --kubeconfig and --context"
+                };
+                Err(unreachable(format!("TLS error: {text}. {hint}")))
+            }
             Err(e) => Err(unreachable(format!("{e}. Check the server address, network and --context"))),
         }
     }

@@ -80,7 +80,7 @@ impl Pager {
                 url.push_str("&continue=");
                 url.push_str(&encode(token));
             }
-            let answer = self.api.get(&url).await?;
+            let answer = self.get_retrying(&url).await?;
             if answer.status == 410 && self.next.is_some() && self.restarts < MAX_RESTARTS {
                 // The continue token expired: the API server wants a fresh list.
                 tracing::info!(
@@ -106,6 +106,23 @@ impl Pager {
             let restarted = std::mem::take(&mut self.restarted);
             return Ok(Some(Page { objects, restarted }));
         }
+    }
+}
+
+impl Pager {
+    /// One page request; an overloaded server (429, 503, 504) gets two more tries.
+    async fn get_retrying(&self, url: &str) -> Result<super::client::Answer, RequestError> {
+        let mut delay = std::time::Duration::from_millis(500);
+        for _ in 0..2 {
+            let answer = self.api.get(url).await?;
+            if !matches!(answer.status, 429 | 503 | 504) {
+                return Ok(answer);
+            }
+            tracing::info!(status = answer.status, url, "API server overloaded; retrying the page");
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+        self.api.get(url).await
     }
 }
 

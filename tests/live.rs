@@ -1,0 +1,391 @@
+//! The live path end to end: the real `ke` binary against the fake API server
+//! (real TLS, token auth, pagination) through a written kubeconfig.
+//!
+//! The rule fixtures under `tests/fixtures/<rule>/` drive these tests too:
+//! their timestamps are shifted so the fixture's `collectedAt` becomes now,
+//! then they are served, and each health check must be found live from its
+//! fail fixtures and not from its pass fixtures.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kubeeye::rules::{RuleSet, Target};
+use serde_json::Value;
+use support::apiserver::{FakeApiServer, FakeCluster, Faults, Options};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn ke(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ke"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("ke runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The objects of a snapshot path, with every timestamp moved so that its
+/// `collectedAt` is now; the Inspection record itself is not served.
+fn shifted(path: &Path) -> Vec<Value> {
+    let inventory = kubeeye::collect::offline::load(&[path.to_path_buf()]).unwrap();
+    assert!(inventory.gaps.is_empty(), "{}: {:?}", path.display(), inventory.gaps);
+    let delta = inventory
+        .collected_at
+        .as_deref()
+        .and_then(kubeeye::clock::parse)
+        .map_or(0, |t| kubeeye::clock::seconds_between(t, kubeeye::clock::now()));
+    inventory
+        .objects
+        .into_iter()
+        .filter(|o| o.id.kind != "Inspection")
+        .map(|o| {
+            let mut v = o.raw;
+            shift(&mut v, delta);
+            v
+        })
+        .collect()
+}
+
+fn shift(v: &mut Value, delta: i64) {
+    match v {
+        Value::String(s) if s.len() >= 20 && s.as_bytes()[10] == b'T' && s.ends_with('Z') => {
+            if let Some(t) = kubeeye::clock::parse(s) {
+                let moved = jiff::Timestamp::from_second(t.as_second() + delta).unwrap();
+                *s = kubeeye::clock::format(moved);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| shift(i, delta)),
+        Value::Object(map) => map.values_mut().for_each(|i| shift(i, delta)),
+        _ => {}
+    }
+}
+
+/// A running fake cluster and a kubeconfig pointing at it.
+struct Cluster {
+    server: FakeApiServer,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl Cluster {
+    fn start(values: Vec<Value>, faults: Faults) -> Self {
+        let server = FakeApiServer::start(FakeCluster::from_values(values), Options { faults, ..Options::default() });
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        server.kubeconfig(&kubeconfig);
+        Cluster { server, dir, kubeconfig }
+    }
+
+    fn kc(&self) -> &str {
+        self.kubeconfig.to_str().unwrap()
+    }
+
+    /// Writes a config file and returns its path.
+    fn config(&self, text: &str) -> String {
+        let path = self.dir.path().join("kubeeye.yaml");
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    fn diag(&self, extra: &[&str]) -> (i32, Value, String) {
+        let mut args = vec!["diag", "--kubeconfig", self.kc(), "-o", "json"];
+        args.extend(extra);
+        let run = ke(&args);
+        let report = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", run.stdout, run.stderr));
+        (run.code, report, run.stderr)
+    }
+}
+
+fn findings<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
+    report["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule).collect()
+}
+
+fn fixture_files(rule: &str) -> Vec<(PathBuf, bool)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rule);
+    let mut files: Vec<(PathBuf, bool)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            let fail = name.starts_with("fail");
+            // `-offline` fixtures describe what cannot be served live (an expired serving certificate).
+            ((fail || name.starts_with("pass")) && !name.contains("-offline")).then_some((p, fail))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_health_check_is_found_live_from_its_fixture_and_not_from_a_healthy_one() {
+    let rules = RuleSet::builtin().unwrap();
+    let health: Vec<String> = rules
+        .rules
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.target,
+                Target::Node | Target::Cluster | Target::Event | Target::PodStatus | Target::ContainerLog
+            )
+        })
+        .map(|r| r.id.clone())
+        .collect();
+    assert!(health.len() >= 38, "{health:?}");
+    let cases: Vec<(String, PathBuf, bool)> = health
+        .iter()
+        .flat_map(|rule| fixture_files(rule).into_iter().map(move |(p, fail)| (rule.clone(), p, fail)))
+        .collect();
+    // Independent clusters, a few at a time.
+    let problems = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for chunk in cases.chunks(cases.len().div_ceil(4)) {
+            let problems = &problems;
+            s.spawn(move || {
+                for (rule, path, fail) in chunk {
+                    let cluster = Cluster::start(shifted(path), Faults::default());
+                    let (_, report, stderr) = cluster.diag(&[]);
+                    let hits = findings(&report, rule);
+                    let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display();
+                    if *fail && hits.is_empty() {
+                        problems.lock().unwrap().push(format!("{name}: expected `{rule}` live, got none; {stderr}"));
+                    }
+                    if !*fail && !hits.is_empty() {
+                        problems
+                            .lock()
+                            .unwrap()
+                            .push(format!("{name}: unexpected `{rule}` live: {}", hits[0]["message"]));
+                    }
+                }
+            });
+        }
+    });
+    let problems = problems.into_inner().unwrap();
+    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
+fn certificate_expiry_is_read_from_the_tls_handshake() {
+    let soon =
+        Cluster::start(shifted(Path::new("tests/fixtures/NodeApiServerExpiredPeriod/fail.yaml")), Faults::default());
+    let (_, report, _) = soon.diag(&[]);
+    let hits = findings(&report, "NodeApiServerExpiredPeriod");
+    assert_eq!(hits.len(), 1);
+    let message = hits[0]["message"].as_str().unwrap();
+    assert!(message.contains("expires in 19 day") || message.contains("expires in 20 day"), "{message}");
+    let later =
+        Cluster::start(shifted(Path::new("tests/fixtures/NodeApiServerExpiredPeriod/pass.yaml")), Faults::default());
+    let (_, report, _) = later.diag(&[]);
+    assert!(findings(&report, "NodeApiServerExpiredPeriod").is_empty());
+}
+
+/// A cluster with a node, metrics, a pod with a log, and a network policy.
+fn small_cluster() -> Vec<Value> {
+    let mut values = shifted(Path::new("tests/fixtures/NodeCPU/pass.yaml"));
+    values.extend(shifted(Path::new("tests/fixtures/PodIOError/fail.yaml")));
+    values.extend(shifted(Path::new("tests/fixtures/missingNetworkPolicy/pass-default-deny.yaml")));
+    values.extend(shifted(Path::new("tests/fixtures/APIServerHealthStatus/pass.yaml")));
+    values
+}
+
+#[test]
+fn forbidden_resource_failing_metrics_and_a_hanging_log_are_coverage_not_crashes() {
+    let faults = Faults::default()
+        .forbid("networkpolicies")
+        .fail("/apis/metrics.k8s.io", 500)
+        .hang("/api/v1/namespaces/shop/pods/api-5c9f7b6d4-q8w2e/log");
+    let cluster = Cluster::start(small_cluster(), faults);
+    let config = cluster.config("inspection:\n  logs: {timeout: 2s}\n");
+    let started = std::time::Instant::now();
+    let (code, report, _) = cluster.diag(&["--config", &config]);
+    assert!(started.elapsed().as_secs() < 30, "a hanging log must not hang the inspection");
+    assert_eq!(code, 3, "partial inspection has its own exit code");
+    assert_eq!(report["complete"], false);
+    let coverage = report["coverage"].as_array().unwrap();
+    let gap = |needle: &str| coverage.iter().find(|g| g["resource"].as_str().unwrap_or_default().contains(needle));
+    let forbidden = gap("networkpolicies").expect("403 recorded");
+    assert!(forbidden["reason"].as_str().unwrap().contains("403"), "{forbidden}");
+    assert_eq!(forbidden["kind"], "error");
+    let metrics = gap("metrics.k8s.io").expect("metrics 500 recorded");
+    assert!(metrics["reason"].as_str().unwrap().contains("500"), "{metrics}");
+    let log = gap("pods/log shop/api-5c9f7b6d4-q8w2e").expect("hanging log recorded");
+    assert!(log["reason"].as_str().unwrap().contains("2s"), "{log}");
+    // Everything else was still inspected.
+    assert!(
+        !findings(&report, "missingPodDisruptionBudget").is_empty()
+            || !report["findings"].as_array().unwrap().is_empty()
+    );
+    let table = ke(&["diag", "--kubeconfig", cluster.kc(), "--config", &config]);
+    assert!(table.stdout.contains("NOT INSPECTED"), "{}", table.stdout);
+    assert!(table.stdout.contains("inspection incomplete"));
+}
+
+#[test]
+fn a_kubeconfig_with_the_wrong_ca_fails_with_a_clear_tls_error() {
+    let cluster = Cluster::start(small_cluster(), Faults::default());
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let kubeconfig = cluster
+        .server
+        .kubeconfig_yaml()
+        .replace(&b64.encode(cluster.server.ca_pem()), &b64.encode(FakeApiServer::unrelated_ca_pem()));
+    assert_ne!(kubeconfig, cluster.server.kubeconfig_yaml(), "the CA was replaced");
+    let path = cluster.dir.path().join("wrong-ca");
+    std::fs::write(&path, kubeconfig).unwrap();
+    let run = ke(&["diag", "--kubeconfig", path.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("cannot reach the API server"), "{}", run.stderr);
+    assert!(run.stderr.contains("TLS") && run.stderr.to_lowercase().contains("certificate"), "{}", run.stderr);
+}
+
+#[test]
+fn an_expired_serving_certificate_is_named_as_the_reason_the_cluster_is_unreachable() {
+    let cluster = Cluster::start(
+        shifted(Path::new("tests/fixtures/NodeApiServerExpiredPeriod/fail-expired-offline.yaml")),
+        Faults::default(),
+    );
+    let run = ke(&["diag", "--kubeconfig", cluster.kc()]);
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("serving certificate has expired"), "{}", run.stderr);
+    assert!(run.stderr.contains("kubeadm certs renew"), "{}", run.stderr);
+}
+
+#[test]
+fn a_wrong_token_is_refused_clearly() {
+    let cluster = Cluster::start(small_cluster(), Faults::default());
+    let kubeconfig = cluster.server.kubeconfig_yaml().replace(cluster.server.token(), "not-the-token");
+    let path = cluster.dir.path().join("wrong-token");
+    std::fs::write(&path, kubeconfig).unwrap();
+    let run = ke(&["diag", "--kubeconfig", path.to_str().unwrap()]);
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("401"), "{}", run.stderr);
+}
+
+/// Pods of one Deployment stuck pulling their image, as many as asked.
+fn pulling_pods(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("web-7d4b9c8f5-{i:05}"), "namespace": "shop",
+                    "labels": {"app": "web", "pod-template-hash": "7d4b9c8f5"},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d4b9c8f5", "controller": true, "uid": "u"}]},
+                "spec": {"containers": [{"name": "web", "image": "registry.example.com/web:9.9"}]},
+                "status": {"phase": "Pending", "containerStatuses": [{"name": "web", "image": "registry.example.com/web:9.9",
+                    "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff", "message": "not found"}}}]}
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn lists_are_paginated_and_an_expired_continue_token_restarts_the_list_without_double_counting() {
+    let cluster = Cluster::start(pulling_pods(23), Faults::default().expire_continue_once("pods"));
+    let config = cluster.config("inspection:\n  collection: {pageSize: 4}\n");
+    let (_, report, _) = cluster.diag(&["--config", &config]);
+    let hits = findings(&report, "PodSetImagePullBackOff");
+    assert_eq!(hits.len(), 1, "one finding for the controller");
+    assert_eq!(hits[0]["count"], 23, "every pod once, none twice after the restart");
+    assert_eq!(hits[0]["kind"], "Deployment");
+    let log = cluster.server.stats().log;
+    let pod_pages: Vec<_> = log.iter().filter(|r| r.path.starts_with("/api/v1/pods?")).collect();
+    assert!(pod_pages.iter().all(|r| r.path.contains("limit=4")), "{pod_pages:?}");
+    assert!(pod_pages.iter().any(|r| r.status == Some(410)), "the continue token expired once");
+    assert!(pod_pages.len() >= 23 / 4 + 2, "paged: {}", pod_pages.len());
+}
+
+#[test]
+fn reads_are_bounded_and_never_touch_secrets() {
+    let cluster = Cluster::start(small_cluster(), Faults::default());
+    cluster.diag(&[]);
+    let log = cluster.server.stats().log;
+    assert!(log.iter().all(|r| r.method == "GET"), "read-only");
+    assert!(!log.iter().any(|r| r.path.contains("secrets")), "never reads Secrets");
+    let events: Vec<_> = log.iter().filter(|r| r.path.starts_with("/api/v1/events")).collect();
+    assert!(!events.is_empty() && events.iter().all(|r| r.path.contains("fieldSelector=type%3DWarning")), "{events:?}");
+    let logs: Vec<_> = log.iter().filter(|r| r.path.contains("/log?")).collect();
+    assert!(!logs.is_empty());
+    for r in &logs {
+        assert!(
+            r.path.contains("tailLines=") && r.path.contains("limitBytes=") && r.path.contains("sinceSeconds="),
+            "{}",
+            r.path
+        );
+    }
+}
+
+#[test]
+fn a_namespace_scope_reads_only_that_namespace() {
+    let cluster = Cluster::start(small_cluster(), Faults::default());
+    let (_, report, _) = cluster.diag(&["-n", "shop"]);
+    for f in report["findings"].as_array().unwrap() {
+        assert_eq!(f["namespace"], "shop", "{f}");
+    }
+    let log = cluster.server.stats().log;
+    assert!(log.iter().any(|r| r.path.starts_with("/api/v1/namespaces/shop/pods?")));
+    assert!(!log.iter().any(|r| r.path.starts_with("/api/v1/pods?")), "no cluster-wide pod list");
+}
+
+#[test]
+fn a_snapshot_reproduces_the_live_findings() {
+    let mut values = small_cluster();
+    values.extend(shifted(Path::new("tests/fixtures/SchedulerHealthStatus/fail.yaml")));
+    values.extend(shifted(Path::new("tests/fixtures/WarningEvent/fail.yaml")));
+    values.extend(shifted(Path::new("tests/fixtures/NodeDisk/fail.yaml")));
+    let cluster = Cluster::start(values, Faults::default());
+    let (_, live, _) = cluster.diag(&[]);
+    let dir = cluster.dir.path().join("bundle");
+    let run = ke(&["snapshot", "--kubeconfig", cluster.kc(), "-o", dir.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ke diag --snapshot"));
+    let offline = ke(&["diag", "--snapshot", dir.to_str().unwrap(), "-o", "json"]);
+    let offline: Value = serde_json::from_str(&offline.stdout).unwrap();
+    let prints = |r: &Value| {
+        let mut v: Vec<String> =
+            r["findings"].as_array().unwrap().iter().map(|f| f["fingerprint"].as_str().unwrap().to_string()).collect();
+        v.sort();
+        v
+    };
+    assert!(!prints(&live).is_empty());
+    assert_eq!(prints(&live), prints(&offline), "same findings offline as live");
+    assert_eq!(offline["cluster"]["name"], live["cluster"]["name"]);
+    let again = ke(&["snapshot", "--kubeconfig", cluster.kc(), "-o", dir.to_str().unwrap()]);
+    assert_eq!(again.code, 2, "refuses to overwrite: {}", again.stderr);
+}
+
+#[test]
+fn install_and_uninstall_node_problem_detector_with_server_side_apply() {
+    let cluster = Cluster::start(small_cluster(), Faults::default());
+    let first = ke(&["install", "npd", "--kubeconfig", cluster.kc()]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let applied = cluster.server.applied();
+    assert!(
+        applied
+            .iter()
+            .any(|a| a.object["kind"] == "DaemonSet" && a.object["metadata"]["name"] == "node-problem-detector")
+    );
+    assert!(applied.iter().all(|a| a.field_manager == "kubeeye"));
+    assert!(first.stdout.contains("DaemonSet kube-system/node-problem-detector created"), "{}", first.stdout);
+    let second = ke(&["install", "npd", "--kubeconfig", cluster.kc()]);
+    assert!(second.stdout.contains("DaemonSet kube-system/node-problem-detector configured"), "{}", second.stdout);
+    let removed = ke(&["uninstall", "npd", "--kubeconfig", cluster.kc()]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    assert!(cluster.server.deleted().iter().any(|d| d["kind"] == "DaemonSet"));
+    let dry = ke(&["install", "npd", "--dry-run"]);
+    assert!(dry.stdout.contains("kind: DaemonSet"), "{}", dry.stdout);
+}
