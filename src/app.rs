@@ -4,11 +4,10 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::checks;
-use crate::cli::{ColorChoice, Command, DiagArgs, FailOn, ListFormat, OutputFormat, RulesCommand, Scope, SnapshotArgs};
+use crate::cli::{
+    ColorChoice, Command, DiagArgs, FailOn, InstallArgs, ListFormat, OutputFormat, RulesCommand, Scope, SnapshotArgs,
+};
 use crate::collect::client::ClusterAccess;
 use crate::collect::live::{LiveCollector, Wants};
 use crate::collect::snapshot::SnapshotWriter;
@@ -16,7 +15,7 @@ use crate::config::FileConfig;
 use crate::inspect::{self, InspectError, Source};
 use crate::inventory::NamespaceFilter;
 use crate::render;
-use crate::report::{Cluster, Report, RuleDoc, SCHEMA_VERSION, Severity, Summary, Tool};
+use crate::report::{Report, Severity};
 use crate::rules::{RuleSet, Target};
 
 /// How a run ended; the process exit code.
@@ -37,6 +36,8 @@ pub fn run(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow:
     match command {
         Command::Diag(args) => diag(&args, color, out),
         Command::Snapshot(args) => snapshot(&args, out),
+        Command::Install(args) => install(&args, true, out),
+        Command::Uninstall(args) => install(&args, false, out),
         Command::Rules { command } => rules(command, out),
     }
 }
@@ -70,14 +71,7 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
         .or(file.cluster.clone())
         .or_else(|| inspected.cluster.clone())
         .unwrap_or_else(|| args.snapshot.first().map_or_else(|| "kubernetes".into(), |p| default_cluster_name(p)));
-    let report = build_report(
-        &rules,
-        cluster_name,
-        inspected.sources,
-        inspected.started_at,
-        inspected.gaps,
-        inspected.evaluation,
-    );
+    let report = inspected.into_report(&rules, cluster_name);
     match args.output {
         OutputFormat::Table => {
             let color = use_color(color);
@@ -135,6 +129,37 @@ fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStat
     })
 }
 
+fn install(args: &InstallArgs, apply: bool, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let crate::cli::Component::Npd = args.component;
+    let objects = crate::install::npd_objects()?;
+    if args.dry_run {
+        for object in &objects {
+            writeln!(out, "---")?;
+            out.write_all(serde_norway::to_string(&object.raw)?.as_bytes())?;
+        }
+        return Ok(ExitStatus::Clean);
+    }
+    let access = ClusterAccess { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() };
+    let runtime = inspect::runtime()?;
+    let result = runtime.block_on(async {
+        let api = crate::collect::client::Api::new(&access, std::time::Duration::from_secs(30)).await?;
+        api.probe().await?;
+        let done = if apply {
+            crate::install::apply(&api, &objects).await?
+        } else {
+            crate::install::delete(&api, &objects).await?
+        };
+        Ok::<_, anyhow::Error>(done)
+    })?;
+    for line in result {
+        writeln!(out, "{line}")?;
+    }
+    if apply {
+        writeln!(out, "node-problem-detector runs on every node; its findings appear in the next `ke diag`.")?;
+    }
+    Ok(ExitStatus::Clean)
+}
+
 /// The exit status a report calls for: incomplete wins over findings.
 pub fn exit_status(report: &Report, fail_on: Option<FailOn>) -> ExitStatus {
     let threshold = fail_on.map(|f| match f {
@@ -148,49 +173,6 @@ pub fn exit_status(report: &Report, fail_on: Option<FailOn>) -> ExitStatus {
     } else {
         ExitStatus::Clean
     }
-}
-
-/// Assembles the report from an evaluation.
-pub fn build_report(
-    rule_set: &RuleSet,
-    cluster: String,
-    sources: Vec<String>,
-    started_at: String,
-    mut coverage: Vec<crate::inventory::CoverageGap>,
-    evaluation: checks::Evaluation,
-) -> Report {
-    coverage.extend(evaluation.gaps);
-    let rules = rules_of(&evaluation.findings, rule_set);
-    Report {
-        schema_version: SCHEMA_VERSION.into(),
-        tool: Tool::default(),
-        cluster: Cluster { name: cluster, sources },
-        started_at,
-        finished_at: now(),
-        complete: !coverage.iter().any(|g| g.kind == crate::inventory::GapKind::Error),
-        summary: Summary::from_findings(&evaluation.findings, evaluation.passed),
-        coverage,
-        findings: evaluation.findings,
-        rules,
-        diff: None,
-    }
-}
-
-/// The documentation of every rule with a finding.
-fn rules_of(findings: &[crate::report::Finding], rules: &RuleSet) -> std::collections::BTreeMap<String, RuleDoc> {
-    let mut docs = std::collections::BTreeMap::new();
-    for f in findings {
-        if !docs.contains_key(&f.rule)
-            && let Some(r) = rules.get(&f.rule)
-        {
-            docs.insert(f.rule.clone(), RuleDoc::of(r));
-        }
-    }
-    docs
-}
-
-fn now() -> String {
-    OffsetDateTime::now_utc().replace_nanosecond(0).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
 fn default_cluster_name(path: &Path) -> String {

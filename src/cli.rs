@@ -45,6 +45,16 @@ Warning events, the tails of container logs, health endpoints, node metrics and 
 `ke diag --snapshot DIR` then reproduces the same findings offline (support bundles, review). \
 Secrets are never read; container logs may contain sensitive data: review before sharing.")]
     Snapshot(SnapshotArgs),
+    /// Install a component ke relies on into the cluster (server-side apply).
+    #[command(long_about = "Install a component ke relies on into the cluster, with server-side apply \
+(field manager `kubeeye`), so running it again updates in place.\n\n\
+npd: node-problem-detector, a DaemonSet in kube-system that turns kernel and runtime log lines (OOM kills, \
+hung tasks, ext4 errors, a read-only filesystem, a corrupt overlay2 …) into node conditions and events that \
+ke reports. The manifests are those in deploy/npd/; --dry-run prints them. This needs write access \
+(cluster-admin), unlike every other ke command.")]
+    Install(InstallArgs),
+    /// Remove a component installed with `ke install`.
+    Uninstall(InstallArgs),
     /// List or explain the built-in and custom rules.
     Rules {
         /// What to show.
@@ -69,6 +79,27 @@ pub struct ClusterArgs {
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     crate::config::parse_duration(s)
+}
+
+/// `ke install` / `ke uninstall` options.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// What to install.
+    #[arg(value_enum)]
+    pub component: Component,
+    /// Print the manifests instead of applying them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Cluster access.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Components `ke install` manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Component {
+    /// node-problem-detector.
+    Npd,
 }
 
 /// `ke snapshot` options.

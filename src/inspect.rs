@@ -1,6 +1,7 @@
 //! One inspection, from a snapshot or a live cluster, to an evaluation:
 //! the glue between collection and checks.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,7 +11,8 @@ use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::collect::live::{LiveCollector, StreamSink, Wants};
 use crate::collect::offline;
 use crate::config::InspectSettings;
-use crate::inventory::{CoverageGap, Inventory, NamespaceFilter};
+use crate::inventory::{CoverageGap, GapKind, Inventory, NamespaceFilter};
+use crate::report::{Cluster, Report, RuleDoc, SCHEMA_VERSION, Summary, Tool};
 use crate::rules::RuleSet;
 
 /// Where the cluster data comes from.
@@ -29,8 +31,10 @@ pub struct Inspected {
     pub cluster: Option<String>,
     /// Where the data came from.
     pub sources: Vec<String>,
-    /// When the inspection started (RFC 3339).
+    /// When the inspection started (RFC 3339); a snapshot's collection time.
     pub started_at: String,
+    /// When it finished; a snapshot's collection time, so its report is reproducible.
+    pub finished_at: Option<String>,
     /// What could not be inspected.
     pub gaps: Vec<CoverageGap>,
     /// Findings and passes.
@@ -64,7 +68,14 @@ pub fn inspect(
             let mut inventory = offline::load(paths)?;
             inventory.retain_namespaces(scope);
             let evaluation = checks::evaluate_with(&inventory, rules, settings);
-            Ok(finish(inventory, evaluation, started_at, scope))
+            let collected_at = inventory.collected_at.clone();
+            let mut inspected = finish(inventory, evaluation, started_at, scope);
+            if let Some(at) = collected_at {
+                // A snapshot is reported as of when it was taken.
+                inspected.started_at.clone_from(&at);
+                inspected.finished_at = Some(at);
+            }
+            Ok(inspected)
         }
         Source::Live(access, total) => {
             let runtime = runtime()?;
@@ -112,5 +123,40 @@ fn finish(inventory: Inventory, mut evaluation: Evaluation, started_at: String, 
     if !scope.only.is_empty() {
         gaps.retain(|g| !matches!(g.section.as_str(), "nodes" | "controlPlane"));
     }
-    Inspected { cluster: inventory.cluster, sources: inventory.sources, started_at, gaps, evaluation }
+    Inspected {
+        cluster: inventory.cluster,
+        sources: inventory.sources,
+        started_at,
+        finished_at: None,
+        gaps,
+        evaluation,
+    }
+}
+
+impl Inspected {
+    /// The report: summary, coverage, findings, and the documentation of every rule with a finding.
+    pub fn into_report(mut self, rules: &RuleSet, cluster: String) -> Report {
+        self.gaps.extend(std::mem::take(&mut self.evaluation.gaps));
+        let mut docs = BTreeMap::new();
+        for f in &self.evaluation.findings {
+            if !docs.contains_key(&f.rule)
+                && let Some(r) = rules.get(&f.rule)
+            {
+                docs.insert(f.rule.clone(), RuleDoc::of(r));
+            }
+        }
+        Report {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool::default(),
+            cluster: Cluster { name: cluster, sources: self.sources },
+            finished_at: self.finished_at.unwrap_or_else(|| clock::format(clock::now())),
+            started_at: self.started_at,
+            complete: !self.gaps.iter().any(|g| g.kind == GapKind::Error),
+            summary: Summary::from_findings(&self.evaluation.findings, self.evaluation.passed),
+            coverage: self.gaps,
+            findings: self.evaluation.findings,
+            rules: docs,
+            diff: None,
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod collect;
 pub mod config;
 pub mod deliver;
 pub mod inspect;
+pub mod install;
 pub mod inventory;
 pub mod quantity;
 pub mod render;

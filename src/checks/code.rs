@@ -109,6 +109,10 @@ impl CodeCheck {
             }
             (Self::InsecureCapabilities, Subject::Container(_, c)) => insecure_capabilities(c.raw),
             (Self::AutomountServiceAccountToken, Subject::Workload(w)) => {
+                if is_static_pod(w) {
+                    // Static pods cannot use a ServiceAccount: the kubelet mounts no token.
+                    return Outcome::Skip;
+                }
                 match w.pod_spec.get("automountServiceAccountToken").and_then(Value::as_bool) {
                     Some(false) => Outcome::Pass,
                     Some(true) => Outcome::Fail(None),
@@ -214,6 +218,10 @@ impl CodeCheck {
                 }
             }
             (Self::MissingNetworkPolicy, Subject::Workload(w)) => {
+                if w.pod_spec.get("hostNetwork").and_then(Value::as_bool) == Some(true) {
+                    // NetworkPolicies do not apply to pods in the node's network namespace.
+                    return Outcome::Skip;
+                }
                 let labels = w.pod_labels();
                 let policies = index.in_namespace("NetworkPolicy", w.id.namespace.as_deref());
                 let (mut ingress, mut egress) = (false, false);
@@ -401,6 +409,11 @@ pub fn role_is_wildcard(role: &Value) -> bool {
             && list("resources").contains(&"*")
             && (verbs.contains(&"*") || VERBS.iter().all(|v| verbs.contains(v)))
     })
+}
+
+/// A mirror pod of a static pod: owned by its Node, run by the kubelet from a file.
+fn is_static_pod(w: &Workload<'_>) -> bool {
+    w.object.id.kind == "Pod" && w.object.controller_owner().is_some_and(|o| o.kind == "Node")
 }
 
 /// Capabilities of the container runtime's default set that few programs need (Polaris's list).

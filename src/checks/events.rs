@@ -31,6 +31,17 @@ pub const NODE_PROBLEM_REASONS: &[(&str, &str)] = &[
     ("AUFSUmountHung", "NodeAUFSUmountHung"),
 ];
 
+/// Kinds without a namespace that events are commonly about.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Node",
+    "Namespace",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "StorageClass",
+    "CustomResourceDefinition",
+];
+
 /// node-problem-detector's monitors, as they sign their events.
 const NPD_SOURCES: &[&str] =
     &["kernel-monitor", "docker-monitor", "systemd-monitor", "custom-plugin-monitor", "abrt-adaptor"];
@@ -190,7 +201,12 @@ impl<'r> EventTracker<'r> {
         if NPD_SOURCES.contains(&component) {
             self.nodes.seen_npd = true;
         }
-        let namespace = e.involved_object.namespace.clone().or_else(|| e.metadata.namespace.clone());
+        let namespace = match e.involved_object.namespace.clone() {
+            Some(ns) if !ns.is_empty() => Some(ns),
+            // Events about cluster-scoped objects live in `default`; the object has no namespace.
+            _ if CLUSTER_SCOPED.contains(&e.involved_object.kind.as_str()) => None,
+            _ => e.metadata.namespace.clone(),
+        };
         for (i, rule) in self.patterns.iter().enumerate() {
             if let Logic::Pattern(p) = &rule.logic
                 && p.matches(&message)

@@ -389,7 +389,7 @@ fn coverage(ctx: &Context<'_>, nodes: &[&Object], npd: &NodeProblemEvents, eval:
         eval.gaps.push(CoverageGap::unavailable(
             section::NODES,
             SUMMARY_RESOURCE,
-            "no kubelet summaries (collection.kubeletSummary is off or nodes/proxy is not granted); NodeDisk was not evaluated",
+            "no kubelet summaries (inspection.collection.kubeletSummary is off or nodes/proxy is not granted); NodeDisk was not evaluated",
         ));
     }
 }

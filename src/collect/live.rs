@@ -219,7 +219,7 @@ impl LiveCollector {
                 self.gaps.push(CoverageGap::unavailable(
                     section::NODES,
                     SUMMARY_RESOURCE,
-                    "kubelet summaries are switched off (collection.kubeletSummary: false); NodeDisk was not evaluated",
+                    "kubelet summaries are switched off (inspection.collection.kubeletSummary: false); NodeDisk was not evaluated",
                 ));
             }
         }
@@ -288,7 +288,7 @@ impl LiveCollector {
             self.gaps.push(CoverageGap::unavailable(
                 section::LOGS,
                 "pods/log",
-                "container logs are switched off (logs.enabled: false); the log rules were not evaluated",
+                "container logs are switched off (inspection.logs.enabled: false); the log rules were not evaluated",
             ));
         }
         late
@@ -473,7 +473,9 @@ async fn read_log(
                 Msg::Gap(CoverageGap::error(
                     section::LOGS,
                     "pods/log",
-                    format!("{e}; grant `get` on pods/log (deploy/rbac.yaml) or set logs.enabled: false"),
+                    format!(
+                        "{e}; grant `get` on pods/log (deploy/rbac-optional.yaml) or set inspection.logs.enabled: false"
+                    ),
                 ))
             } else if answer.status == 404 || answer.status == 400 {
                 // The pod or container went away while we read: nothing to inspect.
@@ -588,7 +590,7 @@ async fn summaries(api: Api, nodes: Vec<String>, lists: Arc<Semaphore>, tx: mpsc
                         section::NODES,
                         SUMMARY_RESOURCE,
                         format!(
-                            "{}; NodeDisk needs `get` on nodes/proxy (a broad grant, see deploy/rbac.yaml), or set collection.kubeletSummary: false",
+                            "{}; NodeDisk needs `get` on nodes/proxy (a broad grant, see deploy/rbac-optional.yaml), or set inspection.collection.kubeletSummary: false",
                             status_error(&answer)
                         ),
                     ))

@@ -249,6 +249,14 @@ fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Invento
         tracing::debug!(file = %path.display(), document = index, "skipped: no `kind`, not a Kubernetes object");
         return;
     }
+    let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    if crate::inventory::api_group(api_version).ends_with("config.k8s.io")
+        || api_version.starts_with("config.kubernetes.io")
+    {
+        // kustomization.yaml and kpt function configs: build files, not cluster objects.
+        tracing::debug!(file = %path.display(), document = index, kind, "skipped: a build configuration, not a Kubernetes object");
+        return;
+    }
     if kind.ends_with("List") && map.get("items").is_some() {
         let list_kind = kind.to_string();
         let api_version = map.get("apiVersion").cloned();
