@@ -273,7 +273,10 @@ pub struct OutputSettings {
 
 impl Default for OutputSettings {
     fn default() -> Self {
-        OutputSettings { directory: "kubeeye-reports".into(), formats: vec!["html".into(), "csv".into(), "json".into()] }
+        OutputSettings {
+            directory: "kubeeye-reports".into(),
+            formats: vec!["html".into(), "csv".into(), "json".into()],
+        }
     }
 }
 
