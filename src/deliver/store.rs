@@ -135,9 +135,11 @@ impl ReportStore {
     }
 
     /// `s3://bucket/prefix/key`: how messages and deliveries name an object.
+    /// A key ending in `/` names a directory (a run, a cluster) and keeps its slash.
     pub fn location(&self, key: &str) -> String {
         let full = self.key(key);
-        if full.as_ref().is_empty() { self.root.clone() } else { format!("{}/{full}", self.root) }
+        let slash = if key.ends_with('/') { "/" } else { "" };
+        if full.as_ref().is_empty() { self.root.clone() } else { format!("{}/{full}{slash}", self.root) }
     }
 
     fn error(&self, e: &object_store::Error, action: &str, key: &str) -> StoreError {

@@ -73,7 +73,7 @@ impl StoreError {
                 (StoreErrorKind::Denied, format!("{what}{}", code_note(status)))
             }
             E::Generic { .. } => match status {
-                Some(s) if s >= 500 || s == 429 => (
+                Some(s) if s >= 500 || s == 429 || s == 408 => (
                     StoreErrorKind::Server,
                     format!("{action} of {location} failed: the store answered HTTP {s}{}", code_note(None)),
                 ),
