@@ -66,7 +66,12 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
         templates::render("digest.html", templates::DIGEST_HTML, Escape::Html, &view).map_err(|e| e.to_string())?;
     let from: Mailbox =
         settings.from.parse().map_err(|e| format!("email.from `{}` is not an address: {e}", settings.from))?;
-    let mut builder = Message::builder().from(from).subject(view.subject.clone()).user_agent("kubeeye".into());
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(view.subject.clone())
+        .date_now()
+        .message_id(None)
+        .user_agent("kubeeye".into());
     if settings.to.is_empty() {
         return Err("email.to names no recipient".into());
     }
@@ -78,7 +83,7 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
     let body = match csv.filter(|_| settings.attach_csv) {
         Some(csv) => {
             let stamp = crate::clock::parse(&digest.started_at)
-                .map(|t| super::store::layout::run_stamp(t))
+                .map(super::store::layout::run_stamp)
                 .unwrap_or_else(|| "report".into());
             let name = format!("kubeeye-{}-{stamp}.csv", super::store::layout::cluster_segment(&digest.cluster));
             let csv_type = ContentType::parse("text/csv; charset=utf-8").map_err(|e| e.to_string())?;
@@ -141,10 +146,24 @@ impl Retryable for SendError {
         // A refused connection, a dropped one, a timeout or a 4xx reply may
         // pass next time; a 5xx (bad address, failed auth) or a TLS failure will not.
         match self {
-            SendError::Smtp(e) => !(e.is_permanent() || e.is_tls() || e.is_client()),
+            SendError::Smtp(e) => !(e.is_permanent() || e.is_tls() || e.is_client() || is_tls_rejection(e)),
             SendError::TooSlow(_) => true,
         }
     }
+}
+
+/// Whether a handshake failed on the certificate or protocol (lettre reports
+/// those as connection errors, but another attempt would fail the same way).
+fn is_tls_rejection(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|i| i as &dyn std::error::Error);
+        if s.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>()) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 impl std::fmt::Display for SendError {
