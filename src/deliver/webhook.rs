@@ -205,13 +205,15 @@ fn api_error(format: Format, text: &str) -> Option<String> {
     }
 }
 
+/// `10s`, `2m`, or `300ms` for timeouts below a whole second.
+fn human(d: Duration) -> String {
+    if d.subsec_millis() == 0 { crate::config::format_duration(d) } else { format!("{}ms", d.as_millis()) }
+}
+
 /// A failed request in words, without the URL (it is the secret).
 fn transport_error(e: reqwest::Error, timeout: Duration) -> AttemptError {
     if e.is_timeout() {
-        return AttemptError {
-            message: format!("no answer within {}", crate::config::format_duration(timeout)),
-            retryable: true,
-        };
+        return AttemptError { message: format!("no answer within {}", human(timeout)), retryable: true };
     }
     let e = e.without_url();
     let mut message = e.to_string();
