@@ -374,7 +374,7 @@ impl ReportStore {
         let uploaded = match self.upload(report, files).await {
             Ok(u) => u,
             Err(e) => {
-                deliveries.push(self.delivery(&format!("{run}/"), false, e.attempts, e.message));
+                deliveries.push(e.delivery(self.location(&format!("{run}/"))));
                 return Archived { deliveries, keys: None, report_url: None };
             }
         };
@@ -389,11 +389,11 @@ impl ReportStore {
         let latest_key = layout::latest_key(&report.cluster.name);
         deliveries.push(match self.update_latest(report, &uploaded.keys).await {
             Ok(attempts) => self.delivery(&latest_key, true, attempts, format!("points at {run}")),
-            Err(e) => self.delivery(&latest_key, false, e.attempts, e.message),
+            Err(e) => e.delivery(self.location(&latest_key)),
         });
         deliveries.push(match self.update_index(now).await {
             Ok((n, attempts)) => self.delivery(layout::INDEX, true, attempts, format!("lists {n} cluster(s)")),
-            Err(e) => self.delivery(layout::INDEX, false, e.attempts, e.message),
+            Err(e) => e.delivery(self.location(layout::INDEX)),
         });
         if self.retention.max_age_days.is_some() || self.retention.max_count.is_some() {
             let dir = format!("{}/", layout::cluster_segment(&report.cluster.name));

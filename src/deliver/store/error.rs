@@ -46,6 +46,18 @@ impl StoreError {
         StoreError { kind, message: message.into(), attempts: 0 }
     }
 
+    /// The failed [`Delivery`](crate::deliver::Delivery) (channel `store`) this error amounts to,
+    /// for a step whose target is `target` (e.g. [`ReportStore::location`](super::ReportStore::location)).
+    pub fn delivery(&self, target: impl Into<String>) -> crate::deliver::Delivery {
+        crate::deliver::Delivery {
+            channel: "store".into(),
+            target: target.into(),
+            ok: false,
+            attempts: self.attempts,
+            detail: self.message.clone(),
+        }
+    }
+
     /// Translates an `object_store` error met while doing `action` (`upload`,
     /// `read`, `list`, `delete`) on `location` (`s3://bucket/key`) in `bucket`.
     pub fn from_object_store(e: &object_store::Error, action: &str, location: &str, bucket: &str) -> Self {
@@ -88,7 +100,7 @@ impl StoreError {
             },
             _ => (StoreErrorKind::Other, format!("{action} of {location} failed: {e}")),
         };
-        StoreError { kind, message, attempts: 1 }
+        StoreError { kind, message: redact_queries(&message), attempts: 1 }
     }
 }
 
@@ -96,6 +108,29 @@ impl Retryable for StoreError {
     fn is_retryable(&self) -> bool {
         matches!(self.kind, StoreErrorKind::Server | StoreErrorKind::Network)
     }
+}
+
+/// Drops the query of every URL quoted in `text`: a SAS token or a presigned
+/// signature there is a credential, and object_store's messages quote request URLs.
+fn redact_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("://") {
+        let (before, url) = rest.split_at(start);
+        out.push_str(before);
+        let end = url.find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>')).unwrap_or(url.len());
+        let (url, after) = url.split_at(end);
+        match url.find('?') {
+            Some(q) => {
+                out.push_str(&url[..q]);
+                out.push_str("?…");
+            }
+            None => out.push_str(url),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every message in the error's source chain, outermost first.
@@ -149,5 +184,9 @@ mod tests {
         assert_eq!(http_status(&chain), Some(404));
         assert!(!is_network(&["HTTP 500".to_string()]));
         assert!(is_network(&["tcp connect error".to_string(), "Connection refused (os error 111)".to_string()]));
+        assert_eq!(
+            redact_queries("GET https://acct.blob.core.windows.net/c/k?sv=1&sig=SECRET failed (see http://x/y)"),
+            "GET https://acct.blob.core.windows.net/c/k?… failed (see http://x/y)"
+        );
     }
 }
