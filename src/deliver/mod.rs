@@ -2,6 +2,13 @@
 //! to object storage, by email, to webhooks. Each channel is retried on its
 //! own and reports a [`Delivery`]; one failing channel never blocks another.
 
+pub mod email;
+pub mod retry;
+pub mod secret;
+pub mod store;
+pub mod templates;
+pub mod webhook;
+
 use serde::Serialize;
 
 use crate::checks::health::truncate;

@@ -1,4 +1,6 @@
-//! Real components the integration tests and benchmarks run against.
+//! Real components the integration tests and benchmarks run against, started
+//! in-process by the tests themselves: a Kubernetes API server, an S3 server,
+//! an SMTP server and an HTTP receiver.
 //!
 //! Included with `mod support;` by tests and with
 //! `#[path = "../tests/support/mod.rs"] mod support;` by benchmarks, so
@@ -7,3 +9,6 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod http;
+pub mod s3;
+pub mod smtp;

@@ -1,0 +1,229 @@
+//! The digest by email: one multipart/alternative message (plain text and
+//! HTML from `templates/digest.{txt,html}.hbs`), optionally with the CSV
+//! report attached, sent over SMTP with STARTTLS, implicit TLS, or plain
+//! (an in-cluster relay).
+
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::retry::{Backoff, Retryable, retry};
+use super::templates::{self, DigestView, Escape};
+use super::{Delivery, Digest};
+use crate::config::EmailSettings;
+use crate::deliver::secret;
+
+/// Default for `timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts per digest; only connection-level and 4xx SMTP failures are retried.
+pub const ATTEMPTS: u32 = 3;
+/// Where the SMTP password is read from when neither `passwordEnv` nor `passwordFile` is set.
+pub const DEFAULT_PASSWORD_ENV: &str = "KE_SMTP_PASSWORD";
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    StartTls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+    /// No TLS: an in-cluster relay.
+    None,
+}
+
+impl Security {
+    /// Reads `tls:` (`starttls` when absent).
+    pub fn parse(setting: Option<&str>) -> Result<Self, String> {
+        match setting.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("starttls") => Ok(Security::StartTls),
+            Some("tls") => Ok(Security::Tls),
+            Some("none") => Ok(Security::None),
+            Some(other) => Err(format!("email.tls `{other}` is not starttls, tls or none")),
+        }
+    }
+
+    /// The usual port.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Security::StartTls => 587,
+            Security::Tls => 465,
+            Security::None => 25,
+        }
+    }
+}
+
+/// Builds the message: headers, text and HTML parts, and the CSV when
+/// `attachCsv` is on and `csv` is given.
+pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) -> Result<Message, String> {
+    let view = DigestView::of(digest);
+    let text =
+        templates::render("digest.txt", templates::DIGEST_TEXT, Escape::None, &view).map_err(|e| e.to_string())?;
+    let html =
+        templates::render("digest.html", templates::DIGEST_HTML, Escape::Html, &view).map_err(|e| e.to_string())?;
+    let from: Mailbox =
+        settings.from.parse().map_err(|e| format!("email.from `{}` is not an address: {e}", settings.from))?;
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(view.subject.clone())
+        .date_now()
+        .message_id(None)
+        .user_agent("kubeeye".into());
+    if settings.to.is_empty() {
+        return Err("email.to names no recipient".into());
+    }
+    for to in &settings.to {
+        let mailbox: Mailbox = to.parse().map_err(|e| format!("email.to `{to}` is not an address: {e}"))?;
+        builder = builder.to(mailbox);
+    }
+    let body = MultiPart::alternative_plain_html(text, html);
+    let body = match csv.filter(|_| settings.attach_csv) {
+        Some(csv) => {
+            let stamp = crate::clock::parse(&digest.started_at)
+                .map(super::store::layout::run_stamp)
+                .unwrap_or_else(|| "report".into());
+            let name = format!("kubeeye-{}-{stamp}.csv", super::store::layout::cluster_segment(&digest.cluster));
+            let csv_type = ContentType::parse("text/csv; charset=utf-8").map_err(|e| e.to_string())?;
+            MultiPart::mixed().multipart(body).singlepart(Attachment::new(name).body(csv.to_vec(), csv_type))
+        }
+        None => body,
+    };
+    builder.multipart(body).map_err(|e| format!("cannot build the message: {e}"))
+}
+
+/// The SMTP transport the settings describe (nothing is sent yet).
+fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let security = Security::parse(settings.tls.as_deref())?;
+    let port = settings.port.unwrap_or(security.default_port());
+    let tls_parameters = || {
+        let mut b = TlsParameters::builder(settings.host.clone());
+        if let Some(path) = &settings.ca_file {
+            let pem = std::fs::read(path).map_err(|e| format!("cannot read email.caFile {}: {e}", path.display()))?;
+            let ca = Certificate::from_pem(&pem)
+                .map_err(|e| format!("email.caFile {} is not a PEM certificate: {e}", path.display()))?;
+            b = b.add_root_certificate(ca);
+        }
+        b.build().map_err(|e| format!("TLS settings: {e}"))
+    };
+    let tls = match security {
+        Security::StartTls => Tls::Required(tls_parameters()?),
+        Security::Tls => Tls::Wrapper(tls_parameters()?),
+        Security::None => Tls::None,
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
+        .port(port)
+        .tls(tls)
+        .timeout(Some(settings.timeout.unwrap_or(DEFAULT_TIMEOUT)));
+    if let Some(user) = &settings.username {
+        let password = secret::read(
+            settings.password_env.as_deref(),
+            settings.password_file.as_deref(),
+            Some(DEFAULT_PASSWORD_ENV),
+        )
+        .map_err(|e| format!("SMTP password: {e}"))?
+        .ok_or_else(|| {
+            format!("email.username is set but no password: set {DEFAULT_PASSWORD_ENV}, passwordEnv or passwordFile")
+        })?;
+        builder = builder.credentials(Credentials::new(user.clone(), password));
+    }
+    Ok(builder.build())
+}
+
+/// One failed send.
+#[derive(Debug)]
+enum SendError {
+    /// What lettre reported.
+    Smtp(lettre::transport::smtp::Error),
+    /// The whole exchange outlasted its bound.
+    TooSlow(Duration),
+}
+
+impl Retryable for SendError {
+    fn is_retryable(&self) -> bool {
+        // A refused connection, a dropped one, a timeout or a 4xx reply may
+        // pass next time; a 5xx (bad address, failed auth) or a TLS failure will not.
+        match self {
+            SendError::Smtp(e) => !(e.is_permanent() || e.is_tls() || e.is_client() || is_tls_rejection(e)),
+            SendError::TooSlow(_) => true,
+        }
+    }
+}
+
+/// Whether a handshake failed on the certificate or protocol (lettre reports
+/// those as connection errors, but another attempt would fail the same way).
+fn is_tls_rejection(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|i| i as &dyn std::error::Error);
+        if s.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>()) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Smtp(e) => write!(f, "{e}"),
+            SendError::TooSlow(d) => {
+                write!(f, "the SMTP exchange took longer than {}", crate::config::format_duration(*d))
+            }
+        }
+    }
+}
+
+/// Sends the digest with the default backoff.
+pub async fn send(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) -> Delivery {
+    send_with(settings, digest, csv, Backoff::default()).await
+}
+
+/// Sends the digest, waiting `backoff` between attempts.
+pub async fn send_with(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>, backoff: Backoff) -> Delivery {
+    let port = Security::parse(settings.tls.as_deref()).map(|s| settings.port.unwrap_or(s.default_port())).ok();
+    let target = match port {
+        Some(port) => format!("{} via {}:{port}", settings.to.join(", "), settings.host),
+        None => format!("{} via {}", settings.to.join(", "), settings.host),
+    };
+    let failed =
+        |detail: String| Delivery { channel: "email".into(), target: target.clone(), ok: false, attempts: 0, detail };
+    let message = match message(settings, digest, csv) {
+        Ok(m) => m,
+        Err(e) => return failed(e),
+    };
+    let transport = match transport(settings) {
+        Ok(t) => t,
+        Err(e) => return failed(e),
+    };
+    let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let outcome = retry(ATTEMPTS, backoff, |_| {
+        let message = message.clone();
+        let transport = &transport;
+        async move {
+            // lettre's timeout covers each step; this bounds the whole exchange.
+            let bound = timeout.saturating_mul(3);
+            match tokio::time::timeout(bound, transport.send(message)).await {
+                Ok(result) => result.map_err(SendError::Smtp),
+                Err(_) => Err(SendError::TooSlow(bound)),
+            }
+        }
+    })
+    .await;
+    match outcome.result {
+        Ok(response) => Delivery {
+            channel: "email".into(),
+            target,
+            ok: true,
+            attempts: outcome.attempts,
+            detail: format!("accepted: {} {}", response.code(), response.message().collect::<Vec<_>>().join(" ")),
+        },
+        Err(e) => {
+            tracing::warn!(target = %target, attempts = outcome.attempts, error = %e, "email digest failed");
+            Delivery { channel: "email".into(), target, ok: false, attempts: outcome.attempts, detail: e.to_string() }
+        }
+    }
+}

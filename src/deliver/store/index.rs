@@ -1,0 +1,148 @@
+//! `latest.json`, each cluster's pointer to its newest archived run, and the
+//! fleet overview (`index.html`) rendered from all of them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::deliver::templates::{self, Escape, TemplateError};
+use crate::report::{Report, Summary};
+
+/// Current [`Latest::schema_version`].
+pub const LATEST_SCHEMA_VERSION: &str = "1";
+
+/// `<cluster>/latest.json`: small enough to read for every cluster when the
+/// index is rebuilt; the full report is one more read away.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Latest {
+    /// Version of this structure.
+    pub schema_version: String,
+    /// The cluster's display name.
+    pub cluster: String,
+    /// When the run started (RFC 3339).
+    pub started_at: String,
+    /// Whether everything could be inspected.
+    pub complete: bool,
+    /// Counts and score.
+    pub summary: Summary,
+    /// The run's reports, as keys relative to the store prefix.
+    pub reports: ReportKeys,
+}
+
+/// The keys of one run's reports, relative to the store prefix.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportKeys {
+    /// `report.html`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// `report.csv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<String>,
+    /// `report.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+}
+
+impl ReportKeys {
+    /// Records the key of one format.
+    pub fn set(&mut self, format: &str, key: String) {
+        match format {
+            "html" => self.html = Some(key),
+            "csv" => self.csv = Some(key),
+            "json" => self.json = Some(key),
+            _ => {}
+        }
+    }
+
+    /// The keys present, in html, csv, json order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        [&self.html, &self.csv, &self.json].into_iter().flatten().map(String::as_str)
+    }
+}
+
+impl Latest {
+    /// The pointer to a run just archived.
+    pub fn of(report: &Report, reports: ReportKeys) -> Self {
+        Latest {
+            schema_version: LATEST_SCHEMA_VERSION.into(),
+            cluster: report.cluster.name.clone(),
+            started_at: report.started_at.clone(),
+            complete: report.complete,
+            summary: report.summary.clone(),
+            reports,
+        }
+    }
+}
+
+/// One row of the fleet overview.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Row<'a> {
+    #[serde(flatten)]
+    latest: &'a Latest,
+    status: &'static str,
+}
+
+/// What `index.html.hbs` sees.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexView<'a> {
+    generated_at: String,
+    clusters: Vec<Row<'a>>,
+    danger: usize,
+    warning: usize,
+    incomplete: usize,
+}
+
+/// Renders the fleet overview from every cluster's `latest.json`. Links are
+/// relative to the index, which sits at the top of the prefix, so the page
+/// works wherever the bucket is served from.
+pub fn render_index(clusters: &[Latest], generated_at: &str) -> Result<String, TemplateError> {
+    let mut rows: Vec<Row> = clusters
+        .iter()
+        .map(|latest| Row {
+            latest,
+            status: if latest.summary.danger > 0 {
+                "danger"
+            } else if latest.summary.warning > 0 {
+                "warning"
+            } else {
+                "ok"
+            },
+        })
+        .collect();
+    rows.sort_by(|a, b| a.latest.cluster.cmp(&b.latest.cluster));
+    let view = IndexView {
+        generated_at: generated_at.to_string(),
+        danger: clusters.iter().map(|c| c.summary.danger).sum(),
+        warning: clusters.iter().map(|c| c.summary.warning).sum(),
+        incomplete: clusters.iter().filter(|c| !c.complete).count(),
+        clusters: rows,
+    };
+    templates::render("index.html", templates::INDEX_HTML, Escape::Html, &view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_escapes_cluster_names_and_links_relatively() {
+        let latest = Latest {
+            schema_version: "1".into(),
+            cluster: "<script>alert(1)</script>".into(),
+            started_at: "2026-11-25T02:00:00Z".into(),
+            complete: false,
+            summary: Summary { danger: 3, warning: 12, score: 71, ..Summary::default() },
+            reports: ReportKeys {
+                html: Some("x/2026/11/25/20261125T020000Z/report.html".into()),
+                csv: None,
+                json: Some("x/2026/11/25/20261125T020000Z/report.json".into()),
+            },
+        };
+        let html = render_index(&[latest], "2026-11-25T02:05:00Z").unwrap();
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("href=\"x/2026/11/25/20261125T020000Z/report.html\""));
+        assert!(html.contains(">71<"));
+    }
+}

@@ -1,0 +1,144 @@
+//! A real SMTP server: mailin-embedded on 127.0.0.1 in a background thread,
+//! keeping every message it accepts so tests can parse it (mail-parser).
+//! Optionally offers STARTTLS with a certificate from a fresh CA and AUTH
+//! PLAIN/LOGIN with one account.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig, response};
+
+/// One accepted message.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The envelope sender.
+    pub from: String,
+    /// The envelope recipients.
+    pub to: Vec<String>,
+    /// The message as sent (headers and body).
+    pub data: Vec<u8>,
+}
+
+#[derive(Clone)]
+struct Capture {
+    messages: Arc<Mutex<Vec<Received>>>,
+    account: Option<(String, String)>,
+    current: Option<Received>,
+}
+
+impl Handler for Capture {
+    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.current = Some(Received { from: from.to_string(), to: to.to_vec(), data: Vec::new() });
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(m) = &mut self.current {
+            m.data.extend_from_slice(buf);
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        if let Some(m) = self.current.take() {
+            self.messages.lock().expect("lock").push(m);
+        }
+        response::OK
+    }
+
+    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
+        self.check(user, password)
+    }
+
+    fn auth_login(&mut self, user: &str, password: &str) -> Response {
+        self.check(user, password)
+    }
+}
+
+impl Capture {
+    fn check(&self, user: &str, password: &str) -> Response {
+        match &self.account {
+            Some((u, p)) if u == user && p == password => response::AUTH_OK,
+            _ => response::INVALID_CREDENTIALS,
+        }
+    }
+}
+
+/// A running server.
+pub struct SmtpServer {
+    /// The port on 127.0.0.1.
+    pub port: u16,
+    /// With TLS: the PEM file of the CA that signed the server certificate.
+    pub ca_file: Option<PathBuf>,
+    messages: Arc<Mutex<Vec<Received>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl SmtpServer {
+    /// A plain server (no TLS, no authentication), like an in-cluster relay.
+    pub fn start() -> SmtpServer {
+        Self::launch(None, None)
+    }
+
+    /// A server offering STARTTLS (certificate for 127.0.0.1 from a fresh CA)
+    /// and AUTH for one account.
+    pub fn start_tls(user: &str, password: &str) -> SmtpServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "kubeeye test CA");
+        let ca = ca_params.self_signed(&ca_key).expect("CA");
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+        let cert = params.signed_by(&key, &issuer).expect("server cert");
+        let (cert_path, key_path, ca_path) =
+            (dir.path().join("tls.crt"), dir.path().join("tls.key"), dir.path().join("ca.crt"));
+        std::fs::write(&cert_path, cert.pem()).expect("write");
+        std::fs::write(&key_path, key.serialize_pem()).expect("write");
+        std::fs::write(&ca_path, ca.pem()).expect("write");
+        let ssl = SslConfig::SelfSigned {
+            cert_path: cert_path.display().to_string(),
+            key_path: key_path.display().to_string(),
+        };
+        let mut server = Self::launch(Some(ssl), Some((user.to_string(), password.to_string())));
+        server.ca_file = Some(ca_path);
+        server._dir = Some(dir);
+        server
+    }
+
+    fn launch(ssl: Option<SslConfig>, account: Option<(String, String)>) -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let handler = Capture { messages: messages.clone(), account: account.clone(), current: None };
+        let mut server = Server::new(handler);
+        server.with_name("smtp.kubeeye.test").with_tcp_listener(listener);
+        if let Some(ssl) = ssl {
+            server.with_ssl(ssl).expect("tls");
+        }
+        if account.is_some() {
+            server.with_auth(AuthMechanism::Plain).with_auth(AuthMechanism::Login);
+        }
+        // Runs until the test process exits.
+        std::thread::spawn(move || {
+            if let Err(e) = server.serve() {
+                eprintln!("test SMTP server stopped: {e}");
+            }
+        });
+        SmtpServer { port, ca_file: None, messages, _dir: None }
+    }
+
+    /// Messages accepted so far.
+    pub fn messages(&self) -> Vec<Received> {
+        self.messages.lock().expect("lock").clone()
+    }
+}
+
+/// A port on 127.0.0.1 where nothing listens: connections are refused.
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
