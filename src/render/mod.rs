@@ -7,6 +7,7 @@ use std::io::Write;
 use crate::report::Report;
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod table;
 
@@ -21,6 +22,8 @@ pub enum Format {
     Yaml,
     /// One row per finding, for spreadsheets.
     Csv,
+    /// A single self-contained HTML page.
+    Html,
 }
 
 impl Format {
@@ -31,6 +34,7 @@ impl Format {
             Format::Json => "json",
             Format::Yaml => "yaml",
             Format::Csv => "csv",
+            Format::Html => "html",
         }
     }
 
@@ -41,6 +45,7 @@ impl Format {
             Format::Json => "application/json",
             Format::Yaml => "application/yaml",
             Format::Csv => "text/csv; charset=utf-8; header=present",
+            Format::Html => "text/html; charset=utf-8",
         }
     }
 }
@@ -57,6 +62,13 @@ pub enum RenderError {
     /// Writing CSV failed.
     #[error("cannot write the CSV report: {0}")]
     Csv(#[from] ::csv::Error),
+    /// A template is broken or asks for a field the report does not have
+    /// (templates run in strict mode: a missing field is an error, not an empty cell).
+    #[error("cannot render the HTML report: {0}")]
+    Template(#[from] handlebars::RenderError),
+    /// A built-in template does not compile.
+    #[error("HTML template does not compile: {0}")]
+    TemplateSyntax(#[from] handlebars::TemplateError),
 }
 
 /// Writes `report` in `format` to `out`.
@@ -66,6 +78,7 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> Result<(),
         Format::Json => json::write_json(report, out)?,
         Format::Yaml => json::write_yaml(report, out)?,
         Format::Csv => csv::write_csv(report, out)?,
+        Format::Html => html::write_html(report, out)?,
     }
     Ok(())
 }
