@@ -8,6 +8,12 @@ use sha2::{Digest, Sha256};
 
 use crate::inventory::CoverageGap;
 
+mod diff;
+mod read;
+
+pub use diff::apply_diff;
+pub use read::{ParseReportError, ReadReportError, parse_report, read_report};
+
 /// How bad a finding is. Ordered: `Danger` is the most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -264,7 +270,8 @@ pub struct Cluster {
     pub sources: Vec<String>,
 }
 
-/// The report contract. JSON, YAML, tables (and later CSV and HTML) are views of it.
+/// The report contract. JSON, YAML, tables, CSV and HTML are views of it; its
+/// JSON form is described by `schemas/report.schema.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
@@ -338,6 +345,10 @@ pub struct Diff {
     pub open: usize,
     /// Findings of the previous report that are gone.
     pub resolved: Vec<Finding>,
+    /// Findings of the previous report that are absent now, but in a section
+    /// this inspection could not read completely: not known to be resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<Finding>,
 }
 
 /// Current [`Report::schema_version`].

@@ -6,6 +6,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+
 struct Run {
     code: i32,
     stdout: String,
@@ -32,6 +34,7 @@ fn json_report(args: &[&str]) -> (i32, Value) {
     let run = ke(&all);
     let report =
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr));
+    common::schema::assert_valid_report(&report);
     (run.code, report)
 }
 

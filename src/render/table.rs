@@ -15,7 +15,7 @@ use crate::checks::health::section;
 use crate::report::{Finding, Report, Severity};
 
 /// Table rendering options.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableOptions {
     /// Colour severities with ANSI escapes (only on a TTY).
     pub color: bool,

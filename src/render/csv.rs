@@ -1,0 +1,91 @@
+//! The CSV view: one row per finding, for a spreadsheet.
+//!
+//! Columns: `severity, rule, category, namespace, kind, name, container,
+//! message, remediation`, and `status` (`new` / `open`) when the report was
+//! compared with a previous one. Quoting follows RFC 4180 (the `csv` crate:
+//! fields with commas, quotes or line breaks are quoted, quotes doubled,
+//! records end in CRLF). The file is UTF-8 and starts with a byte order mark,
+//! without which Excel reads it as the local code page and garbles names and
+//! the `…` of shortened messages.
+//!
+//! Formula injection: a spreadsheet evaluates a cell that starts with `=`,
+//! `+`, `-` or `@` (and, in some, tab or carriage return) as a formula, so an
+//! event message or object name like `=HYPERLINK("http://evil", "click")`
+//! would run when the file is opened. Every such cell gets a leading `'`,
+//! which spreadsheets display as text and do not show. The cost is that a
+//! message which really starts with `-` carries the `'` too when the file is
+//! read by a program.
+
+use std::io::Write;
+
+use crate::report::{Finding, FindingStatus, Report};
+
+/// UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+const COLUMNS: [&str; 9] =
+    ["severity", "rule", "category", "namespace", "kind", "name", "container", "message", "remediation"];
+
+/// Writes one row per finding, in report order.
+pub fn write_csv(report: &Report, out: &mut dyn Write) -> Result<(), csv::Error> {
+    out.write_all(BOM)?;
+    let with_status = report.diff.is_some();
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+    let mut header: Vec<&str> = COLUMNS.to_vec();
+    if with_status {
+        header.push("status");
+    }
+    w.write_record(&header)?;
+    for f in &report.findings {
+        w.write_record(row(f, with_status))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn row(f: &Finding, with_status: bool) -> Vec<String> {
+    let mut cells = vec![
+        f.severity.as_str().to_string(),
+        cell(&f.rule),
+        cell(&f.category),
+        cell(f.namespace.as_deref().unwrap_or("")),
+        cell(&f.kind),
+        cell(&f.name),
+        cell(f.container.as_deref().unwrap_or("")),
+        cell(&f.message),
+        cell(&f.remediation),
+    ];
+    if with_status {
+        cells.push(
+            match f.status {
+                Some(FindingStatus::New) => "new",
+                Some(FindingStatus::Open) => "open",
+                None => "",
+            }
+            .to_string(),
+        );
+    }
+    cells
+}
+
+/// A cell a spreadsheet will show as text, never evaluate.
+pub fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_defused() {
+        assert_eq!(cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(cell("+1"), "'+1");
+        assert_eq!(cell("-2"), "'-2");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("\rx"), "'\rx");
+        assert_eq!(cell("web-1"), "web-1");
+        assert_eq!(cell(""), "");
+    }
+}

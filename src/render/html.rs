@@ -1,0 +1,141 @@
+//! The HTML report: one self-contained page an administrator opens from disk
+//! or object storage, with no network. Templates are data in `templates/`
+//! (a layout and one partial per section), compiled into the binary.
+//!
+//! Safety of cluster text, in layers:
+//! 1. Handlebars escapes every `{{ }}`; templates run in strict mode, so a
+//!    field the view lacks fails the render instead of leaving an empty cell.
+//! 2. The findings table's data is JSON in a `<script type="application/json">`
+//!    element, escaped so it cannot end the element ([`safe::script_json`]),
+//!    and the page's script writes it with `textContent` only.
+//! 3. Only `http(s)` rule references become links.
+//! 4. A Content-Security-Policy allows no network and only the page's own
+//!    script and style, by hash.
+//!
+//! Size: section tables show at most [`SECTION_ROWS`] rows each; the
+//! findings table renders one page of 100 rows at a time from the JSON, so
+//! 30,000 findings make a page of a few megabytes with a small DOM.
+
+use std::io::{BufWriter, Write};
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+use super::RenderError;
+use crate::report::Report;
+
+mod chart;
+mod data;
+mod safe;
+mod view;
+
+pub use view::SECTION_ROWS;
+
+const LAYOUT: &str = include_str!("../../templates/report.html.hbs");
+const STYLE: &str = include_str!("../../templates/report.css");
+const SCRIPT: &str = include_str!("../../templates/report.js");
+
+/// Partials, by the name the templates call them with.
+const PARTIALS: &[(&str, &str)] = &[
+    ("header", include_str!("../../templates/partials/header.hbs")),
+    ("nav", include_str!("../../templates/partials/nav.hbs")),
+    ("summary", include_str!("../../templates/partials/summary.hbs")),
+    ("chart", include_str!("../../templates/partials/chart.hbs")),
+    ("sev", include_str!("../../templates/partials/sev.hbs")),
+    ("rule_link", include_str!("../../templates/partials/rule_link.hbs")),
+    ("section_end", include_str!("../../templates/partials/section_end.hbs")),
+    ("control_plane", include_str!("../../templates/partials/control_plane.hbs")),
+    ("nodes", include_str!("../../templates/partials/nodes.hbs")),
+    ("pods", include_str!("../../templates/partials/pods.hbs")),
+    ("events", include_str!("../../templates/partials/events.hbs")),
+    ("logs", include_str!("../../templates/partials/logs.hbs")),
+    ("workloads", include_str!("../../templates/partials/workloads.hbs")),
+    ("findings", include_str!("../../templates/partials/findings.hbs")),
+    ("coverage", include_str!("../../templates/partials/coverage.hbs")),
+    ("changes", include_str!("../../templates/partials/changes.hbs")),
+    ("rules", include_str!("../../templates/partials/rules.hbs")),
+];
+
+/// What the layout template reads: the view plus the page's own assets.
+#[derive(Serialize)]
+struct Document {
+    #[serde(flatten)]
+    page: view::Page,
+    csp: String,
+    style: &'static str,
+    script: &'static str,
+    findings_json: String,
+}
+
+mod helpers {
+    // `{{num n}}`: a count with thousands separators (30,000).
+    handlebars::handlebars_helper!(num: |n: u64| super::view::thousands(usize::try_from(n).unwrap_or(usize::MAX)));
+}
+
+/// The template registry: strict, escaping, partials registered.
+fn registry() -> Result<Handlebars<'static>, RenderError> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    // Indenting partials would shift the text of <pre> remediation blocks.
+    hb.set_prevent_indent(true);
+    hb.register_helper("num", Box::new(helpers::num));
+    hb.register_template_string("report", LAYOUT)?;
+    for (name, text) in PARTIALS {
+        hb.register_partial(name, *text)?;
+    }
+    Ok(hb)
+}
+
+/// Writes the report as one self-contained HTML page.
+pub fn write_html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
+    let doc = Document {
+        page: view::page(report),
+        csp: safe::content_security_policy(SCRIPT, STYLE),
+        style: STYLE,
+        script: SCRIPT,
+        findings_json: safe::script_json(&data::encode(report))?,
+    };
+    let mut buffered = BufWriter::with_capacity(64 * 1024, out);
+    registry()?.render_to_write("report", &doc, &mut buffered)?;
+    buffered.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_compile() {
+        assert!(registry().is_ok());
+    }
+
+    #[test]
+    fn strict_mode_makes_a_missing_field_an_error() {
+        let Ok(mut hb) = registry() else { panic!("registry") };
+        assert!(hb.register_template_string("t", "<td>{{header.nonexistent}}</td>").is_ok());
+        let doc = serde_json::json!({"header": {"cluster": "c"}});
+        let err = hb.render("t", &doc).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("strict mode"), "{err}");
+    }
+
+    /// Triple-stash output skips escaping: only the page's own assets and the
+    /// script-safe JSON may use it, never a field that holds cluster text.
+    #[test]
+    fn unescaped_output_only_for_own_assets() {
+        let allowed = ["{{{style}}}", "{{{script}}}", "{{{findings_json}}}"];
+        for (name, text) in std::iter::once(&("report", LAYOUT)).chain(PARTIALS) {
+            let mut rest = *text;
+            while let Some(at) = rest.find("{{{") {
+                let tail = &rest[at..];
+                assert!(
+                    allowed.iter().any(|a| tail.starts_with(a)),
+                    "{name}: unescaped {}",
+                    &tail[..tail.len().min(40)]
+                );
+                rest = &rest[at + 3..];
+            }
+            assert!(!text.contains("{{&"), "{name}: {{& is unescaped output");
+        }
+    }
+}

@@ -1,0 +1,533 @@
+//! What the HTML templates read: the report reshaped for display, every
+//! field present (templates run in strict mode), numbers already formatted.
+//! Cluster text stays raw here; handlebars escapes it on output.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::chart::{self, Chart};
+use super::safe::http_link;
+use crate::checks::health::section;
+use crate::clock;
+use crate::inventory::GapKind;
+use crate::report::{Finding, FindingStatus, Report, Severity};
+
+/// Rows a section table shows before pointing to the findings table: the
+/// page stays small however many events or log findings a cluster has.
+pub const SECTION_ROWS: usize = 200;
+
+/// Circumference of the score ring (radius 42).
+const RING: f64 = 2.0 * std::f64::consts::PI * 42.0;
+
+/// The whole page.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    /// Document title.
+    pub title: String,
+    /// When, what and where from.
+    pub header: Header,
+    /// Score and counts.
+    pub summary: SummaryView,
+    /// Findings by category and severity; `null` without findings.
+    pub chart: Option<Chart>,
+    /// Table of contents.
+    pub nav: Vec<NavItem>,
+    /// Control plane components and certificates.
+    pub control_plane: Section,
+    /// Node conditions and problems.
+    pub nodes: Section,
+    /// Pod status.
+    pub pods: Section,
+    /// Warning events.
+    pub events: Section,
+    /// Container log patterns.
+    pub logs: Section,
+    /// Workload and RBAC findings counted per rule.
+    pub workloads: Workloads,
+    /// The big table (rows come from the script's data).
+    pub findings: FindingsTable,
+    /// What could not be inspected.
+    pub coverage: Coverage,
+    /// Comparison with the previous report; `null` without one.
+    pub diff: Option<DiffView>,
+    /// One entry per rule: description, why, remediation, references.
+    pub rules: Vec<RuleView>,
+}
+
+/// The page header.
+#[derive(Debug, Serialize)]
+pub struct Header {
+    /// Cluster name.
+    pub cluster: String,
+    /// Start of the inspection, for display.
+    pub started: String,
+    /// Start, as written in the report (machine-readable `datetime`).
+    pub started_at: String,
+    /// How long it took, e.g. `12 s`; empty when unknown.
+    pub duration: String,
+    /// Where the data came from.
+    pub sources: String,
+    /// kubeeye version.
+    pub version: String,
+    /// Whether everything could be inspected.
+    pub complete: bool,
+    /// Read failures (coverage gaps of kind `error`).
+    pub errors: usize,
+}
+
+/// Score and counts.
+#[derive(Debug, Serialize)]
+pub struct SummaryView {
+    /// 0–100.
+    pub score: u8,
+    /// `good` (≥ 80), `fair` (≥ 50) or `poor`.
+    pub grade: &'static str,
+    /// `stroke-dasharray` of the score ring: the score's share of its circumference.
+    pub ring: String,
+    /// Danger findings.
+    pub danger: String,
+    /// Warning findings.
+    pub warning: String,
+    /// Info findings.
+    pub info: String,
+    /// Passed checks.
+    pub passed: String,
+    /// All findings.
+    pub total: String,
+}
+
+/// A link in the table of contents.
+#[derive(Debug, Serialize)]
+pub struct NavItem {
+    /// Fragment target.
+    pub id: &'static str,
+    /// Label.
+    pub title: &'static str,
+    /// Count shown beside it; empty for none.
+    pub count: String,
+    /// Worst severity in the section, for the count's colour; empty for none.
+    pub severity: &'static str,
+}
+
+/// A server-rendered section table.
+#[derive(Debug, Serialize)]
+pub struct Section {
+    /// Fragment id, also the `section` of its findings.
+    pub id: &'static str,
+    /// Findings in the section.
+    pub total: usize,
+    /// The first [`SECTION_ROWS`] of them.
+    pub rows: Vec<Row>,
+    /// How many are only in the findings table.
+    pub more: usize,
+    /// Coverage gaps of this section: "no findings" may mean "not looked at".
+    pub gaps: usize,
+}
+
+/// One finding as a table row; absent values are empty strings.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    /// `danger`, `warning`, `info`.
+    pub severity: &'static str,
+    /// `new`, `open` or empty.
+    pub status: &'static str,
+    /// Rule id.
+    pub rule: String,
+    /// Whether the rule has documentation on the page to link to.
+    pub documented: bool,
+    /// Namespace.
+    pub namespace: String,
+    /// Kind.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// `Kind/name`, or the name alone for pods and nodes.
+    pub object: String,
+    /// Container.
+    pub container: String,
+    /// Event or condition reason.
+    pub reason: String,
+    /// Occurrences, when counted.
+    pub count: String,
+    /// First seen, for display.
+    pub first_seen: String,
+    /// Last seen, for display.
+    pub last_seen: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Workload and RBAC findings per rule.
+#[derive(Debug, Serialize)]
+pub struct Workloads {
+    /// Findings in the `workloads` and `rbac` sections.
+    pub total: usize,
+    /// Distinct objects with at least one finding.
+    pub objects: usize,
+    /// One line per rule, worst first.
+    pub rules: Vec<RuleCount>,
+}
+
+/// How often one rule failed.
+#[derive(Debug, Serialize)]
+pub struct RuleCount {
+    /// Rule id.
+    pub rule: String,
+    /// Whether the rule has documentation on the page.
+    pub documented: bool,
+    /// Worst severity among its findings.
+    pub severity: &'static str,
+    /// Category.
+    pub category: String,
+    /// Findings.
+    pub count: usize,
+    /// What the rule checks.
+    pub description: String,
+}
+
+/// The script-driven findings table.
+#[derive(Debug, Serialize)]
+pub struct FindingsTable {
+    /// All findings.
+    pub total: usize,
+    /// Whether to show the status column and filter.
+    pub has_status: bool,
+}
+
+/// What could not be inspected.
+#[derive(Debug, Serialize)]
+pub struct Coverage {
+    /// Whether nothing failed to be read.
+    pub complete: bool,
+    /// One row per gap, errors first.
+    pub gaps: Vec<GapRow>,
+}
+
+/// A coverage gap.
+#[derive(Debug, Serialize)]
+pub struct GapRow {
+    /// `error` or `unavailable`.
+    pub kind: &'static str,
+    /// Report section affected.
+    pub section: String,
+    /// What could not be read.
+    pub resource: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The comparison with the previous report.
+#[derive(Debug, Serialize)]
+pub struct DiffView {
+    /// When the previous inspection started, for display.
+    pub previous: String,
+    /// New findings.
+    pub new: usize,
+    /// Still open.
+    pub open: usize,
+    /// Resolved since.
+    pub resolved_total: usize,
+    /// The first [`SECTION_ROWS`] resolved findings.
+    pub resolved: Vec<Row>,
+    /// Resolved findings not listed.
+    pub resolved_more: usize,
+    /// Absent now but in a section that could not be read.
+    pub unverified_total: usize,
+    /// The first [`SECTION_ROWS`] of them.
+    pub unverified: Vec<Row>,
+    /// Unverified findings not listed.
+    pub unverified_more: usize,
+}
+
+/// A rule in the appendix.
+#[derive(Debug, Serialize)]
+pub struct RuleView {
+    /// Rule id (anchor `rule-<id>`).
+    pub id: String,
+    /// Worst severity among its findings; empty when it has none now.
+    pub severity: &'static str,
+    /// Findings now.
+    pub count: usize,
+    /// Category.
+    pub category: String,
+    /// What it detects.
+    pub description: String,
+    /// Why it matters.
+    pub why: String,
+    /// How to fix it (pre-wrapped).
+    pub remediation: String,
+    /// Further reading.
+    pub references: Vec<Reference>,
+}
+
+/// A reference: a link only when it is an `http(s)` URL.
+#[derive(Debug, Serialize)]
+pub struct Reference {
+    /// As written.
+    pub text: String,
+    /// The URL to link to; `null` when the text is not a web URL.
+    pub href: Option<String>,
+}
+
+/// Builds the page from a report.
+pub fn page(report: &Report) -> Page {
+    let s = &report.summary;
+    let in_section = |ids: &[&str]| -> Vec<&Finding> {
+        report.findings.iter().filter(|f| ids.contains(&f.section.as_str())).collect()
+    };
+    let make = |id: &'static str| section_table(report, id, &in_section(&[id]));
+    let control_plane = make(section::CONTROL_PLANE);
+    let nodes = make(section::NODES);
+    let pods = make(section::PODS);
+    let events = make(section::EVENTS);
+    let logs = make(section::LOGS);
+    let workloads = workloads(report, &in_section(&[section::WORKLOADS, section::RBAC]));
+    let coverage = coverage(report);
+    let diff = report.diff.as_ref().map(|d| DiffView {
+        previous: display_time(&d.previous_started_at),
+        new: d.new,
+        open: d.open,
+        resolved_total: d.resolved.len(),
+        resolved: d.resolved.iter().take(SECTION_ROWS).map(|f| row(report, f)).collect(),
+        resolved_more: d.resolved.len().saturating_sub(SECTION_ROWS),
+        unverified_total: d.unverified.len(),
+        unverified: d.unverified.iter().take(SECTION_ROWS).map(|f| row(report, f)).collect(),
+        unverified_more: d.unverified.len().saturating_sub(SECTION_ROWS),
+    });
+
+    let worst = |ids: &[&str]| worst_severity(in_section(ids).into_iter());
+    let count = |n: usize| if n == 0 { String::new() } else { thousands(n) };
+    let mut nav = vec![
+        nav_item(section::CONTROL_PLANE, "Control plane", count(control_plane.total), worst(&[section::CONTROL_PLANE])),
+        nav_item(section::NODES, "Nodes", count(nodes.total), worst(&[section::NODES])),
+        nav_item(section::PODS, "Pods", count(pods.total), worst(&[section::PODS])),
+        nav_item(section::EVENTS, "Events", count(events.total), worst(&[section::EVENTS])),
+        nav_item(section::LOGS, "Logs", count(logs.total), worst(&[section::LOGS])),
+        nav_item(section::WORKLOADS, "Workloads", count(workloads.total), worst(&[section::WORKLOADS, section::RBAC])),
+        nav_item("findings", "All findings", count(report.findings.len()), ""),
+        nav_item(
+            "coverage",
+            "Coverage",
+            count(coverage.gaps.len()),
+            if coverage.complete || coverage.gaps.is_empty() { "" } else { "warning" },
+        ),
+    ];
+    if let Some(d) = &diff {
+        nav.push(nav_item("changes", "Changes", count(d.resolved_total), ""));
+    }
+    nav.push(nav_item("rules", "Rules", String::new(), ""));
+
+    Page {
+        title: format!("kubeeye report: {} ({})", report.cluster.name, display_time(&report.started_at)),
+        header: Header {
+            cluster: report.cluster.name.clone(),
+            started: display_time(&report.started_at),
+            started_at: report.started_at.clone(),
+            duration: duration(&report.started_at, &report.finished_at),
+            sources: report.cluster.sources.join(", "),
+            version: report.tool.version.clone(),
+            complete: report.complete,
+            errors: report.coverage.iter().filter(|g| g.kind == GapKind::Error).count(),
+        },
+        summary: SummaryView {
+            score: s.score,
+            grade: match s.score {
+                80.. => "good",
+                50..=79 => "fair",
+                _ => "poor",
+            },
+            ring: format!("{:.1} {RING:.1}", RING * f64::from(s.score.min(100)) / 100.0),
+            danger: thousands(s.danger),
+            warning: thousands(s.warning),
+            info: thousands(s.info),
+            passed: thousands(s.passed),
+            total: thousands(report.findings.len()),
+        },
+        chart: chart::layout(&s.by_category),
+        nav,
+        control_plane,
+        nodes,
+        pods,
+        events,
+        logs,
+        workloads,
+        findings: FindingsTable { total: report.findings.len(), has_status: report.diff.is_some() },
+        coverage,
+        diff,
+        rules: rules(report),
+    }
+}
+
+fn nav_item(id: &'static str, title: &'static str, count: String, severity: &'static str) -> NavItem {
+    NavItem { id, title, count, severity }
+}
+
+fn section_table(report: &Report, id: &'static str, findings: &[&Finding]) -> Section {
+    Section {
+        id,
+        total: findings.len(),
+        rows: findings.iter().take(SECTION_ROWS).map(|f| row(report, f)).collect(),
+        more: findings.len().saturating_sub(SECTION_ROWS),
+        gaps: report.coverage.iter().filter(|g| g.section == id).count(),
+    }
+}
+
+fn row(report: &Report, f: &Finding) -> Row {
+    let bare = matches!(f.kind.as_str(), "Pod" | "Node" | "ControlPlane");
+    Row {
+        severity: f.severity.as_str(),
+        status: match f.status {
+            Some(FindingStatus::New) => "new",
+            Some(FindingStatus::Open) => "open",
+            None => "",
+        },
+        rule: f.rule.clone(),
+        documented: report.rules.contains_key(&f.rule),
+        namespace: f.namespace.clone().unwrap_or_default(),
+        kind: f.kind.clone(),
+        name: f.name.clone(),
+        object: if bare { f.name.clone() } else { format!("{}/{}", f.kind, f.name) },
+        container: f.container.clone().unwrap_or_default(),
+        reason: f.reason.clone().unwrap_or_default(),
+        count: f.count.map(|c| thousands(usize::try_from(c).unwrap_or(usize::MAX))).unwrap_or_default(),
+        first_seen: f.first_seen.as_deref().map(display_time).unwrap_or_default(),
+        last_seen: f.last_seen.as_deref().map(display_time).unwrap_or_default(),
+        message: f.message.clone(),
+    }
+}
+
+fn workloads(report: &Report, findings: &[&Finding]) -> Workloads {
+    let mut by_rule: BTreeMap<&str, (Severity, &str, usize)> = BTreeMap::new();
+    let mut objects = std::collections::HashSet::new();
+    for f in findings {
+        let entry = by_rule.entry(f.rule.as_str()).or_insert((f.severity, f.category.as_str(), 0));
+        entry.0 = entry.0.min(f.severity);
+        entry.2 += 1;
+        objects.insert((f.kind.as_str(), f.namespace.as_deref(), f.name.as_str()));
+    }
+    let mut rules: Vec<RuleCount> = by_rule
+        .into_iter()
+        .map(|(rule, (severity, category, count))| RuleCount {
+            rule: rule.to_string(),
+            documented: report.rules.contains_key(rule),
+            severity: severity.as_str(),
+            category: category.to_string(),
+            count,
+            description: report.rules.get(rule).map(|d| d.description.clone()).unwrap_or_default(),
+        })
+        .collect();
+    rules.sort_by(|a, b| {
+        rank(a.severity).cmp(&rank(b.severity)).then(b.count.cmp(&a.count)).then_with(|| a.rule.cmp(&b.rule))
+    });
+    Workloads { total: findings.len(), objects: objects.len(), rules }
+}
+
+fn rank(severity: &str) -> u8 {
+    match severity {
+        "danger" => 0,
+        "warning" => 1,
+        _ => 2,
+    }
+}
+
+fn coverage(report: &Report) -> Coverage {
+    let mut gaps: Vec<GapRow> = report
+        .coverage
+        .iter()
+        .map(|g| GapRow {
+            kind: match g.kind {
+                GapKind::Error => "error",
+                GapKind::Unavailable => "unavailable",
+            },
+            section: g.section.clone(),
+            resource: g.resource.clone(),
+            reason: g.reason.clone(),
+        })
+        .collect();
+    // Errors first: they make the report incomplete; a stable sort keeps collection order within each kind.
+    gaps.sort_by_key(|g| g.kind != "error");
+    Coverage { complete: report.complete, gaps }
+}
+
+fn rules(report: &Report) -> Vec<RuleView> {
+    let mut stats: BTreeMap<&str, (Severity, usize)> = BTreeMap::new();
+    for f in &report.findings {
+        let e = stats.entry(f.rule.as_str()).or_insert((f.severity, 0));
+        e.0 = e.0.min(f.severity);
+        e.1 += 1;
+    }
+    report
+        .rules
+        .iter()
+        .map(|(id, doc)| {
+            let (severity, count) = stats.get(id.as_str()).map_or(("", 0), |(s, n)| (s.as_str(), *n));
+            RuleView {
+                id: id.clone(),
+                severity,
+                count,
+                category: doc.category.clone(),
+                description: doc.description.clone(),
+                why: doc.why.clone(),
+                remediation: doc.remediation.trim_end().to_string(),
+                references: doc.references.iter().map(|r| Reference { text: r.clone(), href: http_link(r) }).collect(),
+            }
+        })
+        .collect()
+}
+
+fn worst_severity<'a>(findings: impl Iterator<Item = &'a Finding>) -> &'static str {
+    findings.map(|f| f.severity).min().map_or("", Severity::as_str)
+}
+
+/// `2026-11-25T02:00:00Z` as `2026-11-25 02:00 UTC`; text that is not a timestamp as it is.
+pub fn display_time(text: &str) -> String {
+    match clock::parse(text) {
+        Some(ts) => ts.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// `12 s`, `3 min 4 s`, `1 h 2 min`; empty when either end is not a timestamp.
+fn duration(start: &str, end: &str) -> String {
+    let (Some(a), Some(b)) = (clock::parse(start), clock::parse(end)) else { return String::new() };
+    let secs = clock::seconds_between(a, b);
+    match secs {
+        ..0 => String::new(),
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min {} s", secs / 60, secs % 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+/// `30000` as `30,000`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_times_for_people() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(30_000), "30,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(display_time("2026-11-25T02:00:09Z"), "2026-11-25 02:00 UTC");
+        assert_eq!(display_time("not a time"), "not a time");
+        assert_eq!(duration("2026-11-25T02:00:00Z", "2026-11-25T02:00:12Z"), "12 s");
+        assert_eq!(duration("2026-11-25T02:00:00Z", "2026-11-25T02:03:04Z"), "3 min 4 s");
+        assert_eq!(duration("2026-11-25T02:00:00Z", "2026-11-25T03:02:00Z"), "1 h 2 min");
+        assert_eq!(duration("x", "2026-11-25T03:02:00Z"), "");
+    }
+}
