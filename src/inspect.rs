@@ -115,7 +115,13 @@ pub async fn inspect_live(
     Ok((inventory, evaluation))
 }
 
-fn finish(inventory: Inventory, mut evaluation: Evaluation, started_at: String, scope: &NamespaceFilter) -> Inspected {
+/// Drops what the namespace scope does not report and gathers the coverage gaps.
+pub fn finish(
+    inventory: Inventory,
+    mut evaluation: Evaluation,
+    started_at: String,
+    scope: &NamespaceFilter,
+) -> Inspected {
     // Cluster-scoped objects were kept for lookups; only what the scope asks for is reported.
     evaluation.findings.retain(|f| scope.reports(f.namespace.as_deref()));
     let mut gaps = inventory.gaps;

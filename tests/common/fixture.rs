@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use kubeeye::app::build_report;
 use kubeeye::collect::offline;
 use kubeeye::config::InspectSettings;
+use kubeeye::inspect::Inspected;
 use kubeeye::report::{Finding, Report, Severity, Summary};
 use kubeeye::rules::RuleSet;
 
@@ -28,14 +28,15 @@ pub fn report(paths: &[&str]) -> Report {
     let rules = RuleSet::builtin().expect("built-in rules load");
     let evaluation = kubeeye::checks::evaluate_with(&inventory, &rules, &InspectSettings::default());
     let cluster = inventory.cluster.clone().unwrap_or_else(|| "fixture".into());
-    let mut report = build_report(
-        &rules,
-        cluster,
-        paths.iter().map(|p| format!("snapshot:{p}")).collect(),
-        STARTED_AT.into(),
-        inventory.gaps,
+    let inspected = Inspected {
+        cluster: None,
+        sources: paths.iter().map(|p| format!("snapshot:{p}")).collect(),
+        started_at: STARTED_AT.into(),
+        finished_at: None,
+        gaps: inventory.gaps,
         evaluation,
-    );
+    };
+    let mut report = inspected.into_report(&rules, cluster);
     report.finished_at = FINISHED_AT.into();
     report.tool.version = "0.0.0-test".into();
     report
