@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::{
-    ColorChoice, Command, DiagArgs, FailOn, InstallArgs, ListFormat, OutputFormat, RulesCommand, Scope, SnapshotArgs,
+    ColorChoice, Command, DiagArgs, FailOn, InstallArgs, ListFormat, OutputFormat, RenderArgs, RulesCommand, RunArgs,
+    Scope, SnapshotArgs,
 };
 use crate::collect::client::ClusterAccess;
 use crate::collect::live::{LiveCollector, Wants};
@@ -29,12 +30,16 @@ pub enum ExitStatus {
     Invalid = 2,
     /// The inspection could not see everything (see the report's coverage).
     Incomplete = 3,
+    /// A report could not be delivered (`ke run`); the local copy is written.
+    DeliveryFailed = 4,
 }
 
 /// Runs one command, writing its output to `out`.
 pub fn run(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Diag(args) => diag(&args, color, out),
+        Command::Render(args) => render_saved(&args, color, out),
+        Command::Run(args) => run_job(&args, out),
         Command::Snapshot(args) => snapshot(&args, out),
         Command::Install(args) => install(&args, true, out),
         Command::Uninstall(args) => install(&args, false, out),
@@ -71,17 +76,112 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
         .or(file.cluster.clone())
         .or_else(|| inspected.cluster.clone())
         .unwrap_or_else(|| args.snapshot.first().map_or_else(|| "kubernetes".into(), |p| default_cluster_name(p)));
-    let report = inspected.into_report(&rules, cluster_name);
-    match args.output {
-        OutputFormat::Table => {
-            let color = use_color(color);
-            render::table::write_table(&report, out, render::table::TableOptions { color })?
-        }
-        OutputFormat::Json => render::json::write_json(&report, out)?,
-        OutputFormat::Yaml => render::json::write_yaml(&report, out)?,
+    let mut report = inspected.into_report(&rules, cluster_name);
+    if let Some(previous) = &args.previous {
+        crate::report::apply_diff(&mut report, &crate::report::read_report(previous)?);
     }
+    if let Some(dir) = &args.output_dir {
+        write_all_formats(&report, dir)?;
+    }
+    render::write(&report, format_of(args.output, color), out)?;
     out.flush()?;
     Ok(exit_status(&report, args.fail_on))
+}
+
+/// The renderer for an `-o` value.
+fn format_of(output: OutputFormat, color: ColorChoice) -> render::Format {
+    match output {
+        OutputFormat::Table => render::Format::Table(render::table::TableOptions { color: use_color(color) }),
+        OutputFormat::Json => render::Format::Json,
+        OutputFormat::Yaml => render::Format::Yaml,
+        OutputFormat::Csv => render::Format::Csv,
+        OutputFormat::Html => render::Format::Html,
+    }
+}
+
+/// `--output-dir`: report.html, report.csv and report.json side by side.
+fn write_all_formats(report: &Report, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for format in [render::Format::Html, render::Format::Csv, render::Format::Json] {
+        let path = dir.join(format!("report.{}", format.extension()));
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
+        );
+        render::write(report, format, &mut file)?;
+        file.flush().with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn render_saved(args: &RenderArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let mut report = crate::report::read_report(&args.report)?;
+    if let Some(previous) = &args.previous {
+        crate::report::apply_diff(&mut report, &crate::report::read_report(previous)?);
+    }
+    render::write(&report, format_of(args.output, color), out)?;
+    out.flush()?;
+    Ok(ExitStatus::Clean)
+}
+
+fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let mut config = args.config.as_deref().map(FileConfig::load).transpose()?.unwrap_or_default();
+    if let Some(dir) = &args.output_dir {
+        config.outputs.directory.clone_from(dir);
+    }
+    if let Some(url) = &args.store {
+        config.storage.url = Some(url.clone());
+    }
+    let scope = namespace_filter(&args.scope, &config);
+    let source = if args.snapshot.is_empty() {
+        Source::Live(
+            ClusterAccess { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() },
+            args.cluster.timeout,
+        )
+    } else {
+        Source::Snapshot(args.snapshot.clone())
+    };
+    let fail_on = args.fail_on.map(|f| match f {
+        FailOn::Danger => Severity::Danger,
+        FailOn::Warning => Severity::Warning,
+    });
+    let schedule = args
+        .schedule
+        .as_deref()
+        .map(|s| crate::schedule::Schedule::parse(s, args.time_zone.as_deref()))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let job = crate::run::Job::prepare(config, &args.rules, source, scope, args.cluster_name.clone(), fail_on)?;
+    if args.check_config {
+        writeln!(out, "config OK")?;
+        writeln!(out, "  rules:    {} enabled of {}", job.rules.enabled().count(), job.rules.rules.len())?;
+        writeln!(out, "  reports:  {}", job.config.outputs.directory.display())?;
+        writeln!(out, "  archive:  {}", job.store.location(""))?;
+        let n = &job.config.notify;
+        writeln!(
+            out,
+            "  notify:   {}{} webhook(s), when {}",
+            n.email.as_ref().map(|e| format!("email to {}, ", e.to.join(", "))).unwrap_or_default(),
+            n.webhooks.len(),
+            n.when.as_deref().unwrap_or("always")
+        )?;
+        if let Some(s) = &schedule {
+            writeln!(out, "  schedule: {} ({})", s.as_str(), args.time_zone.as_deref().unwrap_or("UTC"))?;
+        }
+        return Ok(ExitStatus::Clean);
+    }
+    let runtime = inspect::runtime()?;
+    let status = match schedule {
+        None => runtime.block_on(job.run(out)),
+        Some(schedule) => runtime.block_on(crate::run::every(&job, &schedule, out)),
+    };
+    Ok(match status.code() {
+        0 => ExitStatus::Clean,
+        1 => ExitStatus::Findings,
+        2 => ExitStatus::Invalid,
+        3 => ExitStatus::Incomplete,
+        _ => ExitStatus::DeliveryFailed,
+    })
 }
 
 fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {

@@ -55,6 +55,18 @@ ke reports. The manifests are those in deploy/npd/; --dry-run prints them. This 
     Install(InstallArgs),
     /// Remove a component installed with `ke install`.
     Uninstall(InstallArgs),
+    /// The nightly job: inspect, write HTML/CSV/JSON reports, archive them, mail and post the digest.
+    #[command(long_about = "The nightly job: one complete inspection, reports rendered as HTML, CSV and JSON \
+and written locally first, archived in object storage (<store>/<cluster>/YYYY/MM/DD/<time>/report.*, \
+<cluster>/latest.json, an index.html of every cluster), compared with the previous run, and a digest \
+mailed and posted to Slack or webhooks. Each channel is retried on its own; one failing never stops \
+the others.\n\nWith no config at all, `ke run --snapshot examples/demo-cluster` inspects the demo \
+snapshot, archives to ./kubeeye-reports/ and prints the digest it would mail.\n\n\
+Exit codes: 0 clean, 1 findings at failOn, 2 invalid config, 3 inspection incomplete, 4 a delivery failed \
+(the local reports are written anyway). With --schedule it runs until SIGTERM or Ctrl-C, one run at a time.")]
+    Run(RunArgs),
+    /// Render a saved JSON report as HTML, CSV, a table, JSON or YAML.
+    Render(RenderArgs),
     /// List or explain the built-in and custom rules.
     Rules {
         /// What to show.
@@ -143,9 +155,70 @@ pub struct DiagArgs {
     /// Exit with code 1 when a finding reaches this severity.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
-    /// Cluster name shown in the report (default: the first snapshot's directory name).
+    /// Cluster name shown in the report (default: the kubeconfig context or the snapshot's).
     #[arg(long)]
     pub cluster_name: Option<String>,
+    /// Also write report.html, report.csv and report.json into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// A previous JSON report: mark findings new or open and list the resolved ones.
+    #[arg(long, value_name = "REPORT.json")]
+    pub previous: Option<PathBuf>,
+}
+
+/// `ke render` options.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// A JSON report written by `ke diag -o json` or `ke run`.
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Html)]
+    pub output: OutputFormat,
+    /// A previous JSON report to compare with.
+    #[arg(long, value_name = "REPORT.json")]
+    pub previous: Option<PathBuf>,
+}
+
+/// `ke run` options. Everything can also come from the config file; flags win.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The config file (see deploy/configmap.yaml for a commented example).
+    #[arg(long, value_name = "FILE", env = "KE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Validate the config, rule files, storage and notification settings, then exit.
+    #[arg(long)]
+    pub check_config: bool,
+    /// Inspect these files or directories instead of the cluster (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub snapshot: Vec<PathBuf>,
+    /// Cluster access.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Namespace selection (overrides the config's namespaces).
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Extra rule files (repeatable).
+    #[arg(short = 'f', long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Exit with code 1 when a finding reaches this severity (overrides failOn).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// Cluster name in reports and the archive (overrides the config's cluster).
+    #[arg(long)]
+    pub cluster_name: Option<String>,
+    /// Local report directory (overrides outputs.directory).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Archive URL: s3://bucket/prefix, gs://…, az://…, file:///path (overrides storage.url).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Keep running and inspect on this schedule: 5 cron fields as in a CronJob ("0 2 * * *"), or @daily.
+    #[arg(long, value_name = "CRON")]
+    pub schedule: Option<String>,
+    /// Time zone of --schedule (IANA name such as Europe/Berlin; default UTC).
+    #[arg(long, value_name = "TZ", requires = "schedule")]
+    pub time_zone: Option<String>,
 }
 
 /// Namespace selection, as kubectl spells it.
@@ -189,10 +262,14 @@ pub enum RulesCommand {
 pub enum OutputFormat {
     /// Grouped tables for the terminal.
     Table,
-    /// The JSON report contract.
+    /// The JSON report contract (schemas/report.schema.json).
     Json,
     /// The same report as YAML.
     Yaml,
+    /// One row per finding, for spreadsheets.
+    Csv,
+    /// A self-contained HTML page.
+    Html,
 }
 
 /// Formats of `ke rules list`.

@@ -18,4 +18,5 @@ pub mod quantity;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod schedule;

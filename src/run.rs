@@ -1,0 +1,385 @@
+//! `ke run`: the nightly job. One complete inspection, the reports rendered
+//! and written locally, archived in the object store, compared with the
+//! previous run, and the digest mailed and posted. Every delivery channel is
+//! tried; what failed is said, and the local reports stay.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::clock;
+use crate::collect::client::ClusterAccess;
+use crate::config::FileConfig;
+use crate::deliver::store::ReportStore;
+use crate::deliver::templates::{self, DigestView, Escape};
+use crate::deliver::{Delivery, Digest, email, webhook};
+use crate::inspect::{self, InspectError, Inspected, Source};
+use crate::inventory::{CoverageGap, NamespaceFilter};
+use crate::render::{self, Format};
+use crate::report::{Report, Severity};
+use crate::rules::RuleSet;
+
+/// How a run ended, most important first: the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RunStatus {
+    /// Config or rules invalid: nothing was inspected (exit 2).
+    Invalid,
+    /// A delivery channel failed (exit 4); the local reports are complete.
+    DeliveryFailed,
+    /// Part of the cluster could not be inspected (exit 3).
+    Incomplete,
+    /// Findings reached the `failOn` severity (exit 1).
+    Findings,
+    /// Everything inspected and delivered, nothing at `failOn` (exit 0).
+    Clean,
+}
+
+impl RunStatus {
+    /// The exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            RunStatus::Clean => 0,
+            RunStatus::Findings => 1,
+            RunStatus::Invalid => 2,
+            RunStatus::Incomplete => 3,
+            RunStatus::DeliveryFailed => 4,
+        }
+    }
+}
+
+/// Everything a run needs, validated before any I/O.
+pub struct Job {
+    /// The config file's settings (or the defaults).
+    pub config: FileConfig,
+    /// Rules in effect.
+    pub rules: RuleSet,
+    /// Where the cluster data comes from.
+    pub source: Source,
+    /// Namespaces.
+    pub scope: NamespaceFilter,
+    /// The report's cluster name, when set.
+    pub cluster_name: Option<String>,
+    /// `failOn`.
+    pub fail_on: Option<Severity>,
+    /// The archive.
+    pub store: ReportStore,
+    /// Render these.
+    pub formats: Vec<Format>,
+}
+
+/// What is wrong with a config, found before anything runs.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct JobError(pub String);
+
+impl Job {
+    /// Validates the config and everything it names: rule files, the store
+    /// URL and its credentials, email addresses, webhook formats and secrets.
+    pub fn prepare(
+        config: FileConfig,
+        extra_rules: &[PathBuf],
+        source: Source,
+        scope: NamespaceFilter,
+        cluster_name: Option<String>,
+        fail_on: Option<Severity>,
+    ) -> Result<Self, JobError> {
+        let mut rule_files = config.rules.clone();
+        rule_files.extend(extra_rules.iter().cloned());
+        let rules = RuleSet::load(&rule_files).map_err(|e| JobError(e.to_string()))?;
+        let fail_on = match (fail_on, config.fail_on.as_deref()) {
+            (Some(s), _) => Some(s),
+            (None, None) => None,
+            (None, Some(text)) => match Severity::parse_setting(text) {
+                Ok(Some(s @ (Severity::Danger | Severity::Warning))) => Some(s),
+                _ => return Err(JobError(format!("failOn: `{text}` is not danger or warning"))),
+            },
+        };
+        let mut formats = Vec::new();
+        for f in &config.outputs.formats {
+            formats.push(match f.as_str() {
+                "html" => Format::Html,
+                "csv" => Format::Csv,
+                "json" => Format::Json,
+                other => return Err(JobError(format!("outputs.formats: `{other}` is not html, csv or json"))),
+            });
+        }
+        if !formats.contains(&Format::Json) {
+            // The JSON report is the contract the next run diffs against.
+            formats.push(Format::Json);
+        }
+        let store = ReportStore::open(&config.storage, &config.outputs.directory)
+            .map_err(|e| JobError(format!("storage: {}", e.message)))?;
+        if let Some(email) = &config.notify.email {
+            let probe = Digest::from_report(&placeholder_report(), None);
+            email::message(email, &probe, None).map_err(|e| JobError(format!("notify.email: {e}")))?;
+            email::Security::parse(email.tls.as_deref()).map_err(|e| JobError(format!("notify.email.tls: {e}")))?;
+        }
+        for w in &config.notify.webhooks {
+            if webhook::Format::parse(&w.format).is_none() {
+                return Err(JobError(format!(
+                    "notify.webhooks[{}].format: `{}` is not slack, generic, teams, dingtalk, feishu or wecom",
+                    w.name, w.format
+                )));
+            }
+            if w.url_env.is_none() && w.url_file.is_none() {
+                return Err(JobError(format!(
+                    "notify.webhooks[{}]: set urlEnv or urlFile (webhook URLs are credentials and never live in the config)",
+                    w.name
+                )));
+            }
+        }
+        if let Some(when) = config.notify.when.as_deref()
+            && !matches!(when, "always" | "findings" | "changes")
+        {
+            return Err(JobError(format!("notify.when: `{when}` is not always, findings or changes")));
+        }
+        Ok(Job { config, rules, source, scope, cluster_name, fail_on, store, formats })
+    }
+
+    /// One run: inspect, render, write locally, archive, notify.
+    pub async fn run(&self, out: &mut dyn Write) -> RunStatus {
+        let inspected = self.inspect().await;
+        let mut report = inspected;
+        let mut deliveries: Vec<Delivery> = Vec::new();
+        match self.store.previous(&report.cluster.name).await {
+            Ok(Some(previous)) => crate::report::apply_diff(&mut report, &previous),
+            Ok(None) => {}
+            Err(e) => deliveries.push(e.delivery(self.store.location(&format!("{}/latest.json", report.cluster.name)))),
+        }
+        let (files, csv) = match self.write_local(&report) {
+            Ok(written) => written,
+            Err(e) => {
+                deliveries.push(Delivery {
+                    channel: "local".into(),
+                    target: self.config.outputs.directory.display().to_string(),
+                    ok: false,
+                    attempts: 1,
+                    detail: e,
+                });
+                (Vec::new(), None)
+            }
+        };
+        let archived =
+            if files.is_empty() { None } else { Some(self.store.archive(&report, &files, clock::now()).await) };
+        let report_url = archived.as_ref().and_then(|a| a.report_url.clone());
+        deliveries.extend(archived.into_iter().flat_map(|a| a.deliveries));
+        let digest = Digest::from_report(&report, report_url);
+        if self.config.notify.email.is_none() {
+            let _ = writeln!(out, "No email is configured (notify.email); this is the digest it would send:\n");
+        }
+        print_digest(&digest, out);
+        if self.should_notify(&report) {
+            let email = async {
+                match &self.config.notify.email {
+                    Some(settings) => Some(email::send(settings, &digest, csv.as_deref()).await),
+                    None => None,
+                }
+            };
+            let hooks = webhook::post_all(&self.config.notify.webhooks, &digest);
+            let (mail, posted) = tokio::join!(email, hooks);
+            deliveries.extend(mail);
+            deliveries.extend(posted);
+        } else {
+            let _ = writeln!(
+                out,
+                "notifications skipped (notify.when: {})",
+                self.config.notify.when.as_deref().unwrap_or("always")
+            );
+        }
+        for d in &files {
+            let _ = writeln!(out, "wrote {}", d.display());
+        }
+        for d in &deliveries {
+            let mark = if d.ok { "ok    " } else { "FAILED" };
+            let _ = writeln!(out, "{mark} {:<16} {} ({} attempt(s)): {}", d.channel, d.target, d.attempts, d.detail);
+        }
+        let _ = out.flush();
+        status(&report, self.fail_on, &deliveries)
+    }
+
+    async fn inspect(&self) -> Report {
+        let (source, rules, settings, scope) = (&self.source, &self.rules, &self.config.inspection, &self.scope);
+        let inspected = match source {
+            Source::Snapshot(_) => inspect::inspect(source, rules, settings, scope),
+            Source::Live(access, total) => {
+                let started_at = clock::format(clock::now());
+                match inspect::inspect_live(access, *total, rules, settings, scope).await {
+                    Ok((inventory, evaluation)) => Ok(inspect::finish(inventory, evaluation, started_at, scope)),
+                    Err(e) => Err(InspectError::Connect(e)),
+                }
+            }
+        };
+        let inspected = inspected.unwrap_or_else(|e| unreachable_cluster(&e, source));
+        let name = self
+            .cluster_name
+            .clone()
+            .or(self.config.cluster.clone())
+            .or_else(|| inspected.cluster.clone())
+            .unwrap_or_else(|| "kubernetes".into());
+        inspected.into_report(&self.rules, name)
+    }
+
+    /// Renders every format into memory and writes it under the outputs
+    /// directory in the archive's layout; returns the files and the CSV bytes.
+    fn write_local(&self, report: &Report) -> Result<(Vec<PathBuf>, Option<Vec<u8>>), String> {
+        let dir = local_dir(&self.config.outputs.directory, report);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut files = Vec::new();
+        let mut csv = None;
+        for format in &self.formats {
+            let mut bytes = Vec::new();
+            render::write(report, *format, &mut bytes).map_err(|e| format!("rendering {}: {e}", format.extension()))?;
+            let path = dir.join(format!("report.{}", format.extension()));
+            std::fs::write(&path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            if *format == Format::Csv {
+                csv = Some(bytes);
+            }
+            files.push(path);
+        }
+        Ok((files, csv))
+    }
+
+    fn should_notify(&self, report: &Report) -> bool {
+        match self.config.notify.when.as_deref() {
+            Some("findings") => report.summary.danger + report.summary.warning > 0 || !report.complete,
+            Some("changes") => {
+                report.diff.as_ref().is_none_or(|d| d.new > 0 || !d.resolved.is_empty()) || !report.complete
+            }
+            _ => true,
+        }
+    }
+}
+
+/// `<dir>/<cluster>/<YYYY>/<MM>/<DD>/<timestamp>/`, the archive's layout.
+fn local_dir(base: &Path, report: &Report) -> PathBuf {
+    let started = clock::parse(&report.started_at).unwrap_or_else(clock::now);
+    let utc = started.to_zoned(jiff::tz::TimeZone::UTC);
+    let cluster: String = report
+        .cluster
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .collect();
+    base.join(cluster)
+        .join(format!("{:04}", utc.year()))
+        .join(format!("{:02}", utc.month()))
+        .join(format!("{:02}", utc.day()))
+        .join(utc.strftime("%Y%m%dT%H%M%SZ").to_string())
+}
+
+/// A run whose cluster could not be reached still reports, so the morning
+/// digest says so instead of staying silent.
+fn unreachable_cluster(e: &InspectError, source: &Source) -> Inspected {
+    let what = match source {
+        Source::Snapshot(paths) => paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        Source::Live(ClusterAccess { context, .. }, _) => context.clone().unwrap_or_else(|| "the cluster".into()),
+    };
+    let now = clock::format(clock::now());
+    Inspected {
+        cluster: None,
+        sources: vec![what.clone()],
+        started_at: now,
+        finished_at: None,
+        gaps: vec![CoverageGap::error("inspection", what, e.to_string())],
+        evaluation: crate::checks::Evaluation::default(),
+    }
+}
+
+fn placeholder_report() -> Report {
+    Inspected {
+        cluster: None,
+        sources: Vec::new(),
+        started_at: clock::format(clock::now()),
+        finished_at: None,
+        gaps: Vec::new(),
+        evaluation: crate::checks::Evaluation::default(),
+    }
+    .into_report(&RuleSet::default(), "check".into())
+}
+
+/// Prints the text digest (what the email says), control characters escaped.
+fn print_digest(digest: &Digest, out: &mut dyn Write) {
+    let view = DigestView::of(digest);
+    match templates::render("digest.txt", templates::DIGEST_TEXT, Escape::None, &view) {
+        Ok(text) => {
+            for line in text.lines() {
+                let _ = writeln!(out, "{}", crate::render::table::printable(line));
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "(digest could not be rendered: {e})");
+        }
+    }
+}
+
+/// The run's status: a failed delivery first, then an incomplete inspection, then findings.
+pub fn status(report: &Report, fail_on: Option<Severity>, deliveries: &[Delivery]) -> RunStatus {
+    if deliveries.iter().any(|d| !d.ok) {
+        RunStatus::DeliveryFailed
+    } else if !report.complete {
+        RunStatus::Incomplete
+    } else if fail_on.is_some_and(|t| report.fails_at(t)) {
+        RunStatus::Findings
+    } else {
+        RunStatus::Clean
+    }
+}
+
+/// Runs `job` on `schedule` until SIGTERM or Ctrl-C, one run at a time; a
+/// signal during a run lets it finish. Returns the last run's status.
+pub async fn every(job: &Job, schedule: &crate::schedule::Schedule, out: &mut dyn Write) -> RunStatus {
+    let mut last = RunStatus::Clean;
+    loop {
+        let next = match schedule.next_after(clock::now()) {
+            Ok(next) => next,
+            Err(e) => {
+                let _ = writeln!(out, "error: {e}");
+                return RunStatus::Invalid;
+            }
+        };
+        let _ = writeln!(out, "next run at {next} ({})", schedule.as_str());
+        let _ = out.flush();
+        let wait = next.timestamp().duration_since(clock::now()).unsigned_abs();
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stop_signal() => {
+                let _ = writeln!(out, "stopping");
+                return last;
+            }
+        }
+        let (status, stopped) = {
+            let run = job.run(&mut *out);
+            tokio::pin!(run);
+            let stop = stop_signal();
+            tokio::pin!(stop);
+            tokio::select! {
+                status = &mut run => (status, false),
+                // A signal mid-run lets the run finish: its reports and notifications are not cut off.
+                () = &mut stop => (run.await, true),
+            }
+        };
+        last = status;
+        if stopped {
+            let _ = writeln!(out, "stopped after the current run");
+            return last;
+        }
+    }
+}
+
+/// Resolves on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,401 @@
+//! `ke run` end to end: the real binary inspects the fake API server, archives
+//! to a real S3 protocol server, mails a real SMTP server and posts to HTTP
+//! receivers; a second run diffs against the first and retention prunes it;
+//! faults in every channel are reported without losing a report.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use serde_json::Value;
+use support::apiserver::{FakeApiServer, FakeCluster, Options};
+use support::http::{Receiver, Reply};
+use support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use support::smtp::{SmtpServer, closed_port};
+
+const BUCKET: &str = "kubeeye-reports";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `ke` off the test's runtime, which keeps serving S3 and the receivers meanwhile.
+async fn ke(args: Vec<String>, env: Vec<(String, String)>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ke"))
+            .args(&args)
+            .envs(env)
+            .env("NO_COLOR", "1")
+            .env_remove("KUBECONFIG")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .output()
+            .expect("ke runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Fixture objects with timestamps moved so their `collectedAt` is now.
+fn fixture(path: &str, kinds: &[&str]) -> Vec<Value> {
+    let inventory = kubeeye::collect::offline::load(&[PathBuf::from(path)]).unwrap();
+    let delta = inventory
+        .collected_at
+        .as_deref()
+        .and_then(kubeeye::clock::parse)
+        .map_or(0, |t| kubeeye::clock::seconds_between(t, kubeeye::clock::now()));
+    inventory
+        .objects
+        .into_iter()
+        .filter(|o| o.id.kind != "Inspection" && (kinds.is_empty() || kinds.contains(&o.id.kind.as_str())))
+        .map(|o| {
+            let mut v = o.raw;
+            shift(&mut v, delta);
+            v
+        })
+        .collect()
+}
+
+fn shift(v: &mut Value, delta: i64) {
+    match v {
+        Value::String(s) if s.len() >= 20 && s.as_bytes()[10] == b'T' && s.ends_with('Z') => {
+            if let Some(t) = kubeeye::clock::parse(s) {
+                *s = kubeeye::clock::format(jiff::Timestamp::from_second(t.as_second() + delta).unwrap());
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| shift(i, delta)),
+        Value::Object(map) => map.values_mut().for_each(|i| shift(i, delta)),
+        _ => {}
+    }
+}
+
+/// A small cluster: one node (NotReady when `broken`), its metrics and
+/// summary, a crash-looping Deployment, a Warning event, healthy control plane.
+fn cluster(broken: bool) -> Vec<Value> {
+    let node = if broken { "tests/fixtures/NodeNotReady/fail.yaml" } else { "tests/fixtures/NodeNotReady/pass.yaml" };
+    let mut v = fixture(node, &["Node"]);
+    v.extend(fixture("tests/fixtures/NodeCPU/pass.yaml", &["NodeMetrics"]));
+    v.extend(fixture("tests/fixtures/NodeDisk/pass.yaml", &["KubeletSummary"]));
+    v.extend(fixture("tests/fixtures/APIServerHealthStatus/pass.yaml", &[]));
+    v.extend(fixture("tests/fixtures/PodCrashLooping/fail.yaml", &["Pod"]));
+    v.extend(fixture("tests/fixtures/WarningEvent/fail.yaml", &["Event"]));
+    v.extend(fixture("tests/fixtures/missingNetworkPolicy/pass-default-deny.yaml", &[]));
+    v
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env { dir: tempfile::tempdir().unwrap(), vars: Vec::new() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn kubeconfig(&self, server: &FakeApiServer, name: &str) -> String {
+        let path = self.path(name);
+        server.kubeconfig(&path);
+        path.to_str().unwrap().to_string()
+    }
+
+    fn config(&self, text: &str) -> String {
+        let path = self.path("kubeeye.yaml");
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    async fn run(&self, config: &str, kubeconfig: &str) -> Run {
+        let args = ["run", "--config", config, "--kubeconfig", kubeconfig].map(String::from).to_vec();
+        ke(args, self.vars.clone()).await
+    }
+}
+
+fn config_text(local: &Path, s3: &str, bucket: &str, smtp_port: u16, extra_webhooks: &str) -> String {
+    format!(
+        r#"cluster: prod-eu
+outputs:
+  directory: {local}
+storage:
+  url: s3://{bucket}/nightly
+  endpoint: {s3}
+  region: us-east-1
+  pathStyle: true
+  allowHttp: true
+  accessKeyIdEnv: TEST_S3_KEY
+  secretAccessKeyEnv: TEST_S3_SECRET
+  attempts: 3
+  retention:
+    maxCount: 1
+notify:
+  email:
+    host: 127.0.0.1
+    port: {smtp_port}
+    tls: none
+    from: kubeeye@example.com
+    to: [ops@example.com, sre@example.com]
+    attachCsv: true
+    timeout: 5s
+  webhooks:
+    - {{name: slack, format: slack, urlEnv: TEST_SLACK_URL}}
+    - {{name: ops, format: generic, urlEnv: TEST_GENERIC_URL}}
+{extra_webhooks}"#,
+        local = local.display()
+    )
+}
+
+fn run_dirs(keys: &[String]) -> Vec<String> {
+    let mut dirs: Vec<String> = keys
+        .iter()
+        .filter(|k| k.ends_with("/report.json"))
+        .map(|k| k.trim_end_matches("/report.json").to_string())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nightly_job_archives_mails_posts_and_diffs_the_next_night() {
+    let s3 = S3Server::start(&[BUCKET]).await;
+    let smtp = SmtpServer::start();
+    let slack = Receiver::start(Reply::Status(200, "ok".into())).await;
+    let generic = Receiver::start(Reply::Status(200, "{}".into())).await;
+    let mut env = Env::new();
+    env.vars = vec![
+        ("TEST_S3_KEY".into(), ACCESS_KEY.into()),
+        ("TEST_S3_SECRET".into(), SECRET_KEY.into()),
+        ("TEST_SLACK_URL".into(), format!("{}/services/T1/B1/secret", slack.base)),
+        ("TEST_GENERIC_URL".into(), format!("{}/hooks/kubeeye", generic.base)),
+    ];
+    let local = env.path("local");
+    let config = env.config(&config_text(&local, &s3.endpoint, BUCKET, smtp.port, ""));
+
+    // Night one.
+    let first = FakeApiServer::start(FakeCluster::from_values(cluster(true)), Options::default());
+    let run = env.run(&config, &env.kubeconfig(&first, "kubeconfig-1")).await;
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("FAILED"), "{}", run.stdout);
+    assert!(!run.stdout.contains("secret") && !run.stderr.contains("secret"), "no webhook URL in the output");
+
+    let keys = s3.objects(BUCKET);
+    let runs = run_dirs(&keys);
+    assert_eq!(runs.len(), 1, "{keys:?}");
+    let run_dir = &runs[0];
+    let layout = regex::Regex::new(r"^nightly/prod-eu/\d{4}/\d{2}/\d{2}/\d{8}T\d{6}Z$").unwrap();
+    assert!(layout.is_match(run_dir), "{run_dir}");
+    for name in ["report.html", "report.csv", "report.json"] {
+        assert!(keys.contains(&format!("{run_dir}/{name}")), "{name} missing: {keys:?}");
+    }
+    let report: Value = serde_json::from_slice(&s3.read(BUCKET, &format!("{run_dir}/report.json")).unwrap()).unwrap();
+    let (danger, warning) =
+        (report["summary"]["danger"].as_u64().unwrap(), report["summary"]["warning"].as_u64().unwrap());
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "NodeNotReady"));
+    let latest: Value = serde_json::from_slice(&s3.read(BUCKET, "nightly/prod-eu/latest.json").unwrap()).unwrap();
+    let relative = run_dir.trim_start_matches("nightly/");
+    assert_eq!(latest["reports"]["json"], format!("{relative}/report.json"), "{latest}");
+    let index = String::from_utf8(s3.read(BUCKET, "nightly/index.html").unwrap()).unwrap();
+    assert!(index.contains("prod-eu"));
+    // The local copy is the same report.
+    let local_json = local.join(run_dir.trim_start_matches("nightly/")).join("report.json");
+    assert!(local_json.exists(), "{}", local_json.display());
+
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, ["ops@example.com", "sre@example.com"]);
+    let mail = MessageParser::default().parse(&mails[0].data).unwrap();
+    assert_eq!(mail.subject().unwrap(), format!("[kubeeye] prod-eu: {danger} danger, {warning} warning"));
+    let text = mail.body_text(0).unwrap().to_string();
+    assert!(text.contains(&format!("Danger:  {danger}")) && text.contains("NodeNotReady"), "{text}");
+    assert!(mail.body_html(0).unwrap().contains(&format!("{danger} danger")));
+    assert_eq!(mail.attachment_count(), 1);
+    assert!(mail.attachment(0).unwrap().attachment_name().unwrap().ends_with(".csv"));
+
+    let slack_body = slack.requests()[0].json();
+    assert!(slack_body["blocks"].as_array().is_some_and(|b| !b.is_empty()), "{slack_body}");
+    assert_eq!(slack.requests()[0].path, "/services/T1/B1/secret");
+    let hook = generic.requests()[0].json();
+    assert_eq!(hook["cluster"], "prod-eu");
+    assert_eq!(hook["summary"]["danger"].as_u64(), Some(danger));
+    assert!(hook["reportUrl"].as_str().is_some_and(|u| u.contains("report.html")), "{hook}");
+
+    // Night two: the node was fixed; one second later so the run has its own directory.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = FakeApiServer::start(FakeCluster::from_values(cluster(false)), Options::default());
+    let run = env.run(&config, &env.kubeconfig(&second, "kubeconfig-2")).await;
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let runs_after = run_dirs(&s3.objects(BUCKET));
+    assert_eq!(runs_after.len(), 1, "retention keeps one run: {runs_after:?}");
+    assert_ne!(&runs_after[0], run_dir, "the oldest run was pruned");
+    let report: Value =
+        serde_json::from_slice(&s3.read(BUCKET, &format!("{}/report.json", runs_after[0])).unwrap()).unwrap();
+    let resolved = report["diff"]["resolved"].as_array().unwrap();
+    assert!(resolved.iter().any(|f| f["rule"] == "NodeNotReady"), "{}", report["diff"]);
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["status"] == "open" || f["status"] == "new"));
+    let hook = generic.requests()[1].json();
+    assert_eq!(hook["resolved"].as_u64(), Some(resolved.len() as u64), "{hook}");
+    let mails = smtp.messages();
+    let mail = MessageParser::default().parse(&mails[1].data).unwrap();
+    assert!(mail.subject().unwrap().ends_with(" 0 new"), "{:?}", mail.subject());
+    assert!(mail.body_text(0).unwrap().contains(&format!("0 new, {} resolved", resolved.len())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_channels_are_reported_and_no_report_is_lost() {
+    let s3 = S3Server::start(&[BUCKET]).await;
+    let hanging = Receiver::start(Reply::Hang).await;
+    let good = Receiver::start(Reply::Status(200, "{}".into())).await;
+    let mut env = Env::new();
+    env.vars = vec![
+        ("TEST_S3_KEY".into(), ACCESS_KEY.into()),
+        ("TEST_S3_SECRET".into(), SECRET_KEY.into()),
+        ("TEST_SLACK_URL".into(), format!("{}/slack", hanging.base)),
+        ("TEST_GENERIC_URL".into(), format!("{}/ok", good.base)),
+    ];
+    let local = env.path("local");
+    // The bucket does not exist, SMTP refuses connections, the Slack receiver never answers.
+    let text = config_text(&local, &s3.endpoint, "no-such-bucket", closed_port(), "").replace(
+        "{name: slack, format: slack, urlEnv: TEST_SLACK_URL}",
+        "{name: slack, format: slack, urlEnv: TEST_SLACK_URL, timeout: 1s, attempts: 1}",
+    );
+    let config = env.config(&text);
+    let server = FakeApiServer::start(FakeCluster::from_values(cluster(true)), Options::default());
+    let started = std::time::Instant::now();
+    let run = env.run(&config, &env.kubeconfig(&server, "kubeconfig")).await;
+    assert!(started.elapsed() < Duration::from_secs(60), "a hanging webhook does not hang the run");
+    assert_eq!(run.code, 4, "delivery failure has its own exit code:\n{}\n{}", run.stdout, run.stderr);
+    let failed: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("FAILED")).collect();
+    assert!(failed.iter().any(|l| l.contains("store") && l.contains("no-such-bucket")), "{failed:?}");
+    assert!(failed.iter().any(|l| l.contains("email")), "{failed:?}");
+    assert!(failed.iter().any(|l| l.contains("webhook:slack")), "{failed:?}");
+    assert!(run.stdout.lines().any(|l| l.starts_with("ok") && l.contains("webhook:ops")), "{}", run.stdout);
+    assert_eq!(good.requests().len(), 1, "the good webhook got the digest although others failed");
+    // No report lost: all three are on disk.
+    let written: Vec<PathBuf> =
+        run.stdout.lines().filter_map(|l| l.strip_prefix("wrote ")).map(PathBuf::from).collect();
+    assert_eq!(written.len(), 3, "{}", run.stdout);
+    for path in &written {
+        assert!(path.exists() && std::fs::metadata(path).unwrap().len() > 0, "{}", path.display());
+    }
+
+    // S3 answering 500 twice, then recovering: the upload succeeds on retry
+    // (email still refused; only the store is looked at here).
+    s3.fail_next(2);
+    let config = env.config(&config_text(&local, &s3.endpoint, BUCKET, closed_port(), ""));
+    let before = s3.requests();
+    let run = env.run(&config, &env.kubeconfig(&server, "kubeconfig")).await;
+    let store_lines: Vec<&str> = run.stdout.lines().filter(|l| l.contains(" store ")).collect();
+    assert!(!store_lines.is_empty() && store_lines.iter().all(|l| l.starts_with("ok")), "recovered: {}", run.stdout);
+    assert!(s3.requests() >= before + 2 + 4, "the two failed requests were retried");
+    assert_eq!(run_dirs(&s3.objects(BUCKET)).len(), 1);
+    assert!(s3.read(BUCKET, "nightly/prod-eu/latest.json").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_cluster_still_reports_and_exits_incomplete() {
+    let env = Env::new();
+    let local = env.path("local");
+    let config = env.config(&format!("cluster: lost\noutputs: {{directory: {}}}\n", local.display()));
+    // A kubeconfig for a server that is gone.
+    let server = FakeApiServer::start(FakeCluster::from_values(Vec::new()), Options::default());
+    let kubeconfig = env.kubeconfig(&server, "kubeconfig");
+    drop(server);
+    let run = env.run(&config, &kubeconfig).await;
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("INCOMPLETE"), "{}", run.stdout);
+    let json = run.stdout.lines().find_map(|l| l.strip_prefix("wrote ").filter(|p| p.ends_with(".json"))).unwrap();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(report["complete"], false);
+    assert!(report["coverage"][0]["reason"].as_str().unwrap().contains("cannot reach the API server"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_validates_without_running() {
+    let env = Env::new();
+    let good = env.config(
+        "outputs: {directory: /tmp/unused}\nnotify:\n  webhooks:\n    - {name: ops, format: generic, urlEnv: X}\n",
+    );
+    let run = ke(vec!["run".into(), "--config".into(), good, "--check-config".into()], vec![]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("config OK"));
+    let cases = [
+        ("notify:\n  webhooks:\n    - {name: ops, format: msn, urlEnv: X}\n", "msn"),
+        ("notify:\n  webhooks:\n    - {name: ops, format: slack, url: https://hooks.slack.com/x}\n", "url"),
+        ("storage: {url: ftp://example.com/x}\n", "ftp"),
+        ("inspection: {thresholds: {nodeCpuPercent: 180}}\n", "nodeCpuPercent"),
+        ("failOn: critical\n", "failOn"),
+        ("rules: [does-not-exist.yaml]\n", "does-not-exist.yaml"),
+        ("outputs: {formats: [pdf]}\n", "pdf"),
+    ];
+    for (text, needle) in cases {
+        let path = env.path("bad.yaml");
+        std::fs::write(&path, text).unwrap();
+        let run =
+            ke(vec!["run".into(), "--config".into(), path.to_str().unwrap().into(), "--check-config".into()], vec![])
+                .await;
+        assert_eq!(run.code, 2, "{text}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{text}: `{needle}` not in {}", run.stderr);
+    }
+    let run = ke(vec!["run".into(), "--schedule".into(), "0 0 2 * * *".into(), "--check-config".into()], vec![]).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("5 fields"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_waits_for_its_time_and_stops_on_sigterm() {
+    let env = Env::new();
+    let config = env.config(&format!("outputs: {{directory: {}}}\n", env.path("local").display()));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ke"))
+        .args([
+            "run",
+            "--config",
+            &config,
+            "--snapshot",
+            "examples/demo-cluster",
+            "--schedule",
+            "0 2 * * *",
+            "--time-zone",
+            "Europe/Berlin",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let next = stdout.lines().find_map(|l| l.strip_prefix("next run at ")).expect("announces the next run");
+    // 02:00 in Berlin, the next day or today.
+    assert!(
+        next.contains("T02:00:00+01:00[Europe/Berlin]") || next.contains("T02:00:00+02:00[Europe/Berlin]"),
+        "{next}"
+    );
+    assert!(stdout.contains("stopping"), "{stdout}");
+    let reports = walk(&env.path("local"));
+    assert!(reports.iter().all(|p| !p.ends_with("report.json")), "no run before its time: {reports:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] })
+        .collect()
+}
