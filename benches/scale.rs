@@ -45,12 +45,14 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
     };
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs a small smoke version.
+    let smoke = !args.iter().any(|a| a == "--bench");
     let p = Params {
-        nodes: arg("--nodes", 1000),
-        pods: arg("--pods", 30_000),
-        events: arg("--events", 60_000),
-        deployments: arg("--deployments", 1000),
-        runs: arg("--runs", 3).max(1),
+        nodes: arg("--nodes", if smoke { 20 } else { 1000 }),
+        pods: arg("--pods", if smoke { 300 } else { 30_000 }),
+        events: arg("--events", if smoke { 600 } else { 60_000 }),
+        deployments: arg("--deployments", if smoke { 20 } else { 1000 }),
+        runs: arg("--runs", if smoke { 1 } else { 3 }).max(1),
     };
     eprintln!("generating {} nodes, {} deployments, {} pods, {} events …", p.nodes, p.deployments, p.pods, p.events);
     let values = generate(&p);
