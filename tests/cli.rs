@@ -564,3 +564,35 @@ fn resource_range_turned_on_and_redefined() {
     assert_eq!(hits[0]["severity"], "danger");
     assert_eq!(hits[0]["message"], "CPU limit above 2 cores");
 }
+
+#[test]
+fn our_own_deployment_manifests_have_no_findings_and_their_config_is_valid() {
+    let (code, report) = json_report(&["diag", "--snapshot", "deploy/"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["complete"], true, "{}", report["coverage"]);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{}", report["findings"]);
+    let configmap: Value = serde_norway::from_str(&std::fs::read_to_string("deploy/configmap.yaml").unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "kubeeye.yaml", configmap["data"]["kubeeye.yaml"].as_str().unwrap());
+    let check = ke(&["run", "--config", config.to_str().unwrap(), "--check-config"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(check.stdout.starts_with("config OK"));
+}
+
+#[test]
+fn the_demo_snapshot_shows_every_section() {
+    let (code, report) = json_report(&["diag", "--snapshot", "examples/demo-cluster"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["complete"], true);
+    assert_eq!(report["startedAt"], "2026-11-25T02:00:00Z", "reported as of the snapshot");
+    for section in ["controlPlane", "nodes", "pods", "events", "logs", "workloads", "rbac"] {
+        assert!(
+            report["findings"].as_array().unwrap().iter().any(|f| f["section"] == section),
+            "no {section} finding in the demo"
+        );
+    }
+    let table = ke(&["diag", "--snapshot", "examples/demo-cluster"]);
+    for heading in ["CONTROL PLANE", "NODES", "PODS", "EVENTS", "CONTAINER LOGS", "WORKLOADS"] {
+        assert!(table.stdout.contains(heading), "{heading} missing");
+    }
+}
