@@ -231,6 +231,7 @@ impl LiveCollector {
         let mut log_tasks: JoinSet<Option<Msg>> = JoinSet::new();
         let mut channel_open = true;
         let mut late = Vec::new();
+        let mut progress = Progress::new();
         let deadline = self.deadline;
         while channel_open || !log_tasks.is_empty() {
             let msg = tokio::select! {
@@ -257,6 +258,8 @@ impl LiveCollector {
                     let page: Vec<Object> =
                         page.into_iter().filter(|p| self.scope.keeps(p.id.namespace.as_deref())).collect();
                     sink.pods(&page);
+                    progress.pods += page.len();
+                    progress.tick();
                     if !(wants.logs && self.settings.logs.enabled) {
                         continue;
                     }
@@ -264,6 +267,7 @@ impl LiveCollector {
                         // Bounded backlog: memory does not grow with the number of pods.
                         while log_tasks.len() >= max_pending {
                             if let Some(Ok(Some(msg))) = log_tasks.join_next().await {
+                                progress.logs += 1;
                                 self.take_log(msg, sink, &mut late);
                             }
                         }
@@ -275,15 +279,23 @@ impl LiveCollector {
                     let page: Vec<Object> =
                         page.into_iter().filter(|e| self.scope.keeps(e.id.namespace.as_deref())).collect();
                     sink.events(&page);
+                    progress.events += page.len();
+                    progress.tick();
                 }
                 Msg::ConfigMaps(page) => {
                     let page: Vec<Object> =
                         page.into_iter().filter(|c| self.scope.keeps(c.id.namespace.as_deref())).collect();
                     sink.configmaps(&page);
                 }
-                other => self.take_log(other, sink, &mut late),
+                other => {
+                    if matches!(other, Msg::Log { .. }) {
+                        progress.logs += 1;
+                    }
+                    self.take_log(other, sink, &mut late);
+                }
             }
         }
+        progress.done();
         if !self.settings.logs.enabled && wants.logs {
             self.gaps.push(CoverageGap::unavailable(
                 section::LOGS,
@@ -649,6 +661,41 @@ fn list_gap(res: &Resource, namespace: Option<&str>, e: &RequestError) -> Covera
             CoverageGap::unavailable(res.section, what, format!("{} is not served by this cluster", res.qualified()))
         }
         _ => CoverageGap::error(res.section, what, e.to_string()),
+    }
+}
+
+/// Progress on stderr while pages stream by, on a terminal only, at most a few times a second.
+struct Progress {
+    enabled: bool,
+    pods: usize,
+    events: usize,
+    logs: usize,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        Progress {
+            enabled: std::io::stderr().is_terminal(),
+            pods: 0,
+            events: 0,
+            logs: 0,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn tick(&mut self) {
+        if self.enabled && self.last.elapsed() >= Duration::from_millis(250) {
+            self.last = std::time::Instant::now();
+            eprint!("\rinspecting: {} pods, {} warning events, {} logs read ", self.pods, self.events, self.logs);
+        }
+    }
+
+    fn done(&self) {
+        if self.enabled {
+            eprintln!("\rinspected: {} pods, {} warning events, {} logs read      ", self.pods, self.events, self.logs);
+        }
     }
 }
 
