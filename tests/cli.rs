@@ -596,3 +596,54 @@ fn the_demo_snapshot_shows_every_section() {
         assert!(table.stdout.contains(heading), "{heading} missing");
     }
 }
+
+#[test]
+fn previous_report_marks_new_and_resolved_and_every_format_renders_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let previous = ke(&[
+        "diag",
+        "--snapshot",
+        "tests/fixtures/NodeNotReady/fail.yaml",
+        "--cluster-name",
+        "demo-prod-eu",
+        "-o",
+        "json",
+    ]);
+    let previous_path = write(dir.path(), "previous.json", &previous.stdout);
+    let out = dir.path().join("out");
+    let (_, report) = json_report(&[
+        "diag",
+        "--snapshot",
+        "examples/demo-cluster",
+        "--previous",
+        previous_path.to_str().unwrap(),
+        "--output-dir",
+        out.to_str().unwrap(),
+    ]);
+    let diff = &report["diff"];
+    assert!(
+        diff["resolved"].as_array().unwrap().iter().any(|f| f["rule"] == "NodeNotReady" && f["name"] == "node-1"),
+        "{diff}"
+    );
+    assert_eq!(diff["new"].as_u64().unwrap() as usize, report["findings"].as_array().unwrap().len());
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["status"] == "new"));
+    for name in ["report.html", "report.csv", "report.json"] {
+        assert!(out.join(name).metadata().unwrap().len() > 1000, "{name}");
+    }
+    let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("status"), "a status column with a previous report");
+    let html = ke(&["render", out.join("report.json").to_str().unwrap(), "-o", "html"]);
+    assert_eq!(html.code, 0);
+    assert!(
+        html.stdout.starts_with("<!DOCTYPE html>") || html.stdout.starts_with("<!doctype html>"),
+        "{}",
+        &html.stdout[..100]
+    );
+    assert!(html.stdout.contains("Resolved") || html.stdout.contains("resolved"));
+    let table = ke(&["render", out.join("report.json").to_str().unwrap(), "-o", "table"]);
+    assert!(table.stdout.contains("WORKLOADS"));
+    let not_a_report = write(dir.path(), "x.json", "{\"hello\": 1}");
+    let bad = ke(&["render", not_a_report.to_str().unwrap()]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("x.json"), "{}", bad.stderr);
+}

@@ -7,6 +7,7 @@
 //! fail fixtures and not from its pass fixtures.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
+mod common;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -106,6 +107,7 @@ impl Cluster {
         let run = ke(&args);
         let report = serde_json::from_str(&run.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", run.stdout, run.stderr));
+        common::schema::assert_valid_report(&report);
         (run.code, report, run.stderr)
     }
 }

@@ -4,6 +4,7 @@
 //! faults in every channel are reported without losing a report.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
+mod common;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -201,6 +202,7 @@ async fn the_nightly_job_archives_mails_posts_and_diffs_the_next_night() {
         assert!(keys.contains(&format!("{run_dir}/{name}")), "{name} missing: {keys:?}");
     }
     let report: Value = serde_json::from_slice(&s3.read(BUCKET, &format!("{run_dir}/report.json")).unwrap()).unwrap();
+    common::schema::assert_valid_report(&report);
     let (danger, warning) =
         (report["summary"]["danger"].as_u64().unwrap(), report["summary"]["warning"].as_u64().unwrap());
     assert!(report["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "NodeNotReady"));
@@ -243,6 +245,7 @@ async fn the_nightly_job_archives_mails_posts_and_diffs_the_next_night() {
     assert_ne!(&runs_after[0], run_dir, "the oldest run was pruned");
     let report: Value =
         serde_json::from_slice(&s3.read(BUCKET, &format!("{}/report.json", runs_after[0])).unwrap()).unwrap();
+    common::schema::assert_valid_report(&report);
     let resolved = report["diff"]["resolved"].as_array().unwrap();
     assert!(resolved.iter().any(|f| f["rule"] == "NodeNotReady"), "{}", report["diff"]);
     assert!(report["findings"].as_array().unwrap().iter().all(|f| f["status"] == "open" || f["status"] == "new"));
@@ -319,6 +322,7 @@ async fn an_unreachable_cluster_still_reports_and_exits_incomplete() {
     assert!(run.stdout.contains("INCOMPLETE"), "{}", run.stdout);
     let json = run.stdout.lines().find_map(|l| l.strip_prefix("wrote ").filter(|p| p.ends_with(".json"))).unwrap();
     let report: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    common::schema::assert_valid_report(&report);
     assert_eq!(report["complete"], false);
     assert!(report["coverage"][0]["reason"].as_str().unwrap().contains("cannot reach the API server"));
 }
