@@ -298,7 +298,10 @@ async fn failing_channels_are_reported_and_no_report_is_lost() {
     // S3 answering 500 twice, then recovering: the upload succeeds on retry
     // (email still refused; only the store is looked at here).
     s3.fail_next(2);
-    let config = env.config(&config_text(&local, &s3.endpoint, BUCKET, closed_port(), ""));
+    let config = env.config(&config_text(&local, &s3.endpoint, BUCKET, closed_port(), "").replace(
+        "{name: slack, format: slack, urlEnv: TEST_SLACK_URL}",
+        "{name: slack, format: slack, urlEnv: TEST_SLACK_URL, timeout: 1s, attempts: 1}",
+    ));
     let before = s3.requests();
     let run = env.run(&config, &env.kubeconfig(&server, "kubeconfig")).await;
     let store_lines: Vec<&str> = run.stdout.lines().filter(|l| l.contains(" store ")).collect();
