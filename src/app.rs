@@ -54,14 +54,7 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     // Rules and config are validated before anything is read from the cluster.
     let rules = RuleSet::load(&rule_files)?;
     let scope = namespace_filter(&args.scope, &file);
-    let source = if args.snapshot.is_empty() {
-        Source::Live(
-            ClusterAccess { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() },
-            args.cluster.timeout,
-        )
-    } else {
-        Source::Snapshot(args.snapshot.clone())
-    };
+    let source = source_of(&args.snapshot, &args.cluster);
     let inspected = match inspect::inspect(&source, &rules, &file.inspection, &scope) {
         Ok(i) => i,
         Err(InspectError::Connect(e)) => {
@@ -133,14 +126,7 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         config.storage.url = Some(url.clone());
     }
     let scope = namespace_filter(&args.scope, &config);
-    let source = if args.snapshot.is_empty() {
-        Source::Live(
-            ClusterAccess { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() },
-            args.cluster.timeout,
-        )
-    } else {
-        Source::Snapshot(args.snapshot.clone())
-    };
+    let source = source_of(&args.snapshot, &args.cluster);
     let fail_on = args.fail_on.map(|f| match f {
         FailOn::Danger => Severity::Danger,
         FailOn::Warning => Severity::Warning,
@@ -188,7 +174,7 @@ fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStat
     let file = args.config.as_deref().map(FileConfig::load).transpose()?.unwrap_or_default();
     let scope = namespace_filter(&args.scope, &file);
     let mut writer = SnapshotWriter::create(&args.output).map_err(anyhow::Error::msg)?;
-    let access = ClusterAccess { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() };
+    let access = access_of(&args.cluster);
     let settings = file.inspection.clone();
     let runtime = inspect::runtime()?;
     let result = runtime.block_on(async {
@@ -239,7 +225,7 @@ fn install(args: &InstallArgs, apply: bool, out: &mut dyn Write) -> anyhow::Resu
         }
         return Ok(ExitStatus::Clean);
     }
-    let access = ClusterAccess { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() };
+    let access = access_of(&args.cluster);
     let runtime = inspect::runtime()?;
     let result = runtime.block_on(async {
         let api = crate::collect::client::Api::new(&access, std::time::Duration::from_secs(30)).await?;
@@ -279,6 +265,19 @@ fn default_cluster_name(path: &Path) -> String {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let name = if path.is_dir() { path.file_name() } else { path.file_stem() };
     name.map_or_else(|| "snapshot".into(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Snapshot files when given, otherwise the live cluster.
+fn source_of(snapshot: &[std::path::PathBuf], cluster: &crate::cli::ClusterArgs) -> Source {
+    if snapshot.is_empty() {
+        Source::Live(access_of(cluster), cluster.timeout)
+    } else {
+        Source::Snapshot(snapshot.to_vec())
+    }
+}
+
+fn access_of(cluster: &crate::cli::ClusterArgs) -> ClusterAccess {
+    ClusterAccess { kubeconfig: cluster.kubeconfig.clone(), context: cluster.context.clone() }
 }
 
 fn namespace_filter(scope: &Scope, file: &FileConfig) -> NamespaceFilter {

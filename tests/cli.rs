@@ -2,31 +2,12 @@
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
 mod common;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn ke(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_ke"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("ke runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use common::cli::ke;
 
 fn json_report(args: &[&str]) -> (i32, Value) {
     let mut all = args.to_vec();

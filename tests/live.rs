@@ -11,67 +11,15 @@ mod common;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::cli::{ke, shifted as shifted_kinds};
 use kubeeye::rules::{RuleSet, Target};
 use serde_json::Value;
 use support::apiserver::{FakeApiServer, FakeCluster, Faults, Options};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn ke(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_ke"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("ke runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// The objects of a snapshot path, with every timestamp moved so that its
-/// `collectedAt` is now; the Inspection record itself is not served.
+/// Every object of a fixture, as if collected now.
 fn shifted(path: &Path) -> Vec<Value> {
-    let inventory = kubeeye::collect::offline::load(&[path.to_path_buf()]).unwrap();
-    assert!(inventory.gaps.is_empty(), "{}: {:?}", path.display(), inventory.gaps);
-    let delta = inventory
-        .collected_at
-        .as_deref()
-        .and_then(kubeeye::clock::parse)
-        .map_or(0, |t| kubeeye::clock::seconds_between(t, kubeeye::clock::now()));
-    inventory
-        .objects
-        .into_iter()
-        .filter(|o| o.id.kind != "Inspection")
-        .map(|o| {
-            let mut v = o.raw;
-            shift(&mut v, delta);
-            v
-        })
-        .collect()
-}
-
-fn shift(v: &mut Value, delta: i64) {
-    match v {
-        Value::String(s) if s.len() >= 20 && s.as_bytes()[10] == b'T' && s.ends_with('Z') => {
-            if let Some(t) = kubeeye::clock::parse(s) {
-                let moved = jiff::Timestamp::from_second(t.as_second() + delta).unwrap();
-                *s = kubeeye::clock::format(moved);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|i| shift(i, delta)),
-        Value::Object(map) => map.values_mut().for_each(|i| shift(i, delta)),
-        _ => {}
-    }
+    shifted_kinds(path.to_str().unwrap(), &[])
 }
 
 /// A running fake cluster and a kubeconfig pointing at it.

@@ -10,6 +10,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::cli::{Run, ke_with, shifted};
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::Value;
 use support::apiserver::{FakeApiServer, FakeCluster, Options};
@@ -19,65 +20,18 @@ use support::smtp::{SmtpServer, closed_port};
 
 const BUCKET: &str = "kubeeye-reports";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `ke` off the test's runtime, which keeps serving S3 and the receivers meanwhile.
 async fn ke(args: Vec<String>, env: Vec<(String, String)>) -> Run {
     tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ke"))
-            .args(&args)
-            .envs(env)
-            .env("NO_COLOR", "1")
-            .env_remove("KUBECONFIG")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .output()
-            .expect("ke runs");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ke_with(&args, &env)
     })
     .await
     .unwrap()
 }
 
-/// Fixture objects with timestamps moved so their `collectedAt` is now.
 fn fixture(path: &str, kinds: &[&str]) -> Vec<Value> {
-    let inventory = kubeeye::collect::offline::load(&[PathBuf::from(path)]).unwrap();
-    let delta = inventory
-        .collected_at
-        .as_deref()
-        .and_then(kubeeye::clock::parse)
-        .map_or(0, |t| kubeeye::clock::seconds_between(t, kubeeye::clock::now()));
-    inventory
-        .objects
-        .into_iter()
-        .filter(|o| o.id.kind != "Inspection" && (kinds.is_empty() || kinds.contains(&o.id.kind.as_str())))
-        .map(|o| {
-            let mut v = o.raw;
-            shift(&mut v, delta);
-            v
-        })
-        .collect()
-}
-
-fn shift(v: &mut Value, delta: i64) {
-    match v {
-        Value::String(s) if s.len() >= 20 && s.as_bytes()[10] == b'T' && s.ends_with('Z') => {
-            if let Some(t) = kubeeye::clock::parse(s) {
-                *s = kubeeye::clock::format(jiff::Timestamp::from_second(t.as_second() + delta).unwrap());
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|i| shift(i, delta)),
-        Value::Object(map) => map.values_mut().for_each(|i| shift(i, delta)),
-        _ => {}
-    }
+    shifted(path, kinds)
 }
 
 /// A small cluster: one node (NotReady when `broken`), its metrics and
