@@ -363,15 +363,18 @@ impl Report {
 
 /// Sorts findings into report order.
 pub fn sort_findings(findings: &mut [Finding]) {
-    // Keys are unique per finding, so an unstable sort is deterministic.
+    // The fingerprint is unique per finding (it includes an event's reason),
+    // so an unstable sort is deterministic whatever order the checks produced.
     findings.sort_unstable_by(|a, b| {
-        (a.severity, &a.namespace, &a.kind, &a.name, &a.container, &a.rule).cmp(&(
+        (a.severity, &a.namespace, &a.kind, &a.name, &a.container, &a.rule, &a.reason, &a.fingerprint).cmp(&(
             b.severity,
             &b.namespace,
             &b.kind,
             &b.name,
             &b.container,
             &b.rule,
+            &b.reason,
+            &b.fingerprint,
         ))
     });
 }

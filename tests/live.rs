@@ -339,3 +339,16 @@ fn install_and_uninstall_node_problem_detector_with_server_side_apply() {
     let dry = ke(&["install", "npd", "--dry-run"]);
     assert!(dry.stdout.contains("kind: DaemonSet"), "{}", dry.stdout);
 }
+
+#[test]
+fn the_inspection_deadline_cuts_a_hanging_list_and_reports_what_was_read() {
+    let cluster = Cluster::start(small_cluster(), Faults::default().hang("/api/v1/pods"));
+    let started = std::time::Instant::now();
+    let (code, report, _) = cluster.diag(&["--timeout", "3s"]);
+    assert!(started.elapsed().as_secs() < 15, "the deadline holds: {:?}", started.elapsed());
+    assert_eq!(code, 3);
+    let deadline =
+        report["coverage"].as_array().unwrap().iter().find(|g| g["resource"] == "deadline").expect("deadline gap");
+    assert!(deadline["reason"].as_str().unwrap().contains("3s"), "{deadline}");
+    assert!(!report["findings"].as_array().unwrap().is_empty(), "what was read before the deadline is reported");
+}

@@ -128,3 +128,20 @@ fn schema_rejects_what_is_not_a_report() {
         assert!(!schema::report_errors(&bad).is_empty(), "schema accepts a report with {what}");
     }
 }
+
+/// The demo snapshot through the real binary: a snapshot is reported as of
+/// its `collectedAt`, so its JSON and CSV are the same on every run.
+#[test]
+fn demo_snapshot_json_and_csv() {
+    for (format, name) in [("json", "demo.json"), ("csv", "demo.csv")] {
+        let run = common::cli::ke(&["diag", "--snapshot", "examples/demo-cluster", "-o", format]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        // The tool version is the only field that changes by itself.
+        let text =
+            run.stdout.replace(concat!("\"version\": \"", env!("CARGO_PKG_VERSION"), "\""), "\"version\": \"VERSION\"");
+        if format == "json" {
+            schema::assert_valid_report(&serde_json::from_str(&text).expect("JSON"));
+        }
+        insta::assert_snapshot!(name, text);
+    }
+}
