@@ -59,7 +59,7 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
         Ok(i) => i,
         Err(InspectError::Connect(e)) => {
             eprintln!("error: {e}");
-            return Ok(ExitStatus::Incomplete);
+            return Ok(connect_status(&e));
         }
         Err(e) => return Err(e.into()),
     };
@@ -191,7 +191,7 @@ fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStat
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitStatus::Incomplete);
+            return Ok(connect_status(&e));
         }
     };
     let cluster = file.cluster.clone().or(inventory.cluster.clone()).unwrap_or_default();
@@ -265,6 +265,14 @@ fn default_cluster_name(path: &Path) -> String {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let name = if path.is_dir() { path.file_name() } else { path.file_stem() };
     name.map_or_else(|| "snapshot".into(), |n| n.to_string_lossy().into_owned())
+}
+
+/// No usable configuration is bad input (2); a cluster that does not answer leaves the inspection incomplete (3).
+fn connect_status(e: &crate::collect::client::ConnectError) -> ExitStatus {
+    match e {
+        crate::collect::client::ConnectError::Config(_) => ExitStatus::Invalid,
+        crate::collect::client::ConnectError::Unreachable { .. } => ExitStatus::Incomplete,
+    }
 }
 
 /// Snapshot files when given, otherwise the live cluster.

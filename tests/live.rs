@@ -352,3 +352,10 @@ fn the_inspection_deadline_cuts_a_hanging_list_and_reports_what_was_read() {
     assert!(deadline["reason"].as_str().unwrap().contains("3s"), "{deadline}");
     assert!(!report["findings"].as_array().unwrap().is_empty(), "what was read before the deadline is reported");
 }
+
+#[test]
+fn a_missing_kubeconfig_is_bad_input_naming_the_file() {
+    let run = ke(&["diag", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("/nonexistent/kubeconfig"), "{}", run.stderr);
+}
