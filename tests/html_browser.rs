@@ -106,10 +106,15 @@ fn injected_markup_stays_text_and_the_filter_works() {
 }
 
 #[test]
-fn screenshot_of_a_morning_report() {
+fn screenshot_of_the_demo_report() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut report = fixture::cluster_report();
-    apply_diff(&mut report, &fixture::previous_report());
+    // The demo cluster's report, as the morning after a night when the NotReady
+    // node and the crash loop had not happened yet.
+    let mut report = fixture::report(&["examples/demo-cluster"]);
+    let mut previous = report.clone();
+    previous.started_at = "2026-11-24T02:00:00Z".into();
+    previous.findings.retain(|f| f.rule != "NodeNotReady" && f.rule != "PodCrashLooping");
+    apply_diff(&mut report, &previous);
     let url = write(dir.path(), "report.html", &report);
     let mut browser = Chromium::launch();
     browser.viewport(1400, 1700);
@@ -124,7 +129,8 @@ fn screenshot_of_a_morning_report() {
     let descending = browser.eval(first);
     assert_ne!(ascending, descending, "sorting by object");
     browser.eval("document.getElementById('filter-reset').click()");
-    assert_eq!(browser.eval("document.getElementById('page-info').innerText"), json!("Page 1 of 1"));
+    let pages = browser.eval("document.getElementById('page-info').innerText");
+    assert!(pages.as_str().is_some_and(|p| p.starts_with("Page 1 of ")), "{pages}");
 
     let png = browser.screenshot();
     // Written before it is judged, so a failing run leaves the picture to look at.
