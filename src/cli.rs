@@ -202,22 +202,22 @@ pub struct RunArgs {
     #[arg(short = 'f', long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
     /// Exit with code 1 when a finding reaches this severity (overrides failOn).
-    #[arg(long, value_enum, value_name = "SEVERITY")]
+    #[arg(long, value_enum, value_name = "SEVERITY", env = "KE_FAIL_ON")]
     pub fail_on: Option<FailOn>,
     /// Cluster name in reports and the archive (overrides the config's cluster).
-    #[arg(long)]
+    #[arg(long, env = "KE_CLUSTER_NAME")]
     pub cluster_name: Option<String>,
     /// Local report directory (overrides outputs.directory).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "KE_OUTPUT_DIR")]
     pub output_dir: Option<PathBuf>,
     /// Archive URL: s3://bucket/prefix, gs://…, az://…, file:///path (overrides storage.url).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "KE_STORE")]
     pub store: Option<String>,
     /// Keep running and inspect on this schedule: 5 cron fields as in a CronJob ("0 2 * * *"), or @daily.
-    #[arg(long, value_name = "CRON")]
+    #[arg(long, value_name = "CRON", env = "KE_SCHEDULE")]
     pub schedule: Option<String>,
     /// Time zone of --schedule (IANA name such as Europe/Berlin; default UTC).
-    #[arg(long, value_name = "TZ", requires = "schedule")]
+    #[arg(long, value_name = "TZ", requires = "schedule", env = "KE_TIME_ZONE")]
     pub time_zone: Option<String>,
 }
 
