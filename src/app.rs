@@ -55,6 +55,11 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     let rules = RuleSet::load(&rule_files)?;
     let scope = namespace_filter(&args.scope, &file);
     let source = source_of(&args.snapshot, &args.cluster);
+    // Checked before the inspection, which may take minutes.
+    let previous = args.previous.as_deref().map(crate::report::read_report).transpose()?;
+    if let Some(dir) = &args.output_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("--output-dir: cannot create {}", dir.display()))?;
+    }
     let inspected = match inspect::inspect(&source, &rules, &file.inspection, &scope) {
         Ok(i) => i,
         Err(InspectError::Connect(e)) => {
@@ -70,8 +75,9 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
         .or_else(|| inspected.cluster.clone())
         .unwrap_or_else(|| args.snapshot.first().map_or_else(|| "kubernetes".into(), |p| default_cluster_name(p)));
     let mut report = inspected.into_report(&rules, cluster_name);
-    if let Some(previous) = &args.previous {
-        crate::report::apply_diff(&mut report, &crate::report::read_report(previous)?);
+    if let Some(previous) = &previous {
+        warn_other_cluster(&report, previous);
+        crate::report::apply_diff(&mut report, previous);
     }
     if let Some(dir) = &args.output_dir {
         write_all_formats(&report, dir)?;
@@ -79,6 +85,16 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     render::write(&report, format_of(args.output, color), out)?;
     out.flush()?;
     Ok(exit_status(&report, args.fail_on))
+}
+
+/// Comparing two clusters is allowed (a staging/production diff) but rarely meant.
+fn warn_other_cluster(report: &Report, previous: &Report) {
+    if report.cluster.name != previous.cluster.name {
+        eprintln!(
+            "warning: --previous is a report of cluster `{}`, this one is of `{}`",
+            previous.cluster.name, report.cluster.name
+        );
+    }
 }
 
 /// The renderer for an `-o` value.
@@ -110,7 +126,9 @@ fn write_all_formats(report: &Report, dir: &Path) -> anyhow::Result<()> {
 fn render_saved(args: &RenderArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let mut report = crate::report::read_report(&args.report)?;
     if let Some(previous) = &args.previous {
-        crate::report::apply_diff(&mut report, &crate::report::read_report(previous)?);
+        let previous = crate::report::read_report(previous)?;
+        warn_other_cluster(&report, &previous);
+        crate::report::apply_diff(&mut report, &previous);
     }
     render::write(&report, format_of(args.output, color), out)?;
     out.flush()?;
@@ -127,17 +145,18 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     }
     let scope = namespace_filter(&args.scope, &config);
     let source = source_of(&args.snapshot, &args.cluster);
-    let fail_on = args.fail_on.map(|f| match f {
-        FailOn::Danger => Severity::Danger,
-        FailOn::Warning => Severity::Warning,
-    });
+    let fail_on = args.fail_on.map(FailOn::severity);
     let schedule = args
         .schedule
         .as_deref()
         .map(|s| crate::schedule::Schedule::parse(s, args.time_zone.as_deref()))
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let job = crate::run::Job::prepare(config, &args.rules, source, scope, args.cluster_name.clone(), fail_on)?;
+    let job = crate::run::Job::prepare(config, &args.rules, source, scope, args.cluster_name.clone(), fail_on)
+        .map_err(|e| match &args.config {
+            Some(path) => anyhow::anyhow!("{}: {e}", path.display()),
+            None => anyhow::anyhow!("{e}"),
+        })?;
     if args.check_config {
         writeln!(out, "config OK")?;
         writeln!(out, "  rules:    {} enabled of {}", job.rules.enabled().count(), job.rules.rules.len())?;
@@ -225,7 +244,7 @@ fn install(args: &InstallArgs, apply: bool, out: &mut dyn Write) -> anyhow::Resu
         }
         return Ok(ExitStatus::Clean);
     }
-    let access = access_of(&args.cluster);
+    let access = ClusterAccess { kubeconfig: args.kubeconfig.clone(), context: args.context.clone() };
     let runtime = inspect::runtime()?;
     let result = runtime.block_on(async {
         let api = crate::collect::client::Api::new(&access, std::time::Duration::from_secs(30)).await?;
@@ -248,10 +267,7 @@ fn install(args: &InstallArgs, apply: bool, out: &mut dyn Write) -> anyhow::Resu
 
 /// The exit status a report calls for: incomplete wins over findings.
 pub fn exit_status(report: &Report, fail_on: Option<FailOn>) -> ExitStatus {
-    let threshold = fail_on.map(|f| match f {
-        FailOn::Danger => Severity::Danger,
-        FailOn::Warning => Severity::Warning,
-    });
+    let threshold = fail_on.map(FailOn::severity);
     if !report.complete {
         ExitStatus::Incomplete
     } else if threshold.is_some_and(|t| report.fails_at(t)) {

@@ -96,15 +96,18 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 /// `ke install` / `ke uninstall` options.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// What to install.
+    /// The component.
     #[arg(value_enum)]
     pub component: Component,
-    /// Print the manifests instead of applying them.
+    /// Print the manifests instead of sending them to the cluster.
     #[arg(long)]
     pub dry_run: bool,
-    /// Cluster access.
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
+    /// Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
 }
 
 /// Components `ke install` manages.
@@ -183,7 +186,7 @@ pub struct RenderArgs {
 /// `ke run` options. Everything can also come from the config file; flags win.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The config file (see deploy/configmap.yaml for a commented example).
+    /// The config file (commented examples: examples/kubeeye.yaml, and `data.kubeeye.yaml` of deploy/configmap.yaml).
     #[arg(long, value_name = "FILE", env = "KE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Validate the config, rule files, storage and notification settings, then exit.
@@ -288,6 +291,19 @@ pub enum FailOn {
     Danger,
     /// Danger or warning findings fail.
     Warning,
+    /// Any finding fails.
+    Info,
+}
+
+impl FailOn {
+    /// The lowest severity that fails.
+    pub fn severity(self) -> crate::report::Severity {
+        match self {
+            FailOn::Danger => crate::report::Severity::Danger,
+            FailOn::Warning => crate::report::Severity::Warning,
+            FailOn::Info => crate::report::Severity::Info,
+        }
+    }
 }
 
 /// `--color`.

@@ -34,7 +34,9 @@ pub struct Thresholds {
     pub certificate_warning_days: u32,
     /// `NodeApiServerExpiredPeriod`: danger within this many days.
     pub certificate_danger_days: u32,
-    /// `KubeletHealthStatus`: a heartbeat older than this many seconds means the kubelet stopped posting.
+    /// `KubeletHealthStatus`: a Ready heartbeat older than this many seconds means the kubelet stopped
+    /// posting. The kubelet rewrites an unchanged status only every 5 minutes (nodeStatusReportFrequency),
+    /// so the default leaves room beyond that.
     pub heartbeat_stale_seconds: u64,
     /// Scheduler / controller-manager leases: allowed clock skew on top of the lease duration, seconds.
     pub lease_skew_seconds: u64,
@@ -50,7 +52,7 @@ impl Default for Thresholds {
             node_disk_percent: 80.0,
             certificate_warning_days: 30,
             certificate_danger_days: 7,
-            heartbeat_stale_seconds: 300,
+            heartbeat_stale_seconds: 600,
             lease_skew_seconds: 30,
             restart_count: 10,
         }
@@ -441,6 +443,10 @@ impl FileConfig {
         }
         if t.certificate_danger_days > t.certificate_warning_days {
             return Err("inspection.thresholds.certificateDangerDays must not exceed certificateWarningDays".into());
+        }
+        let l = &self.inspection.logs;
+        if l.tail_lines == 0 || l.limit_bytes == 0 {
+            return Err("inspection.logs.tailLines and inspection.logs.limitBytes must be at least 1 (set logs.enabled: false to read no logs)".into());
         }
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {

@@ -12,7 +12,7 @@ use crate::collect::live::{LiveCollector, StreamSink, Wants};
 use crate::collect::offline;
 use crate::config::InspectSettings;
 use crate::inventory::{CoverageGap, GapKind, Inventory, NamespaceFilter};
-use crate::report::{Cluster, Report, RuleDoc, SCHEMA_VERSION, Summary, Tool};
+use crate::report::{Cluster, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
 use crate::rules::RuleSet;
 
 /// Where the cluster data comes from.
@@ -39,6 +39,8 @@ pub struct Inspected {
     pub gaps: Vec<CoverageGap>,
     /// Findings and passes.
     pub evaluation: Evaluation,
+    /// The namespaces covered, when limited.
+    pub scope: Option<ReportScope>,
 }
 
 /// Why an inspection could not happen at all.
@@ -50,6 +52,11 @@ pub enum InspectError {
     /// The cluster is unreachable.
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    /// The snapshot paths hold no Kubernetes object at all: probably the wrong path.
+    #[error(
+        "no Kubernetes objects found in {0} (expected YAML or JSON manifests, `kubectl get -o yaml` output, or a `ke snapshot` directory)"
+    )]
+    EmptySnapshot(String),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(#[from] std::io::Error),
@@ -66,6 +73,10 @@ pub fn inspect(
     match source {
         Source::Snapshot(paths) => {
             let mut inventory = offline::load(paths)?;
+            if inventory.objects.is_empty() && inventory.gaps.is_empty() {
+                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                return Err(InspectError::EmptySnapshot(names.join(", ")));
+            }
             inventory.retain_namespaces(scope);
             let evaluation = checks::evaluate_with(&inventory, rules, settings);
             let collected_at = inventory.collected_at.clone();
@@ -129,6 +140,22 @@ pub fn finish(
     if !scope.only.is_empty() {
         gaps.retain(|g| !matches!(g.section.as_str(), "nodes" | "controlPlane"));
     }
+    for ns in &scope.only {
+        let seen = inventory
+            .objects
+            .iter()
+            .any(|o| o.id.namespace.as_deref() == Some(ns.as_str()) || (o.id.kind == "Namespace" && o.id.name == *ns));
+        if !seen {
+            gaps.push(CoverageGap::unavailable(
+                "scope",
+                format!("namespace {ns}"),
+                format!("nothing was found in namespace `{ns}`: does it exist? (kubectl get namespace {ns})"),
+            ));
+        }
+    }
+    let limited = !scope.only.is_empty() || !scope.exclude.is_empty();
+    let report_scope =
+        limited.then(|| ReportScope { namespaces: scope.only.clone(), exclude_namespaces: scope.exclude.clone() });
     Inspected {
         cluster: inventory.cluster,
         sources: inventory.sources,
@@ -136,6 +163,7 @@ pub fn finish(
         finished_at: None,
         gaps,
         evaluation,
+        scope: report_scope,
     }
 }
 
@@ -161,6 +189,7 @@ impl Inspected {
             summary: Summary::from_findings(&self.evaluation.findings, self.evaluation.passed),
             coverage: self.gaps,
             findings: self.evaluation.findings,
+            scope: self.scope,
             rules: docs,
             diff: None,
         }

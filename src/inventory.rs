@@ -202,9 +202,22 @@ impl Inventory {
         self.objects.iter().filter(move |o| o.id.kind == kind)
     }
 
-    /// Keeps the namespaced objects the filter selects, and every cluster-scoped one.
+    /// Keeps the namespaced objects the filter selects, every cluster-scoped one,
+    /// and the control plane's leases and pods (see [`NamespaceFilter::keeps_object`]).
     pub fn retain_namespaces(&mut self, filter: &NamespaceFilter) {
-        self.objects.retain(|o| filter.keeps(o.id.namespace.as_deref()));
+        self.objects.retain(|o| filter.keeps_object(o));
+    }
+}
+
+/// Leases and static pods of the control plane in kube-system.
+fn is_control_plane_data(object: &Object) -> bool {
+    if object.id.namespace.as_deref() != Some("kube-system") {
+        return false;
+    }
+    match object.id.kind.as_str() {
+        "Lease" => true,
+        "Pod" => crate::checks::control_plane::component_of(&object.raw).is_some(),
+        _ => false,
     }
 }
 
@@ -223,6 +236,19 @@ impl NamespaceFilter {
     /// look them up; findings on them are dropped by [`reports`](Self::reports)).
     pub fn keeps(&self, namespace: Option<&str>) -> bool {
         namespace.is_none_or(|ns| self.selects(Some(ns)))
+    }
+
+    /// Whether an object is kept: [`keeps`](Self::keeps), plus the control
+    /// plane's leader leases and static pods in kube-system, which the
+    /// cluster-level checks read even when kube-system's workloads are excluded.
+    pub fn keeps_object(&self, object: &Object) -> bool {
+        if object.id.kind == "Event" && object.id.group.is_empty() {
+            // An event belongs to the object it is about: node events live in `default`.
+            let involved = object.raw.get("involvedObject");
+            let namespace = involved.and_then(|i| i.get("namespace")).and_then(serde_json::Value::as_str);
+            return self.keeps(namespace.filter(|ns| !ns.is_empty()));
+        }
+        self.keeps(object.id.namespace.as_deref()) || is_control_plane_data(object)
     }
 
     /// Whether a finding or gap about `namespace` (`None` = cluster-level) is reported.

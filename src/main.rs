@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kubeeye::app::{self, ExitStatus};
-use kubeeye::cli::Cli;
+use kubeeye::cli::{Cli, ColorChoice};
+use std::io::IsTerminal;
 
 /// mimalloc returns freed pages to the system and keeps per-thread heaps from
 /// fragmenting: page-by-page collection then stays flat in RSS whatever the
@@ -23,8 +24,15 @@ fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Log colours follow --color and the terminal, like the tables (CronJob logs get none).
+    let ansi = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
@@ -36,10 +44,23 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(status as u8),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::from(ExitStatus::Invalid as u8)
         }
     }
+}
+
+/// The error and its causes on one line, skipping causes a message already quotes.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -293,12 +293,40 @@ pub struct Report {
     pub coverage: Vec<CoverageGap>,
     /// The findings, sorted by severity, namespace, kind, name, container, rule.
     pub findings: Vec<Finding>,
+    /// The namespaces covered, when the inspection was limited to some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ReportScope>,
     /// Documentation of every rule that has a finding, by id (the HTML report links to it).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rules: BTreeMap<String, RuleDoc>,
     /// Comparison with a previous report (`--previous`, or the last run in the store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<Diff>,
+}
+
+/// The namespaces an inspection was limited to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportScope {
+    /// Only these (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// Never these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_namespaces: Vec<String>,
+}
+
+impl ReportScope {
+    /// Whether a finding about `namespace` (`None` = cluster-level) lies inside the scope.
+    pub fn covers(&self, namespace: Option<&str>) -> bool {
+        match namespace {
+            None => self.namespaces.is_empty(),
+            Some(ns) => {
+                (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == ns))
+                    && !self.exclude_namespaces.iter().any(|n| n == ns)
+            }
+        }
+    }
 }
 
 /// What a rule checks and how to fix it, as carried in the report.

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::clock;
-use crate::collect::client::ClusterAccess;
+use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::config::FileConfig;
 use crate::deliver::store::ReportStore;
 use crate::deliver::templates::{self, DigestView, Escape};
@@ -89,8 +89,8 @@ impl Job {
             (Some(s), _) => Some(s),
             (None, None) => None,
             (None, Some(text)) => match Severity::parse_setting(text) {
-                Ok(Some(s @ (Severity::Danger | Severity::Warning))) => Some(s),
-                _ => return Err(JobError(format!("failOn: `{text}` is not danger or warning"))),
+                Ok(Some(s)) => Some(s),
+                _ => return Err(JobError(format!("failOn: `{text}` is not danger, warning or info"))),
             },
         };
         let mut formats = Vec::new();
@@ -112,6 +112,19 @@ impl Job {
             let probe = Digest::from_report(&placeholder_report(), None);
             email::message(email, &probe, None).map_err(|e| JobError(format!("notify.email: {e}")))?;
             email::Security::parse(email.tls.as_deref()).map_err(|e| JobError(format!("notify.email.tls: {e}")))?;
+            if email.username.is_some() {
+                let password = crate::deliver::secret::read(
+                    email.password_env.as_deref(),
+                    email.password_file.as_deref(),
+                    Some("KE_SMTP_PASSWORD"),
+                );
+                if !matches!(password, Ok(Some(_))) {
+                    return Err(JobError(
+                        "notify.email: a username is set but no password (passwordEnv, passwordFile or KE_SMTP_PASSWORD)"
+                            .into(),
+                    ));
+                }
+            }
         }
         for w in &config.notify.webhooks {
             if webhook::Format::parse(&w.format).is_none() {
@@ -126,6 +139,12 @@ impl Job {
                     w.name
                 )));
             }
+            // The URL must be there now, not fail the first night.
+            match crate::deliver::secret::read(w.url_env.as_deref(), w.url_file.as_deref(), None) {
+                Ok(Some(_)) => {}
+                Ok(None) => return Err(JobError(format!("notify.webhooks[{}]: no URL is set", w.name))),
+                Err(e) => return Err(JobError(format!("notify.webhooks[{}]: {e}", w.name))),
+            }
         }
         if let Some(when) = config.notify.when.as_deref()
             && !matches!(when, "always" | "findings" | "changes")
@@ -137,27 +156,32 @@ impl Job {
 
     /// One run: inspect, render, write locally, archive, notify.
     pub async fn run(&self, out: &mut dyn Write) -> RunStatus {
-        let inspected = self.inspect().await;
-        let mut report = inspected;
+        let mut report = match self.inspect().await {
+            Ok(report) => report,
+            Err(e) => {
+                let _ = writeln!(out, "error: {e}");
+                return RunStatus::Invalid;
+            }
+        };
         let mut deliveries: Vec<Delivery> = Vec::new();
         match self.store.previous(&report.cluster.name).await {
+            // A run that could not reach the cluster saw nothing: comparing with it would call
+            // every finding new. Such a run is archived and notified, but is no baseline.
+            Ok(Some(previous)) if inspected_nothing(&previous) => {}
             Ok(Some(previous)) => crate::report::apply_diff(&mut report, &previous),
             Ok(None) => {}
             Err(e) => deliveries.push(e.delivery(self.store.location(&format!("{}/latest.json", report.cluster.name)))),
         }
-        let (files, csv) = match self.write_local(&report) {
-            Ok(written) => written,
-            Err(e) => {
-                deliveries.push(Delivery {
-                    channel: "local".into(),
-                    target: self.config.outputs.directory.display().to_string(),
-                    ok: false,
-                    attempts: 1,
-                    detail: e,
-                });
-                (Vec::new(), None)
-            }
-        };
+        let (files, csv, errors) = self.write_local(&report);
+        for e in errors {
+            deliveries.push(Delivery {
+                channel: "local".into(),
+                target: self.config.outputs.directory.display().to_string(),
+                ok: false,
+                attempts: 1,
+                detail: e,
+            });
+        }
         let archived =
             if files.is_empty() { None } else { Some(self.store.archive(&report, &files, clock::now()).await) };
         let report_url = archived.as_ref().and_then(|a| a.report_url.clone());
@@ -196,7 +220,9 @@ impl Job {
         status(&report, self.fail_on, &deliveries)
     }
 
-    async fn inspect(&self) -> Report {
+    /// The report; `Err` when nothing could be inspected because of the
+    /// setup (no cluster configuration, an unreadable snapshot path).
+    async fn inspect(&self) -> Result<Report, String> {
         let (source, rules, settings, scope) = (&self.source, &self.rules, &self.config.inspection, &self.scope);
         let inspected = match source {
             Source::Snapshot(_) => inspect::inspect(source, rules, settings, scope),
@@ -208,34 +234,49 @@ impl Job {
                 }
             }
         };
-        let inspected = inspected.unwrap_or_else(|e| unreachable_cluster(&e, source));
+        let inspected = match inspected {
+            Ok(i) => i,
+            // A cluster that does not answer still gets a report, so the morning digest says so.
+            Err(e @ InspectError::Connect(ConnectError::Unreachable { .. })) => unreachable_cluster(&e, source),
+            Err(e) => return Err(e.to_string()),
+        };
         let name = self
             .cluster_name
             .clone()
             .or(self.config.cluster.clone())
             .or_else(|| inspected.cluster.clone())
             .unwrap_or_else(|| "kubernetes".into());
-        inspected.into_report(&self.rules, name)
+        Ok(inspected.into_report(&self.rules, name))
     }
 
     /// Renders every format into memory and writes it under the outputs
     /// directory in the archive's layout; returns the files and the CSV bytes.
-    fn write_local(&self, report: &Report) -> Result<(Vec<PathBuf>, Option<Vec<u8>>), String> {
+    fn write_local(&self, report: &Report) -> (Vec<PathBuf>, Option<Vec<u8>>, Vec<String>) {
         let dir = local_dir(&self.config.outputs.directory, report);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let mut files = Vec::new();
-        let mut csv = None;
-        for format in &self.formats {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return (Vec::new(), None, vec![format!("cannot create {}: {e}", dir.display())]);
+        }
+        let (mut files, mut csv, mut errors) = (Vec::new(), None, Vec::new());
+        // JSON first: it is the next run's baseline, and the one format that must not be lost.
+        let mut formats = self.formats.clone();
+        formats.sort_by_key(|f| *f != Format::Json);
+        for format in formats {
             let mut bytes = Vec::new();
-            render::write(report, *format, &mut bytes).map_err(|e| format!("rendering {}: {e}", format.extension()))?;
+            if let Err(e) = render::write(report, format, &mut bytes) {
+                errors.push(format!("rendering {}: {e}", format.extension()));
+                continue;
+            }
             let path = dir.join(format!("report.{}", format.extension()));
-            std::fs::write(&path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            if *format == Format::Csv {
+            if let Err(e) = std::fs::write(&path, &bytes) {
+                errors.push(format!("cannot write {}: {e}", path.display()));
+                continue;
+            }
+            if format == Format::Csv {
                 csv = Some(bytes);
             }
             files.push(path);
         }
-        Ok((files, csv))
+        (files, csv, errors)
     }
 
     fn should_notify(&self, report: &Report) -> bool {
@@ -249,21 +290,17 @@ impl Job {
     }
 }
 
-/// `<dir>/<cluster>/<YYYY>/<MM>/<DD>/<timestamp>/`, the archive's layout.
+/// `<dir>/<cluster>/<YYYY>/<MM>/<DD>/<timestamp>/`: the archive's layout, so
+/// the local copy and a `file://` archive are the same files.
 fn local_dir(base: &Path, report: &Report) -> PathBuf {
     let started = clock::parse(&report.started_at).unwrap_or_else(clock::now);
-    let utc = started.to_zoned(jiff::tz::TimeZone::UTC);
-    let cluster: String = report
-        .cluster
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
-        .collect();
-    base.join(cluster)
-        .join(format!("{:04}", utc.year()))
-        .join(format!("{:02}", utc.month()))
-        .join(format!("{:02}", utc.day()))
-        .join(utc.strftime("%Y%m%dT%H%M%SZ").to_string())
+    base.join(crate::deliver::store::layout::run_dir(&report.cluster.name, started))
+}
+
+/// Whether a report is of a run that could not inspect at all.
+fn inspected_nothing(report: &Report) -> bool {
+    report.coverage.iter().any(|g| g.section == "inspection" && g.kind == crate::inventory::GapKind::Error)
+        && report.findings.is_empty()
 }
 
 /// A run whose cluster could not be reached still reports, so the morning
@@ -281,6 +318,7 @@ fn unreachable_cluster(e: &InspectError, source: &Source) -> Inspected {
         finished_at: None,
         gaps: vec![CoverageGap::error("inspection", what, e.to_string())],
         evaluation: crate::checks::Evaluation::default(),
+        scope: None,
     }
 }
 
@@ -292,6 +330,7 @@ fn placeholder_report() -> Report {
         finished_at: None,
         gaps: Vec::new(),
         evaluation: crate::checks::Evaluation::default(),
+        scope: None,
     }
     .into_report(&RuleSet::default(), "check".into())
 }

@@ -628,3 +628,40 @@ fn previous_report_marks_new_and_resolved_and_every_format_renders_it() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("x.json"), "{}", bad.stderr);
 }
+
+#[test]
+fn namespace_scope_keeps_cluster_health_and_does_not_claim_resolutions() {
+    // Excluding kube-system's workloads keeps the control plane's leases and static pods.
+    let (_, report) =
+        json_report(&["diag", "--snapshot", "examples/demo-cluster", "--exclude-namespace", "kube-system"]);
+    assert!(!findings(&report, "ControllerManagerHealthStatus").is_empty());
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["namespace"] != "kube-system"));
+    assert_eq!(report["scope"]["excludeNamespaces"][0], "kube-system");
+    // A narrower run does not call what it did not look at resolved.
+    let dir = tempfile::tempdir().unwrap();
+    let full = ke(&["diag", "--snapshot", "examples/demo-cluster", "-o", "json"]);
+    let previous = write(dir.path(), "full.json", &full.stdout);
+    let (_, narrow) = json_report(&[
+        "diag",
+        "--snapshot",
+        "examples/demo-cluster",
+        "-n",
+        "shop",
+        "--previous",
+        previous.to_str().unwrap(),
+    ]);
+    assert!(narrow["diff"]["resolved"].as_array().unwrap().is_empty(), "{}", narrow["diff"]["resolved"]);
+    assert!(!narrow["diff"]["unverified"].as_array().unwrap().is_empty());
+    // A namespace that does not exist is said, not scored 100.
+    let (_, nosuch) = json_report(&["diag", "--snapshot", "examples/demo-cluster", "-n", "nosuch"]);
+    assert!(nosuch["coverage"].as_array().unwrap().iter().any(|g| g["resource"] == "namespace nosuch"));
+}
+
+#[test]
+fn a_snapshot_without_kubernetes_objects_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "notes.yaml", "foo: bar\n");
+    let run = ke(&["diag", "--snapshot", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no Kubernetes objects found"), "{}", run.stderr);
+}

@@ -61,6 +61,5 @@ pub fn check(ctx: &Context<'_>, eval: &mut Evaluation) {
         (Some(s), _) => s,
         (None, s) => s,
     };
-    f.last_seen = Some(clock::format(not_after));
     emit(ctx, eval, f, None);
 }

@@ -5,7 +5,7 @@
 //!
 //! Events arrive page by page; only the groups are kept.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -30,6 +30,9 @@ pub const NODE_PROBLEM_REASONS: &[(&str, &str)] = &[
     ("DockerHung", "NodeDockerHung"),
     ("AUFSUmountHung", "NodeAUFSUmountHung"),
 ];
+
+/// Event reasons that restate a pod status the pod checks report (crash loops, image pulls).
+const POD_STATUS_REASONS: &[&str] = &["BackOff", "Failed", "ErrImagePull", "ImagePullBackOff", "InspectFailed"];
 
 /// Kinds without a namespace that events are commonly about.
 const CLUSTER_SCOPED: &[&str] = &[
@@ -229,10 +232,18 @@ impl<'r> EventTracker<'r> {
         self.groups.entry(key).or_default().add(&reason, &message, count, first, last);
     }
 
-    /// Emits one `WarningEvent` finding per group, and the pattern rules' findings.
-    pub fn finish(&self, ctx: &Context<'_>, eval: &mut Evaluation) {
+    /// Emits one `WarningEvent` finding per group, and the pattern rules'
+    /// findings. Events repeating what the pod checks already reported for a
+    /// pod (`reported_pods`: back-offs, failed pulls) are left out: one cause, one finding.
+    pub fn finish(&self, ctx: &Context<'_>, eval: &mut Evaluation, reported_pods: &HashSet<(Option<String>, String)>) {
         if let Some(rule) = ctx.rule("WarningEvent") {
             for ((namespace, kind, name, reason), g) in &self.groups {
+                if kind == "Pod"
+                    && POD_STATUS_REASONS.contains(&reason.as_str())
+                    && reported_pods.contains(&(namespace.clone(), name.clone()))
+                {
+                    continue;
+                }
                 let object = ObjectRef {
                     group: String::new(),
                     kind: kind.clone(),

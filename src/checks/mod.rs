@@ -274,7 +274,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         control_plane::check(&ctx, &self.state.control_plane, &mut eval);
         certs::check(&ctx, &mut eval);
         node::check(&ctx, &npd, &mut eval);
-        self.state.events.finish(&ctx, &mut eval);
+        self.state.events.finish(&ctx, &mut eval, &self.state.pods.reported_pods);
         self.state.pods.finish(&ctx, &mut eval);
         crate::report::sort_findings(&mut eval.findings);
         eval

@@ -161,9 +161,20 @@ fn ready(ctx: &Context<'_>, view: &NodeView, problems: &mut Problems, evaluated:
         p.first_seen = ready.last_transition_time.clone();
     };
     if ready.status == "Unknown" || stale.is_some() {
-        let since = stale.map(|age| format!(" (last heartbeat {} ago)", human_age(age))).unwrap_or_default();
-        let text = if message.is_empty() { "Kubelet stopped posting node status".to_string() } else { message.clone() };
-        set_times(problems.add("KubeletHealthStatus", format!("Kubelet not reporting: {text}{since}")));
+        let text = match (ready.status.as_str(), stale) {
+            ("Unknown", _) if !message.is_empty() => format!("Kubelet not reporting: {message}"),
+            ("Unknown", _) => "Kubelet not reporting: the node's Ready condition is Unknown".to_string(),
+            (_, Some(age)) => format!(
+                "Kubelet not reporting: the node's status was last written {} ago (it is rewritten at least every 5m)",
+                human_age(age)
+            ),
+            _ => "Kubelet not reporting".to_string(),
+        };
+        let since = match (ready.status.as_str(), stale) {
+            ("Unknown", Some(age)) => format!(" (last heartbeat {} ago)", human_age(age)),
+            _ => String::new(),
+        };
+        set_times(problems.add("KubeletHealthStatus", format!("{text}{since}")));
         return;
     }
     if ready.status == "True" {

@@ -2,7 +2,7 @@
 //! reported once per controller and container with the number of pods hit.
 //! Pods arrive page by page; only the problems are kept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -70,6 +70,9 @@ struct Problem {
 #[derive(Debug, Default)]
 pub struct PodTracker {
     problems: HashMap<(&'static str, ObjectRef, String), Problem>,
+    /// Pods reported here (namespace, name): their BackOff and pull-failure
+    /// events say the same thing again and are not reported separately.
+    pub reported_pods: HashSet<(Option<String>, String)>,
 }
 
 impl PodTracker {
@@ -114,6 +117,7 @@ impl PodTracker {
                 None
             };
             let Some((rule, message)) = problem else { continue };
+            self.reported_pods.insert((pod.id.namespace.clone(), pod.id.name.clone()));
             let key = (rule, controller_of(pod), c.name.clone());
             let p = self.problems.entry(key).or_default();
             p.pods += 1;
@@ -155,13 +159,14 @@ fn last_exit(c: &ContainerStatus) -> String {
     }
 }
 
-/// Whether the container's last termination falls inside the inspection window;
-/// a container that restarted often months ago and has run since is not crashing.
+/// Whether the container's last termination was a crash inside the inspection
+/// window. A container that restarted often months ago and has run since is
+/// not crashing, and one stopped by a node reboot (reason `Unknown`) did not
+/// crash: with weekly reboots every long-lived pod would otherwise qualify.
 fn recently_restarted(ctx: &Context<'_>, c: &ContainerStatus) -> bool {
-    c.last_state
-        .terminated
-        .as_ref()
-        .and_then(|t| t.finished_at.as_deref())
-        .and_then(clock::parse)
-        .is_some_and(|t| ctx.in_window(t))
+    let Some(t) = c.last_state.terminated.as_ref() else { return false };
+    if matches!(t.reason.as_deref(), Some("Unknown" | "ContainerStatusUnknown" | "Completed")) {
+        return false;
+    }
+    t.finished_at.as_deref().and_then(clock::parse).is_some_and(|at| ctx.in_window(at))
 }

@@ -158,7 +158,7 @@ impl LiveCollector {
             let Ok((res, ns, result)) = joined else { continue };
             match result {
                 Ok((kept, known)) => {
-                    inventory.objects.extend(kept.into_iter().filter(|o| self.scope.keeps(o.id.namespace.as_deref())));
+                    inventory.objects.extend(kept.into_iter().filter(|o| self.scope.keeps_object(o)));
                     inventory.known.extend(known);
                 }
                 Err(e) => self.gaps.push(list_gap(&res, ns.as_deref(), &e)),
@@ -203,18 +203,27 @@ impl LiveCollector {
             streamed.push((*res("ConfigMap"), "configmaps", String::new()));
         }
         for (resource, what, query) in streamed {
+            // Config maps can be up to 1 MiB each (dashboards, Helm releases): smaller pages keep memory flat.
+            let limit = if what == "configmaps" { limit.min(50) } else { limit };
             for ns in self.namespaces_for(&resource) {
                 let (api, tx, lists, query) = (self.api.clone(), tx.clone(), lists.clone(), query.clone());
                 producers.spawn(stream_list(api, resource, ns, query, limit, lists, tx, what));
             }
         }
         if self.cluster_scope() {
-            let nodes: Vec<String> =
-                inventory.objects.iter().filter(|o| o.id.kind == "Node").map(|o| o.id.name.clone()).collect();
+            // A NotReady node's kubelet does not answer: asking costs a timeout each and tells nothing new.
+            let nodes: Vec<String> = inventory
+                .objects
+                .iter()
+                .filter(|o| o.id.kind == "Node" && node_ready(&o.raw))
+                .map(|o| o.id.name.clone())
+                .collect();
             producers.spawn(control_plane(self.api.clone(), tx.clone()));
             producers.spawn(node_metrics(self.api.clone(), limit, lists.clone(), tx.clone()));
             if self.settings.collection.kubelet_summary {
-                producers.spawn(summaries(self.api.clone(), nodes, lists.clone(), tx.clone()));
+                // Their own cap, so slow kubelets never hold up pod and event pages.
+                let kubelets = Arc::new(Semaphore::new(self.settings.collection.concurrency.max(1)));
+                producers.spawn(summaries(self.api.clone(), nodes, kubelets, tx.clone()));
             } else {
                 self.gaps.push(CoverageGap::unavailable(
                     section::NODES,
@@ -225,6 +234,12 @@ impl LiveCollector {
         }
         // Producers hold the only senders: the channel closes when they are all done.
         drop(tx);
+        let unready: HashSet<String> = inventory
+            .objects
+            .iter()
+            .filter(|o| o.id.kind == "Node" && !node_ready(&o.raw))
+            .map(|o| o.id.name.clone())
+            .collect();
         let logs = Arc::new(Semaphore::new(self.settings.logs.concurrency.max(1)));
         let logs_forbidden = Arc::new(AtomicBool::new(false));
         let max_pending = self.settings.logs.concurrency.max(1) * 8;
@@ -255,15 +270,22 @@ impl LiveCollector {
             };
             match msg {
                 Msg::Pods(page) => {
-                    let page: Vec<Object> =
-                        page.into_iter().filter(|p| self.scope.keeps(p.id.namespace.as_deref())).collect();
+                    let page: Vec<Object> = page.into_iter().filter(|p| self.scope.keeps_object(p)).collect();
                     sink.pods(&page);
                     progress.pods += page.len();
                     progress.tick();
                     if !(wants.logs && self.settings.logs.enabled) {
                         continue;
                     }
-                    for target in page.iter().flat_map(running_containers) {
+                    // Logs of pods on a NotReady node would only time out one by one.
+                    let readable = page.iter().filter(|p| {
+                        p.raw
+                            .get("spec")
+                            .and_then(|s| s.get("nodeName"))
+                            .and_then(Value::as_str)
+                            .is_none_or(|n| !unready.contains(n))
+                    });
+                    for target in readable.flat_map(running_containers) {
                         // Bounded backlog: memory does not grow with the number of pods.
                         while log_tasks.len() >= max_pending {
                             if let Some(Ok(Some(msg))) = log_tasks.join_next().await {
@@ -276,8 +298,7 @@ impl LiveCollector {
                     }
                 }
                 Msg::Events(page) => {
-                    let page: Vec<Object> =
-                        page.into_iter().filter(|e| self.scope.keeps(e.id.namespace.as_deref())).collect();
+                    let page: Vec<Object> = page.into_iter().filter(|e| self.scope.keeps_object(e)).collect();
                     sink.events(&page);
                     progress.events += page.len();
                     progress.tick();
@@ -365,7 +386,13 @@ async fn list_kept(
             known.clear();
         }
         for object in page.objects {
-            if res.handling == Handling::KeepUnowned && object.controller_owner().is_some() {
+            // Only owners that carry their children's findings (a Deployment for its ReplicaSets, a
+            // CronJob for its Jobs) let the child shrink to an identity; under anything else (an Argo
+            // Rollout, an operator) the child is the workload ke can see.
+            let carried = object
+                .controller_owner()
+                .is_some_and(|o| matches!((res.kind, o.kind), ("ReplicaSet", "Deployment") | ("Job", "CronJob")));
+            if res.handling == Handling::KeepUnowned && carried {
                 known.push(object.id);
             } else {
                 kept.push(object);
@@ -415,6 +442,14 @@ async fn stream_list(
     }
 }
 
+/// Whether a node's Ready condition is True.
+fn node_ready(node: &Value) -> bool {
+    node.get("status").and_then(|s| s.get("conditions")).and_then(Value::as_array).into_iter().flatten().any(|c| {
+        c.get("type").and_then(Value::as_str) == Some("Ready")
+            && c.get("status").and_then(Value::as_str) == Some("True")
+    })
+}
+
 fn identity_hash(o: &Object) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     o.id.hash(&mut h);
@@ -461,8 +496,8 @@ async fn read_log(
     let l = &settings.logs;
     let path = format!(
         "/api/v1/namespaces/{}/pods/{}/log?container={}&tailLines={}&limitBytes={}&sinceSeconds={}",
-        target.namespace,
-        target.pod,
+        encode(&target.namespace),
+        encode(&target.pod),
         encode(&target.container),
         l.tail_lines,
         l.limit_bytes,

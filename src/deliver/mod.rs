@@ -62,8 +62,11 @@ impl Digest {
     /// The digest of a report; `report_url` links to the archived HTML.
     pub fn from_report(report: &Report, report_url: Option<String>) -> Self {
         let mut ranked: Vec<_> = report.findings.iter().filter(|f| f.severity != Severity::Info).collect();
-        // New problems first within a severity: they are what changed overnight.
-        ranked.sort_by_key(|f| (f.severity, f.status != Some(crate::report::FindingStatus::New)));
+        // Within a severity: what is broken now (control plane, nodes, pods, logs)
+        // before what breaks best practice, and new problems first.
+        ranked.sort_by_key(|f| {
+            (f.severity, section_rank(&f.section), f.status != Some(crate::report::FindingStatus::New))
+        });
         let top = ranked
             .into_iter()
             .take(Self::TOP)
@@ -101,6 +104,20 @@ impl Digest {
             parts.push("incomplete".into());
         }
         format!("[kubeeye] {}: {}", self.cluster, parts.join(", "))
+    }
+}
+
+/// How urgent a section's findings are for the morning digest: outages first.
+fn section_rank(section: &str) -> u8 {
+    use crate::checks::health::section;
+    match section {
+        section::CONTROL_PLANE => 0,
+        section::NODES => 1,
+        section::PODS => 2,
+        section::LOGS => 3,
+        section::EVENTS => 4,
+        section::RBAC => 5,
+        _ => 6,
     }
 }
 

@@ -61,6 +61,7 @@ pub fn render<T: Serialize>(name: &str, template: &str, escape: Escape, data: &T
     hb.register_helper("json", Box::new(JsonHelper));
     hb.register_helper("jsonstr", Box::new(JsonStringBlock));
     hb.register_helper("slack", Box::new(SlackEscapeHelper));
+    hb.register_helper("md", Box::new(MarkdownEscapeHelper));
     hb.register_template_string(name, template).map_err(|e| err(e.to_string()))?;
     hb.render(name, data).map_err(|e| err(e.to_string()))
 }
@@ -167,19 +168,68 @@ impl HelperDef for SlackEscapeHelper {
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        let text = match param(h, r, 0)? {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let escaped = text_param(h, r)?.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
         Ok(ScopedJson::Derived(serde_json::Value::String(escaped)))
     }
+}
+
+/// `(md text)`: defuses markdown for Teams, DingTalk, Feishu and WeCom, whose
+/// dialects differ and do not all honour backslash escapes: brackets, angle
+/// brackets and backticks become look-alikes, so cluster text (a log line, an
+/// event message) can never become a link, an image or HTML in a bot's post.
+struct MarkdownEscapeHelper;
+
+impl HelperDef for MarkdownEscapeHelper {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        Ok(ScopedJson::Derived(serde_json::Value::String(defuse_markdown(&text_param(h, r)?))))
+    }
+}
+
+/// See [`MarkdownEscapeHelper`].
+pub fn defuse_markdown(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '[' => '［',
+            ']' => '］',
+            '(' => '（',
+            ')' => '）',
+            '<' => '‹',
+            '>' => '›',
+            '`' => '\'',
+            '\n' | '\r' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// A helper's first parameter as text.
+fn text_param(h: &Helper<'_>, r: &Handlebars<'_>) -> Result<String, RenderError> {
+    Ok(match param(h, r, 0)? {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_from_the_cluster_cannot_become_a_link_or_an_image() {
+        let hostile = "see [Re-authenticate](https://evil.example) ![x](https://evil.example/t.png) <b>`rm`</b>";
+        let safe = defuse_markdown(hostile);
+        for bad in ["](", "[", "<b>", "`"] {
+            assert!(!safe.contains(bad), "{safe}");
+        }
+        assert!(safe.contains("Re-authenticate"));
+    }
 
     #[test]
     fn json_helper_quotes_and_strict_mode_refuses_unknown_fields() {

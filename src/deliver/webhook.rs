@@ -169,7 +169,7 @@ async fn send(
         .map_err(|e| transport_error(e, timeout))?;
     let status = response.status();
     let text = response.text().await.map_err(|e| transport_error(e, timeout))?;
-    let snippet = crate::checks::health::truncate(&text, 200);
+    let snippet = crate::checks::health::truncate(&scrub(&text, url), 200);
     if !status.is_success() {
         let retryable = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
         let detail = if snippet.is_empty() { String::new() } else { format!(": {snippet}") };
@@ -179,6 +179,20 @@ async fn send(
         Some(problem) => Err(AttemptError { message: format!("HTTP {status} but {problem}"), retryable: false }),
         None => Ok(format!("HTTP {}", status.as_u16())),
     }
+}
+
+/// A receiver's answer without the webhook URL's path and query, which are
+/// the secret (some receivers echo them: `Cannot POST /hooks/<token>`).
+fn scrub(text: &str, url: &reqwest::Url) -> String {
+    let mut out = text.to_string();
+    let path = url.path();
+    if path.len() > 1 {
+        out = out.replace(path, "/…");
+    }
+    if let Some(query) = url.query().filter(|q| !q.is_empty()) {
+        out = out.replace(query, "…");
+    }
+    out
 }
 
 /// The error a receiver reports inside a 200 answer, if any.
@@ -224,6 +238,19 @@ fn transport_error(e: reqwest::Error, timeout: Duration) -> AttemptError {
         source = s.source();
     }
     AttemptError { message, retryable: e.is_connect() || e.is_request() || e.is_body() }
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::scrub;
+
+    #[test]
+    fn echoed_secret_paths_are_removed() {
+        let url = reqwest::Url::parse("https://hooks.example.com/services/T1/B2/secret?token=abc").unwrap();
+        let answer = "Cannot POST /services/T1/B2/secret?token=abc";
+        let clean = scrub(answer, &url);
+        assert!(!clean.contains("secret") && !clean.contains("abc"), "{clean}");
+    }
 }
 
 #[cfg(test)]

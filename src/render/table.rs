@@ -235,7 +235,23 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         s.passed,
         s.score,
         if report.complete { "" } else { " (inspection incomplete: see NOT INSPECTED)" }
-    )
+    )?;
+    if let Some(d) = &report.diff {
+        let unverified = if d.unverified.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not verified this time", d.unverified.len())
+        };
+        writeln!(
+            out,
+            "since {}: {} new, {} still open, {} resolved{unverified} (-o html lists them)",
+            d.previous_started_at,
+            d.new,
+            d.open,
+            d.resolved.len()
+        )?;
+    }
+    Ok(())
 }
 
 type GroupKey<'a> = (Option<&'a str>, Severity, &'a str, &'a str);

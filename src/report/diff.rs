@@ -32,6 +32,9 @@ pub fn apply_diff(report: &mut Report, previous: &Report) {
     let now: HashSet<&str> = report.findings.iter().map(|f| f.fingerprint.as_str()).collect();
     let unread: HashSet<&str> =
         report.coverage.iter().filter(|g| g.kind == GapKind::Error).map(|g| g.section.as_str()).collect();
+    // The cluster unreachable or the deadline hit: no section was read completely.
+    let nothing_verified = unread.contains("inspection");
+    let scope = report.scope.clone().unwrap_or_default();
     let mut seen = HashSet::new();
     let (mut resolved, mut unverified) = (Vec::new(), Vec::new());
     for f in &previous.findings {
@@ -40,7 +43,8 @@ pub fn apply_diff(report: &mut Report, previous: &Report) {
         }
         // The previous report's own status (new/open against the one before) means nothing here.
         let gone = Finding { status: None, ..f.clone() };
-        if unread.contains(f.section.as_str()) { unverified.push(gone) } else { resolved.push(gone) }
+        let looked = !nothing_verified && !unread.contains(f.section.as_str()) && scope.covers(f.namespace.as_deref());
+        if looked { resolved.push(gone) } else { unverified.push(gone) }
     }
     report.diff = Some(Diff { previous_started_at: previous.started_at.clone(), new, open, resolved, unverified });
 }
@@ -83,6 +87,7 @@ mod tests {
             summary: Summary::from_findings(&findings, 0),
             coverage: vec![],
             findings,
+            scope: None,
             rules: Default::default(),
             diff: None,
         }

@@ -35,6 +35,7 @@ pub fn report(paths: &[&str]) -> Report {
         finished_at: None,
         gaps: inventory.gaps,
         evaluation,
+        scope: None,
     };
     let mut report = inspected.into_report(&rules, cluster);
     report.finished_at = FINISHED_AT.into();

@@ -52,6 +52,7 @@ pub fn report(n: usize) -> Report {
         summary: Summary::from_findings(&findings, n * 3),
         coverage: vec![],
         findings,
+        scope: None,
         rules: docs,
         diff: None,
     }

@@ -68,6 +68,8 @@ pub struct Header {
     pub duration: String,
     /// Where the data came from.
     pub sources: String,
+    /// The namespaces covered when limited (`namespaces shop, data`); empty for all.
+    pub scope: String,
     /// kubeeye version.
     pub version: String,
     /// Whether everything could be inspected.
@@ -326,6 +328,7 @@ pub fn page(report: &Report) -> Page {
             started_at: report.started_at.clone(),
             duration: duration(&report.started_at, &report.finished_at),
             sources: report.cluster.sources.join(", "),
+            scope: report.scope.as_ref().map(scope_text).unwrap_or_default(),
             version: report.tool.version.clone(),
             complete: report.complete,
             errors: report.coverage.iter().filter(|g| g.kind == GapKind::Error).count(),
@@ -511,6 +514,18 @@ pub fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// `only namespaces shop, data; not kube-system`.
+fn scope_text(scope: &crate::report::ReportScope) -> String {
+    let mut parts = Vec::new();
+    if !scope.namespaces.is_empty() {
+        parts.push(format!("only namespaces {}", scope.namespaces.join(", ")));
+    }
+    if !scope.exclude_namespaces.is_empty() {
+        parts.push(format!("not {}", scope.exclude_namespaces.join(", ")));
+    }
+    parts.join("; ")
 }
 
 #[cfg(test)]
