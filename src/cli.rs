@@ -38,6 +38,17 @@ changes anything and never reads Secrets.\n\n\
 --snapshot takes YAML or JSON files (multi-document, kind: List and *List objects) or directories, \
 walked recursively; a `kubectl cluster-info dump --output-directory` directory or a `ke snapshot` \
 directory loads as is. Malformed documents are reported under NOT INSPECTED and the rest still loads.")]
+    #[command(
+        after_help = "Exit codes: 0 inspected, nothing at --fail-on; 1 a finding reached --fail-on; 2 invalid rules, \
+flags, config or paths, or no cluster configuration (nothing inspected); 3 the inspection is incomplete (see NOT \
+INSPECTED) or the cluster is unreachable.\n\nExamples:\n  \
+ke diag                                     the current kubeconfig context\n  \
+ke diag --context prod -n shop -o json      one namespace of another context\n  \
+ke diag -o html > report.html               a self-contained HTML report\n  \
+ke diag --output-dir out/ --previous old.json   all three reports, marked new/open against old.json\n  \
+ke diag --snapshot examples/demo-cluster    the demo snapshot, no cluster needed\n  \
+ke diag -f rules.yaml --fail-on danger      custom rules; exit 1 on a danger finding"
+    )]
     Diag(DiagArgs),
     /// Save what ke reads from a cluster to a directory, for `ke diag --snapshot` later.
     #[command(long_about = "Save what ke reads from a cluster to a directory: the objects the checks use, \

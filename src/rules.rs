@@ -513,6 +513,12 @@ fn compile(file: &str, id: &str, mut def: CheckDef, builtin: bool) -> Result<Rul
                 .into(),
         ));
     }
+    if let Some(filter) = &def.controllers {
+        let known = crate::checks::workload::CONTROLLER_KINDS;
+        if let Some(kind) = filter.include.iter().chain(&filter.exclude).find(|k| !known.contains(&k.as_str())) {
+            return Err(err(format!("controllers: unknown kind `{kind}` (expected one of {})", known.join(", "))));
+        }
+    }
     let containers = def.containers.unwrap_or_default();
     for c in &containers.exclude {
         if !matches!(c.as_str(), "initContainer" | "container") {

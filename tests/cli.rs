@@ -665,3 +665,60 @@ fn a_snapshot_without_kubernetes_objects_is_an_error() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("no Kubernetes objects found"), "{}", run.stderr);
 }
+
+#[test]
+fn polaris_templates_in_schema_see_the_whole_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "polaris.yaml",
+        r#"checks: {instanceLabel: warning, containerNamedAfterApp: warning}
+customChecks:
+  instanceLabel:
+    failureMessage: Label app.kubernetes.io/instance must match metadata.name
+    category: Reliability
+    target: Controller
+    schema:
+      type: object
+      properties:
+        metadata:
+          required: [labels]
+          properties:
+            labels:
+              required: ["app.kubernetes.io/instance"]
+              properties:
+                app.kubernetes.io/instance: {const: "{{ .metadata.name }}"}
+  containerNamedAfterApp:
+    failureMessage: The first container is named after the workload
+    category: Custom
+    target: Container
+    schema:
+      type: object
+      properties:
+        name: {const: "{{ .metadata.name }}"}
+"#,
+    );
+    let snap = write(
+        dir.path(),
+        "apps.yaml",
+        &[
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, labels: {app.kubernetes.io/instance: web}}\nspec: {template: {spec: {containers: [{name: web, image: x}]}}}\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop, labels: {app.kubernetes.io/instance: api-release}}\nspec: {template: {spec: {containers: [{name: main, image: x}]}}}\n",
+        ]
+        .join("---\n"),
+    );
+    let (_, report) = json_report(&["diag", "--snapshot", snap.to_str().unwrap(), "-f", rules.to_str().unwrap()]);
+    let names = |rule: &str| {
+        findings(&report, rule).iter().map(|f| f["name"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(names("instanceLabel"), ["api"]);
+    assert_eq!(names("containerNamedAfterApp"), ["api"], "a container rule's template sees the workload's metadata");
+    let typo = write(
+        dir.path(),
+        "typo.yaml",
+        "checks: {x: warning}\ncustomChecks:\n  x:\n    failureMessage: x\n    target: Container\n    controllers: {include: [Deploymnt]}\n    schema: {type: object}\n",
+    );
+    let run = ke(&["diag", "--snapshot", snap.to_str().unwrap(), "-f", typo.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("unknown kind `Deploymnt`"), "{}", run.stderr);
+}

@@ -393,9 +393,13 @@ fn context_for(subject: Subject<'_>) -> Value {
         Subject::Workload(w) => {
             schema::template_context(&w.object.raw, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw))
         }
-        Subject::Container(w, c) => {
-            schema::template_context(c.raw, Some(w.pod_spec), Some(w.pod_template), Some(&w.object.raw))
-        }
+        Subject::Container(w, c) => schema::template_context_with(
+            &w.object.raw,
+            Some(w.pod_spec),
+            Some(w.pod_template),
+            Some(&w.object.raw),
+            Some(c.raw),
+        ),
     }
 }
 

@@ -34,6 +34,12 @@ enum Inner {
 impl CompiledSchema {
     /// Compiles a schema given as a value.
     pub fn new(schema: Value) -> Result<Self, String> {
+        // Polaris templates `schema:` as well as `schemaString:` (its own
+        // metadataAndInstanceMismatched does): a schema with `{{ … }}` in it is a template.
+        if mentions_template(&schema) {
+            let text = serde_json::to_string(&schema).map_err(|e| format!("schema: {e}"))?;
+            return Self::from_string(&text);
+        }
         Ok(Self { inner: Inner::Static(Box::new(build(&schema)?)) })
     }
 
@@ -190,18 +196,44 @@ pub fn render_template(text: &str, context: &Value) -> String {
 
 /// Template data for one object: the object's own fields, plus `Polaris.PodSpec`,
 /// `Polaris.PodTemplate` and `Polaris.Controller` for workloads.
+/// Whether any string in a schema holds a `{{` template action.
+fn mentions_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{"),
+        Value::Array(items) => items.iter().any(mentions_template),
+        Value::Object(map) => map.values().any(mentions_template),
+        _ => false,
+    }
+}
+
+/// Template data as Polaris gives it: the whole object at the root (whatever
+/// level the rule targets), and `Polaris.PodSpec`, `Polaris.PodTemplate`,
+/// `Polaris.Controller` and, for container rules, `Polaris.Container`.
 pub fn template_context(
     object: &Value,
     pod_spec: Option<&Value>,
     pod_template: Option<&Value>,
     controller: Option<&Value>,
 ) -> Value {
+    template_context_with(object, pod_spec, pod_template, controller, None)
+}
+
+/// [`template_context`] for a container rule.
+pub fn template_context_with(
+    object: &Value,
+    pod_spec: Option<&Value>,
+    pod_template: Option<&Value>,
+    controller: Option<&Value>,
+    container: Option<&Value>,
+) -> Value {
     let mut ctx = match object {
         Value::Object(m) => m.clone(),
         _ => Map::new(),
     };
     let mut polaris = Map::new();
-    for (key, value) in [("PodSpec", pod_spec), ("PodTemplate", pod_template), ("Controller", controller)] {
+    for (key, value) in
+        [("PodSpec", pod_spec), ("PodTemplate", pod_template), ("Controller", controller), ("Container", container)]
+    {
         if let Some(v) = value {
             polaris.insert(key.into(), v.clone());
         }
