@@ -60,8 +60,8 @@ pub fn render<T: Serialize>(name: &str, template: &str, escape: Escape, data: &T
     }
     hb.register_helper("json", Box::new(JsonHelper));
     hb.register_helper("jsonstr", Box::new(JsonStringBlock));
-    hb.register_helper("slack", Box::new(SlackEscapeHelper));
-    hb.register_helper("md", Box::new(MarkdownEscapeHelper));
+    hb.register_helper("slack", Box::new(MapText(slack_escape)));
+    hb.register_helper("md", Box::new(MapText(defuse_markdown)));
     hb.register_template_string(name, template).map_err(|e| err(e.to_string()))?;
     hb.render(name, data).map_err(|e| err(e.to_string()))
 }
@@ -156,11 +156,11 @@ impl HelperDef for JsonStringBlock {
     }
 }
 
-/// `(slack text)`: escapes `& < >` as Slack's mrkdwn requires, so a value
-/// cannot form a link or a `<!channel>` mention.
-struct SlackEscapeHelper;
+/// A helper that maps its text parameter through a function: `(slack text)`
+/// and `(md text)`.
+struct MapText(fn(&str) -> String);
 
-impl HelperDef for SlackEscapeHelper {
+impl HelperDef for MapText {
     fn call_inner<'reg: 'rc, 'rc>(
         &self,
         h: &Helper<'rc>,
@@ -168,30 +168,20 @@ impl HelperDef for SlackEscapeHelper {
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        let escaped = text_param(h, r)?.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-        Ok(ScopedJson::Derived(serde_json::Value::String(escaped)))
+        Ok(ScopedJson::Derived(serde_json::Value::String((self.0)(&text_param(h, r)?))))
     }
+}
+
+/// `(slack text)`: escapes `& < >` as Slack's mrkdwn requires, so a value
+/// cannot form a link or a `<!channel>` mention.
+pub fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// `(md text)`: defuses markdown for Teams, DingTalk, Feishu and WeCom, whose
 /// dialects differ and do not all honour backslash escapes: brackets, angle
 /// brackets and backticks become look-alikes, so cluster text (a log line, an
 /// event message) can never become a link, an image or HTML in a bot's post.
-struct MarkdownEscapeHelper;
-
-impl HelperDef for MarkdownEscapeHelper {
-    fn call_inner<'reg: 'rc, 'rc>(
-        &self,
-        h: &Helper<'rc>,
-        r: &'reg Handlebars<'reg>,
-        _: &'rc Context,
-        _: &mut RenderContext<'reg, 'rc>,
-    ) -> Result<ScopedJson<'rc>, RenderError> {
-        Ok(ScopedJson::Derived(serde_json::Value::String(defuse_markdown(&text_param(h, r)?))))
-    }
-}
-
-/// See [`MarkdownEscapeHelper`].
 pub fn defuse_markdown(text: &str) -> String {
     text.chars()
         .map(|c| match c {
