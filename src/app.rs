@@ -318,11 +318,7 @@ fn namespace_filter(scope: &Scope, file: &FileConfig) -> NamespaceFilter {
 }
 
 fn use_color(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    }
+    choice.enabled(std::io::stdout().is_terminal())
 }
 
 fn rules(command: RulesCommand, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {

@@ -327,3 +327,14 @@ pub enum ColorChoice {
     /// Never colour.
     Never,
 }
+
+impl ColorChoice {
+    /// Whether to colour a stream that is (or is not) a terminal; `NO_COLOR` turns `auto` off.
+    pub fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+}

@@ -104,6 +104,20 @@ pub struct OwnerRef<'a> {
     pub controller: bool,
 }
 
+/// Gives a list item the `kind` and `apiVersion` of its list when it lacks
+/// them: `kubectl get -o json`, cluster-info dumps and the API itself omit
+/// them on the items of typed lists.
+pub fn fill_list_item(item: &mut Value, kind: Option<&str>, api_version: Option<&str>) {
+    if let Value::Object(m) = item {
+        if let Some(kind) = kind {
+            m.entry("kind").or_insert_with(|| Value::String(kind.to_string()));
+        }
+        if let Some(v) = api_version {
+            m.entry("apiVersion").or_insert_with(|| Value::String(v.to_string()));
+        }
+    }
+}
+
 /// The group part of an `apiVersion` (`apps/v1` → `apps`, `v1` → ``).
 pub fn api_group(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kubeeye::app::{self, ExitStatus};
-use kubeeye::cli::{Cli, ColorChoice};
+use kubeeye::cli::Cli;
 use std::io::IsTerminal;
 
 /// mimalloc returns freed pages to the system and keeps per-thread heaps from
@@ -25,11 +25,7 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     // Log colours follow --color and the terminal, like the tables (CronJob logs get none).
-    let ansi = match cli.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let ansi = cli.color.enabled(std::io::stderr().is_terminal());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)

@@ -144,15 +144,8 @@ fn apiserver(ctx: &Context<'_>, health: Option<&ApiServerHealth>, pods: &[Contro
             problems.push(format!("pod {} is not ready ({})", pod.name, pod.detail));
         }
     }
-    if !seen {
-        return;
-    }
-    if problems.is_empty() {
-        eval.passed += 1;
-    } else {
-        let f = Finding::new(rule, section::CONTROL_PLANE, &component("kube-apiserver"))
-            .with_message(format!("API server not healthy: {}", problems.join("; ")));
-        emit(ctx, eval, f, None);
+    if seen {
+        conclude(ctx, eval, rule, "kube-apiserver", "API server", &problems, None);
     }
 }
 
@@ -183,15 +176,8 @@ fn etcd(ctx: &Context<'_>, health: Option<&ApiServerHealth>, pods: &[ControlPlan
             }
         }
     }
-    if !seen {
-        return;
-    }
-    if problems.is_empty() {
-        eval.passed += 1;
-    } else {
-        let f = Finding::new(rule, section::CONTROL_PLANE, &component("etcd"))
-            .with_message(format!("etcd not healthy: {}", problems.join("; ")));
-        emit(ctx, eval, f, None);
+    if seen {
+        conclude(ctx, eval, rule, "etcd", "etcd", &problems, None);
     }
 }
 
@@ -265,14 +251,27 @@ fn leader(ctx: &Context<'_>, rule_id: &str, name: &str, pods: &[ControlPlanePod]
             }
         }
     }
+    conclude(ctx, eval, rule, name, name, &problems, last_seen);
+}
+
+/// A pass when a component showed no problem, otherwise one finding listing them all.
+fn conclude(
+    ctx: &Context<'_>,
+    eval: &mut Evaluation,
+    rule: &crate::rules::Rule,
+    name: &str,
+    label: &str,
+    problems: &[String],
+    last_seen: Option<String>,
+) {
     if problems.is_empty() {
         eval.passed += 1;
-    } else {
-        let mut f = Finding::new(rule, section::CONTROL_PLANE, &component(name))
-            .with_message(format!("{name} not healthy: {}", problems.join("; ")));
-        f.last_seen = last_seen;
-        emit(ctx, eval, f, None);
+        return;
     }
+    let mut f = Finding::new(rule, section::CONTROL_PLANE, &component(name))
+        .with_message(format!("{label} not healthy: {}", problems.join("; ")));
+    f.last_seen = last_seen;
+    emit(ctx, eval, f, None);
 }
 
 /// Whether the inventory came from a cluster (not a directory of manifests):

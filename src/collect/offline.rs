@@ -259,7 +259,7 @@ fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Invento
     }
     if kind.ends_with("List") && map.get("items").is_some() {
         let list_kind = kind.to_string();
-        let api_version = map.get("apiVersion").cloned();
+        let api_version = map.get("apiVersion").and_then(Value::as_str).map(str::to_string);
         let items = match value {
             Value::Object(mut m) => m.remove("items"),
             _ => None,
@@ -268,18 +268,10 @@ fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Invento
             inventory.gaps.push(gap(path, Some(index), format!("{list_kind}: `items` is not a list")));
             return;
         };
+        // A generic `List` says nothing about its items' kind; `PodList` does.
+        let item_kind = (list_kind != "List").then(|| list_kind.trim_end_matches("List"));
         for (i, mut item) in items.into_iter().enumerate() {
-            if let Value::Object(m) = &mut item {
-                // `kubectl get -o json` and cluster-info dump omit kind/apiVersion on items.
-                if !m.contains_key("kind") && list_kind != "List" {
-                    m.insert("kind".into(), Value::String(list_kind.trim_end_matches("List").into()));
-                }
-                if !m.contains_key("apiVersion")
-                    && let Some(v) = &api_version
-                {
-                    m.insert("apiVersion".into(), v.clone());
-                }
-            }
+            crate::inventory::fill_list_item(&mut item, item_kind, api_version.as_deref());
             add_object(item, path, index, Some(i), inventory);
         }
     } else {

@@ -129,12 +129,9 @@ impl Pager {
 /// An item of a typed list as an object: list items come without `kind` and
 /// `apiVersion`, and `managedFields` (large, useless here) is dropped.
 pub fn to_object(mut item: Value, kind: &str, api_version: &str) -> Option<Object> {
-    if let Value::Object(m) = &mut item {
-        m.entry("kind").or_insert_with(|| Value::String(kind.to_string()));
-        m.entry("apiVersion").or_insert_with(|| Value::String(api_version.to_string()));
-        if let Some(Value::Object(meta)) = m.get_mut("metadata") {
-            meta.remove("managedFields");
-        }
+    crate::inventory::fill_list_item(&mut item, Some(kind), Some(api_version));
+    if let Some(Value::Object(meta)) = item.get_mut("metadata") {
+        meta.remove("managedFields");
     }
     Object::from_value(item)
 }
