@@ -157,8 +157,6 @@ pub struct EventTracker<'r> {
     pub nodes: NodeProblemEvents,
     patterns: Vec<&'r Rule>,
     pattern_hits: HashMap<(usize, Option<String>, String, String), Group>,
-    /// Events read (all types), for the record.
-    pub seen: u64,
 }
 
 impl<'r> EventTracker<'r> {
@@ -175,7 +173,6 @@ impl<'r> EventTracker<'r> {
     }
 
     fn add_one(&mut self, ctx: &Context<'_>, event: &Object) {
-        self.seen += 1;
         let Ok(e) = EventView::deserialize(&event.raw) else { return };
         if e.kind.as_deref() != Some("Warning") {
             return;

@@ -260,11 +260,6 @@ impl<'i, 'r> Inspector<'i, 'r> {
         self.state.kind_rules.iter().any(|r| matches!(&r.target, Target::Kind { kind: k, .. } if k == kind))
     }
 
-    /// The inspection's clock.
-    pub fn now(&self) -> Timestamp {
-        self.state.now
-    }
-
     /// Runs the checks that need everything seen, and returns the evaluation.
     pub fn finish(mut self) -> Evaluation {
         let mut eval = std::mem::take(&mut self.state.eval);

@@ -290,7 +290,7 @@ impl LiveCollector {
                         while log_tasks.len() >= max_pending {
                             if let Some(Ok(Some(msg))) = log_tasks.join_next().await {
                                 progress.logs += 1;
-                                self.take_log(msg, sink, &mut late);
+                                self.take_message(msg, sink, &mut late);
                             }
                         }
                         let (api, logs, forbidden) = (self.api.clone(), logs.clone(), logs_forbidden.clone());
@@ -312,7 +312,7 @@ impl LiveCollector {
                     if matches!(other, Msg::Log { .. }) {
                         progress.logs += 1;
                     }
-                    self.take_log(other, sink, &mut late);
+                    self.take_message(other, sink, &mut late);
                 }
             }
         }
@@ -328,7 +328,7 @@ impl LiveCollector {
     }
 
     /// Handles the messages that are neither pods nor pages: logs, late objects, gaps.
-    fn take_log(&mut self, msg: Msg, sink: &mut dyn StreamSink, late: &mut Vec<Object>) {
+    fn take_message(&mut self, msg: Msg, sink: &mut dyn StreamSink, late: &mut Vec<Object>) {
         match msg {
             Msg::Log { namespace, pod, container, text } => {
                 sink.log(&LogRecord { namespace: &namespace, pod: &pod, container: &container, text: &text });

@@ -32,11 +32,6 @@ impl SnapshotWriter {
         Ok(SnapshotWriter { dir: dir.to_path_buf(), pages: 0, objects: 0, logs: None, error: None })
     }
 
-    /// Objects written so far.
-    pub fn objects(&self) -> usize {
-        self.objects
-    }
-
     fn write_list(&mut self, name: &str, objects: &[&Value]) {
         if self.error.is_some() || objects.is_empty() {
             return;
