@@ -722,3 +722,15 @@ customChecks:
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("unknown kind `Deploymnt`"), "{}", run.stderr);
 }
+
+#[test]
+fn bad_output_dir_or_previous_report_fail_before_inspecting() {
+    let bad_dir = ke(&["diag", "--snapshot", "examples/demo-cluster", "--output-dir", "/proc/kubeeye-cannot-create"]);
+    assert_eq!(bad_dir.code, 2);
+    assert!(bad_dir.stdout.is_empty(), "nothing was inspected or printed");
+    assert!(bad_dir.stderr.contains("--output-dir: cannot create /proc/kubeeye-cannot-create"), "{}", bad_dir.stderr);
+    let missing = ke(&["diag", "--snapshot", "examples/demo-cluster", "--previous", "/nonexistent/old.json"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stdout.is_empty());
+    assert!(missing.stderr.contains("/nonexistent/old.json"), "{}", missing.stderr);
+}

@@ -305,6 +305,7 @@ async fn check_config_validates_without_running() {
         ("failOn: critical\n", "failOn"),
         ("rules: [does-not-exist.yaml]\n", "does-not-exist.yaml"),
         ("outputs: {formats: [pdf]}\n", "pdf"),
+        ("inspection: {logs: {limitBytes: 0}}\n", "limitBytes"),
     ];
     for (text, needle) in cases {
         let path = env.path("bad.yaml");
