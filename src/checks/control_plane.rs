@@ -6,10 +6,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Evaluation;
-use super::health::{Context, emit, section, str_at, truncate};
+use super::health::{Context, emit, section, str_at};
 use crate::clock;
 use crate::inventory::{CoverageGap, ObjectRef};
 use crate::report::Finding;
+use crate::text::truncate;
 
 /// A kube-system pod of a control-plane component, as seen while pods streamed by.
 #[derive(Debug, Clone, PartialEq, Eq)]

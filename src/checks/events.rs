@@ -10,11 +10,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Deserialize;
 
 use super::Evaluation;
-use super::health::{Context, emit, section, truncate};
+use super::health::{Context, emit, section};
 use crate::clock::{self, Timestamp};
 use crate::inventory::{Object, ObjectRef};
 use crate::report::Finding;
 use crate::rules::{Logic, Rule};
+use crate::text::truncate;
 
 /// Event reasons that are node problems, and the rule that reports them.
 pub const NODE_PROBLEM_REASONS: &[(&str, &str)] = &[

@@ -121,23 +121,3 @@ pub fn emit(ctx: &Context<'_>, eval: &mut Evaluation, finding: Finding, annotati
 pub fn str_at<'v>(value: &'v Value, path: &[&str]) -> Option<&'v str> {
     path.iter().try_fold(value, |v, key| v.get(key))?.as_str()
 }
-
-/// Shortens text to at most `max` characters on a character boundary, marking the cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncation_respects_characters() {
-        assert_eq!(truncate("héllo wörld", 5), "héllo…");
-        assert_eq!(truncate("  short ", 10), "short");
-    }
-}

@@ -3,10 +3,11 @@
 //! Logs are checked as they arrive and dropped.
 
 use super::Evaluation;
-use super::health::{Context, emit, section, truncate};
+use super::health::{Context, emit, section};
 use crate::inventory::ObjectRef;
 use crate::report::Finding;
 use crate::rules::{Logic, Rule};
+use crate::text::truncate;
 
 /// The tail of one container's log.
 #[derive(Debug, Clone)]

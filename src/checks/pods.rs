@@ -7,11 +7,12 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use super::Evaluation;
-use super::health::{Context, emit, section, truncate};
+use super::health::{Context, emit, section};
 use super::workload::controller_of;
 use crate::clock;
 use crate::inventory::{Object, ObjectRef};
 use crate::report::Finding;
+use crate::text::truncate;
 
 /// Waiting reasons that mean the image cannot be pulled.
 const IMAGE_PULL: &[&str] =

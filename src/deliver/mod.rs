@@ -11,9 +11,9 @@ pub mod webhook;
 
 use serde::Serialize;
 
-use crate::checks::health::truncate;
 use crate::inventory::{CoverageGap, GapKind};
 use crate::report::{Report, Severity, Summary};
+use crate::text::truncate;
 
 /// What a notification says: counts, changes, the worst findings, and a link.
 #[derive(Debug, Clone, Serialize)]

@@ -13,6 +13,7 @@ use super::templates::{self, DigestView, Escape};
 use super::{Delivery, Digest};
 use crate::config::WebhookSettings;
 use crate::deliver::secret;
+use crate::text::truncate;
 
 /// Default for a webhook's `timeout` (per attempt).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -169,7 +170,7 @@ async fn send(
         .map_err(|e| transport_error(e, timeout))?;
     let status = response.status();
     let text = response.text().await.map_err(|e| transport_error(e, timeout))?;
-    let snippet = crate::checks::health::truncate(&scrub(&text, url), 200);
+    let snippet = truncate(&scrub(&text, url), 200);
     if !status.is_success() {
         let retryable = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
         let detail = if snippet.is_empty() { String::new() } else { format!(": {snippet}") };
@@ -202,14 +203,12 @@ fn api_error(format: Format, text: &str) -> Option<String> {
         let n = value.get(code)?.as_i64()?;
         (n != 0).then(|| {
             let msg = value.get(message).and_then(|m| m.as_str()).unwrap_or("");
-            format!("the receiver answered {code} {n}: {}", crate::checks::health::truncate(msg, 200))
+            format!("the receiver answered {code} {n}: {}", truncate(msg, 200))
         })
     };
     match format {
         // Slack answers a plain `ok`; anything else is its error name.
-        Format::Slack => {
-            (text.trim() != "ok").then(|| format!("Slack answered `{}`", crate::checks::health::truncate(text, 200)))
-        }
+        Format::Slack => (text.trim() != "ok").then(|| format!("Slack answered `{}`", truncate(text, 200))),
         Format::DingTalk | Format::WeCom => code_error(&json()?, "errcode", "errmsg"),
         Format::Feishu => {
             let value = json()?;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::report::Counts;
+use crate::text::truncate;
 
 /// Left column holding category names.
 const LABEL_WIDTH: u32 = 130;
@@ -96,7 +97,7 @@ pub fn layout(by_category: &BTreeMap<String, Counts>) -> Option<Chart> {
             }
             let total = c.danger + c.warning + c.info;
             Row {
-                category: crate::checks::health::truncate(name, LABEL_CHARS),
+                category: truncate(name, LABEL_CHARS),
                 y,
                 bar_y: y + (ROW_HEIGHT - BAR_HEIGHT) / 2,
                 text_y: y + ROW_HEIGHT / 2 + 4,
