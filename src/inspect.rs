@@ -11,7 +11,7 @@ use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::collect::live::{LiveCollector, StreamSink, Wants};
 use crate::collect::offline;
 use crate::config::InspectSettings;
-use crate::inventory::{CoverageGap, GapKind, Inventory, NamespaceFilter};
+use crate::inventory::{CoverageGap, GapKind, Inventory, NamespaceFilter, section};
 use crate::report::{Cluster, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
 use crate::rules::RuleSet;
 
@@ -138,7 +138,7 @@ pub fn finish(
     let mut gaps = inventory.gaps;
     gaps.extend(std::mem::take(&mut evaluation.gaps));
     if !scope.only.is_empty() {
-        gaps.retain(|g| !matches!(g.section.as_str(), "nodes" | "controlPlane"));
+        gaps.retain(|g| !matches!(g.section.as_str(), section::NODES | section::CONTROL_PLANE));
     }
     for ns in &scope.only {
         let seen = inventory

@@ -123,6 +123,25 @@ pub fn api_group(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
+/// Report sections, as findings and coverage gaps name them (`Finding::section`,
+/// [`CoverageGap::section`]); the strings are part of the report contract.
+pub mod section {
+    /// apiserver, etcd, scheduler, controller-manager, certificates.
+    pub const CONTROL_PLANE: &str = "controlPlane";
+    /// Node conditions, usage, node-problem-detector problems.
+    pub const NODES: &str = "nodes";
+    /// Grouped Warning events.
+    pub const EVENTS: &str = "events";
+    /// Pod status: image pulls, crash loops.
+    pub const PODS: &str = "pods";
+    /// Container log patterns.
+    pub const LOGS: &str = "logs";
+    /// Best-practice checks on workloads.
+    pub const WORKLOADS: &str = "workloads";
+    /// RBAC objects.
+    pub const RBAC: &str = "rbac";
+}
+
 /// Something the inspection could not see, and why. Every gap is recorded;
 /// none is silently dropped.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -3,9 +3,9 @@
 use serde::Deserialize;
 
 use super::Evaluation;
-use super::health::{Context, emit, section};
+use super::health::{Context, emit};
 use crate::clock;
-use crate::inventory::ObjectRef;
+use crate::inventory::{ObjectRef, section};
 use crate::report::{Finding, Severity};
 
 /// The certificate as stored in `APIServerHealth.certificate`.

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Evaluation;
-use super::health::{Context, emit, section, str_at};
+use super::health::{Context, emit, str_at};
 use crate::clock;
-use crate::inventory::{CoverageGap, ObjectRef};
+use crate::inventory::{CoverageGap, ObjectRef, section};
 use crate::report::Finding;
 use crate::text::truncate;
 

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Deserialize;
 
 use super::Evaluation;
-use super::health::{Context, emit, section};
+use super::health::{Context, emit};
 use crate::clock::{self, Timestamp};
-use crate::inventory::{Object, ObjectRef};
+use crate::inventory::{Object, ObjectRef, section};
 use crate::report::Finding;
 use crate::rules::{Logic, Rule};
 use crate::text::truncate;

@@ -53,24 +53,6 @@ pub fn is_builtin(id: &str) -> bool {
     BUILTIN.contains(&id)
 }
 
-/// Report sections, as findings name them.
-pub mod section {
-    /// apiserver, etcd, scheduler, controller-manager, certificates.
-    pub const CONTROL_PLANE: &str = "controlPlane";
-    /// Node conditions, usage, node-problem-detector problems.
-    pub const NODES: &str = "nodes";
-    /// Grouped Warning events.
-    pub const EVENTS: &str = "events";
-    /// Pod status: image pulls, crash loops.
-    pub const PODS: &str = "pods";
-    /// Container log patterns.
-    pub const LOGS: &str = "logs";
-    /// Best-practice checks on workloads.
-    pub const WORKLOADS: &str = "workloads";
-    /// RBAC objects.
-    pub const RBAC: &str = "rbac";
-}
-
 /// What every health check reads.
 pub struct Context<'a> {
     /// Everything kept.

@@ -3,8 +3,8 @@
 //! Logs are checked as they arrive and dropped.
 
 use super::Evaluation;
-use super::health::{Context, emit, section};
-use crate::inventory::ObjectRef;
+use super::health::{Context, emit};
+use crate::inventory::{ObjectRef, section};
 use crate::report::Finding;
 use crate::rules::{Logic, Rule};
 use crate::text::truncate;

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::clock::{self, Timestamp};
 use crate::config::InspectSettings;
-use crate::inventory::{CoverageGap, Inventory, Object, ObjectRef};
+use crate::inventory::{CoverageGap, Inventory, Object, ObjectRef, section};
 use crate::report::Finding;
 use crate::rules::{Logic, Polarity, Rule, RuleSet, Target};
 use control_plane::ControlPlanePod;
@@ -415,13 +415,13 @@ fn record(rule: &Rule, outcome: Outcome, id: &ObjectRef, container: Option<&str>
 /// The report section a rule's findings belong to.
 pub fn section_of(rule: &Rule) -> &'static str {
     match &rule.target {
-        Target::Kind { group, .. } if group == "rbac.authorization.k8s.io" => health::section::RBAC,
-        Target::Node => health::section::NODES,
-        Target::Cluster => health::section::CONTROL_PLANE,
-        Target::Event => health::section::EVENTS,
-        Target::PodStatus => health::section::PODS,
-        Target::ContainerLog => health::section::LOGS,
-        _ => health::section::WORKLOADS,
+        Target::Kind { group, .. } if group == "rbac.authorization.k8s.io" => section::RBAC,
+        Target::Node => section::NODES,
+        Target::Cluster => section::CONTROL_PLANE,
+        Target::Event => section::EVENTS,
+        Target::PodStatus => section::PODS,
+        Target::ContainerLog => section::LOGS,
+        _ => section::WORKLOADS,
     }
 }
 

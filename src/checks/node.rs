@@ -10,9 +10,9 @@ use serde_json::Value;
 use super::Evaluation;
 use super::control_plane::human_age;
 use super::events::NodeProblemEvents;
-use super::health::{Context, emit, section};
+use super::health::{Context, emit};
 use crate::clock;
-use crate::inventory::{CoverageGap, Object, ObjectRef};
+use crate::inventory::{CoverageGap, Object, ObjectRef, section};
 use crate::quantity;
 use crate::report::Finding;
 

@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use super::Evaluation;
-use super::health::{Context, emit, section};
+use super::health::{Context, emit};
 use super::workload::controller_of;
 use crate::clock;
-use crate::inventory::{Object, ObjectRef};
+use crate::inventory::{Object, ObjectRef, section};
 use crate::report::Finding;
 use crate::text::truncate;
 

@@ -109,7 +109,7 @@ impl Digest {
 
 /// How urgent a section's findings are for the morning digest: outages first.
 fn section_rank(section: &str) -> u8 {
-    use crate::checks::health::section;
+    use crate::inventory::section;
     match section {
         section::CONTROL_PLANE => 0,
         section::NODES => 1,

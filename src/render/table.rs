@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::checks::health::section;
+use crate::inventory::section;
 use crate::report::{Finding, Report, Severity};
 
 /// Table rendering options.

@@ -3,7 +3,8 @@
 //! namespaces and objects the way a large cluster's are (mostly workloads,
 //! then events, pods and logs, a few nodes and control plane components).
 
-use kubeeye::checks::{self, health::section};
+use kubeeye::checks;
+use kubeeye::inventory::section;
 use kubeeye::report::{Cluster, Finding, Report, RuleDoc, SCHEMA_VERSION, Summary, Tool, sort_findings};
 use kubeeye::rules::{Rule, RuleSet, Target};
 

@@ -8,9 +8,8 @@ use serde::Serialize;
 
 use super::chart::{self, Chart};
 use super::safe::http_link;
-use crate::checks::health::section;
 use crate::clock;
-use crate::inventory::GapKind;
+use crate::inventory::{GapKind, section};
 use crate::report::{Finding, FindingStatus, Report, Severity};
 
 /// Rows a section table shows before pointing to the findings table: the
