@@ -188,6 +188,27 @@ impl CoverageGap {
     }
 }
 
+/// Coverage gap resource names the collector and the node checks share, so a
+/// source the cluster lacks is recorded once.
+pub const NPD_RESOURCE: &str = "node-problem-detector";
+/// See [`NPD_RESOURCE`].
+pub const METRICS_RESOURCE: &str = "metrics.k8s.io/v1beta1 nodes";
+/// See [`NPD_RESOURCE`].
+pub const SUMMARY_RESOURCE: &str = "nodes/proxy stats/summary";
+
+/// The tail of one container's log.
+#[derive(Debug, Clone)]
+pub struct LogRecord<'a> {
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Pod name.
+    pub pod: &'a str,
+    /// Container name.
+    pub container: &'a str,
+    /// The log text.
+    pub text: &'a str,
+}
+
 /// Everything one inspection saw.
 ///
 /// Offline, `objects` holds every object read. Live, pods and events are

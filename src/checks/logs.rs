@@ -4,23 +4,10 @@
 
 use super::Evaluation;
 use super::health::{Context, emit};
-use crate::inventory::{ObjectRef, section};
+use crate::inventory::{LogRecord, ObjectRef, section};
 use crate::report::Finding;
 use crate::rules::{Logic, Rule};
 use crate::text::truncate;
-
-/// The tail of one container's log.
-#[derive(Debug, Clone)]
-pub struct LogRecord<'a> {
-    /// Namespace.
-    pub namespace: &'a str,
-    /// Pod name.
-    pub pod: &'a str,
-    /// Container name.
-    pub container: &'a str,
-    /// The log text.
-    pub text: &'a str,
-}
 
 /// Checks one log with every enabled `ContainerLog` rule.
 pub fn check(ctx: &Context<'_>, rules: &[&Rule], log: &LogRecord<'_>, eval: &mut Evaluation) {

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::clock::{self, Timestamp};
 use crate::config::InspectSettings;
-use crate::inventory::{CoverageGap, Inventory, Object, ObjectRef, section};
+use crate::inventory::{CoverageGap, Inventory, LogRecord, Object, ObjectRef, section};
 use crate::report::Finding;
 use crate::rules::{Logic, Polarity, Rule, RuleSet, Target};
 use control_plane::ControlPlanePod;
@@ -98,12 +98,7 @@ pub fn evaluate_with(inventory: &Inventory, rules: &RuleSet, settings: &InspectS
     for log in inventory.objects.iter().filter(|o| o.id.kind == "ContainerLog" && o.id.group == "kubeeye.io") {
         let field = |k: &str| log.raw.get(k).and_then(Value::as_str).unwrap_or_default();
         let namespace = log.id.namespace.as_deref().unwrap_or_default();
-        inspector.log(&logs::LogRecord {
-            namespace,
-            pod: field("pod"),
-            container: field("container"),
-            text: field("log"),
-        });
+        inspector.log(&LogRecord { namespace, pod: field("pod"), container: field("container"), text: field("log") });
     }
     inspector.finish()
 }
@@ -243,7 +238,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
     }
 
     /// Takes the tail of one container's log.
-    pub fn log(&mut self, log: &logs::LogRecord<'_>) {
+    pub fn log(&mut self, log: &LogRecord<'_>) {
         let s = &mut self.state;
         let ctx =
             Context { inventory: self.inventory, index: &self.index, rules: s.rules, settings: s.settings, now: s.now };

@@ -12,7 +12,7 @@ use super::control_plane::human_age;
 use super::events::NodeProblemEvents;
 use super::health::{Context, emit};
 use crate::clock;
-use crate::inventory::{CoverageGap, Object, ObjectRef, section};
+use crate::inventory::{CoverageGap, METRICS_RESOURCE, NPD_RESOURCE, Object, ObjectRef, SUMMARY_RESOURCE, section};
 use crate::quantity;
 use crate::report::Finding;
 
@@ -404,13 +404,6 @@ fn coverage(ctx: &Context<'_>, nodes: &[&Object], npd: &NodeProblemEvents, eval:
         ));
     }
 }
-
-/// Coverage resource names shared with the collector, so a gap is recorded once.
-pub const NPD_RESOURCE: &str = "node-problem-detector";
-/// See [`NPD_RESOURCE`].
-pub const METRICS_RESOURCE: &str = "metrics.k8s.io/v1beta1 nodes";
-/// See [`NPD_RESOURCE`].
-pub const SUMMARY_RESOURCE: &str = "nodes/proxy stats/summary";
 
 #[cfg(test)]
 mod tests {

@@ -24,11 +24,11 @@ use tokio::task::JoinSet;
 use super::client::{Api, ClusterAccess, ConnectError, RequestError, status_error};
 use super::pager::{Pager, encode};
 use super::resources::{self, Handling, Resource};
-use crate::checks::logs::LogRecord;
-use crate::checks::node::{METRICS_RESOURCE, SUMMARY_RESOURCE};
 use crate::clock::{self, Timestamp};
 use crate::config::InspectSettings;
-use crate::inventory::{CoverageGap, Inventory, NamespaceFilter, Object, section};
+use crate::inventory::{
+    CoverageGap, Inventory, LogRecord, METRICS_RESOURCE, NamespaceFilter, Object, SUMMARY_RESOURCE, section,
+};
 
 /// Individual gaps recorded per kind of failure before they are summarised.
 const GAPS_PER_KIND: usize = 20;

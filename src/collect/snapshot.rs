@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::live::StreamSink;
-use crate::checks::logs::LogRecord;
-use crate::inventory::{CoverageGap, Inventory, Object, ObjectRef};
+use crate::inventory::{CoverageGap, Inventory, LogRecord, Object, ObjectRef};
 
 /// Writes a snapshot directory.
 pub struct SnapshotWriter {
