@@ -263,6 +263,16 @@ impl Inventory {
     }
 }
 
+/// Components recognised by the `component` label kubeadm and most distributions set.
+pub const CONTROL_PLANE_COMPONENTS: &[&str] = &["etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager"];
+
+/// The control-plane component a kube-system pod runs, if any.
+pub fn control_plane_component(pod: &Value) -> Option<&'static str> {
+    let labels = pod.get("metadata")?.get("labels")?;
+    let label = ["component", "k8s-app", "app"].iter().find_map(|k| labels.get(*k)?.as_str())?;
+    CONTROL_PLANE_COMPONENTS.iter().copied().find(|c| *c == label)
+}
+
 /// Leases and static pods of the control plane in kube-system.
 fn is_control_plane_data(object: &Object) -> bool {
     if object.id.namespace.as_deref() != Some("kube-system") {
@@ -270,7 +280,7 @@ fn is_control_plane_data(object: &Object) -> bool {
     }
     match object.id.kind.as_str() {
         "Lease" => true,
-        "Pod" => crate::checks::control_plane::component_of(&object.raw).is_some(),
+        "Pod" => control_plane_component(&object.raw).is_some(),
         _ => false,
     }
 }

@@ -25,16 +25,6 @@ pub struct ControlPlanePod {
     pub detail: String,
 }
 
-/// Components recognised by the `component` label kubeadm and most distributions set.
-pub const COMPONENTS: &[&str] = &["etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager"];
-
-/// The control-plane component a kube-system pod runs, if any.
-pub fn component_of(pod: &Value) -> Option<&'static str> {
-    let labels = pod.get("metadata")?.get("labels")?;
-    let label = ["component", "k8s-app", "app"].iter().find_map(|k| labels.get(*k)?.as_str())?;
-    COMPONENTS.iter().copied().find(|c| *c == label)
-}
-
 /// A control-plane pod's readiness, from its status.
 pub fn control_plane_pod(pod: &Value, component: &str) -> ControlPlanePod {
     let name = str_at(pod, &["metadata", "name"]).unwrap_or_default().to_string();
@@ -295,6 +285,7 @@ pub fn human_age(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::control_plane_component;
     use serde_json::json;
 
     #[test]
@@ -310,7 +301,7 @@ mod tests {
         let pod = json!({"metadata": {"name": "etcd-cp-1", "labels": {"component": "etcd", "tier": "control-plane"}},
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
               "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}}}]}});
-        assert_eq!(component_of(&pod), Some("etcd"));
+        assert_eq!(control_plane_component(&pod), Some("etcd"));
         let p = control_plane_pod(&pod, "etcd");
         assert!(!p.ready);
         assert_eq!(p.detail, "phase Running, CrashLoopBackOff: back-off 5m0s");

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::clock::{self, Timestamp};
 use crate::config::InspectSettings;
-use crate::inventory::{CoverageGap, Inventory, LogRecord, Object, ObjectRef, section};
+use crate::inventory::{CoverageGap, Inventory, LogRecord, Object, ObjectRef, control_plane_component, section};
 use crate::report::Finding;
 use crate::rules::{Logic, Polarity, Rule, RuleSet, Target};
 use control_plane::ControlPlanePod;
@@ -200,7 +200,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
             s.npd_pods = true;
         }
         if pod.id.namespace.as_deref() == Some("kube-system")
-            && let Some(component) = control_plane::component_of(&pod.raw)
+            && let Some(component) = control_plane_component(&pod.raw)
         {
             s.control_plane.push(control_plane::control_plane_pod(&pod.raw, component));
         }
