@@ -62,7 +62,9 @@ impl fmt::Display for Severity {
     }
 }
 
-/// One problem found on one object (or container).
+/// One problem found on one object (or container). The checks build one from
+/// a rule with `Finding::new`, which lives with the rules (`src/rules/finding.rs`):
+/// a report knows nothing of rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
@@ -130,34 +132,6 @@ impl Finding {
             h.update([0u8]);
         }
         hex::encode(&h.finalize()[..8])
-    }
-
-    /// A finding with the identifying fields set and no details; the fingerprint is computed.
-    pub fn new(rule: &crate::rules::Rule, section: &str, object: &crate::inventory::ObjectRef) -> Self {
-        Finding {
-            rule: rule.id.clone(),
-            severity: rule.severity.unwrap_or(Severity::Warning),
-            category: rule.category.clone(),
-            section: section.to_string(),
-            kind: object.kind.clone(),
-            namespace: object.namespace.clone(),
-            name: object.name.clone(),
-            container: None,
-            message: rule.failure_message.clone(),
-            remediation: rule.remediation.clone(),
-            fingerprint: Finding::fingerprint_of(
-                &rule.id,
-                &object.kind,
-                object.namespace.as_deref(),
-                &object.name,
-                None,
-            ),
-            reason: None,
-            count: None,
-            first_seen: None,
-            last_seen: None,
-            status: None,
-        }
     }
 
     /// Sets the container (and recomputes the fingerprint, which includes it).
@@ -346,19 +320,6 @@ pub struct RuleDoc {
     /// Further reading.
     #[serde(default)]
     pub references: Vec<String>,
-}
-
-impl RuleDoc {
-    /// The documentation of a loaded rule.
-    pub fn of(rule: &crate::rules::Rule) -> Self {
-        RuleDoc {
-            category: rule.category.clone(),
-            description: rule.description.clone(),
-            why: rule.why.clone(),
-            remediation: rule.remediation.clone(),
-            references: rule.references.clone(),
-        }
-    }
 }
 
 /// A report compared with the previous one.

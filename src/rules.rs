@@ -18,6 +18,8 @@ use crate::checks::code::CodeCheck;
 use crate::checks::schema::CompiledSchema;
 use crate::report::Severity;
 
+mod finding;
+
 /// The built-in rule files, in load order.
 pub const BUILTIN_FILES: &[(&str, &str)] = &[
     ("rules/reliability.yaml", include_str!("../rules/reliability.yaml")),
