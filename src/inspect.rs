@@ -11,7 +11,7 @@ use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::collect::live::{LiveCollector, StreamSink, Wants};
 use crate::collect::offline;
 use crate::config::InspectSettings;
-use crate::inventory::{CoverageGap, GapKind, Inventory, NamespaceFilter, section};
+use crate::inventory::{CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, section};
 use crate::report::{Cluster, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
 use crate::rules::RuleSet;
 
@@ -124,6 +124,23 @@ pub async fn inspect_live(
     collector.finish(&mut inventory);
     let evaluation = Inspector::resume(&inventory, state).finish();
     Ok((inventory, evaluation))
+}
+
+/// The inspector evaluates what streams by: pods and events page by page,
+/// config maps with the object rules, logs as they arrive.
+impl StreamSink for Inspector<'_, '_> {
+    fn pods(&mut self, page: &[Object]) {
+        Inspector::pods(self, page);
+    }
+    fn events(&mut self, page: &[Object]) {
+        Inspector::events(self, page);
+    }
+    fn configmaps(&mut self, page: &[Object]) {
+        self.objects(page);
+    }
+    fn log(&mut self, record: &LogRecord<'_>) {
+        Inspector::log(self, record);
+    }
 }
 
 /// Drops what the namespace scope does not report and gathers the coverage gaps.

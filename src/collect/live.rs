@@ -45,21 +45,6 @@ pub trait StreamSink {
     fn log(&mut self, record: &LogRecord<'_>);
 }
 
-impl StreamSink for crate::checks::Inspector<'_, '_> {
-    fn pods(&mut self, page: &[Object]) {
-        crate::checks::Inspector::pods(self, page);
-    }
-    fn events(&mut self, page: &[Object]) {
-        crate::checks::Inspector::events(self, page);
-    }
-    fn configmaps(&mut self, page: &[Object]) {
-        self.objects(page);
-    }
-    fn log(&mut self, record: &LogRecord<'_>) {
-        crate::checks::Inspector::log(self, record);
-    }
-}
-
 /// What phase two reads besides pods and events.
 #[derive(Debug, Clone, Copy)]
 pub struct Wants {
