@@ -3,6 +3,14 @@
 //! Data flows one way: [`collect`] fills an [`inventory::Inventory`],
 //! [`checks`] turn it and the [`rules`] into findings, [`report`] summarises
 //! them, and [`render`] turns the report into tables, JSON or YAML.
+//!
+//! Imports point down these layers, lowest first (a test in `src/layers.rs`
+//! holds the table and fails on an import that points up):
+//! base ([`clock`], [`quantity`], [`config`], [`text`]) → [`inventory`] →
+//! [`report`] → [`rules`] and [`checks`] → [`collect`] → [`inspect`],
+//! [`render`], [`deliver`] → [`app`], [`run`], [`install`], [`schedule`], [`cli`].
+//! Collection never imports the checks; render and deliver see a report,
+//! never the rules, the checks or the cluster.
 
 pub mod app;
 pub mod checks;
@@ -14,6 +22,8 @@ pub mod deliver;
 pub mod inspect;
 pub mod install;
 pub mod inventory;
+#[cfg(test)]
+mod layers;
 pub mod quantity;
 pub mod render;
 pub mod report;
