@@ -3,8 +3,14 @@
 
 pub mod cert;
 pub mod client;
+mod control_plane;
+mod gaps;
+mod lists;
 pub mod live;
+mod logs;
+mod metrics;
 pub mod offline;
 pub mod pager;
+mod progress;
 pub mod resources;
 pub mod snapshot;
