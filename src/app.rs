@@ -168,7 +168,7 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             "  notify:   {}{} webhook(s), when {}",
             n.email.as_ref().map(|e| format!("email to {}, ", e.to.join(", "))).unwrap_or_default(),
             n.webhooks.len(),
-            n.when.as_deref().unwrap_or("always")
+            n.when
         )?;
         if let Some(s) = &schedule {
             writeln!(out, "  schedule: {} ({})", s.as_str(), args.time_zone.as_deref().unwrap_or("UTC"))?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::clock;
 use crate::collect::client::{ClusterAccess, ConnectError};
-use crate::config::FileConfig;
+use crate::config::{FileConfig, NotifyWhen, ReportFormat};
 use crate::deliver::store::ReportStore;
 use crate::deliver::templates::{self, DigestView, Escape};
 use crate::deliver::{Delivery, Digest, email, webhook};
@@ -73,7 +73,8 @@ pub struct JobError(pub String);
 
 impl Job {
     /// Validates the config and everything it names: rule files, the store
-    /// URL and its credentials, email addresses, webhook formats and secrets.
+    /// URL and its credentials, email addresses, webhook secrets. (Words such as
+    /// `failOn` or a webhook `format` were checked when the config was read.)
     pub fn prepare(
         config: FileConfig,
         extra_rules: &[PathBuf],
@@ -85,23 +86,17 @@ impl Job {
         let mut rule_files = config.rules.clone();
         rule_files.extend(extra_rules.iter().cloned());
         let rules = RuleSet::load(&rule_files).map_err(|e| JobError(e.to_string()))?;
-        let fail_on = match (fail_on, config.fail_on.as_deref()) {
-            (Some(s), _) => Some(s),
-            (None, None) => None,
-            (None, Some(text)) => match Severity::parse_setting(text) {
-                Ok(Some(s)) => Some(s),
-                _ => return Err(JobError(format!("failOn: `{text}` is not danger, warning or info"))),
-            },
-        };
-        let mut formats = Vec::new();
-        for f in &config.outputs.formats {
-            formats.push(match f.as_str() {
-                "html" => Format::Html,
-                "csv" => Format::Csv,
-                "json" => Format::Json,
-                other => return Err(JobError(format!("outputs.formats: `{other}` is not html, csv or json"))),
-            });
-        }
+        let fail_on = fail_on.or(config.fail_on);
+        let mut formats: Vec<Format> = config
+            .outputs
+            .formats
+            .iter()
+            .map(|f| match f {
+                ReportFormat::Html => Format::Html,
+                ReportFormat::Csv => Format::Csv,
+                ReportFormat::Json => Format::Json,
+            })
+            .collect();
         if !formats.contains(&Format::Json) {
             // The JSON report is the contract the next run diffs against.
             formats.push(Format::Json);
@@ -111,7 +106,6 @@ impl Job {
         if let Some(email) = &config.notify.email {
             let probe = Digest::from_report(&placeholder_report(), None);
             email::message(email, &probe, None).map_err(|e| JobError(format!("notify.email: {e}")))?;
-            email::Security::parse(email.tls.as_deref()).map_err(|e| JobError(format!("notify.email.tls: {e}")))?;
             if email.username.is_some() {
                 let password = crate::deliver::secret::read(
                     email.password_env.as_deref(),
@@ -127,12 +121,6 @@ impl Job {
             }
         }
         for w in &config.notify.webhooks {
-            if webhook::Format::parse(&w.format).is_none() {
-                return Err(JobError(format!(
-                    "notify.webhooks[{}].format: `{}` is not slack, generic, teams, dingtalk, feishu or wecom",
-                    w.name, w.format
-                )));
-            }
             if w.url_env.is_none() && w.url_file.is_none() {
                 return Err(JobError(format!(
                     "notify.webhooks[{}]: set urlEnv or urlFile (webhook URLs are credentials and never live in the config)",
@@ -145,11 +133,6 @@ impl Job {
                 Ok(None) => return Err(JobError(format!("notify.webhooks[{}]: no URL is set", w.name))),
                 Err(e) => return Err(JobError(format!("notify.webhooks[{}]: {e}", w.name))),
             }
-        }
-        if let Some(when) = config.notify.when.as_deref()
-            && !matches!(when, "always" | "findings" | "changes")
-        {
-            return Err(JobError(format!("notify.when: `{when}` is not always, findings or changes")));
         }
         Ok(Job { config, rules, source, scope, cluster_name, fail_on, store, formats })
     }
@@ -203,11 +186,7 @@ impl Job {
             deliveries.extend(mail);
             deliveries.extend(posted);
         } else {
-            let _ = writeln!(
-                out,
-                "notifications skipped (notify.when: {})",
-                self.config.notify.when.as_deref().unwrap_or("always")
-            );
+            let _ = writeln!(out, "notifications skipped (notify.when: {})", self.config.notify.when);
         }
         for d in &files {
             let _ = writeln!(out, "wrote {}", d.display());
@@ -280,12 +259,12 @@ impl Job {
     }
 
     fn should_notify(&self, report: &Report) -> bool {
-        match self.config.notify.when.as_deref() {
-            Some("findings") => report.summary.danger + report.summary.warning > 0 || !report.complete,
-            Some("changes") => {
+        match self.config.notify.when {
+            NotifyWhen::Findings => report.summary.danger + report.summary.warning > 0 || !report.complete,
+            NotifyWhen::Changes => {
                 report.diff.as_ref().is_none_or(|d| d.new > 0 || !d.resolved.is_empty()) || !report.complete
             }
-            _ => true,
+            NotifyWhen::Always => true,
         }
     }
 }

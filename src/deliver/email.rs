@@ -14,7 +14,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use super::retry::{Backoff, Retryable, retry};
 use super::templates::{self, DigestView, Escape};
 use super::{Delivery, Digest};
-use crate::config::EmailSettings;
+use crate::config::{EmailSettings, EmailTls};
 use crate::deliver::secret;
 
 /// Default for `timeout`.
@@ -23,38 +23,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const ATTEMPTS: u32 = 3;
 /// Where the SMTP password is read from when neither `passwordEnv` nor `passwordFile` is set.
 pub const DEFAULT_PASSWORD_ENV: &str = "KE_SMTP_PASSWORD";
-
-/// How the connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
-    StartTls,
-    /// TLS from the first byte (SMTPS, port 465).
-    Tls,
-    /// No TLS: an in-cluster relay.
-    None,
-}
-
-impl Security {
-    /// Reads `tls:` (`starttls` when absent).
-    pub fn parse(setting: Option<&str>) -> Result<Self, String> {
-        match setting.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("starttls") => Ok(Security::StartTls),
-            Some("tls") => Ok(Security::Tls),
-            Some("none") => Ok(Security::None),
-            Some(other) => Err(format!("email.tls `{other}` is not starttls, tls or none")),
-        }
-    }
-
-    /// The usual port.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Security::StartTls => 587,
-            Security::Tls => 465,
-            Security::None => 25,
-        }
-    }
-}
 
 /// Builds the message: headers, text and HTML parts, and the CSV when
 /// `attachCsv` is on and `csv` is given.
@@ -96,8 +64,7 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
 
 /// The SMTP transport the settings describe (nothing is sent yet).
 fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let security = Security::parse(settings.tls.as_deref())?;
-    let port = settings.port.unwrap_or(security.default_port());
+    let port = settings.port.unwrap_or(settings.tls.default_port());
     let tls_parameters = || {
         let mut b = TlsParameters::builder(settings.host.clone());
         if let Some(path) = &settings.ca_file {
@@ -108,10 +75,10 @@ fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Execut
         }
         b.build().map_err(|e| format!("TLS settings: {e}"))
     };
-    let tls = match security {
-        Security::StartTls => Tls::Required(tls_parameters()?),
-        Security::Tls => Tls::Wrapper(tls_parameters()?),
-        Security::None => Tls::None,
+    let tls = match settings.tls {
+        EmailTls::StartTls => Tls::Required(tls_parameters()?),
+        EmailTls::Tls => Tls::Wrapper(tls_parameters()?),
+        EmailTls::None => Tls::None,
     };
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
         .port(port)
@@ -184,11 +151,8 @@ pub async fn send(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>)
 
 /// Sends the digest, waiting `backoff` between attempts.
 pub async fn send_with(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>, backoff: Backoff) -> Delivery {
-    let port = Security::parse(settings.tls.as_deref()).map(|s| settings.port.unwrap_or(s.default_port())).ok();
-    let target = match port {
-        Some(port) => format!("{} via {}:{port}", settings.to.join(", "), settings.host),
-        None => format!("{} via {}", settings.to.join(", "), settings.host),
-    };
+    let port = settings.port.unwrap_or(settings.tls.default_port());
+    let target = format!("{} via {}:{port}", settings.to.join(", "), settings.host);
     let failed =
         |detail: String| Delivery { channel: "email".into(), target: target.clone(), ok: false, attempts: 0, detail };
     let message = match message(settings, digest, csv) {
