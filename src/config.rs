@@ -144,15 +144,14 @@ impl Default for CollectionSettings {
 mod humantime_serde {
     use std::time::Duration;
 
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::format_duration(*d))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        super::parse_duration(&text).map_err(serde::de::Error::custom)
+        d.deserialize_str(super::DurationVisitor)
     }
 }
 
@@ -170,8 +169,30 @@ mod humantime_serde_opt {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let text = Option::<String>::deserialize(d)?;
-        text.map(|t| super::parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
+        struct Human(Duration);
+        impl<'de> Deserialize<'de> for Human {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                super::humantime_serde::deserialize(d).map(Human)
+            }
+        }
+        Ok(Option::<Human>::deserialize(d)?.map(|h| h.0))
+    }
+}
+
+/// Reads a duration. A bad one fails inside the visitor, while the YAML
+/// deserializer still knows the key, so the message names it
+/// (`inspection.events.window: `10x` is not a duration …`).
+struct DurationVisitor;
+
+impl Visitor<'_> for DurationVisitor {
+    type Value = Duration;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration such as 90s, 10m, 24h or 7d")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+        parse_duration(v).map_err(E::custom)
     }
 }
 
@@ -240,6 +261,10 @@ mod tests {
         assert_eq!(s.thresholds.node_memory_percent, 80.0);
         assert_eq!(s.events.window, Duration::from_secs(6 * 3600));
         assert!(serde_norway::from_str::<InspectSettings>("thresholds: {nodeCpu: 90}\n").is_err());
+        let bad = serde_norway::from_str::<InspectSettings>("events: {window: 10x}\n").unwrap_err().to_string();
+        assert!(bad.starts_with("events.window: `10x` is not a duration"), "{bad}");
+        let s: InspectSettings = serde_norway::from_str("logs: {timeout: 600}\n").unwrap();
+        assert_eq!(s.logs.timeout, Duration::from_secs(600));
     }
 
     fn load(text: &str) -> Result<FileConfig, String> {
@@ -268,6 +293,12 @@ mod tests {
         assert_eq!((defaults.fail_on, defaults.notify.when), (None, NotifyWhen::Always));
         assert_eq!(defaults.notify.email.unwrap().tls, EmailTls::StartTls);
         assert_eq!(load("failOn:\n").unwrap().fail_on, None);
+        let hook = load("notify: {webhooks: [{name: a, format: slack, urlEnv: X, timeout: 5s}]}\n").unwrap();
+        assert_eq!(hook.notify.webhooks[0].timeout, Some(Duration::from_secs(5)));
+        let unset = load("notify: {webhooks: [{name: a, format: slack, urlEnv: X, timeout: null}]}\n").unwrap();
+        assert_eq!(unset.notify.webhooks[0].timeout, None);
+        let bad = load("storage: {presignExpiry: soon}\n").unwrap_err();
+        assert!(bad.starts_with("storage.presignExpiry: `soon` is not a duration"), "{bad}");
         for format in WebhookFormat::ALL {
             assert_eq!(format.name().parse(), Ok(format));
         }
