@@ -12,39 +12,12 @@ use crate::config::{FileConfig, NotifyWhen, ReportFormat};
 use crate::deliver::store::ReportStore;
 use crate::deliver::templates::{self, DigestView, Escape};
 use crate::deliver::{Delivery, Digest, email, webhook};
+use crate::exit::ExitStatus;
 use crate::inspect::{self, InspectError, Inspected, Source};
 use crate::inventory::{CoverageGap, NamespaceFilter};
 use crate::render::{self, Format};
 use crate::report::{Report, Severity};
 use crate::rules::RuleSet;
-
-/// How a run ended, most important first: the process exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RunStatus {
-    /// Config or rules invalid: nothing was inspected (exit 2).
-    Invalid,
-    /// A delivery channel failed (exit 4); the local reports are complete.
-    DeliveryFailed,
-    /// Part of the cluster could not be inspected (exit 3).
-    Incomplete,
-    /// Findings reached the `failOn` severity (exit 1).
-    Findings,
-    /// Everything inspected and delivered, nothing at `failOn` (exit 0).
-    Clean,
-}
-
-impl RunStatus {
-    /// The exit code.
-    pub fn code(self) -> u8 {
-        match self {
-            RunStatus::Clean => 0,
-            RunStatus::Findings => 1,
-            RunStatus::Invalid => 2,
-            RunStatus::Incomplete => 3,
-            RunStatus::DeliveryFailed => 4,
-        }
-    }
-}
 
 /// Everything a run needs, validated before any I/O.
 pub struct Job {
@@ -138,12 +111,12 @@ impl Job {
     }
 
     /// One run: inspect, render, write locally, archive, notify.
-    pub async fn run(&self, out: &mut dyn Write) -> RunStatus {
+    pub async fn run(&self, out: &mut dyn Write) -> ExitStatus {
         let mut report = match self.inspect().await {
             Ok(report) => report,
             Err(e) => {
                 let _ = writeln!(out, "error: {e}");
-                return RunStatus::Invalid;
+                return ExitStatus::Invalid;
             }
         };
         let mut deliveries: Vec<Delivery> = Vec::new();
@@ -330,28 +303,20 @@ fn print_digest(digest: &Digest, out: &mut dyn Write) {
 }
 
 /// The run's status: a failed delivery first, then an incomplete inspection, then findings.
-pub fn status(report: &Report, fail_on: Option<Severity>, deliveries: &[Delivery]) -> RunStatus {
-    if deliveries.iter().any(|d| !d.ok) {
-        RunStatus::DeliveryFailed
-    } else if !report.complete {
-        RunStatus::Incomplete
-    } else if fail_on.is_some_and(|t| report.fails_at(t)) {
-        RunStatus::Findings
-    } else {
-        RunStatus::Clean
-    }
+pub fn status(report: &Report, fail_on: Option<Severity>, deliveries: &[Delivery]) -> ExitStatus {
+    if deliveries.iter().any(|d| !d.ok) { ExitStatus::DeliveryFailed } else { ExitStatus::of_report(report, fail_on) }
 }
 
 /// Runs `job` on `schedule` until SIGTERM or Ctrl-C, one run at a time; a
 /// signal during a run lets it finish. Returns the last run's status.
-pub async fn every(job: &Job, schedule: &crate::schedule::Schedule, out: &mut dyn Write) -> RunStatus {
-    let mut last = RunStatus::Clean;
+pub async fn every(job: &Job, schedule: &crate::schedule::Schedule, out: &mut dyn Write) -> ExitStatus {
+    let mut last = ExitStatus::Clean;
     loop {
         let next = match schedule.next_after(clock::now()) {
             Ok(next) => next,
             Err(e) => {
                 let _ = writeln!(out, "error: {e}");
-                return RunStatus::Invalid;
+                return ExitStatus::Invalid;
             }
         };
         let _ = writeln!(out, "next run at {next} ({})", schedule.as_str());
