@@ -122,15 +122,7 @@ impl Retryable for SendError {
 /// Whether a handshake failed on the certificate or protocol (lettre reports
 /// those as connection errors, but another attempt would fail the same way).
 fn is_tls_rejection(e: &lettre::transport::smtp::Error) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|i| i as &dyn std::error::Error);
-        if s.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>()) {
-            return true;
-        }
-        source = s.source();
-    }
-    false
+    crate::error::find_cause::<rustls::Error>(e).is_some()
 }
 
 impl std::fmt::Display for SendError {
