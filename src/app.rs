@@ -140,8 +140,8 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         .map_err(anyhow::Error::msg)?;
     let job = crate::run::Job::prepare(config, &args.rules, source, scope, args.cluster_name.clone(), fail_on)
         .map_err(|e| match &args.config {
-            Some(path) => anyhow::anyhow!("{}: {e}", path.display()),
-            None => anyhow::anyhow!("{e}"),
+            Some(path) => anyhow::Error::new(e).context(path.display().to_string()),
+            None => e.into(),
         })?;
     if args.check_config {
         writeln!(out, "config OK")?;

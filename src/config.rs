@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -302,6 +303,21 @@ mod tests {
         for format in WebhookFormat::ALL {
             assert_eq!(format.name().parse(), Ok(format));
         }
+    }
+
+    #[test]
+    fn a_bad_file_is_named_and_its_cause_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeeye.yaml");
+        std::fs::write(&path, "notify: {when: daily}\n").unwrap();
+        let err = FileConfig::load(&path).unwrap_err();
+        assert!(err.to_string().starts_with(&format!("{}: notify.when: unknown variant `daily`", path.display())));
+        let cause = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<serde_norway::Error>());
+        assert!(cause.is_some(), "{err:?}");
+        let missing = FileConfig::load(&dir.path().join("nope.yaml")).unwrap_err();
+        assert!(matches!(&missing, ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound));
+        std::fs::write(&path, "inspection: {thresholds: {nodeCpuPercent: 180}}\n").unwrap();
+        assert!(matches!(FileConfig::load(&path), Err(ConfigError::Invalid { .. })));
     }
 
     #[test]
@@ -719,33 +735,54 @@ fn fail_on<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Severity>, D::Error
     Ok(Option::<FailOn>::deserialize(d)?.map(|f| f.0))
 }
 
-/// A config file that cannot be used.
+/// A config file that cannot be used. The message names the file, then the key.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {problem}")]
-pub struct ConfigError {
-    /// The file.
-    pub file: String,
-    /// What is wrong, and where.
-    pub problem: String,
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{}: cannot read: {source}", file.display())]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML, or a key or value is unknown or of the wrong type.
+    #[error("{}: {source}", file.display())]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// Where (the key's path, the line) and what is wrong.
+        #[source]
+        source: serde_norway::Error,
+    },
+    /// The values read but do not go together (a range, a relation).
+    #[error("{}: {problem}", file.display())]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Which key, and what is wrong.
+        problem: String,
+    },
 }
 
 impl FileConfig {
     /// Reads and validates a config file; rule paths become relative to its directory.
-    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let err = |problem: String| ConfigError { file: path.display().to_string(), problem };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = || path.to_path_buf();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file(), source })?;
         let mut config: FileConfig = if text.trim().is_empty() {
             FileConfig::default()
         } else {
-            serde_norway::from_str(&text).map_err(|e| err(e.to_string()))?
+            serde_norway::from_str(&text).map_err(|source| ConfigError::Parse { file: file(), source })?
         };
-        let base = path.parent().unwrap_or(std::path::Path::new("."));
+        let base = path.parent().unwrap_or(Path::new("."));
         for rule in &mut config.rules {
             if rule.is_relative() {
                 *rule = base.join(&*rule);
             }
         }
-        config.validate().map_err(err)?;
+        config.validate().map_err(|problem| ConfigError::Invalid { file: file(), problem })?;
         Ok(config)
     }
 

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::clock;
 use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::config::{FileConfig, NotifyWhen, ReportFormat};
-use crate::deliver::store::ReportStore;
+use crate::deliver::secret::{self, SecretError};
+use crate::deliver::store::{ReportStore, StoreError};
 use crate::deliver::templates::{self, DigestView, Escape};
 use crate::deliver::{Delivery, Digest, email, webhook};
 use crate::exit::ExitStatus;
@@ -39,10 +40,40 @@ pub struct Job {
     pub formats: Vec<Format>,
 }
 
-/// What is wrong with a config, found before anything runs.
+/// What is wrong with a config, found before anything runs. Each message
+/// names the key to fix; the cause is kept as the source.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct JobError(pub String);
+pub enum JobError {
+    /// A rule file (from `rules:` or `--rules`).
+    #[error(transparent)]
+    Rules(#[from] crate::rules::RuleError),
+    /// `storage:` cannot be used (URL, credentials, the local directory).
+    #[error("storage: {0}")]
+    Storage(#[source] StoreError),
+    /// `notify.email:` cannot be used (an address, the CA file, a template).
+    #[error("notify.email: {0}")]
+    Email(#[source] email::EmailError),
+    /// `notify.email.username` with no password to go with it.
+    #[error("notify.email: a username is set but no password (passwordEnv, passwordFile or KE_SMTP_PASSWORD)")]
+    NoSmtpPassword(#[source] Option<SecretError>),
+    /// A webhook names no source for its URL.
+    #[error(
+        "notify.webhooks[{name}]: set urlEnv or urlFile (webhook URLs are credentials and never live in the config)"
+    )]
+    WebhookUrlUnnamed {
+        /// The webhook's `name`.
+        name: String,
+    },
+    /// A webhook's URL cannot be read now (it would fail the first night).
+    #[error("notify.webhooks[{name}]: {source}")]
+    WebhookUrl {
+        /// The webhook's `name`.
+        name: String,
+        /// Why.
+        #[source]
+        source: SecretError,
+    },
+}
 
 impl Job {
     /// Validates the config and everything it names: rule files, the store
@@ -58,7 +89,7 @@ impl Job {
     ) -> Result<Self, JobError> {
         let mut rule_files = config.rules.clone();
         rule_files.extend(extra_rules.iter().cloned());
-        let rules = RuleSet::load(&rule_files).map_err(|e| JobError(e.to_string()))?;
+        let rules = RuleSet::load(&rule_files)?;
         let fail_on = fail_on.or(config.fail_on);
         let mut formats: Vec<Format> = config
             .outputs
@@ -74,38 +105,31 @@ impl Job {
             // The JSON report is the contract the next run diffs against.
             formats.push(Format::Json);
         }
-        let store = ReportStore::open(&config.storage, &config.outputs.directory)
-            .map_err(|e| JobError(format!("storage: {}", e.message)))?;
+        let store = ReportStore::open(&config.storage, &config.outputs.directory).map_err(JobError::Storage)?;
         if let Some(email) = &config.notify.email {
             let probe = Digest::from_report(&placeholder_report(), None);
-            email::message(email, &probe, None).map_err(|e| JobError(format!("notify.email: {e}")))?;
+            email::message(email, &probe, None).map_err(JobError::Email)?;
             if email.username.is_some() {
-                let password = crate::deliver::secret::read(
+                let password = secret::read(
                     email.password_env.as_deref(),
                     email.password_file.as_deref(),
-                    Some("KE_SMTP_PASSWORD"),
+                    Some(email::DEFAULT_PASSWORD_ENV),
                 );
-                if !matches!(password, Ok(Some(_))) {
-                    return Err(JobError(
-                        "notify.email: a username is set but no password (passwordEnv, passwordFile or KE_SMTP_PASSWORD)"
-                            .into(),
-                    ));
+                match password {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Err(JobError::NoSmtpPassword(None)),
+                    Err(e) => return Err(JobError::NoSmtpPassword(Some(e))),
                 }
             }
         }
         for w in &config.notify.webhooks {
             if w.url_env.is_none() && w.url_file.is_none() {
-                return Err(JobError(format!(
-                    "notify.webhooks[{}]: set urlEnv or urlFile (webhook URLs are credentials and never live in the config)",
-                    w.name
-                )));
+                return Err(JobError::WebhookUrlUnnamed { name: w.name.clone() });
             }
-            // The URL must be there now, not fail the first night.
-            match crate::deliver::secret::read(w.url_env.as_deref(), w.url_file.as_deref(), None) {
-                Ok(Some(_)) => {}
-                Ok(None) => return Err(JobError(format!("notify.webhooks[{}]: no URL is set", w.name))),
-                Err(e) => return Err(JobError(format!("notify.webhooks[{}]: {e}", w.name))),
-            }
+            // The URL must be there now, not fail the first night. (With urlEnv or urlFile
+            // named, a missing value is an error of read(), never Ok(None).)
+            secret::read(w.url_env.as_deref(), w.url_file.as_deref(), None)
+                .map_err(|source| JobError::WebhookUrl { name: w.name.clone(), source })?;
         }
         Ok(Job { config, rules, source, scope, cluster_name, fail_on, store, formats })
     }
@@ -174,7 +198,7 @@ impl Job {
 
     /// The report; `Err` when nothing could be inspected because of the
     /// setup (no cluster configuration, an unreadable snapshot path).
-    async fn inspect(&self) -> Result<Report, String> {
+    async fn inspect(&self) -> Result<Report, InspectError> {
         let (source, rules, settings, scope) = (&self.source, &self.rules, &self.config.inspection, &self.scope);
         let inspected = match source {
             Source::Snapshot(_) => inspect::inspect(source, rules, settings, scope),
@@ -190,7 +214,7 @@ impl Job {
             Ok(i) => i,
             // A cluster that does not answer still gets a report, so the morning digest says so.
             Err(e @ InspectError::Connect(ConnectError::Unreachable { .. })) => unreachable_cluster(&e, source),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e),
         };
         let name = self
             .cluster_name

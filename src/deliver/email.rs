@@ -3,9 +3,11 @@
 //! report attached, sent over SMTP with STARTTLS, implicit TLS, or plain
 //! (an in-cluster relay).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
+use lettre::address::AddressError;
+use lettre::message::header::{ContentType, ContentTypeErr};
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -24,16 +26,77 @@ pub const ATTEMPTS: u32 = 3;
 /// Where the SMTP password is read from when neither `passwordEnv` nor `passwordFile` is set.
 pub const DEFAULT_PASSWORD_ENV: &str = "KE_SMTP_PASSWORD";
 
+/// Why the digest cannot be mailed with these settings; nothing was sent.
+/// Each message names the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    /// A digest template failed (a bug in the template).
+    #[error(transparent)]
+    Template(#[from] templates::TemplateError),
+    /// `from` is not an address.
+    #[error("email.from `{address}` is not an address: {source}")]
+    From {
+        /// The setting.
+        address: String,
+        /// Why.
+        #[source]
+        source: AddressError,
+    },
+    /// `to` is empty.
+    #[error("email.to names no recipient")]
+    NoRecipient,
+    /// One of `to` is not an address.
+    #[error("email.to `{address}` is not an address: {source}")]
+    To {
+        /// The recipient as written.
+        address: String,
+        /// Why.
+        #[source]
+        source: AddressError,
+    },
+    /// The attachment's content type (a bug).
+    #[error(transparent)]
+    AttachmentType(#[from] ContentTypeErr),
+    /// lettre could not assemble the message.
+    #[error("cannot build the message: {0}")]
+    Message(#[source] lettre::error::Error),
+    /// `caFile` cannot be read.
+    #[error("cannot read email.caFile {}: {source}", path.display())]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `caFile` holds no PEM certificate.
+    #[error("email.caFile {} is not a PEM certificate: {source}", path.display())]
+    CaPem {
+        /// The file.
+        path: PathBuf,
+        /// What lettre said.
+        #[source]
+        source: lettre::transport::smtp::Error,
+    },
+    /// The TLS parameters are unusable (the host is no valid server name …).
+    #[error("TLS settings: {0}")]
+    Tls(#[source] lettre::transport::smtp::Error),
+    /// The password is named but cannot be read.
+    #[error("SMTP password: {0}")]
+    Password(#[source] secret::SecretError),
+    /// A username with no password anywhere.
+    #[error("email.username is set but no password: set {DEFAULT_PASSWORD_ENV}, passwordEnv or passwordFile")]
+    NoPassword,
+}
+
 /// Builds the message: headers, text and HTML parts, and the CSV when
 /// `attachCsv` is on and `csv` is given.
-pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) -> Result<Message, String> {
+pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) -> Result<Message, EmailError> {
     let view = DigestView::of(digest);
-    let text =
-        templates::render("digest.txt", templates::DIGEST_TEXT, Escape::None, &view).map_err(|e| e.to_string())?;
-    let html =
-        templates::render("digest.html", templates::DIGEST_HTML, Escape::Html, &view).map_err(|e| e.to_string())?;
+    let text = templates::render("digest.txt", templates::DIGEST_TEXT, Escape::None, &view)?;
+    let html = templates::render("digest.html", templates::DIGEST_HTML, Escape::Html, &view)?;
     let from: Mailbox =
-        settings.from.parse().map_err(|e| format!("email.from `{}` is not an address: {e}", settings.from))?;
+        settings.from.parse().map_err(|source| EmailError::From { address: settings.from.clone(), source })?;
     let mut builder = Message::builder()
         .from(from)
         .subject(view.subject.clone())
@@ -41,10 +104,10 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
         .message_id(None)
         .user_agent("kubeeye".into());
     if settings.to.is_empty() {
-        return Err("email.to names no recipient".into());
+        return Err(EmailError::NoRecipient);
     }
     for to in &settings.to {
-        let mailbox: Mailbox = to.parse().map_err(|e| format!("email.to `{to}` is not an address: {e}"))?;
+        let mailbox: Mailbox = to.parse().map_err(|source| EmailError::To { address: to.clone(), source })?;
         builder = builder.to(mailbox);
     }
     let body = MultiPart::alternative_plain_html(text, html);
@@ -54,26 +117,25 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
                 .map(super::store::layout::run_stamp)
                 .unwrap_or_else(|| "report".into());
             let name = format!("kubeeye-{}-{stamp}.csv", super::store::layout::cluster_segment(&digest.cluster));
-            let csv_type = ContentType::parse("text/csv; charset=utf-8").map_err(|e| e.to_string())?;
+            let csv_type = ContentType::parse("text/csv; charset=utf-8")?;
             MultiPart::mixed().multipart(body).singlepart(Attachment::new(name).body(csv.to_vec(), csv_type))
         }
         None => body,
     };
-    builder.multipart(body).map_err(|e| format!("cannot build the message: {e}"))
+    builder.multipart(body).map_err(EmailError::Message)
 }
 
 /// The SMTP transport the settings describe (nothing is sent yet).
-fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
     let port = settings.port.unwrap_or(settings.tls.default_port());
     let tls_parameters = || {
         let mut b = TlsParameters::builder(settings.host.clone());
         if let Some(path) = &settings.ca_file {
-            let pem = std::fs::read(path).map_err(|e| format!("cannot read email.caFile {}: {e}", path.display()))?;
-            let ca = Certificate::from_pem(&pem)
-                .map_err(|e| format!("email.caFile {} is not a PEM certificate: {e}", path.display()))?;
+            let pem = std::fs::read(path).map_err(|source| EmailError::CaFile { path: path.clone(), source })?;
+            let ca = Certificate::from_pem(&pem).map_err(|source| EmailError::CaPem { path: path.clone(), source })?;
             b = b.add_root_certificate(ca);
         }
-        b.build().map_err(|e| format!("TLS settings: {e}"))
+        b.build().map_err(EmailError::Tls)
     };
     let tls = match settings.tls {
         EmailTls::StartTls => Tls::Required(tls_parameters()?),
@@ -90,10 +152,8 @@ fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Execut
             settings.password_file.as_deref(),
             Some(DEFAULT_PASSWORD_ENV),
         )
-        .map_err(|e| format!("SMTP password: {e}"))?
-        .ok_or_else(|| {
-            format!("email.username is set but no password: set {DEFAULT_PASSWORD_ENV}, passwordEnv or passwordFile")
-        })?;
+        .map_err(EmailError::Password)?
+        .ok_or(EmailError::NoPassword)?;
         builder = builder.credentials(Credentials::new(user.clone(), password));
     }
     Ok(builder.build())
@@ -149,11 +209,11 @@ pub async fn send_with(settings: &EmailSettings, digest: &Digest, csv: Option<&[
         |detail: String| Delivery { channel: "email".into(), target: target.clone(), ok: false, attempts: 0, detail };
     let message = match message(settings, digest, csv) {
         Ok(m) => m,
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.to_string()),
     };
     let transport = match transport(settings) {
         Ok(t) => t,
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.to_string()),
     };
     let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let outcome = retry(ATTEMPTS, backoff, |_| {

@@ -32,7 +32,7 @@ pub fn body(format: WebhookFormat, digest: &Digest) -> Result<String, templates:
     let text = templates::render(&name, template(format), Escape::None, &DigestView::of(digest))?;
     // Normalise: a template edit that produced invalid JSON fails here, not at the receiver.
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| templates::TemplateError { name, cause: format!("not JSON: {e}") })?;
+        serde_json::from_str(&text).map_err(|e| templates::TemplateError { name, source: e.into() })?;
     Ok(value.to_string())
 }
 
