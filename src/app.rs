@@ -13,26 +13,12 @@ use crate::collect::client::ClusterAccess;
 use crate::collect::live::{LiveCollector, Wants};
 use crate::collect::snapshot::SnapshotWriter;
 use crate::config::FileConfig;
+use crate::exit::ExitStatus;
 use crate::inspect::{self, InspectError, Source};
 use crate::inventory::NamespaceFilter;
 use crate::render;
 use crate::report::{Report, Severity};
 use crate::rules::{RuleSet, Target};
-
-/// How a run ended; the process exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// Inspection complete, nothing at or above `--fail-on`.
-    Clean = 0,
-    /// A finding reached `--fail-on`.
-    Findings = 1,
-    /// Bad input: rules, flags, paths. Nothing was inspected.
-    Invalid = 2,
-    /// The inspection could not see everything (see the report's coverage).
-    Incomplete = 3,
-    /// A report could not be delivered (`ke run`); the local copy is written.
-    DeliveryFailed = 4,
-}
 
 /// Runs one command, writing its output to `out`.
 pub fn run(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
@@ -84,7 +70,7 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     }
     render::write(&report, format_of(args.output, color), out)?;
     out.flush()?;
-    Ok(exit_status(&report, args.fail_on))
+    Ok(ExitStatus::of_report(&report, args.fail_on.map(FailOn::severity)))
 }
 
 /// Comparing two clusters is allowed (a staging/production diff) but rarely meant.
@@ -154,8 +140,8 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         .map_err(anyhow::Error::msg)?;
     let job = crate::run::Job::prepare(config, &args.rules, source, scope, args.cluster_name.clone(), fail_on)
         .map_err(|e| match &args.config {
-            Some(path) => anyhow::anyhow!("{}: {e}", path.display()),
-            None => anyhow::anyhow!("{e}"),
+            Some(path) => anyhow::Error::new(e).context(path.display().to_string()),
+            None => e.into(),
         })?;
     if args.check_config {
         writeln!(out, "config OK")?;
@@ -168,7 +154,7 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             "  notify:   {}{} webhook(s), when {}",
             n.email.as_ref().map(|e| format!("email to {}, ", e.to.join(", "))).unwrap_or_default(),
             n.webhooks.len(),
-            n.when.as_deref().unwrap_or("always")
+            n.when
         )?;
         if let Some(s) = &schedule {
             writeln!(out, "  schedule: {} ({})", s.as_str(), args.time_zone.as_deref().unwrap_or("UTC"))?;
@@ -176,16 +162,9 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Clean);
     }
     let runtime = inspect::runtime()?;
-    let status = match schedule {
+    Ok(match schedule {
         None => runtime.block_on(job.run(out)),
         Some(schedule) => runtime.block_on(crate::run::every(&job, &schedule, out)),
-    };
-    Ok(match status.code() {
-        0 => ExitStatus::Clean,
-        1 => ExitStatus::Findings,
-        2 => ExitStatus::Invalid,
-        3 => ExitStatus::Incomplete,
-        _ => ExitStatus::DeliveryFailed,
     })
 }
 
@@ -263,18 +242,6 @@ fn install(args: &InstallArgs, apply: bool, out: &mut dyn Write) -> anyhow::Resu
         writeln!(out, "node-problem-detector runs on every node; its findings appear in the next `ke diag`.")?;
     }
     Ok(ExitStatus::Clean)
-}
-
-/// The exit status a report calls for: incomplete wins over findings.
-pub fn exit_status(report: &Report, fail_on: Option<FailOn>) -> ExitStatus {
-    let threshold = fail_on.map(FailOn::severity);
-    if !report.complete {
-        ExitStatus::Incomplete
-    } else if threshold.is_some_and(|t| report.fails_at(t)) {
-        ExitStatus::Findings
-    } else {
-        ExitStatus::Clean
-    }
 }
 
 fn default_cluster_name(path: &Path) -> String {

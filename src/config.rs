@@ -2,9 +2,15 @@
 //! defaults in one place. Loaded from the `inspection:` part of a config file
 //! (`ke run --config`, `ke diag --config`) and validated before any I/O.
 
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::report::Severity;
 
 /// Everything that tunes one inspection. Every field has a default.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -139,15 +145,14 @@ impl Default for CollectionSettings {
 mod humantime_serde {
     use std::time::Duration;
 
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::format_duration(*d))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        super::parse_duration(&text).map_err(serde::de::Error::custom)
+        d.deserialize_str(super::DurationVisitor)
     }
 }
 
@@ -165,8 +170,30 @@ mod humantime_serde_opt {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let text = Option::<String>::deserialize(d)?;
-        text.map(|t| super::parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
+        struct Human(Duration);
+        impl<'de> Deserialize<'de> for Human {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                super::humantime_serde::deserialize(d).map(Human)
+            }
+        }
+        Ok(Option::<Human>::deserialize(d)?.map(|h| h.0))
+    }
+}
+
+/// Reads a duration. A bad one fails inside the visitor, while the YAML
+/// deserializer still knows the key, so the message names it
+/// (`inspection.events.window: `10x` is not a duration …`).
+struct DurationVisitor;
+
+impl Visitor<'_> for DurationVisitor {
+    type Value = Duration;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration such as 90s, 10m, 24h or 7d")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+        parse_duration(v).map_err(E::custom)
     }
 }
 
@@ -235,6 +262,91 @@ mod tests {
         assert_eq!(s.thresholds.node_memory_percent, 80.0);
         assert_eq!(s.events.window, Duration::from_secs(6 * 3600));
         assert!(serde_norway::from_str::<InspectSettings>("thresholds: {nodeCpu: 90}\n").is_err());
+        let bad = serde_norway::from_str::<InspectSettings>("events: {window: 10x}\n").unwrap_err().to_string();
+        assert!(bad.starts_with("events.window: `10x` is not a duration"), "{bad}");
+        let s: InspectSettings = serde_norway::from_str("logs: {timeout: 600}\n").unwrap();
+        assert_eq!(s.logs.timeout, Duration::from_secs(600));
+    }
+
+    fn load(text: &str) -> Result<FileConfig, String> {
+        serde_norway::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn words_accept_todays_spellings() {
+        let config = load(
+            "failOn: danger\noutputs: {formats: [html, csv, json]}\nnotify:\n  when: changes\n  \
+             email: {host: h, from: a@b.c, to: [d@e.f], tls: none}\n  \
+             webhooks: [{name: a, format: lark, urlEnv: X}, {name: b, format: WeCom, urlEnv: X}]\n",
+        )
+        .unwrap();
+        assert_eq!(config.fail_on, Some(Severity::Danger));
+        assert_eq!(config.outputs.formats, [ReportFormat::Html, ReportFormat::Csv, ReportFormat::Json]);
+        assert_eq!(config.notify.when, NotifyWhen::Changes);
+        assert_eq!(config.notify.email.unwrap().tls, EmailTls::None);
+        let formats: Vec<_> = config.notify.webhooks.iter().map(|w| w.format).collect();
+        assert_eq!(formats, [WebhookFormat::Feishu, WebhookFormat::WeCom]);
+        for (text, severity) in [("Warning", Severity::Warning), ("error", Severity::Danger), ("info", Severity::Info)]
+        {
+            assert_eq!(load(&format!("failOn: {text}\n")).unwrap().fail_on, Some(severity));
+        }
+        let defaults = load("notify: {email: {host: h, from: a@b.c, to: [d@e.f]}}\n").unwrap();
+        assert_eq!((defaults.fail_on, defaults.notify.when), (None, NotifyWhen::Always));
+        assert_eq!(defaults.notify.email.unwrap().tls, EmailTls::StartTls);
+        assert_eq!(load("failOn:\n").unwrap().fail_on, None);
+        let hook = load("notify: {webhooks: [{name: a, format: slack, urlEnv: X, timeout: 5s}]}\n").unwrap();
+        assert_eq!(hook.notify.webhooks[0].timeout, Some(Duration::from_secs(5)));
+        let unset = load("notify: {webhooks: [{name: a, format: slack, urlEnv: X, timeout: null}]}\n").unwrap();
+        assert_eq!(unset.notify.webhooks[0].timeout, None);
+        let bad = load("storage: {presignExpiry: soon}\n").unwrap_err();
+        assert!(bad.starts_with("storage.presignExpiry: `soon` is not a duration"), "{bad}");
+        for format in WebhookFormat::ALL {
+            assert_eq!(format.name().parse(), Ok(format));
+        }
+    }
+
+    #[test]
+    fn a_bad_file_is_named_and_its_cause_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeeye.yaml");
+        std::fs::write(&path, "notify: {when: daily}\n").unwrap();
+        let err = FileConfig::load(&path).unwrap_err();
+        assert!(err.to_string().starts_with(&format!("{}: notify.when: unknown variant `daily`", path.display())));
+        let cause = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<serde_norway::Error>());
+        assert!(cause.is_some(), "{err:?}");
+        let missing = FileConfig::load(&dir.path().join("nope.yaml")).unwrap_err();
+        assert!(matches!(&missing, ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound));
+        std::fs::write(&path, "inspection: {thresholds: {nodeCpuPercent: 180}}\n").unwrap();
+        assert!(matches!(FileConfig::load(&path), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn an_unknown_word_is_named_with_its_path_and_the_words_accepted() {
+        let cases = [
+            (
+                "notify:\n  webhooks:\n    - {name: a, format: slack, urlEnv: X}\n    - {name: b, format: slak, urlEnv: X}\n",
+                "notify.webhooks[1].format: unknown variant `slak`, expected one of `slack`, `generic`, `teams`, \
+                 `dingtalk`, `feishu`, `wecom` at line 4",
+            ),
+            ("failOn: critical\n", "failOn: unknown variant `critical`, expected one of `danger`, `warning`, `info`"),
+            ("failOn: ignore\n", "failOn: unknown variant `ignore`"),
+            (
+                "outputs: {formats: [html, pdf]}\n",
+                "outputs.formats[1]: unknown variant `pdf`, expected one of `html`, `csv`, `json`",
+            ),
+            (
+                "notify: {when: daily}\n",
+                "notify.when: unknown variant `daily`, expected one of `always`, `findings`, `changes`",
+            ),
+            (
+                "notify: {email: {host: h, from: a@b.c, to: [d@e.f], tls: ssl}}\n",
+                "notify.email.tls: unknown variant `ssl`, expected one of `starttls`, `tls`, `none`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = load(text).unwrap_err();
+            assert!(err.starts_with(expected), "{text}: {err}");
+        }
     }
 }
 
@@ -253,8 +365,9 @@ pub struct FileConfig {
     pub exclude_namespaces: Vec<String>,
     /// Thresholds, windows and collection limits.
     pub inspection: InspectSettings,
-    /// `ke run`: exit with code 1 when a finding reaches this severity (`danger` or `warning`).
-    pub fail_on: Option<String>,
+    /// `ke run`: exit with code 1 when a finding reaches this severity (`danger`, `warning` or `info`).
+    #[serde(deserialize_with = "fail_on")]
+    pub fail_on: Option<Severity>,
     /// `ke run`: where reports are written locally first.
     pub outputs: OutputSettings,
     /// `ke run`: the object store reports are archived in.
@@ -270,14 +383,14 @@ pub struct OutputSettings {
     /// Directory the reports are written to before any upload (default `kubeeye-reports`).
     pub directory: std::path::PathBuf,
     /// Which reports to render: `html`, `csv`, `json` (default all three).
-    pub formats: Vec<String>,
+    pub formats: Vec<ReportFormat>,
 }
 
 impl Default for OutputSettings {
     fn default() -> Self {
         OutputSettings {
             directory: "kubeeye-reports".into(),
-            formats: vec!["html".into(), "csv".into(), "json".into()],
+            formats: vec![ReportFormat::Html, ReportFormat::Csv, ReportFormat::Json],
         }
     }
 }
@@ -334,7 +447,7 @@ pub struct Retention {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NotifySettings {
     /// When to notify: `always` (default), `findings` (danger or warning present), `changes` (new or resolved findings).
-    pub when: Option<String>,
+    pub when: NotifyWhen,
     /// The email digest.
     pub email: Option<EmailSettings>,
     /// Webhooks: Slack, Teams, DingTalk, Feishu, WeCom, or generic JSON.
@@ -352,7 +465,7 @@ pub struct EmailSettings {
     pub port: Option<u16>,
     /// `starttls` (default), `tls` (implicit), or `none` (an in-cluster relay).
     #[serde(default)]
-    pub tls: Option<String>,
+    pub tls: EmailTls,
     /// PEM file of an extra CA to trust (a private relay).
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
@@ -383,8 +496,8 @@ pub struct EmailSettings {
 pub struct WebhookSettings {
     /// A name for logs and the delivery summary.
     pub name: String,
-    /// `slack`, `generic`, `teams`, `dingtalk`, `feishu` or `wecom`.
-    pub format: String,
+    /// `slack`, `generic`, `teams`, `dingtalk`, `feishu` (or `lark`) or `wecom`.
+    pub format: WebhookFormat,
     /// Environment variable holding the URL (webhook URLs are credentials).
     #[serde(default)]
     pub url_env: Option<String>,
@@ -399,33 +512,277 @@ pub struct WebhookSettings {
     pub attempts: Option<u32>,
 }
 
-/// A config file that cannot be used.
+/// A setting spelled as one of a few words (`format: slack`). Case and
+/// surrounding blanks do not matter; an unknown word fails the load with the
+/// key's path and the words accepted
+/// (`notify.webhooks[1].format: unknown variant `slak`, expected one of `slack`, …`).
+trait Word: Copy + 'static {
+    /// The words listed when one is unknown: each value's name, in order.
+    const NAMES: &'static [&'static str];
+    /// Every accepted word (names and aliases, lowercase) and its value.
+    const WORDS: &'static [(&'static str, Self)];
+}
+
+/// The value `text` names, if any.
+fn word<T: Word>(text: &str) -> Option<T> {
+    let text = text.trim().to_ascii_lowercase();
+    T::WORDS.iter().find(|(w, _)| *w == text).map(|(_, v)| *v)
+}
+
+/// Reads a [`Word`]. The error is raised inside the visitor, while the YAML
+/// deserializer still knows the key, so its message names the full path.
+fn deserialize_word<'de, D: Deserializer<'de>, T: Word>(d: D) -> Result<T, D::Error> {
+    struct WordVisitor<T>(PhantomData<T>);
+    impl<T: Word> Visitor<'_> for WordVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "one of {}", T::NAMES.join(", "))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            word(v).ok_or_else(|| E::unknown_variant(v, T::NAMES))
+        }
+    }
+    d.deserialize_str(WordVisitor(PhantomData))
+}
+
+/// Serde, `Display` and `FromStr` for [`Word`] enums with a `name()`.
+macro_rules! word_impls {
+    ($($t:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                deserialize_word(d)
+            }
+        }
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                word(s).ok_or_else(|| format!("`{s}` is not one of {}", <$t as Word>::NAMES.join(", ")))
+            }
+        }
+    )*};
+}
+
+/// The name of `value` in `T::WORDS` (its first spelling).
+fn name_of<T: Word + PartialEq>(value: T) -> &'static str {
+    T::WORDS.iter().find(|(_, v)| *v == value).map_or("", |(w, _)| w)
+}
+
+/// `outputs.formats`: the reports `ke run` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// The self-contained HTML page.
+    Html,
+    /// One row per finding.
+    Csv,
+    /// The JSON report (always written: the next run compares with it).
+    Json,
+}
+
+impl Word for ReportFormat {
+    const NAMES: &'static [&'static str] = &["html", "csv", "json"];
+    const WORDS: &'static [(&'static str, Self)] =
+        &[("html", ReportFormat::Html), ("csv", ReportFormat::Csv), ("json", ReportFormat::Json)];
+}
+
+impl ReportFormat {
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        name_of(self)
+    }
+}
+
+/// `notify.when`: which runs notify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NotifyWhen {
+    /// Every run.
+    #[default]
+    Always,
+    /// Runs with a danger or warning finding, or an incomplete inspection.
+    Findings,
+    /// Runs with new or resolved findings, or an incomplete inspection.
+    Changes,
+}
+
+impl Word for NotifyWhen {
+    const NAMES: &'static [&'static str] = &["always", "findings", "changes"];
+    const WORDS: &'static [(&'static str, Self)] =
+        &[("always", NotifyWhen::Always), ("findings", NotifyWhen::Findings), ("changes", NotifyWhen::Changes)];
+}
+
+impl NotifyWhen {
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        name_of(self)
+    }
+}
+
+/// `notify.email.tls`: how the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmailTls {
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    #[default]
+    StartTls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+    /// No TLS: an in-cluster relay.
+    None,
+}
+
+impl Word for EmailTls {
+    const NAMES: &'static [&'static str] = &["starttls", "tls", "none"];
+    const WORDS: &'static [(&'static str, Self)] =
+        &[("starttls", EmailTls::StartTls), ("tls", EmailTls::Tls), ("none", EmailTls::None)];
+}
+
+impl EmailTls {
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        name_of(self)
+    }
+
+    /// The usual port: 587, 465 or 25.
+    pub fn default_port(self) -> u16 {
+        match self {
+            EmailTls::StartTls => 587,
+            EmailTls::Tls => 465,
+            EmailTls::None => 25,
+        }
+    }
+}
+
+/// `notify.webhooks[].format`: the body a webhook is posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// Slack incoming webhook (Block Kit).
+    Slack,
+    /// The digest as JSON, plus `reportUrl`.
+    Generic,
+    /// Microsoft Teams (an Adaptive Card in a `message`).
+    Teams,
+    /// DingTalk robot (markdown).
+    DingTalk,
+    /// Feishu / Lark bot (interactive card).
+    Feishu,
+    /// WeCom (WeChat Work) group robot (markdown).
+    WeCom,
+}
+
+impl Word for WebhookFormat {
+    const NAMES: &'static [&'static str] = &["slack", "generic", "teams", "dingtalk", "feishu", "wecom"];
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("slack", WebhookFormat::Slack),
+        ("generic", WebhookFormat::Generic),
+        ("teams", WebhookFormat::Teams),
+        ("dingtalk", WebhookFormat::DingTalk),
+        ("feishu", WebhookFormat::Feishu),
+        ("wecom", WebhookFormat::WeCom),
+        // Feishu's international name.
+        ("lark", WebhookFormat::Feishu),
+    ];
+}
+
+impl WebhookFormat {
+    /// Every format.
+    pub const ALL: [WebhookFormat; 6] = [
+        WebhookFormat::Slack,
+        WebhookFormat::Generic,
+        WebhookFormat::Teams,
+        WebhookFormat::DingTalk,
+        WebhookFormat::Feishu,
+        WebhookFormat::WeCom,
+    ];
+
+    /// The config name (`feishu` for Lark).
+    pub fn name(self) -> &'static str {
+        name_of(self)
+    }
+}
+
+word_impls!(ReportFormat, NotifyWhen, EmailTls, WebhookFormat);
+
+/// `failOn` is a severity; `error` is accepted for `danger`, as in Polaris configs.
+#[derive(Clone, Copy, PartialEq)]
+struct FailOn(Severity);
+
+impl Word for FailOn {
+    const NAMES: &'static [&'static str] = &["danger", "warning", "info"];
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("danger", FailOn(Severity::Danger)),
+        ("warning", FailOn(Severity::Warning)),
+        ("info", FailOn(Severity::Info)),
+        ("error", FailOn(Severity::Danger)),
+    ];
+}
+
+impl<'de> Deserialize<'de> for FailOn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_word(d)
+    }
+}
+
+/// Reads `failOn` (absent or null: no threshold).
+fn fail_on<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Severity>, D::Error> {
+    Ok(Option::<FailOn>::deserialize(d)?.map(|f| f.0))
+}
+
+/// A config file that cannot be used. The message names the file, then the key.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {problem}")]
-pub struct ConfigError {
-    /// The file.
-    pub file: String,
-    /// What is wrong, and where.
-    pub problem: String,
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{}: cannot read: {source}", file.display())]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML, or a key or value is unknown or of the wrong type.
+    #[error("{}: {source}", file.display())]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// Where (the key's path, the line) and what is wrong.
+        #[source]
+        source: serde_norway::Error,
+    },
+    /// The values read but do not go together (a range, a relation).
+    #[error("{}: {problem}", file.display())]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Which key, and what is wrong.
+        problem: String,
+    },
 }
 
 impl FileConfig {
     /// Reads and validates a config file; rule paths become relative to its directory.
-    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let err = |problem: String| ConfigError { file: path.display().to_string(), problem };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = || path.to_path_buf();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file(), source })?;
         let mut config: FileConfig = if text.trim().is_empty() {
             FileConfig::default()
         } else {
-            serde_norway::from_str(&text).map_err(|e| err(e.to_string()))?
+            serde_norway::from_str(&text).map_err(|source| ConfigError::Parse { file: file(), source })?
         };
-        let base = path.parent().unwrap_or(std::path::Path::new("."));
+        let base = path.parent().unwrap_or(Path::new("."));
         for rule in &mut config.rules {
             if rule.is_relative() {
                 *rule = base.join(&*rule);
             }
         }
-        config.validate().map_err(err)?;
+        config.validate().map_err(|problem| ConfigError::Invalid { file: file(), problem })?;
         Ok(config)
     }
 

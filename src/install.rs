@@ -33,6 +33,26 @@ pub enum InstallError {
         /// What is wrong.
         problem: String,
     },
+    /// A manifest document is not YAML (a build problem: they are compiled in).
+    #[error("{file}: document {document}: {source}")]
+    Yaml {
+        /// Manifest file.
+        file: String,
+        /// Which document of the file, from 1.
+        document: usize,
+        /// What the parser said.
+        #[source]
+        source: serde_norway::Error,
+    },
+    /// An object cannot be written as the apply body.
+    #[error("deploy/npd: {object}: {source}")]
+    Json {
+        /// `Kind namespace/name`.
+        object: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The API server refused or failed.
     #[error("{action} {object}: {source}")]
     Request {
@@ -51,9 +71,10 @@ pub fn npd_objects() -> Result<Vec<Object>, InstallError> {
     let mut objects = Vec::new();
     for (file, text) in NPD_MANIFESTS {
         for (i, doc) in text.split("\n---").enumerate() {
-            let value: Value = serde_norway::from_str(doc).map_err(|e| InstallError::Manifest {
+            let value: Value = serde_norway::from_str(doc).map_err(|source| InstallError::Yaml {
                 file: (*file).to_string(),
-                problem: format!("document {}: {e}", i + 1),
+                document: i + 1,
+                source,
             })?;
             if value.is_null() {
                 continue;
@@ -102,8 +123,8 @@ pub async fn apply(api: &Api, objects: &[Object]) -> Result<Vec<String>, Install
         let path =
             object_path(object).map_err(|problem| InstallError::Manifest { file: "deploy/npd".into(), problem })?;
         let url = format!("{path}?fieldManager={}&force=true", encode(FIELD_MANAGER));
-        let body = serde_json::to_vec(&object.raw)
-            .map_err(|e| InstallError::Manifest { file: "deploy/npd".into(), problem: e.to_string() })?;
+        let body =
+            serde_json::to_vec(&object.raw).map_err(|source| InstallError::Json { object: label(object), source })?;
         let request_error = |source| InstallError::Request { action: "apply", object: label(object), source };
         let answer = api
             .send(http::Method::PATCH, &url, Some("application/apply-patch+yaml"), body)

@@ -19,6 +19,8 @@ pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod deliver;
+pub mod error;
+pub mod exit;
 pub mod inspect;
 pub mod install;
 pub mod inventory;

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kubeeye::app::{self, ExitStatus};
+use kubeeye::app;
 use kubeeye::cli::Cli;
+use kubeeye::exit::ExitStatus;
 use std::io::IsTerminal;
 
 /// mimalloc returns freed pages to the system and keeps per-thread heaps from
@@ -37,11 +38,11 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match app::run(cli.command, cli.color, &mut out) {
-        Ok(status) => ExitCode::from(status as u8),
+        Ok(status) => status.into(),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", describe(&e));
-            ExitCode::from(ExitStatus::Invalid as u8)
+            ExitStatus::Invalid.into()
         }
     }
 }

@@ -8,43 +8,17 @@ use std::path::{Path, PathBuf};
 
 use crate::clock;
 use crate::collect::client::{ClusterAccess, ConnectError};
-use crate::config::FileConfig;
-use crate::deliver::store::ReportStore;
+use crate::config::{FileConfig, NotifyWhen, ReportFormat};
+use crate::deliver::secret::{self, SecretError};
+use crate::deliver::store::{ReportStore, StoreError};
 use crate::deliver::templates::{self, DigestView, Escape};
 use crate::deliver::{Delivery, Digest, email, webhook};
+use crate::exit::ExitStatus;
 use crate::inspect::{self, InspectError, Inspected, Source};
 use crate::inventory::{CoverageGap, NamespaceFilter};
 use crate::render::{self, Format};
 use crate::report::{Report, Severity};
 use crate::rules::RuleSet;
-
-/// How a run ended, most important first: the process exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RunStatus {
-    /// Config or rules invalid: nothing was inspected (exit 2).
-    Invalid,
-    /// A delivery channel failed (exit 4); the local reports are complete.
-    DeliveryFailed,
-    /// Part of the cluster could not be inspected (exit 3).
-    Incomplete,
-    /// Findings reached the `failOn` severity (exit 1).
-    Findings,
-    /// Everything inspected and delivered, nothing at `failOn` (exit 0).
-    Clean,
-}
-
-impl RunStatus {
-    /// The exit code.
-    pub fn code(self) -> u8 {
-        match self {
-            RunStatus::Clean => 0,
-            RunStatus::Findings => 1,
-            RunStatus::Invalid => 2,
-            RunStatus::Incomplete => 3,
-            RunStatus::DeliveryFailed => 4,
-        }
-    }
-}
 
 /// Everything a run needs, validated before any I/O.
 pub struct Job {
@@ -66,14 +40,45 @@ pub struct Job {
     pub formats: Vec<Format>,
 }
 
-/// What is wrong with a config, found before anything runs.
+/// What is wrong with a config, found before anything runs. Each message
+/// names the key to fix; the cause is kept as the source.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct JobError(pub String);
+pub enum JobError {
+    /// A rule file (from `rules:` or `--rules`).
+    #[error(transparent)]
+    Rules(#[from] crate::rules::RuleError),
+    /// `storage:` cannot be used (URL, credentials, the local directory).
+    #[error("storage: {0}")]
+    Storage(#[source] StoreError),
+    /// `notify.email:` cannot be used (an address, the CA file, a template).
+    #[error("notify.email: {0}")]
+    Email(#[source] email::EmailError),
+    /// `notify.email.username` with no password to go with it.
+    #[error("notify.email: a username is set but no password (passwordEnv, passwordFile or KE_SMTP_PASSWORD)")]
+    NoSmtpPassword(#[source] Option<SecretError>),
+    /// A webhook names no source for its URL.
+    #[error(
+        "notify.webhooks[{name}]: set urlEnv or urlFile (webhook URLs are credentials and never live in the config)"
+    )]
+    WebhookUrlUnnamed {
+        /// The webhook's `name`.
+        name: String,
+    },
+    /// A webhook's URL cannot be read now (it would fail the first night).
+    #[error("notify.webhooks[{name}]: {source}")]
+    WebhookUrl {
+        /// The webhook's `name`.
+        name: String,
+        /// Why.
+        #[source]
+        source: SecretError,
+    },
+}
 
 impl Job {
     /// Validates the config and everything it names: rule files, the store
-    /// URL and its credentials, email addresses, webhook formats and secrets.
+    /// URL and its credentials, email addresses, webhook secrets. (Words such as
+    /// `failOn` or a webhook `format` were checked when the config was read.)
     pub fn prepare(
         config: FileConfig,
         extra_rules: &[PathBuf],
@@ -84,83 +89,58 @@ impl Job {
     ) -> Result<Self, JobError> {
         let mut rule_files = config.rules.clone();
         rule_files.extend(extra_rules.iter().cloned());
-        let rules = RuleSet::load(&rule_files).map_err(|e| JobError(e.to_string()))?;
-        let fail_on = match (fail_on, config.fail_on.as_deref()) {
-            (Some(s), _) => Some(s),
-            (None, None) => None,
-            (None, Some(text)) => match Severity::parse_setting(text) {
-                Ok(Some(s)) => Some(s),
-                _ => return Err(JobError(format!("failOn: `{text}` is not danger, warning or info"))),
-            },
-        };
-        let mut formats = Vec::new();
-        for f in &config.outputs.formats {
-            formats.push(match f.as_str() {
-                "html" => Format::Html,
-                "csv" => Format::Csv,
-                "json" => Format::Json,
-                other => return Err(JobError(format!("outputs.formats: `{other}` is not html, csv or json"))),
-            });
-        }
+        let rules = RuleSet::load(&rule_files)?;
+        let fail_on = fail_on.or(config.fail_on);
+        let mut formats: Vec<Format> = config
+            .outputs
+            .formats
+            .iter()
+            .map(|f| match f {
+                ReportFormat::Html => Format::Html,
+                ReportFormat::Csv => Format::Csv,
+                ReportFormat::Json => Format::Json,
+            })
+            .collect();
         if !formats.contains(&Format::Json) {
             // The JSON report is the contract the next run diffs against.
             formats.push(Format::Json);
         }
-        let store = ReportStore::open(&config.storage, &config.outputs.directory)
-            .map_err(|e| JobError(format!("storage: {}", e.message)))?;
+        let store = ReportStore::open(&config.storage, &config.outputs.directory).map_err(JobError::Storage)?;
         if let Some(email) = &config.notify.email {
             let probe = Digest::from_report(&placeholder_report(), None);
-            email::message(email, &probe, None).map_err(|e| JobError(format!("notify.email: {e}")))?;
-            email::Security::parse(email.tls.as_deref()).map_err(|e| JobError(format!("notify.email.tls: {e}")))?;
+            email::message(email, &probe, None).map_err(JobError::Email)?;
             if email.username.is_some() {
-                let password = crate::deliver::secret::read(
+                let password = secret::read(
                     email.password_env.as_deref(),
                     email.password_file.as_deref(),
-                    Some("KE_SMTP_PASSWORD"),
+                    Some(email::DEFAULT_PASSWORD_ENV),
                 );
-                if !matches!(password, Ok(Some(_))) {
-                    return Err(JobError(
-                        "notify.email: a username is set but no password (passwordEnv, passwordFile or KE_SMTP_PASSWORD)"
-                            .into(),
-                    ));
+                match password {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Err(JobError::NoSmtpPassword(None)),
+                    Err(e) => return Err(JobError::NoSmtpPassword(Some(e))),
                 }
             }
         }
         for w in &config.notify.webhooks {
-            if webhook::Format::parse(&w.format).is_none() {
-                return Err(JobError(format!(
-                    "notify.webhooks[{}].format: `{}` is not slack, generic, teams, dingtalk, feishu or wecom",
-                    w.name, w.format
-                )));
-            }
             if w.url_env.is_none() && w.url_file.is_none() {
-                return Err(JobError(format!(
-                    "notify.webhooks[{}]: set urlEnv or urlFile (webhook URLs are credentials and never live in the config)",
-                    w.name
-                )));
+                return Err(JobError::WebhookUrlUnnamed { name: w.name.clone() });
             }
-            // The URL must be there now, not fail the first night.
-            match crate::deliver::secret::read(w.url_env.as_deref(), w.url_file.as_deref(), None) {
-                Ok(Some(_)) => {}
-                Ok(None) => return Err(JobError(format!("notify.webhooks[{}]: no URL is set", w.name))),
-                Err(e) => return Err(JobError(format!("notify.webhooks[{}]: {e}", w.name))),
-            }
-        }
-        if let Some(when) = config.notify.when.as_deref()
-            && !matches!(when, "always" | "findings" | "changes")
-        {
-            return Err(JobError(format!("notify.when: `{when}` is not always, findings or changes")));
+            // The URL must be there now, not fail the first night. (With urlEnv or urlFile
+            // named, a missing value is an error of read(), never Ok(None).)
+            secret::read(w.url_env.as_deref(), w.url_file.as_deref(), None)
+                .map_err(|source| JobError::WebhookUrl { name: w.name.clone(), source })?;
         }
         Ok(Job { config, rules, source, scope, cluster_name, fail_on, store, formats })
     }
 
     /// One run: inspect, render, write locally, archive, notify.
-    pub async fn run(&self, out: &mut dyn Write) -> RunStatus {
+    pub async fn run(&self, out: &mut dyn Write) -> ExitStatus {
         let mut report = match self.inspect().await {
             Ok(report) => report,
             Err(e) => {
                 let _ = writeln!(out, "error: {e}");
-                return RunStatus::Invalid;
+                return ExitStatus::Invalid;
             }
         };
         let mut deliveries: Vec<Delivery> = Vec::new();
@@ -203,11 +183,7 @@ impl Job {
             deliveries.extend(mail);
             deliveries.extend(posted);
         } else {
-            let _ = writeln!(
-                out,
-                "notifications skipped (notify.when: {})",
-                self.config.notify.when.as_deref().unwrap_or("always")
-            );
+            let _ = writeln!(out, "notifications skipped (notify.when: {})", self.config.notify.when);
         }
         for d in &files {
             let _ = writeln!(out, "wrote {}", d.display());
@@ -222,7 +198,7 @@ impl Job {
 
     /// The report; `Err` when nothing could be inspected because of the
     /// setup (no cluster configuration, an unreadable snapshot path).
-    async fn inspect(&self) -> Result<Report, String> {
+    async fn inspect(&self) -> Result<Report, InspectError> {
         let (source, rules, settings, scope) = (&self.source, &self.rules, &self.config.inspection, &self.scope);
         let inspected = match source {
             Source::Snapshot(_) => inspect::inspect(source, rules, settings, scope),
@@ -238,7 +214,7 @@ impl Job {
             Ok(i) => i,
             // A cluster that does not answer still gets a report, so the morning digest says so.
             Err(e @ InspectError::Connect(ConnectError::Unreachable { .. })) => unreachable_cluster(&e, source),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e),
         };
         let name = self
             .cluster_name
@@ -280,12 +256,12 @@ impl Job {
     }
 
     fn should_notify(&self, report: &Report) -> bool {
-        match self.config.notify.when.as_deref() {
-            Some("findings") => report.summary.danger + report.summary.warning > 0 || !report.complete,
-            Some("changes") => {
+        match self.config.notify.when {
+            NotifyWhen::Findings => report.summary.danger + report.summary.warning > 0 || !report.complete,
+            NotifyWhen::Changes => {
                 report.diff.as_ref().is_none_or(|d| d.new > 0 || !d.resolved.is_empty()) || !report.complete
             }
-            _ => true,
+            NotifyWhen::Always => true,
         }
     }
 }
@@ -351,28 +327,20 @@ fn print_digest(digest: &Digest, out: &mut dyn Write) {
 }
 
 /// The run's status: a failed delivery first, then an incomplete inspection, then findings.
-pub fn status(report: &Report, fail_on: Option<Severity>, deliveries: &[Delivery]) -> RunStatus {
-    if deliveries.iter().any(|d| !d.ok) {
-        RunStatus::DeliveryFailed
-    } else if !report.complete {
-        RunStatus::Incomplete
-    } else if fail_on.is_some_and(|t| report.fails_at(t)) {
-        RunStatus::Findings
-    } else {
-        RunStatus::Clean
-    }
+pub fn status(report: &Report, fail_on: Option<Severity>, deliveries: &[Delivery]) -> ExitStatus {
+    if deliveries.iter().any(|d| !d.ok) { ExitStatus::DeliveryFailed } else { ExitStatus::of_report(report, fail_on) }
 }
 
 /// Runs `job` on `schedule` until SIGTERM or Ctrl-C, one run at a time; a
 /// signal during a run lets it finish. Returns the last run's status.
-pub async fn every(job: &Job, schedule: &crate::schedule::Schedule, out: &mut dyn Write) -> RunStatus {
-    let mut last = RunStatus::Clean;
+pub async fn every(job: &Job, schedule: &crate::schedule::Schedule, out: &mut dyn Write) -> ExitStatus {
+    let mut last = ExitStatus::Clean;
     loop {
         let next = match schedule.next_after(clock::now()) {
             Ok(next) => next,
             Err(e) => {
                 let _ = writeln!(out, "error: {e}");
-                return RunStatus::Invalid;
+                return ExitStatus::Invalid;
             }
         };
         let _ = writeln!(out, "next run at {next} ({})", schedule.as_str());

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use kubeeye::config::EmailSettings;
+use kubeeye::config::{EmailSettings, EmailTls};
 use kubeeye::deliver::retry::Backoff;
 use kubeeye::deliver::{Digest, DigestFinding, email};
 use kubeeye::report::{Severity, Summary};
@@ -39,7 +39,7 @@ fn settings(port: u16) -> EmailSettings {
     EmailSettings {
         host: "127.0.0.1".into(),
         port: Some(port),
-        tls: Some("none".into()),
+        tls: EmailTls::None,
         ca_file: None,
         username: None,
         password_env: None,
@@ -123,7 +123,7 @@ async fn starttls_with_a_private_ca_and_authentication() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("password"), "relay-password\n").unwrap();
     let settings = EmailSettings {
-        tls: Some("starttls".into()),
+        tls: EmailTls::StartTls,
         ca_file: server.ca_file.clone(),
         username: Some("kubeeye".into()),
         password_file: Some(dir.path().join("password")),
@@ -172,8 +172,9 @@ async fn a_missing_password_or_bad_settings_fail_clearly_without_sending() {
     assert_eq!(delivery.attempts, 0);
     assert!(delivery.detail.contains("KE_TEST_SMTP_PASSWORD_SURELY_UNSET is not set"), "{delivery:?}");
 
-    let bad_tls = EmailSettings { tls: Some("ssl".into()), ..settings(server.port) };
-    assert!(email::send_with(&bad_tls, &digest(), None, fast()).await.detail.contains("starttls, tls or none"));
+    // An unknown `tls:` never reaches delivery: the settings do not load.
+    let bad_tls = serde_norway::from_str::<EmailSettings>("{host: h, from: a@b.c, to: [d@e.f], tls: ssl}").unwrap_err();
+    assert!(bad_tls.to_string().starts_with("tls: unknown variant `ssl`, expected one of `starttls`, `tls`, `none`"));
     let nobody = EmailSettings { to: vec![], ..settings(server.port) };
     assert!(email::send_with(&nobody, &digest(), None, fast()).await.detail.contains("no recipient"));
     assert!(server.messages().is_empty());

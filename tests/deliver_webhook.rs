@@ -52,7 +52,7 @@ fn settings(name: &str, format: &str, receiver: &Receiver, dir: &std::path::Path
     std::fs::write(&file, format!("{}{SECRET_PATH}?token=abc\n", receiver.base)).expect("test setup");
     WebhookSettings {
         name: name.into(),
-        format: format.into(),
+        format: format.parse().expect("a webhook format"),
         url_env: None,
         url_file: Some(file),
         timeout: Some(Duration::from_secs(2)),
@@ -273,14 +273,17 @@ async fn post_all_reports_every_channel() {
     let mut missing = settings("missing", "generic", &healthy, dir.path());
     missing.url_file = None;
     missing.url_env = Some("KE_TEST_WEBHOOK_URL_SURELY_UNSET".into());
-    let unknown = WebhookSettings { format: "discord".into(), ..settings("unknown", "generic", &healthy, dir.path()) };
+    // An unknown format can no longer get this far (the config load refuses it); a URL that is not http(s) can.
+    let not_http = settings("not-http", "generic", &healthy, dir.path());
+    std::fs::write(not_http.url_file.as_ref().expect("a URL file"), "ftp://example.com/hook\n").expect("test setup");
     let good = settings("good", "generic", &healthy, dir.path());
 
-    let deliveries = webhook::post_all(&[missing, unknown, good], &digest()).await;
+    let deliveries = webhook::post_all(&[missing, not_http, good], &digest()).await;
     let summary: Vec<(&str, bool)> = deliveries.iter().map(|d| (d.channel.as_str(), d.ok)).collect();
-    assert_eq!(summary, [("webhook:missing", false), ("webhook:unknown", false), ("webhook:good", true)]);
+    assert_eq!(summary, [("webhook:missing", false), ("webhook:not-http", false), ("webhook:good", true)]);
     assert_eq!(deliveries[0].detail, "no URL: environment variable KE_TEST_WEBHOOK_URL_SURELY_UNSET is not set");
     assert_eq!(deliveries[0].target, "$KE_TEST_WEBHOOK_URL_SURELY_UNSET");
     assert_eq!(deliveries[0].attempts, 0);
-    assert!(deliveries[1].detail.starts_with("unknown format `discord`"), "{:?}", deliveries[1]);
+    assert!(deliveries[1].detail.ends_with("is not an http(s) URL"), "{:?}", deliveries[1]);
+    assert!(!deliveries[1].detail.contains("example.com"), "the URL is a secret: {:?}", deliveries[1]);
 }

@@ -26,7 +26,7 @@ pub struct ClusterAccess {
 pub enum ConnectError {
     /// No usable configuration.
     #[error("no cluster configuration: {0}")]
-    Config(String),
+    Config(#[from] NoConfig),
     /// The API server did not answer, or TLS / authentication failed.
     #[error("cannot reach the API server at {url}: {reason}")]
     Unreachable {
@@ -34,7 +34,46 @@ pub enum ConnectError {
         url: String,
         /// Why, with a hint.
         reason: String,
+        /// The failed request.
+        #[source]
+        source: RequestError,
     },
+}
+
+/// Why there is no usable cluster configuration. Each message names the file
+/// or the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum NoConfig {
+    /// `--kubeconfig` names a file that cannot be read or parsed.
+    #[error("cannot read kubeconfig {}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// The kubeconfig (`--kubeconfig`, or found through `KUBECONFIG` / `~/.kube/config`) cannot be used.
+    #[error("kubeconfig{}: {}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default(), chain(source))]
+    Kubeconfig {
+        /// The file, when named by `--kubeconfig`.
+        path: Option<PathBuf>,
+        /// Why (a missing context, unreadable credentials …).
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// `--context` without any kubeconfig.
+    #[error("--context needs a kubeconfig (--kubeconfig, KUBECONFIG or ~/.kube/config)")]
+    ContextWithoutKubeconfig,
+    /// No kubeconfig, and no service account either.
+    #[error(
+        "no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) and not running in a pod: {}",
+        chain(.0)
+    )]
+    NotInCluster(#[source] kube::config::InClusterError),
+    /// The configuration is there but a client cannot be built from it.
+    #[error("cannot build the API client: {}", chain(.0))]
+    Client(#[source] kube::Error),
 }
 
 /// A failed request.
@@ -43,7 +82,23 @@ pub enum RequestError {
     /// No answer in time.
     #[error("no answer within {}s", .0.as_secs())]
     Timeout(Duration),
-    /// Connection, TLS or protocol failure.
+    /// The request could not be built.
+    #[error("bad request {path}: {source}")]
+    Build {
+        /// The request's path and query.
+        path: String,
+        /// Why.
+        #[source]
+        source: Arc<http::Error>,
+    },
+    /// Connection, TLS or protocol failure while sending (the message quotes every cause,
+    /// as it becomes a coverage gap's reason).
+    #[error("{}", chain(.0.as_ref()))]
+    Send(#[source] Arc<kube::Error>),
+    /// The answer's body could not be read.
+    #[error("reading the answer: {}", chain(.0.as_ref()))]
+    Read(#[source] Arc<kube::Error>),
+    /// A transport failure described in words (an answer that is not what it should be, shutdown).
     #[error("{0}")]
     Transport(String),
     /// The server answered with an error status.
@@ -110,11 +165,11 @@ impl Api {
         let (mut config, name) = match &access.kubeconfig {
             Some(path) => {
                 let file = Kubeconfig::read_from(path)
-                    .map_err(|e| ConnectError::Config(format!("cannot read kubeconfig {}: {e}", path.display())))?;
+                    .map_err(|source| NoConfig::Unreadable { path: path.clone(), source })?;
                 let name = access.context.clone().or_else(|| file.current_context.clone()).unwrap_or_default();
                 let config = kube::Config::from_custom_kubeconfig(file, &options)
                     .await
-                    .map_err(|e| ConnectError::Config(format!("kubeconfig {}: {}", path.display(), chain(&e))))?;
+                    .map_err(|source| NoConfig::Kubeconfig { path: Some(path.clone()), source })?;
                 (config, name)
             }
             None if std::env::var_os("KUBECONFIG").is_some() || default_kubeconfig().is_some_and(|p| p.exists()) => {
@@ -124,21 +179,14 @@ impl Api {
                 };
                 let config = kube::Config::from_kubeconfig(&options)
                     .await
-                    .map_err(|e| ConnectError::Config(format!("kubeconfig: {}", chain(&e))))?;
+                    .map_err(|source| NoConfig::Kubeconfig { path: None, source })?;
                 (config, name)
             }
             None => {
                 if access.context.is_some() {
-                    return Err(ConnectError::Config(
-                        "--context needs a kubeconfig (--kubeconfig, KUBECONFIG or ~/.kube/config)".into(),
-                    ));
+                    return Err(NoConfig::ContextWithoutKubeconfig.into());
                 }
-                let config = kube::Config::incluster().map_err(|e| {
-                    ConnectError::Config(format!(
-                        "no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) and not running in a pod: {}",
-                        chain(&e)
-                    ))
-                })?;
+                let config = kube::Config::incluster().map_err(NoConfig::NotInCluster)?;
                 (config, "in-cluster".to_string())
             }
         };
@@ -153,8 +201,7 @@ impl Api {
         } else {
             format!("kubeconfig context {name} ({url})")
         };
-        let client = kube::Client::try_from(config)
-            .map_err(|e| ConnectError::Config(format!("cannot build the API client: {}", chain(&e))))?;
+        let client = kube::Client::try_from(config).map_err(NoConfig::Client)?;
         Ok(Api {
             client,
             timeout,
@@ -168,27 +215,19 @@ impl Api {
 
     /// Checks the server answers and accepts our credentials (`GET /version`).
     pub async fn probe(&self) -> Result<(), ConnectError> {
-        let unreachable = |reason: String| ConnectError::Unreachable { url: self.url.clone(), reason };
+        let unreachable =
+            |reason: String, source: RequestError| ConnectError::Unreachable { url: self.url.clone(), reason, source };
         match self.get_ok("/version").await {
             Ok(_) => Ok(()),
-            Err(RequestError::Status { code: 401, .. }) => Err(unreachable(
+            Err(e @ RequestError::Status { code: 401, .. }) => Err(unreachable(
                 "401 Unauthorized: the credentials were refused (expired token or certificate?); check the kubeconfig user".into(),
+                e,
             )),
             Err(RequestError::Status { code: 403, .. }) => Ok(()),
-            Err(e @ RequestError::Transport(_)) if e.to_string().contains("certificate") => {
-                let text = e.to_string();
-                let hint = if text.contains("expired") {
-                    "the API server's serving certificate has expired: every client refuses it until it is renewed \
-                     (kubeadm: `kubeadm certs renew apiserver` on each control-plane node, then restart kube-apiserver)"
-                } else if text.contains("NotValidForName") || text.contains("not valid for name") {
-                    "the server's certificate does not name the address in the kubeconfig (check clusters[].cluster.server)"
-                } else {
-                    "the server's certificate is not signed by the CA in the kubeconfig (certificate-authority-data); \
-                     check --kubeconfig and --context"
-                };
-                Err(unreachable(format!("TLS error: {text}. {hint}")))
-            }
-            Err(e) => Err(unreachable(format!("{e}. Check the server address, network and --context"))),
+            Err(e) => match tls_hint(&e) {
+                Some(hint) => Err(unreachable(format!("TLS error: {e}. {hint}"), e)),
+                None => Err(unreachable(format!("{e}. Check the server address, network and --context"), e)),
+            },
         }
     }
 
@@ -202,7 +241,7 @@ impl Api {
         let request = http::Request::get(path_and_query)
             .header(http::header::ACCEPT, "application/json, */*")
             .body(Body::empty())
-            .map_err(|e| RequestError::Transport(format!("bad request {path_and_query}: {e}")))?;
+            .map_err(|e| RequestError::Build { path: path_and_query.to_string(), source: Arc::new(e) })?;
         self.exchange(request, timeout).await
     }
 
@@ -210,14 +249,9 @@ impl Api {
     async fn exchange(&self, request: http::Request<Body>, timeout: Duration) -> Result<Answer, RequestError> {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         let call = async {
-            let response = self.client.send(request).await.map_err(|e| RequestError::Transport(chain(&e)))?;
+            let response = self.client.send(request).await.map_err(|e| RequestError::Send(Arc::new(e)))?;
             let status = response.status().as_u16();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| RequestError::Transport(format!("reading the answer: {}", chain(&e))))?
-                .to_bytes();
+            let body = response.into_body().collect().await.map_err(|e| RequestError::Read(Arc::new(e)))?.to_bytes();
             Ok::<_, RequestError>(Answer { status, body })
         };
         let answer = tokio::time::timeout(timeout, call).await.map_err(|_| RequestError::Timeout(timeout))??;
@@ -240,7 +274,7 @@ impl Api {
         }
         let request = request
             .body(Body::from(body))
-            .map_err(|e| RequestError::Transport(format!("bad request {path_and_query}: {e}")))?;
+            .map_err(|e| RequestError::Build { path: path_and_query.to_string(), source: Arc::new(e) })?;
         self.exchange(request, self.timeout).await
     }
 
@@ -275,6 +309,38 @@ pub fn status_error(answer: &Answer) -> RequestError {
 
 fn default_kubeconfig() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"))
+}
+
+/// What to do about a TLS failure talking to the API server, recognised from
+/// the `rustls::Error` among the request error's causes; `None` when the
+/// failure is not TLS, or TLS with no advice beyond the generic one.
+fn tls_hint(e: &RequestError) -> Option<&'static str> {
+    use rustls::{AlertDescription as Alert, CertificateError as Cert, Error as Tls};
+    Some(match crate::error::find_cause::<Tls>(e)? {
+        Tls::InvalidCertificate(Cert::Expired | Cert::ExpiredContext { .. }) => {
+            "the API server's serving certificate has expired: every client refuses it until it is renewed \
+             (kubeadm: `kubeadm certs renew apiserver` on each control-plane node, then restart kube-apiserver)"
+        }
+        Tls::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. }) => {
+            "the server's certificate does not name the address in the kubeconfig (check clusters[].cluster.server)"
+        }
+        Tls::InvalidCertificate(_) => {
+            "the server's certificate is not signed by the CA in the kubeconfig (certificate-authority-data); \
+             check --kubeconfig and --context"
+        }
+        Tls::AlertReceived(
+            Alert::BadCertificate
+            | Alert::CertificateExpired
+            | Alert::CertificateRevoked
+            | Alert::CertificateUnknown
+            | Alert::CertificateRequired
+            | Alert::UnknownCA,
+        ) => {
+            "the API server refused the client certificate of the kubeconfig user (expired, or signed by a CA \
+             it does not trust); check users[].user.client-certificate-data"
+        }
+        _ => return None,
+    })
 }
 
 /// An error and its causes on one line (`a: b: c`), without repeats.

@@ -3,9 +3,11 @@
 //! report attached, sent over SMTP with STARTTLS, implicit TLS, or plain
 //! (an in-cluster relay).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
+use lettre::address::AddressError;
+use lettre::message::header::{ContentType, ContentTypeErr};
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -14,7 +16,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use super::retry::{Backoff, Retryable, retry};
 use super::templates::{self, DigestView, Escape};
 use super::{Delivery, Digest};
-use crate::config::EmailSettings;
+use crate::config::{EmailSettings, EmailTls};
 use crate::deliver::secret;
 
 /// Default for `timeout`.
@@ -24,48 +26,77 @@ pub const ATTEMPTS: u32 = 3;
 /// Where the SMTP password is read from when neither `passwordEnv` nor `passwordFile` is set.
 pub const DEFAULT_PASSWORD_ENV: &str = "KE_SMTP_PASSWORD";
 
-/// How the connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
-    StartTls,
-    /// TLS from the first byte (SMTPS, port 465).
-    Tls,
-    /// No TLS: an in-cluster relay.
-    None,
-}
-
-impl Security {
-    /// Reads `tls:` (`starttls` when absent).
-    pub fn parse(setting: Option<&str>) -> Result<Self, String> {
-        match setting.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("starttls") => Ok(Security::StartTls),
-            Some("tls") => Ok(Security::Tls),
-            Some("none") => Ok(Security::None),
-            Some(other) => Err(format!("email.tls `{other}` is not starttls, tls or none")),
-        }
-    }
-
-    /// The usual port.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Security::StartTls => 587,
-            Security::Tls => 465,
-            Security::None => 25,
-        }
-    }
+/// Why the digest cannot be mailed with these settings; nothing was sent.
+/// Each message names the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    /// A digest template failed (a bug in the template).
+    #[error(transparent)]
+    Template(#[from] templates::TemplateError),
+    /// `from` is not an address.
+    #[error("email.from `{address}` is not an address: {source}")]
+    From {
+        /// The setting.
+        address: String,
+        /// Why.
+        #[source]
+        source: AddressError,
+    },
+    /// `to` is empty.
+    #[error("email.to names no recipient")]
+    NoRecipient,
+    /// One of `to` is not an address.
+    #[error("email.to `{address}` is not an address: {source}")]
+    To {
+        /// The recipient as written.
+        address: String,
+        /// Why.
+        #[source]
+        source: AddressError,
+    },
+    /// The attachment's content type (a bug).
+    #[error(transparent)]
+    AttachmentType(#[from] ContentTypeErr),
+    /// lettre could not assemble the message.
+    #[error("cannot build the message: {0}")]
+    Message(#[source] lettre::error::Error),
+    /// `caFile` cannot be read.
+    #[error("cannot read email.caFile {}: {source}", path.display())]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `caFile` holds no PEM certificate.
+    #[error("email.caFile {} is not a PEM certificate: {source}", path.display())]
+    CaPem {
+        /// The file.
+        path: PathBuf,
+        /// What lettre said.
+        #[source]
+        source: lettre::transport::smtp::Error,
+    },
+    /// The TLS parameters are unusable (the host is no valid server name …).
+    #[error("TLS settings: {0}")]
+    Tls(#[source] lettre::transport::smtp::Error),
+    /// The password is named but cannot be read.
+    #[error("SMTP password: {0}")]
+    Password(#[source] secret::SecretError),
+    /// A username with no password anywhere.
+    #[error("email.username is set but no password: set {DEFAULT_PASSWORD_ENV}, passwordEnv or passwordFile")]
+    NoPassword,
 }
 
 /// Builds the message: headers, text and HTML parts, and the CSV when
 /// `attachCsv` is on and `csv` is given.
-pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) -> Result<Message, String> {
+pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) -> Result<Message, EmailError> {
     let view = DigestView::of(digest);
-    let text =
-        templates::render("digest.txt", templates::DIGEST_TEXT, Escape::None, &view).map_err(|e| e.to_string())?;
-    let html =
-        templates::render("digest.html", templates::DIGEST_HTML, Escape::Html, &view).map_err(|e| e.to_string())?;
+    let text = templates::render("digest.txt", templates::DIGEST_TEXT, Escape::None, &view)?;
+    let html = templates::render("digest.html", templates::DIGEST_HTML, Escape::Html, &view)?;
     let from: Mailbox =
-        settings.from.parse().map_err(|e| format!("email.from `{}` is not an address: {e}", settings.from))?;
+        settings.from.parse().map_err(|source| EmailError::From { address: settings.from.clone(), source })?;
     let mut builder = Message::builder()
         .from(from)
         .subject(view.subject.clone())
@@ -73,10 +104,10 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
         .message_id(None)
         .user_agent("kubeeye".into());
     if settings.to.is_empty() {
-        return Err("email.to names no recipient".into());
+        return Err(EmailError::NoRecipient);
     }
     for to in &settings.to {
-        let mailbox: Mailbox = to.parse().map_err(|e| format!("email.to `{to}` is not an address: {e}"))?;
+        let mailbox: Mailbox = to.parse().map_err(|source| EmailError::To { address: to.clone(), source })?;
         builder = builder.to(mailbox);
     }
     let body = MultiPart::alternative_plain_html(text, html);
@@ -86,32 +117,30 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
                 .map(super::store::layout::run_stamp)
                 .unwrap_or_else(|| "report".into());
             let name = format!("kubeeye-{}-{stamp}.csv", super::store::layout::cluster_segment(&digest.cluster));
-            let csv_type = ContentType::parse("text/csv; charset=utf-8").map_err(|e| e.to_string())?;
+            let csv_type = ContentType::parse("text/csv; charset=utf-8")?;
             MultiPart::mixed().multipart(body).singlepart(Attachment::new(name).body(csv.to_vec(), csv_type))
         }
         None => body,
     };
-    builder.multipart(body).map_err(|e| format!("cannot build the message: {e}"))
+    builder.multipart(body).map_err(EmailError::Message)
 }
 
 /// The SMTP transport the settings describe (nothing is sent yet).
-fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let security = Security::parse(settings.tls.as_deref())?;
-    let port = settings.port.unwrap_or(security.default_port());
+fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
+    let port = settings.port.unwrap_or(settings.tls.default_port());
     let tls_parameters = || {
         let mut b = TlsParameters::builder(settings.host.clone());
         if let Some(path) = &settings.ca_file {
-            let pem = std::fs::read(path).map_err(|e| format!("cannot read email.caFile {}: {e}", path.display()))?;
-            let ca = Certificate::from_pem(&pem)
-                .map_err(|e| format!("email.caFile {} is not a PEM certificate: {e}", path.display()))?;
+            let pem = std::fs::read(path).map_err(|source| EmailError::CaFile { path: path.clone(), source })?;
+            let ca = Certificate::from_pem(&pem).map_err(|source| EmailError::CaPem { path: path.clone(), source })?;
             b = b.add_root_certificate(ca);
         }
-        b.build().map_err(|e| format!("TLS settings: {e}"))
+        b.build().map_err(EmailError::Tls)
     };
-    let tls = match security {
-        Security::StartTls => Tls::Required(tls_parameters()?),
-        Security::Tls => Tls::Wrapper(tls_parameters()?),
-        Security::None => Tls::None,
+    let tls = match settings.tls {
+        EmailTls::StartTls => Tls::Required(tls_parameters()?),
+        EmailTls::Tls => Tls::Wrapper(tls_parameters()?),
+        EmailTls::None => Tls::None,
     };
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
         .port(port)
@@ -123,10 +152,8 @@ fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Execut
             settings.password_file.as_deref(),
             Some(DEFAULT_PASSWORD_ENV),
         )
-        .map_err(|e| format!("SMTP password: {e}"))?
-        .ok_or_else(|| {
-            format!("email.username is set but no password: set {DEFAULT_PASSWORD_ENV}, passwordEnv or passwordFile")
-        })?;
+        .map_err(EmailError::Password)?
+        .ok_or(EmailError::NoPassword)?;
         builder = builder.credentials(Credentials::new(user.clone(), password));
     }
     Ok(builder.build())
@@ -155,15 +182,7 @@ impl Retryable for SendError {
 /// Whether a handshake failed on the certificate or protocol (lettre reports
 /// those as connection errors, but another attempt would fail the same way).
 fn is_tls_rejection(e: &lettre::transport::smtp::Error) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|i| i as &dyn std::error::Error);
-        if s.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>()) {
-            return true;
-        }
-        source = s.source();
-    }
-    false
+    crate::error::find_cause::<rustls::Error>(e).is_some()
 }
 
 impl std::fmt::Display for SendError {
@@ -184,20 +203,17 @@ pub async fn send(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>)
 
 /// Sends the digest, waiting `backoff` between attempts.
 pub async fn send_with(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>, backoff: Backoff) -> Delivery {
-    let port = Security::parse(settings.tls.as_deref()).map(|s| settings.port.unwrap_or(s.default_port())).ok();
-    let target = match port {
-        Some(port) => format!("{} via {}:{port}", settings.to.join(", "), settings.host),
-        None => format!("{} via {}", settings.to.join(", "), settings.host),
-    };
+    let port = settings.port.unwrap_or(settings.tls.default_port());
+    let target = format!("{} via {}:{port}", settings.to.join(", "), settings.host);
     let failed =
         |detail: String| Delivery { channel: "email".into(), target: target.clone(), ok: false, attempts: 0, detail };
     let message = match message(settings, digest, csv) {
         Ok(m) => m,
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.to_string()),
     };
     let transport = match transport(settings) {
         Ok(t) => t,
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.to_string()),
     };
     let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let outcome = retry(ATTEMPTS, backoff, |_| {

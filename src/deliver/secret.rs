@@ -6,18 +6,19 @@ use std::path::Path;
 
 /// Where a secret was supposed to come from and why it could not be read.
 /// The message names the variable or file, never the value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     /// The named environment variable is unset or empty.
     #[error("environment variable {0} is not set")]
     MissingEnv(String),
     /// The named file could not be read.
-    #[error("cannot read {path}: {cause}")]
+    #[error("cannot read {path}: {source}")]
     Unreadable {
         /// The file.
         path: String,
-        /// The I/O error, in words.
-        cause: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
     /// The named file is empty.
     #[error("{0} is empty")]
@@ -33,7 +34,7 @@ pub enum SecretError {
 pub fn read(env: Option<&str>, file: Option<&Path>, default_env: Option<&str>) -> Result<Option<String>, SecretError> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| SecretError::Unreadable { path: path.display().to_string(), cause: e.to_string() })?;
+            .map_err(|source| SecretError::Unreadable { path: path.display().to_string(), source })?;
         let value = text.trim();
         if value.is_empty() {
             return Err(SecretError::EmptyFile(path.display().to_string()));
@@ -58,11 +59,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("password");
         std::fs::write(&path, "s3cret\n").unwrap();
-        assert_eq!(read(Some("KE_TEST_SURELY_UNSET_1"), Some(&path), None), Ok(Some("s3cret".into())));
+        assert_eq!(read(Some("KE_TEST_SURELY_UNSET_1"), Some(&path), None).unwrap(), Some("s3cret".into()));
 
         let missing = read(Some("KE_TEST_SURELY_UNSET_1"), None, None).unwrap_err();
         assert_eq!(missing.to_string(), "environment variable KE_TEST_SURELY_UNSET_1 is not set");
-        assert_eq!(read(None, None, Some("KE_TEST_SURELY_UNSET_2")), Ok(None));
+        assert_eq!(read(None, None, Some("KE_TEST_SURELY_UNSET_2")).unwrap(), None);
 
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "\n").unwrap();

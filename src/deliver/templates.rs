@@ -33,12 +33,27 @@ pub const WEBHOOKS: [(&str, &str); 6] = [
 
 /// A template that could not be rendered (a bug in a template, not in the input).
 #[derive(Debug, thiserror::Error)]
-#[error("template {name}: {cause}")]
+#[error("template {name}: {source}")]
 pub struct TemplateError {
     /// Which template.
     pub name: String,
-    /// What handlebars said.
-    pub cause: String,
+    /// What went wrong.
+    #[source]
+    pub source: TemplateFault,
+}
+
+/// What went wrong with a template.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateFault {
+    /// The template does not parse.
+    #[error("{0}")]
+    Syntax(#[from] Box<handlebars::TemplateError>),
+    /// Rendering failed (in strict mode, a field the data does not have).
+    #[error("{0}")]
+    Render(#[from] Box<RenderError>),
+    /// A JSON template rendered something that is not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
 }
 
 /// How values are escaped while rendering.
@@ -52,7 +67,7 @@ pub enum Escape {
 
 /// Renders one template with `data`.
 pub fn render<T: Serialize>(name: &str, template: &str, escape: Escape, data: &T) -> Result<String, TemplateError> {
-    let err = |cause: String| TemplateError { name: name.to_string(), cause };
+    let err = |source: TemplateFault| TemplateError { name: name.to_string(), source };
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     if escape == Escape::None {
@@ -62,8 +77,8 @@ pub fn render<T: Serialize>(name: &str, template: &str, escape: Escape, data: &T
     hb.register_helper("jsonstr", Box::new(JsonStringBlock));
     hb.register_helper("slack", Box::new(MapText(slack_escape)));
     hb.register_helper("md", Box::new(MapText(defuse_markdown)));
-    hb.register_template_string(name, template).map_err(|e| err(e.to_string()))?;
-    hb.render(name, data).map_err(|e| err(e.to_string()))
+    hb.register_template_string(name, template).map_err(|e| err(Box::new(e).into()))?;
+    hb.render(name, data).map_err(|e| err(Box::new(e).into()))
 }
 
 /// What the digest templates see: the [`Digest`] fields plus what templates

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::retry::{Backoff, Retryable, retry};
 use super::templates::{self, DigestView, Escape};
 use super::{Delivery, Digest};
-use crate::config::WebhookSettings;
+use crate::config::{WebhookFormat, WebhookSettings};
 use crate::deliver::secret;
 use crate::text::truncate;
 
@@ -20,60 +20,20 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for a webhook's `attempts`.
 pub const DEFAULT_ATTEMPTS: u32 = 3;
 
-/// The body formats a webhook can take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Slack incoming webhook (Block Kit).
-    Slack,
-    /// The digest as JSON, plus `reportUrl`.
-    Generic,
-    /// Microsoft Teams (an Adaptive Card in a `message`).
-    Teams,
-    /// DingTalk robot (markdown).
-    DingTalk,
-    /// Feishu / Lark bot (interactive card).
-    Feishu,
-    /// WeCom (WeChat Work) group robot (markdown).
-    WeCom,
-}
-
-impl Format {
-    /// Every format, by its config name.
-    pub const ALL: [(&'static str, Format); 6] = [
-        ("slack", Format::Slack),
-        ("generic", Format::Generic),
-        ("teams", Format::Teams),
-        ("dingtalk", Format::DingTalk),
-        ("feishu", Format::Feishu),
-        ("wecom", Format::WeCom),
-    ];
-
-    /// The format called `name` in a config (`lark` is Feishu's international name).
-    pub fn parse(name: &str) -> Option<Format> {
-        let name = name.trim().to_ascii_lowercase();
-        let name = if name == "lark" { "feishu".to_string() } else { name };
-        Format::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
-    }
-
-    /// The config name.
-    pub fn name(self) -> &'static str {
-        Format::ALL.iter().find(|(_, f)| *f == self).map_or("generic", |(n, _)| n)
-    }
-
-    fn template(self) -> &'static str {
-        let name = self.name();
-        templates::WEBHOOKS.iter().find(|(n, _)| *n == name).map_or("", |(_, t)| t)
-    }
+/// The template of `format`'s body.
+fn template(format: WebhookFormat) -> &'static str {
+    let name = format.name();
+    templates::WEBHOOKS.iter().find(|(n, _)| *n == name).map_or("", |(_, t)| t)
 }
 
 /// The body `format` posts for `digest`: always valid JSON, whatever the
 /// digest's strings contain.
-pub fn body(format: Format, digest: &Digest) -> Result<String, templates::TemplateError> {
+pub fn body(format: WebhookFormat, digest: &Digest) -> Result<String, templates::TemplateError> {
     let name = format!("webhooks/{}.json", format.name());
-    let text = templates::render(&name, format.template(), Escape::None, &DigestView::of(digest))?;
+    let text = templates::render(&name, template(format), Escape::None, &DigestView::of(digest))?;
     // Normalise: a template edit that produced invalid JSON fails here, not at the receiver.
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| templates::TemplateError { name, cause: format!("not JSON: {e}") })?;
+        serde_json::from_str(&text).map_err(|e| templates::TemplateError { name, source: e.into() })?;
     Ok(value.to_string())
 }
 
@@ -112,10 +72,7 @@ pub async fn post_with(settings: &WebhookSettings, digest: &Digest, backoff: Bac
     let failed =
         |target: String, detail: String| Delivery { channel: channel.clone(), target, ok: false, attempts: 0, detail };
 
-    let Some(format) = Format::parse(&settings.format) else {
-        let names: Vec<&str> = Format::ALL.iter().map(|(n, _)| *n).collect();
-        return failed(source, format!("unknown format `{}` (use {})", settings.format, names.join(", ")));
-    };
+    let format = settings.format;
     let url = match secret::read(settings.url_env.as_deref(), settings.url_file.as_deref(), None) {
         Ok(Some(url)) => url,
         Ok(None) => return failed(source, "no URL: set urlEnv or urlFile".into()),
@@ -158,7 +115,7 @@ async fn send(
     client: &reqwest::Client,
     url: &reqwest::Url,
     body: &str,
-    format: Format,
+    format: WebhookFormat,
     timeout: Duration,
 ) -> Result<String, AttemptError> {
     let response = client
@@ -197,7 +154,7 @@ fn scrub(text: &str, url: &reqwest::Url) -> String {
 }
 
 /// The error a receiver reports inside a 200 answer, if any.
-fn api_error(format: Format, text: &str) -> Option<String> {
+fn api_error(format: WebhookFormat, text: &str) -> Option<String> {
     let json = || serde_json::from_str::<serde_json::Value>(text).ok();
     let code_error = |value: &serde_json::Value, code: &str, message: &str| {
         let n = value.get(code)?.as_i64()?;
@@ -208,13 +165,13 @@ fn api_error(format: Format, text: &str) -> Option<String> {
     };
     match format {
         // Slack answers a plain `ok`; anything else is its error name.
-        Format::Slack => (text.trim() != "ok").then(|| format!("Slack answered `{}`", truncate(text, 200))),
-        Format::DingTalk | Format::WeCom => code_error(&json()?, "errcode", "errmsg"),
-        Format::Feishu => {
+        WebhookFormat::Slack => (text.trim() != "ok").then(|| format!("Slack answered `{}`", truncate(text, 200))),
+        WebhookFormat::DingTalk | WebhookFormat::WeCom => code_error(&json()?, "errcode", "errmsg"),
+        WebhookFormat::Feishu => {
             let value = json()?;
             code_error(&value, "code", "msg").or_else(|| code_error(&value, "StatusCode", "StatusMessage"))
         }
-        Format::Teams | Format::Generic => None,
+        WebhookFormat::Teams | WebhookFormat::Generic => None,
     }
 }
 
@@ -292,7 +249,8 @@ mod tests {
             complete: true,
             ..hostile()
         };
-        for (name, format) in Format::ALL {
+        for format in WebhookFormat::ALL {
+            let name = format.name();
             for d in [&digest, &quiet] {
                 let text = body(format, d).unwrap_or_else(|e| panic!("{name}: {e}"));
                 let value: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -300,26 +258,28 @@ mod tests {
                 assert!(all.contains("prod\\\"eu"), "{name} lost the cluster name: {all}");
             }
         }
-        let generic: serde_json::Value = serde_json::from_str(&body(Format::Generic, &digest).unwrap()).unwrap();
+        let generic: serde_json::Value = serde_json::from_str(&body(WebhookFormat::Generic, &digest).unwrap()).unwrap();
         assert_eq!(generic["cluster"], digest.cluster.as_str());
         assert_eq!(generic["reportUrl"], digest.report_url.as_deref().unwrap());
         assert_eq!(generic["summary"]["danger"], 3);
-        let slack = body(Format::Slack, &digest).unwrap();
+        let slack = body(WebhookFormat::Slack, &digest).unwrap();
         assert!(!slack.contains("<!channel>"), "Slack mentions must be escaped: {slack}");
     }
 
     #[test]
     fn receivers_errors_in_200_answers() {
-        assert_eq!(api_error(Format::Slack, "ok"), None);
-        assert!(api_error(Format::Slack, "invalid_payload").is_some());
-        assert_eq!(api_error(Format::DingTalk, r#"{"errcode":0,"errmsg":"ok"}"#), None);
+        assert_eq!(api_error(WebhookFormat::Slack, "ok"), None);
+        assert!(api_error(WebhookFormat::Slack, "invalid_payload").is_some());
+        assert_eq!(api_error(WebhookFormat::DingTalk, r#"{"errcode":0,"errmsg":"ok"}"#), None);
         assert!(
-            api_error(Format::WeCom, r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#).unwrap().contains("93000")
+            api_error(WebhookFormat::WeCom, r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#)
+                .unwrap()
+                .contains("93000")
         );
-        assert!(api_error(Format::Feishu, r#"{"code":19001,"msg":"param invalid"}"#).is_some());
-        assert_eq!(api_error(Format::Feishu, r#"{"StatusCode":0,"StatusMessage":"success"}"#), None);
-        assert_eq!(api_error(Format::Teams, "1"), None);
-        assert_eq!(Format::parse("Lark"), Some(Format::Feishu));
-        assert_eq!(Format::parse("discord"), None);
+        assert!(api_error(WebhookFormat::Feishu, r#"{"code":19001,"msg":"param invalid"}"#).is_some());
+        assert_eq!(api_error(WebhookFormat::Feishu, r#"{"StatusCode":0,"StatusMessage":"success"}"#), None);
+        assert_eq!(api_error(WebhookFormat::Teams, "1"), None);
+        assert_eq!("Lark".parse(), Ok(WebhookFormat::Feishu));
+        assert!("discord".parse::<WebhookFormat>().is_err());
     }
 }
