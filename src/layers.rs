@@ -19,15 +19,16 @@ struct Layer {
 
 /// Lowest first.
 const LAYERS: &[Layer] = &[
-    Layer { name: "base", modules: &["clock", "quantity", "config", "text"], peers: true },
+    Layer { name: "base", modules: &["clock", "quantity", "text", "error"], peers: true },
     Layer { name: "inventory", modules: &["inventory"], peers: false },
     Layer { name: "report", modules: &["report"], peers: false },
+    Layer { name: "settings", modules: &["config"], peers: false },
     Layer { name: "rule engine", modules: &["rules", "checks"], peers: true },
     Layer { name: "collect", modules: &["collect"], peers: false },
     Layer { name: "inspect and outputs", modules: &["inspect", "render", "deliver"], peers: false },
     Layer {
         name: "entry",
-        modules: &["app", "run", "install", "schedule", "cli", "main", "lib", "layers"],
+        modules: &["app", "run", "install", "schedule", "cli", "exit", "main", "lib", "layers"],
         peers: true,
     },
 ];

@@ -6,9 +6,9 @@
 //!
 //! Imports point down these layers, lowest first (a test in `src/layers.rs`
 //! holds the table and fails on an import that points up):
-//! base ([`clock`], [`quantity`], [`config`], [`text`]) → [`inventory`] →
-//! [`report`] → [`rules`] and [`checks`] → [`collect`] → [`inspect`],
-//! [`render`], [`deliver`] → [`app`], [`run`], [`install`], [`schedule`], [`cli`].
+//! base ([`clock`], [`quantity`], [`text`], [`error`]) → [`inventory`] →
+//! [`report`] → [`config`] → [`rules`] and [`checks`] → [`collect`] → [`inspect`],
+//! [`render`], [`deliver`] → [`app`], [`run`], [`install`], [`schedule`], [`cli`], [`exit`].
 //! Collection never imports the checks; render and deliver see a report,
 //! never the rules, the checks or the cluster.
 

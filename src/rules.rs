@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::checks::code::CodeCheck;
+use crate::checks::health::HealthCheck;
 use crate::checks::schema::CompiledSchema;
 use crate::report::Severity;
 
@@ -139,27 +140,91 @@ impl fmt::Display for Target {
 pub enum Logic {
     /// A JSON Schema; [`Polarity`] says whether validating is passing or failing.
     Schema(CompiledSchema, Polarity),
-    /// A check written in Rust, for cross-object logic.
-    Code(CodeCheck),
-    /// A built-in health check (nodes, control plane, events, pod status), bound by rule id.
-    Health,
-    /// A regular expression over text lines (container logs, event messages).
+    /// A check written in Rust on one workload, container or object (cross-object logic).
+    Code(&'static CodeCheck),
+    /// A built-in health check (control plane, certificates, events, pod status) written in Rust.
+    Health(&'static HealthCheck),
+    /// A node rule: conditions, node-problem-detector events and usage, bound by data.
+    Node(NodeLogic),
+    /// Text lines (container logs, event messages) against a pattern; events also by reason.
     Pattern(LinePattern),
 }
 
+/// How a `target: Node` rule finds its problems: every field is data in the
+/// rule's entry, so a rule for a new node-problem-detector condition or event
+/// reason needs no code.
+#[derive(Debug, Default)]
+pub struct NodeLogic {
+    /// A health check in Rust deciding the rule from the node (the Ready condition's causes).
+    pub code: Option<&'static HealthCheck>,
+    /// Node conditions that are a problem when their status is `True`.
+    pub conditions: Vec<ConditionBinding>,
+    /// Reasons of Warning events about the node (as node-problem-detector raises them).
+    pub events: Vec<String>,
+    /// Usage of a node resource over a threshold.
+    pub usage: Option<UsageBinding>,
+}
+
+/// `nodeConditions: [{type, reasons}]`: a node condition feeding a rule.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionBinding {
+    /// The condition type (`KernelDeadlock`, `MemoryPressure`, a plugin's own …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Only when the condition's reason is one of these. A condition whose
+    /// reason some rule lists goes to that rule alone; other reasons go to
+    /// the rules that list none.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+/// `usage: {resource, percent}`: a node resource used over a threshold.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UsageBinding {
+    /// What is measured.
+    pub resource: UsageResource,
+    /// The threshold in percent; without it, the inspection's configured
+    /// threshold for the resource (`inspection.thresholds.node*Percent`).
+    #[serde(default)]
+    pub percent: Option<f64>,
+}
+
+/// A node resource whose usage a rule bounds.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UsageResource {
+    /// CPU from metrics.k8s.io against allocatable.
+    Cpu,
+    /// Memory from metrics.k8s.io against allocatable.
+    Memory,
+    /// Root and image filesystem bytes and inodes from the kubelet summary.
+    Disk,
+}
+
 /// A line pattern: a line matches when `pattern` matches and `exclude` (if any) does not.
+/// For events, `reasons` (when given) must also list the event's reason.
 #[derive(Debug, Clone)]
 pub struct LinePattern {
-    /// What a problem line looks like.
-    pub pattern: regex::Regex,
+    /// What a problem line looks like; `None` matches every line (a rule on event reasons alone).
+    pub pattern: Option<regex::Regex>,
     /// Lines that match `pattern` but are known to be harmless.
     pub exclude: Option<regex::Regex>,
+    /// Event reasons the rule is about (empty = any).
+    pub reasons: Vec<String>,
 }
 
 impl LinePattern {
     /// Whether a line is reported.
     pub fn matches(&self, line: &str) -> bool {
-        self.pattern.is_match(line) && !self.exclude.as_ref().is_some_and(|e| e.is_match(line))
+        self.pattern.as_ref().is_none_or(|p| p.is_match(line))
+            && !self.exclude.as_ref().is_some_and(|e| e.is_match(line))
+    }
+
+    /// Whether an event with this reason and message is reported.
+    pub fn matches_event(&self, reason: &str, message: &str) -> bool {
+        (self.reasons.is_empty() || self.reasons.iter().any(|r| r == reason)) && self.matches(message)
     }
 }
 
@@ -305,12 +370,14 @@ impl RuleSet {
         for (file, text, builtin) in sources {
             let parsed = parse_file(file, text)?;
             for (id, def) in parsed.custom_checks {
-                let rule = compile(file, &id, def, *builtin)?;
+                let (rule, inline) = compile(file, &id, def, *builtin)?;
                 match set.rules.iter_mut().find(|r| r.id == id) {
                     Some(existing) => {
                         let severity = existing.severity;
                         *existing = rule;
-                        existing.severity = severity;
+                        if inline.is_none() {
+                            existing.severity = severity;
+                        }
                     }
                     None => set.rules.push(rule),
                 }
@@ -356,7 +423,7 @@ impl RuleSet {
         for rule in &set.rules {
             if matches!(rule.origin.as_str(), o if o != "built-in") && rule.severity.is_none() {
                 tracing::warn!(
-                    "{}: custom check `{}` has no severity under `checks:`, so it is disabled",
+                    "{}: custom check `{}` has no severity (under `checks:` or its own `severity:`), so it is disabled",
                     rule.origin,
                     rule.id
                 );
@@ -443,6 +510,21 @@ struct CheckDef {
     pattern: Option<String>,
     #[serde(default)]
     exclude_pattern: Option<String>,
+    /// `target: Event`: event reasons the rule is about.
+    #[serde(default)]
+    reasons: Vec<String>,
+    /// `target: Node`: conditions that are problems when True.
+    #[serde(default)]
+    node_conditions: Vec<ConditionBinding>,
+    /// `target: Node`: reasons of Warning events about the node.
+    #[serde(default)]
+    node_events: Vec<String>,
+    /// `target: Node`: a resource's usage over a threshold.
+    #[serde(default)]
+    usage: Option<UsageBinding>,
+    /// The default severity, as an alternative to an entry under `checks:`.
+    #[serde(default)]
+    severity: Option<Value>,
     #[serde(default)]
     inherit_pod_security_context: bool,
     #[serde(default)]
@@ -490,7 +572,13 @@ fn parse_severity(file: &str, id: &str, setting: &Value) -> Result<Option<Severi
     Severity::parse_setting(text).map_err(|problem| RuleError::Rule { file: file.into(), rule: id.into(), problem })
 }
 
-fn compile(file: &str, id: &str, mut def: CheckDef, builtin: bool) -> Result<Rule, RuleError> {
+/// Compiles one `customChecks` entry; also returns its inline `severity:` when it has one.
+fn compile(
+    file: &str,
+    id: &str,
+    mut def: CheckDef,
+    builtin: bool,
+) -> Result<(Rule, Option<Option<Severity>>), RuleError> {
     let err = |problem: String| RuleError::Rule { file: file.into(), rule: id.into(), problem };
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(err("rule ids are letters, digits, `-` and `_`".into()));
@@ -507,7 +595,8 @@ fn compile(file: &str, id: &str, mut def: CheckDef, builtin: bool) -> Result<Rul
                 .into(),
         ));
     }
-    let logic = logic_of(id, &mut def, &target, builtin).map_err(err)?;
+    let inline_severity = def.severity.take().map(|v| parse_severity(file, id, &v)).transpose()?;
+    let logic = logic_of(&mut def, &target, builtin).map_err(err)?;
     if def.additional_schemas.is_some() || def.additional_schema_strings.is_some() {
         return Err(err(
             "`additionalSchemas` (cross-object schemas) are not supported in custom checks; the built-in relation checks \
@@ -528,11 +617,11 @@ fn compile(file: &str, id: &str, mut def: CheckDef, builtin: bool) -> Result<Rul
         }
     }
     let failure_message = def.prompt_message.or(def.failure_message).unwrap_or_else(|| format!("Failed check {id}"));
-    Ok(Rule {
+    let rule = Rule {
         id: id.to_string(),
         aliases: def.aliases,
-        severity: None,
-        default_severity: None,
+        severity: inline_severity.flatten(),
+        default_severity: inline_severity.flatten(),
         category: def.category.unwrap_or_else(|| "Custom".into()),
         target,
         schema_target,
@@ -548,49 +637,107 @@ fn compile(file: &str, id: &str, mut def: CheckDef, builtin: bool) -> Result<Rul
         references: def.references,
         logic,
         origin: if builtin { "built-in".into() } else { file.to_string() },
-    })
+    };
+    Ok((rule, inline_severity))
 }
 
-/// How a rule decides, from its `code`, `pattern`, `schema` or `schemaString`.
-fn logic_of(id: &str, def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic, String> {
-    let pattern_target = matches!(target, Target::ContainerLog | Target::Event);
-    if let Some(pattern) = def.pattern.take() {
-        if !pattern_target {
-            return Err(format!("`pattern` applies to targets ContainerLog and Event, not `{target}`"));
-        }
-        if def.code.is_some() || def.schema.is_some() || def.schema_string.is_some() {
-            return Err("set either `pattern` or a schema/code, not both".into());
-        }
-        let compile = |what: &str, text: &str| {
-            regex::RegexBuilder::new(text)
-                .size_limit(1 << 20)
-                .build()
-                .map_err(|e| format!("invalid regex in `{what}`: {e}"))
-        };
-        let exclude = def.exclude_pattern.as_deref().map(|p| compile("excludePattern", p)).transpose()?;
-        return Ok(Logic::Pattern(LinePattern { pattern: compile("pattern", &pattern)?, exclude }));
+/// How a rule decides, from its `code`, binding fields (`pattern`, `reasons`,
+/// `nodeConditions`, `nodeEvents`, `usage`), `schema` or `schemaString`.
+/// Every field must be one the rule's target uses: a field the target
+/// ignores is an error, never a silent no-op.
+fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic, String> {
+    let node_fields = !def.node_conditions.is_empty() || !def.node_events.is_empty() || def.usage.is_some();
+    if node_fields && *target != Target::Node {
+        return Err(format!("`nodeConditions`, `nodeEvents` and `usage` apply to target Node, not `{target}`"));
     }
-    if def.exclude_pattern.is_some() {
-        return Err("`excludePattern` needs a `pattern`".into());
+    let line_target = matches!(target, Target::ContainerLog | Target::Event);
+    if (def.pattern.is_some() || def.exclude_pattern.is_some()) && !line_target {
+        return Err(format!("`pattern` applies to targets ContainerLog and Event, not `{target}`"));
     }
-    if !target.is_workload() && !matches!(target, Target::Kind { .. }) {
-        return match def.code.as_deref() {
-            Some(code) if builtin && code == id && crate::checks::health::is_builtin(id) => Ok(Logic::Health),
-            Some(code) if builtin => Err(format!("no built-in health check `{code}`")),
-            _ if pattern_target => Err(format!("target `{target}` needs a `pattern` (a regular expression)")),
-            _ => Err(format!(
+    if !def.reasons.is_empty() && *target != Target::Event {
+        return Err(format!("`reasons` applies to target Event, not `{target}`"));
+    }
+    let code = def.code.take();
+    if code.is_some() && !builtin {
+        return Err(
+            "`code` is reserved for built-in rules; use `schema`, `pattern`, or the node and event bindings".into()
+        );
+    }
+    match target {
+        Target::Node => {
+            if def.schema.is_some() || def.schema_string.is_some() {
+                return Err("target `Node` takes `nodeConditions`, `nodeEvents` or `usage`, not a schema".into());
+            }
+            let code = code.map(|c| HealthCheck::bind(&c, target)).transpose()?;
+            if code.is_none() && !node_fields {
+                return Err("target `Node` needs `nodeConditions`, `nodeEvents` or `usage`".into());
+            }
+            let conditions = std::mem::take(&mut def.node_conditions);
+            if let Some(c) = conditions.iter().find(|c| c.kind.is_empty() || c.kind == "Ready") {
+                return Err(format!(
+                    "nodeConditions: `{}` cannot be bound (the Ready condition is judged by NodeNotReady)",
+                    c.kind
+                ));
+            }
+            if let Some(percent) = def.usage.as_ref().and_then(|u| u.percent)
+                && !(0.0..=100.0).contains(&percent)
+            {
+                return Err(format!("usage.percent must be between 0 and 100, got {percent}"));
+            }
+            Ok(Logic::Node(NodeLogic {
+                code,
+                conditions,
+                events: std::mem::take(&mut def.node_events),
+                usage: def.usage.take(),
+            }))
+        }
+        Target::ContainerLog | Target::Event => {
+            if def.schema.is_some() || def.schema_string.is_some() {
+                return Err(format!("target `{target}` takes a `pattern`, not a schema"));
+            }
+            let bound = def.pattern.is_some() || !def.reasons.is_empty();
+            match code {
+                Some(code) if !bound => return Ok(Logic::Health(HealthCheck::bind(&code, target)?)),
+                Some(_) => return Err("set either `code` or a `pattern`/`reasons`, not both".into()),
+                None => {}
+            }
+            if def.pattern.is_none() && def.exclude_pattern.is_some() {
+                return Err("`excludePattern` needs a `pattern`".into());
+            }
+            if !bound {
+                return Err(match target {
+                    Target::Event => "target `Event` needs a `pattern` (a regular expression) or `reasons`".into(),
+                    _ => format!("target `{target}` needs a `pattern` (a regular expression)"),
+                });
+            }
+            let compile = |what: &str, text: &str| {
+                regex::RegexBuilder::new(text)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| format!("invalid regex in `{what}`: {e}"))
+            };
+            let pattern = def.pattern.take().map(|p| compile("pattern", &p)).transpose()?;
+            let exclude = def.exclude_pattern.as_deref().map(|p| compile("excludePattern", p)).transpose()?;
+            Ok(Logic::Pattern(LinePattern { pattern, exclude, reasons: std::mem::take(&mut def.reasons) }))
+        }
+        Target::Cluster | Target::PodStatus => match code {
+            Some(code) => Ok(Logic::Health(HealthCheck::bind(&code, target)?)),
+            None => Err(format!(
                 "target `{target}` is evaluated by built-in checks only; custom rules can target Container, PodSpec, \
-                 PodTemplate, Controller or group/Kind with a schema, or ContainerLog/Event with a `pattern`"
+                 PodTemplate, Controller or group/Kind with a schema, ContainerLog/Event with a `pattern`, or Node \
+                 with `nodeConditions`, `nodeEvents` or `usage`"
             )),
-        };
-    }
-    let polarity = if def.prompt_message.is_some() { Polarity::ReportValid } else { Polarity::ReportInvalid };
-    match (def.code.take(), def.schema.take(), def.schema_string.take()) {
-        (Some(code), None, None) if builtin => Ok(Logic::Code(CodeCheck::parse(&code)?)),
-        (Some(_), _, _) => Err("`code` is reserved for built-in rules; use `schema`".into()),
-        (None, Some(schema), None) => Ok(Logic::Schema(CompiledSchema::new(schema)?, polarity)),
-        (None, None, Some(text)) => Ok(Logic::Schema(CompiledSchema::from_string(&text)?, polarity)),
-        (None, Some(_), Some(_)) => Err("set either `schema` or `schemaString`, not both".into()),
-        (None, None, None) => Err("no `schema` or `schemaString`".into()),
+        },
+        Target::Controller | Target::PodSpec | Target::PodTemplate | Target::Container | Target::Kind { .. } => {
+            let polarity = if def.prompt_message.is_some() { Polarity::ReportValid } else { Polarity::ReportInvalid };
+            match (code, def.schema.take(), def.schema_string.take()) {
+                (Some(code), None, None) => Ok(Logic::Code(CodeCheck::bind(&code, target)?)),
+                (Some(_), _, _) => Err("set either `code` or a schema, not both".into()),
+                (None, Some(schema), None) => Ok(Logic::Schema(CompiledSchema::new(schema)?, polarity)),
+                (None, None, Some(text)) => Ok(Logic::Schema(CompiledSchema::from_string(&text)?, polarity)),
+                (None, Some(_), Some(_)) => Err("set either `schema` or `schemaString`, not both".into()),
+                (None, None, None) => Err("no `schema` or `schemaString`".into()),
+            }
+        }
     }
 }

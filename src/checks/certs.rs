@@ -3,10 +3,11 @@
 use serde::Deserialize;
 
 use super::Evaluation;
-use super::health::{Context, emit};
+use super::health::{APISERVER_CERTIFICATE, Context, emit};
 use crate::clock;
 use crate::inventory::{ObjectRef, section};
 use crate::report::{Finding, Severity};
+use crate::rules::Rule;
 
 /// The certificate as stored in `APIServerHealth.certificate`.
 #[derive(Debug, Default, Deserialize)]
@@ -29,9 +30,14 @@ struct Holder {
     certificate: Option<CertificateInfo>,
 }
 
-/// Runs `NodeApiServerExpiredPeriod`.
+/// Runs the rules bound to the API server certificate check (`NodeApiServerExpiredPeriod`).
 pub fn check(ctx: &Context<'_>, eval: &mut Evaluation) {
-    let Some(rule) = ctx.rule("NodeApiServerExpiredPeriod") else { return };
+    for rule in ctx.bound(&APISERVER_CERTIFICATE) {
+        check_one(ctx, rule, eval);
+    }
+}
+
+fn check_one(ctx: &Context<'_>, rule: &Rule, eval: &mut Evaluation) {
     let Some(health) = ctx.index.named("APIServerHealth", None, "apiserver") else { return };
     let Some(cert) = Holder::deserialize(&health.raw).ok().and_then(|h| h.certificate) else { return };
     let Some(not_after) = clock::parse(&cert.not_after) else { return };

@@ -6,10 +6,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Evaluation;
-use super::health::{Context, emit, str_at};
+use super::health::{
+    APISERVER_HEALTH, CONTROLLER_MANAGER_HEALTH, Context, ETCD_HEALTH, SCHEDULER_HEALTH, emit, str_at,
+};
 use crate::clock;
 use crate::inventory::{CoverageGap, ObjectRef, section};
 use crate::report::Finding;
+use crate::rules::Rule;
 use crate::text::truncate;
 
 /// A kube-system pod of a control-plane component, as seen while pods streamed by.
@@ -98,24 +101,35 @@ fn component(name: &str) -> ObjectRef {
 pub fn check(ctx: &Context<'_>, pods: &[ControlPlanePod], eval: &mut Evaluation) {
     let health =
         ctx.index.named("APIServerHealth", None, "apiserver").and_then(|o| ApiServerHealth::deserialize(&o.raw).ok());
-    apiserver(ctx, health.as_ref(), pods, eval);
-    etcd(ctx, health.as_ref(), pods, eval);
-    for (rule, name) in
-        [("SchedulerHealthStatus", "kube-scheduler"), ("ControllerManagerHealthStatus", "kube-controller-manager")]
+    for rule in ctx.bound(&APISERVER_HEALTH) {
+        apiserver(ctx, rule, health.as_ref(), pods, eval);
+    }
+    for rule in ctx.bound(&ETCD_HEALTH) {
+        etcd(ctx, rule, health.as_ref(), pods, eval);
+    }
+    for (check, name) in
+        [(&SCHEDULER_HEALTH, "kube-scheduler"), (&CONTROLLER_MANAGER_HEALTH, "kube-controller-manager")]
     {
-        leader(ctx, rule, name, pods, eval);
+        for rule in ctx.bound(check) {
+            leader(ctx, rule, name, pods, eval);
+        }
     }
 }
 
-fn apiserver(ctx: &Context<'_>, health: Option<&ApiServerHealth>, pods: &[ControlPlanePod], eval: &mut Evaluation) {
-    let Some(rule) = ctx.rule("APIServerHealthStatus") else { return };
+fn apiserver(
+    ctx: &Context<'_>,
+    rule: &Rule,
+    health: Option<&ApiServerHealth>,
+    pods: &[ControlPlanePod],
+    eval: &mut Evaluation,
+) {
     let mut problems = Vec::new();
     let mut seen = false;
     if let Some(readyz) = health.and_then(|h| h.readyz.as_ref()) {
         seen = true;
         let all = readyz.failed_checks();
         // etcd's own lines are ETCDHealthStatus's to report; one cause, one finding.
-        let etcd_reported = ctx.rule("ETCDHealthStatus").is_some();
+        let etcd_reported = ctx.bound(&ETCD_HEALTH).next().is_some();
         let failed: Vec<&str> = all.iter().copied().filter(|c| !(etcd_reported && c.starts_with("etcd"))).collect();
         if !failed.is_empty() {
             problems.push(format!("/readyz reports failing checks: {}", failed.join("; ")));
@@ -140,8 +154,13 @@ fn apiserver(ctx: &Context<'_>, health: Option<&ApiServerHealth>, pods: &[Contro
     }
 }
 
-fn etcd(ctx: &Context<'_>, health: Option<&ApiServerHealth>, pods: &[ControlPlanePod], eval: &mut Evaluation) {
-    let Some(rule) = ctx.rule("ETCDHealthStatus") else { return };
+fn etcd(
+    ctx: &Context<'_>,
+    rule: &Rule,
+    health: Option<&ApiServerHealth>,
+    pods: &[ControlPlanePod],
+    eval: &mut Evaluation,
+) {
     let mut problems = Vec::new();
     let mut seen = false;
     if let Some(readyz) = health.and_then(|h| h.readyz.as_ref()) {
@@ -191,8 +210,7 @@ fn unhealthy_component_status(cs: &Value) -> Option<String> {
 
 /// The scheduler or controller-manager: a leader lease renewed within its
 /// duration, and ready pods where they are visible.
-fn leader(ctx: &Context<'_>, rule_id: &str, name: &str, pods: &[ControlPlanePod], eval: &mut Evaluation) {
-    let Some(rule) = ctx.rule(rule_id) else { return };
+fn leader(ctx: &Context<'_>, rule: &Rule, name: &str, pods: &[ControlPlanePod], eval: &mut Evaluation) {
     let mut problems = Vec::new();
     let mut last_seen = None;
     let lease = ctx.index.named("Lease", Some("kube-system"), name);

@@ -10,27 +10,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Deserialize;
 
 use super::Evaluation;
-use super::health::{Context, emit};
+use super::health::{Context, WARNING_EVENTS, emit};
 use crate::clock::{self, Timestamp};
 use crate::inventory::{Object, ObjectRef, section};
 use crate::report::Finding;
-use crate::rules::{Logic, Rule};
+use crate::rules::{Logic, Rule, RuleSet};
 use crate::text::truncate;
-
-/// Event reasons that are node problems, and the rule that reports them.
-pub const NODE_PROBLEM_REASONS: &[(&str, &str)] = &[
-    ("OOMKilling", "NodeOOM"),
-    ("SystemOOM", "NodeOOM"),
-    ("TaskHung", "NodeTaskHung"),
-    ("KernelOops", "NodeKernelNULLPointer"),
-    ("Ext4Error", "NodeExt4Error"),
-    ("Ext4Warning", "NodeExt4Error"),
-    ("IOError", "NodeExt4Error"),
-    ("UnregisterNetDevice", "NodeUnregisterNetDevice"),
-    ("CorruptDockerImage", "NodeCorruptDockerImage"),
-    ("DockerHung", "NodeDockerHung"),
-    ("AUFSUmountHung", "NodeAUFSUmountHung"),
-];
 
 /// Event reasons that restate a pod status the pod checks report (crash loops, image pulls).
 const POD_STATUS_REASONS: &[&str] = &["BackOff", "Failed", "ErrImagePull", "ImagePullBackOff", "InspectFailed"];
@@ -136,12 +121,12 @@ impl Group {
 pub struct NodeProblemEvents {
     /// Whether any event came from node-problem-detector (so it is installed).
     pub seen_npd: bool,
-    by_node: HashMap<String, BTreeMap<(&'static str, String), Group>>,
+    by_node: HashMap<String, BTreeMap<(String, String), Group>>,
 }
 
 impl NodeProblemEvents {
-    /// Calls `f(rule, group)` for each problem seen on `node`.
-    pub fn for_node(&self, node: &str, mut f: impl FnMut(&'static str, &Group)) {
+    /// Calls `f(rule id, group)` for each problem seen on `node`.
+    pub fn for_node(&self, node: &str, mut f: impl FnMut(&str, &Group)) {
         for ((rule, _), group) in self.by_node.get(node).into_iter().flatten() {
             f(rule, group);
         }
@@ -157,13 +142,18 @@ pub struct EventTracker<'r> {
     /// Node problems for the node checks.
     pub nodes: NodeProblemEvents,
     patterns: Vec<&'r Rule>,
+    /// Node rules with `nodeEvents`, enabled or not: their events are node problems, not Warning events.
+    node_rules: Vec<&'r Rule>,
     pattern_hits: HashMap<(usize, Option<String>, String, String), Group>,
 }
 
 impl<'r> EventTracker<'r> {
-    /// A tracker applying the enabled `Event` pattern rules as well.
-    pub fn new(patterns: Vec<&'r Rule>) -> Self {
-        EventTracker { patterns, ..Default::default() }
+    /// A tracker applying the enabled `Event` pattern rules as well, and
+    /// setting aside the node events the node rules of `rules` name.
+    pub fn new(patterns: Vec<&'r Rule>, rules: &'r RuleSet) -> Self {
+        let node_rules =
+            rules.rules.iter().filter(|r| matches!(&r.logic, Logic::Node(n) if !n.events.is_empty())).collect();
+        EventTracker { patterns, node_rules, ..Default::default() }
     }
 
     /// Takes one page of events.
@@ -210,18 +200,27 @@ impl<'r> EventTracker<'r> {
         };
         for (i, rule) in self.patterns.iter().enumerate() {
             if let Logic::Pattern(p) = &rule.logic
-                && p.matches(&message)
+                && p.matches_event(&reason, &message)
             {
                 let key = (i, namespace.clone(), e.involved_object.kind.clone(), e.involved_object.name.clone());
                 self.pattern_hits.entry(key).or_default().add(&reason, &message, count, first, last);
             }
         }
-        if e.involved_object.kind == "Node"
-            && let Some((_, rule)) = NODE_PROBLEM_REASONS.iter().find(|(r, _)| *r == reason)
-        {
-            let node = self.nodes.by_node.entry(e.involved_object.name.clone()).or_default();
-            node.entry((rule, reason.clone())).or_default().add(&reason, &message, count, first, last);
-            return;
+        if e.involved_object.kind == "Node" {
+            let mut rules = self
+                .node_rules
+                .iter()
+                .filter(|r| matches!(&r.logic, Logic::Node(n) if n.events.contains(&reason)))
+                .peekable();
+            if rules.peek().is_some() {
+                let node = self.nodes.by_node.entry(e.involved_object.name.clone()).or_default();
+                for rule in rules {
+                    node.entry((rule.id.clone(), reason.clone()))
+                        .or_default()
+                        .add(&reason, &message, count, first, last);
+                }
+                return;
+            }
         }
         if ctx.settings.events.ignore_reasons.contains(&reason) {
             return;
@@ -234,7 +233,7 @@ impl<'r> EventTracker<'r> {
     /// findings. Events repeating what the pod checks already reported for a
     /// pod (`reported_pods`: back-offs, failed pulls) are left out: one cause, one finding.
     pub fn finish(&self, ctx: &Context<'_>, eval: &mut Evaluation, reported_pods: &HashSet<(Option<String>, String)>) {
-        if let Some(rule) = ctx.rule("WarningEvent") {
+        for rule in ctx.bound(&WARNING_EVENTS) {
             for ((namespace, kind, name, reason), g) in &self.groups {
                 if kind == "Pod"
                     && POD_STATUS_REASONS.contains(&reason.as_str())

@@ -12,45 +12,97 @@ use crate::clock::Timestamp;
 use crate::config::InspectSettings;
 use crate::inventory::{Inventory, ObjectRef};
 use crate::report::Finding;
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Logic, Rule, RuleSet, Target};
 
-/// Rule ids implemented by the health checks (`code: <id>` in `rules/`).
-pub const BUILTIN: &[&str] = &[
-    "APIServerHealthStatus",
-    "ETCDHealthStatus",
-    "SchedulerHealthStatus",
-    "ControllerManagerHealthStatus",
-    "NodeApiServerExpiredPeriod",
-    "NodeNotReady",
-    "KubeletHealthStatus",
-    "DockerHealthStatus",
-    "NodeMemoryPressure",
-    "NodeDiskPressure",
-    "NodePIDPressure",
-    "NodeNetworkUnavailable",
-    "NodeCPU",
-    "NodeMemory",
-    "NodeDisk",
-    "NodeOOM",
-    "NodeTaskHung",
-    "NodeDeadlock",
-    "NodeKernelNULLPointer",
-    "NodeExt4Error",
-    "NodeReadonlyFilesystem",
-    "NodeUnregisterNetDevice",
-    "NodeCorruptOverlay2",
-    "NodeCorruptDockerImage",
-    "NodeAUFSUmountHung",
-    "NodeDockerHung",
-    "NodeFrequentRestarts",
-    "WarningEvent",
-    "PodSetImagePullBackOff",
-    "PodCrashLooping",
+/// A health check written in Rust, named by a rule's `code:`. Families
+/// (control plane, certificates, nodes, events, pod status) evaluate the
+/// enabled rules bound to their checks and hand each check its rule, so no
+/// code looks a rule up by its id.
+#[derive(Debug)]
+pub struct HealthCheck {
+    /// The name a rule gives in `code:`.
+    pub name: &'static str,
+    /// The target a rule using it must have.
+    pub target: HealthTarget,
+}
+
+/// The targets health checks serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthTarget {
+    /// `target: Cluster`.
+    Cluster,
+    /// `target: Node`.
+    Node,
+    /// `target: Event`.
+    Event,
+    /// `target: PodStatus`.
+    PodStatus,
+}
+
+impl HealthTarget {
+    fn of(target: &Target) -> Option<Self> {
+        Some(match target {
+            Target::Cluster => Self::Cluster,
+            Target::Node => Self::Node,
+            Target::Event => Self::Event,
+            Target::PodStatus => Self::PodStatus,
+            _ => return None,
+        })
+    }
+}
+
+/// Every health check. Adding one: its function in the family's module, a const here, a line in [`REGISTRY`].
+pub const REGISTRY: &[&HealthCheck] = &[
+    &APISERVER_HEALTH,
+    &ETCD_HEALTH,
+    &SCHEDULER_HEALTH,
+    &CONTROLLER_MANAGER_HEALTH,
+    &APISERVER_CERTIFICATE,
+    &KUBELET_NOT_POSTING,
+    &RUNTIME_DOWN,
+    &NODE_NOT_READY,
+    &WARNING_EVENTS,
+    &IMAGE_PULL_FAILURES,
+    &CRASH_LOOPS,
 ];
 
-/// Whether `id` names a built-in health check.
-pub fn is_builtin(id: &str) -> bool {
-    BUILTIN.contains(&id)
+/// The API server's /readyz, /livez and pods.
+pub const APISERVER_HEALTH: HealthCheck = HealthCheck { name: "apiserverHealth", target: HealthTarget::Cluster };
+/// etcd through /readyz, its pods, or componentstatuses.
+pub const ETCD_HEALTH: HealthCheck = HealthCheck { name: "etcdHealth", target: HealthTarget::Cluster };
+/// The scheduler's leader lease and pods.
+pub const SCHEDULER_HEALTH: HealthCheck = HealthCheck { name: "schedulerHealth", target: HealthTarget::Cluster };
+/// The controller-manager's leader lease and pods.
+pub const CONTROLLER_MANAGER_HEALTH: HealthCheck =
+    HealthCheck { name: "controllerManagerHealth", target: HealthTarget::Cluster };
+/// The API server's serving certificate expiry.
+pub const APISERVER_CERTIFICATE: HealthCheck =
+    HealthCheck { name: "apiserverCertificate", target: HealthTarget::Cluster };
+/// A node whose kubelet stopped posting status (Ready Unknown or a stale heartbeat).
+pub const KUBELET_NOT_POSTING: HealthCheck = HealthCheck { name: "kubeletNotPosting", target: HealthTarget::Node };
+/// A NotReady node whose container runtime is down.
+pub const RUNTIME_DOWN: HealthCheck = HealthCheck { name: "runtimeDown", target: HealthTarget::Node };
+/// A NotReady node for any other cause.
+pub const NODE_NOT_READY: HealthCheck = HealthCheck { name: "nodeNotReady", target: HealthTarget::Node };
+/// Warning events grouped by object and reason.
+pub const WARNING_EVENTS: HealthCheck = HealthCheck { name: "warningEvents", target: HealthTarget::Event };
+/// Containers that cannot pull their image.
+pub const IMAGE_PULL_FAILURES: HealthCheck = HealthCheck { name: "imagePullFailures", target: HealthTarget::PodStatus };
+/// Containers in a crash loop or restarting often.
+pub const CRASH_LOOPS: HealthCheck = HealthCheck { name: "crashLoops", target: HealthTarget::PodStatus };
+
+impl HealthCheck {
+    /// The registered check named `name` for a rule with `target`, or what is wrong.
+    pub fn bind(name: &str, target: &Target) -> Result<&'static HealthCheck, String> {
+        let check = REGISTRY.iter().copied().find(|c| c.name == name).ok_or_else(|| {
+            let names: Vec<&str> = REGISTRY.iter().map(|c| c.name).collect();
+            format!("no built-in health check `{name}` (known: {})", names.join(", "))
+        })?;
+        if HealthTarget::of(target) != Some(check.target) {
+            return Err(format!("health check `{name}` serves target `{:?}`, not `{target}`", check.target));
+        }
+        Ok(check)
+    }
 }
 
 /// What every health check reads.
@@ -67,9 +119,19 @@ pub struct Context<'a> {
     pub now: Timestamp,
 }
 
-impl Context<'_> {
-    /// The rule with this id when it is enabled.
-    pub fn rule(&self, id: &str) -> Option<&Rule> {
+impl<'a> Context<'a> {
+    /// The enabled rules a health check decides.
+    pub fn bound(&self, check: &'static HealthCheck) -> impl Iterator<Item = &'a Rule> + use<'a> {
+        let bound = move |r: &&Rule| match &r.logic {
+            Logic::Health(c) => c.name == check.name,
+            Logic::Node(n) => n.code.is_some_and(|c| c.name == check.name),
+            _ => false,
+        };
+        self.rules.enabled().filter(bound)
+    }
+
+    /// The enabled rule with this id (for a finding built before its rule was known).
+    fn rule(&self, id: &str) -> Option<&'a Rule> {
         self.rules.rules.iter().find(|r| r.id == id).filter(|r| r.enabled())
     }
 

@@ -148,7 +148,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
             container_rules: by(&|r| r.target == Target::Container),
             kind_rules: by(&|r| matches!(r.target, Target::Kind { .. })),
             log_rules: by(&|r| pattern(r, Target::ContainerLog)),
-            events: events::EventTracker::new(by(&|r| pattern(r, Target::Event))),
+            events: events::EventTracker::new(by(&|r| pattern(r, Target::Event)), rules),
             stand_ins: HashSet::new(),
             eval: Evaluation::default(),
             pods: pods::PodTracker::default(),
@@ -328,7 +328,7 @@ pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
     match &rule.logic {
         Logic::Code(check) => check.run(subject, index),
         // Evaluated by their families on the whole inspection, not per subject.
-        Logic::Health | Logic::Pattern(_) => Outcome::Skip,
+        Logic::Health(_) | Logic::Node(_) | Logic::Pattern(_) => Outcome::Skip,
         Logic::Schema(schema, polarity) => {
             let level = rule.schema_target.as_ref().unwrap_or(&rule.target);
             let Some(instance) = instance_for(level, subject) else { return Outcome::Skip };

@@ -10,11 +10,14 @@ use serde_json::Value;
 use super::Evaluation;
 use super::control_plane::human_age;
 use super::events::NodeProblemEvents;
-use super::health::{Context, emit};
+use super::health::{
+    Context, HealthCheck, KUBELET_NOT_POSTING, NODE_NOT_READY, RUNTIME_DOWN as RUNTIME_DOWN_CHECK, emit,
+};
 use crate::clock;
 use crate::inventory::{CoverageGap, METRICS_RESOURCE, NPD_RESOURCE, Object, ObjectRef, SUMMARY_RESOURCE, section};
 use crate::quantity;
 use crate::report::Finding;
+use crate::rules::{Logic, NodeLogic, Rule, UsageBinding, UsageResource};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -42,42 +45,29 @@ struct Condition {
     last_transition_time: Option<String>,
 }
 
-/// Conditions node-problem-detector adds, and the rule each one feeds.
-const NPD_CONDITIONS: &[(&str, &str)] = &[
-    ("KernelDeadlock", "NodeDeadlock"),
-    ("ReadonlyFilesystem", "NodeReadonlyFilesystem"),
-    ("CorruptDockerOverlay2", "NodeCorruptOverlay2"),
-    ("FrequentUnregisterNetDevice", "NodeUnregisterNetDevice"),
-    ("FrequentKubeletRestart", "NodeFrequentRestarts"),
-    ("FrequentDockerRestart", "NodeFrequentRestarts"),
-    ("FrequentContainerdRestart", "NodeFrequentRestarts"),
-    ("ContainerRuntimeUnhealthy", "DockerHealthStatus"),
-    ("KubeletUnhealthy", "KubeletHealthStatus"),
-];
+/// Conditions the kubelet itself sets; any other condition a rule binds comes
+/// from a problem detector (node-problem-detector or a plugin of the cluster's own).
+const KUBELET_CONDITIONS: &[&str] = &["Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"];
 
-/// Kubelet conditions that are problems when True.
-const PRESSURE: &[(&str, &str)] = &[
-    ("MemoryPressure", "NodeMemoryPressure"),
-    ("DiskPressure", "NodeDiskPressure"),
-    ("PIDPressure", "NodePIDPressure"),
-    ("NetworkUnavailable", "NodeNetworkUnavailable"),
-];
-
-/// Whether a node shows conditions only node-problem-detector sets.
-pub fn has_npd_conditions(node: &Value) -> bool {
+/// Whether a node shows a condition that only a problem detector sets and a rule binds.
+fn has_npd_conditions(node: &Value, rules: &[NodeRule<'_>]) -> bool {
     node.get("status")
         .and_then(|s| s.get("conditions"))
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|c| c.get("type").and_then(Value::as_str))
-        .any(|t| NPD_CONDITIONS.iter().any(|(c, _)| *c == t))
+        .filter(|t| !KUBELET_CONDITIONS.contains(t))
+        .any(|t| rules.iter().any(|(_, logic)| logic.conditions.iter().any(|c| c.kind == t)))
 }
+
+/// A node rule with its bindings.
+type NodeRule<'r> = (&'r Rule, &'r NodeLogic);
 
 /// One node's problems, merged per rule so each rule yields one finding.
 #[derive(Default)]
-struct Problems {
-    by_rule: BTreeMap<&'static str, Problem>,
+struct Problems<'r> {
+    by_rule: BTreeMap<&'r str, Problem>,
 }
 
 #[derive(Default)]
@@ -90,40 +80,60 @@ struct Problem {
     last_seen: Option<String>,
 }
 
-impl Problems {
-    fn add(&mut self, rule: &'static str, message: String) -> &mut Problem {
+impl<'r> Problems<'r> {
+    fn add(&mut self, rule: &'r str, message: String) -> &mut Problem {
         let p = self.by_rule.entry(rule).or_default();
         p.messages.push(message);
         p
     }
 }
 
-/// Runs every node check. `npd` holds the node-problem-detector and kubelet
+/// Runs every node rule. `npd` holds the node-problem-detector and kubelet
 /// events gathered while events streamed by.
 pub fn check(ctx: &Context<'_>, npd: &NodeProblemEvents, eval: &mut Evaluation) {
+    // All node rules, enabled or not: a condition a disabled rule claims is not passed on to another.
+    let rules: Vec<NodeRule<'_>> = ctx
+        .rules
+        .rules
+        .iter()
+        .filter_map(|r| match &r.logic {
+            Logic::Node(n) => Some((r, n)),
+            _ => None,
+        })
+        .collect();
     let nodes: Vec<&Object> = ctx.inventory.objects.iter().filter(|o| o.id.kind == "Node").collect();
     for node in &nodes {
         let view = NodeView::deserialize(&node.raw).unwrap_or_default();
         let mut problems = Problems::default();
-        let mut evaluated: Vec<&'static str> = Vec::new();
-        ready(ctx, &view, &mut problems, &mut evaluated);
-        conditions(&view, &mut problems, &mut evaluated);
-        usage(ctx, node, &view, &mut problems, &mut evaluated);
+        let mut evaluated: Vec<&str> = Vec::new();
+        for (rule, logic) in &rules {
+            if let Some(code) = logic.code {
+                ready(ctx, code, rule, &view, &mut problems, &mut evaluated);
+            }
+        }
+        conditions(&rules, &view, &mut problems, &mut evaluated);
+        for (rule, logic) in &rules {
+            if let Some(usage) = &logic.usage {
+                node_usage(ctx, rule, usage, node, &view, &mut problems, &mut evaluated);
+            }
+        }
         npd.for_node(&node.id.name, |rule, event| {
-            let p = problems.add(rule, event.message.clone());
+            let Some((rule, _)) = rules.iter().find(|(r, _)| r.id == rule) else { return };
+            let p = problems.add(&rule.id, event.message.clone());
             p.reason = Some(event.reason.clone());
             p.count = Some(p.count.unwrap_or(0) + event.count);
             p.first_seen = min_time(p.first_seen.take(), event.first_seen.clone());
             p.last_seen = max_time(p.last_seen.take(), event.last_seen.clone());
         });
         let annotations = node.metadata().get("annotations");
+        let enabled = |id: &str| rules.iter().find(|(r, _)| r.id == id).map(|(r, _)| *r).filter(|r| r.enabled());
         for id in evaluated.iter().copied() {
-            if ctx.rule(id).is_some() && !problems.by_rule.contains_key(id) {
+            if enabled(id).is_some() && !problems.by_rule.contains_key(id) {
                 eval.passed += 1;
             }
         }
         for (id, p) in problems.by_rule {
-            let Some(rule) = ctx.rule(id) else { continue };
+            let Some(rule) = enabled(id) else { continue };
             let mut f =
                 Finding::new(rule, section::NODES, &node_ref(&node.id.name)).with_message(p.messages.join("; "));
             if let Some(r) = p.remediation {
@@ -137,7 +147,7 @@ pub fn check(ctx: &Context<'_>, npd: &NodeProblemEvents, eval: &mut Evaluation) 
         }
     }
     if !nodes.is_empty() && super::control_plane::is_cluster_snapshot(ctx) {
-        coverage(ctx, &nodes, npd, eval);
+        coverage(ctx, &rules, &nodes, npd, eval);
     }
 }
 
@@ -145,10 +155,18 @@ fn node_ref(name: &str) -> ObjectRef {
     ObjectRef { group: String::new(), kind: "Node".into(), namespace: None, name: name.into() }
 }
 
-/// The Ready condition: one finding naming the cause, not one per symptom.
-fn ready(ctx: &Context<'_>, view: &NodeView, problems: &mut Problems, evaluated: &mut Vec<&'static str>) {
+/// The Ready condition: each of its causes is one rule's health check, and
+/// the causes exclude each other, so a node gets one finding naming the cause.
+fn ready<'r>(
+    ctx: &Context<'_>,
+    code: &'static HealthCheck,
+    rule: &'r Rule,
+    view: &NodeView,
+    problems: &mut Problems<'r>,
+    evaluated: &mut Vec<&'r str>,
+) {
     let Some(ready) = view.status.conditions.iter().find(|c| c.kind == "Ready") else { return };
-    evaluated.extend(["NodeNotReady", "KubeletHealthStatus", "DockerHealthStatus"]);
+    evaluated.push(&rule.id);
     let reason = ready.reason.clone().unwrap_or_default();
     let message = ready.message.clone().unwrap_or_default();
     let heartbeat_age =
@@ -160,7 +178,11 @@ fn ready(ctx: &Context<'_>, view: &NodeView, problems: &mut Problems, evaluated:
         p.last_seen = ready.last_heartbeat_time.clone();
         p.first_seen = ready.last_transition_time.clone();
     };
-    if ready.status == "Unknown" || stale.is_some() {
+    let not_posting = ready.status == "Unknown" || stale.is_some();
+    if code.name == KUBELET_NOT_POSTING.name {
+        if !not_posting {
+            return;
+        }
         let text = match (ready.status.as_str(), stale) {
             ("Unknown", _) if !message.is_empty() => format!("Kubelet not reporting: {message}"),
             ("Unknown", _) => "Kubelet not reporting: the node's Ready condition is Unknown".to_string(),
@@ -174,21 +196,27 @@ fn ready(ctx: &Context<'_>, view: &NodeView, problems: &mut Problems, evaluated:
             ("Unknown", Some(age)) => format!(" (last heartbeat {} ago)", human_age(age)),
             _ => String::new(),
         };
-        set_times(problems.add("KubeletHealthStatus", format!("{text}{since}")));
+        set_times(problems.add(&rule.id, format!("{text}{since}")));
         return;
     }
-    if ready.status == "True" {
+    if not_posting || ready.status == "True" {
         return;
     }
     let lower = message.to_ascii_lowercase();
-    if RUNTIME_DOWN.iter().any(|s| lower.contains(s)) {
-        set_times(problems.add("DockerHealthStatus", format!("Container runtime is down: {message}")));
+    let runtime_down = RUNTIME_DOWN.iter().any(|s| lower.contains(s));
+    if code.name == RUNTIME_DOWN_CHECK.name {
+        if runtime_down {
+            set_times(problems.add(&rule.id, format!("Container runtime is down: {message}")));
+        }
         return;
     }
-    let p =
-        problems.add("NodeNotReady", format!("Node is NotReady ({}): {message}", reason_or(&reason, "unknown reason")));
-    p.remediation = KNOWN_CAUSES.iter().find(|(needle, _)| lower.contains(needle)).map(|(_, fix)| (*fix).to_string());
-    set_times(p);
+    if code.name == NODE_NOT_READY.name && !runtime_down {
+        let p =
+            problems.add(&rule.id, format!("Node is NotReady ({}): {message}", reason_or(&reason, "unknown reason")));
+        p.remediation =
+            KNOWN_CAUSES.iter().find(|(needle, _)| lower.contains(needle)).map(|(_, fix)| (*fix).to_string());
+        set_times(p);
+    }
 }
 
 fn reason_or<'a>(reason: &'a str, default: &'a str) -> &'a str {
@@ -239,72 +267,56 @@ const KNOWN_CAUSES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Pressure conditions and node-problem-detector conditions that are True.
-fn conditions(view: &NodeView, problems: &mut Problems, evaluated: &mut Vec<&'static str>) {
+/// Conditions bound by rules' `nodeConditions` that are True. A condition
+/// goes to the rules listing its reason, or else to those listing no reason.
+fn conditions<'r>(rules: &[NodeRule<'r>], view: &NodeView, problems: &mut Problems<'r>, evaluated: &mut Vec<&'r str>) {
     for c in &view.status.conditions {
-        let rule = PRESSURE.iter().chain(NPD_CONDITIONS).find(|(kind, _)| *kind == c.kind).map(|(_, rule)| *rule);
-        let Some(mut rule) = rule else { continue };
         let reason = c.reason.clone().unwrap_or_default();
-        if c.kind == "KernelDeadlock" {
-            // NPD reports both hangs under one condition; the reason says which.
-            rule = match reason.as_str() {
-                "DockerHung" => "NodeDockerHung",
-                "AUFSUmountHung" => "NodeAUFSUmountHung",
-                _ => "NodeDeadlock",
-            };
+        let reason_ref = &reason;
+        let binds = |specific: bool| {
+            rules.iter().filter(move |(_, logic)| {
+                logic.conditions.iter().any(|b| {
+                    b.kind == c.kind && if specific { b.reasons.contains(reason_ref) } else { b.reasons.is_empty() }
+                })
+            })
+        };
+        let specific: Vec<_> = binds(true).collect();
+        let chosen = if specific.is_empty() { binds(false).collect() } else { specific };
+        for (rule, _) in chosen {
+            evaluated.push(&rule.id);
+            if c.status != "True" {
+                continue;
+            }
+            let message = c.message.clone().unwrap_or_default();
+            let p = problems.add(&rule.id, format!("{} ({}): {message}", c.kind, reason_or(&reason, "True")));
+            p.reason = Some(if reason.is_empty() { c.kind.clone() } else { reason.clone() });
+            p.first_seen = c.last_transition_time.clone();
+            p.last_seen = c.last_heartbeat_time.clone();
         }
-        evaluated.push(rule);
-        if c.status != "True" {
-            continue;
-        }
-        let message = c.message.clone().unwrap_or_default();
-        let p = problems.add(rule, format!("{} ({}): {message}", c.kind, reason_or(&reason, "True")));
-        p.reason = Some(if reason.is_empty() { c.kind.clone() } else { reason });
-        p.first_seen = c.last_transition_time.clone();
-        p.last_seen = c.last_heartbeat_time.clone();
     }
 }
 
-/// CPU and memory from metrics.k8s.io, disk from the kubelet Summary API.
-fn usage(
+/// A `usage` rule: CPU and memory from metrics.k8s.io against allocatable,
+/// disk bytes and inodes from the kubelet Summary API.
+fn node_usage<'r>(
     ctx: &Context<'_>,
+    rule: &'r Rule,
+    usage: &UsageBinding,
     node: &Object,
     view: &NodeView,
-    problems: &mut Problems,
-    evaluated: &mut Vec<&'static str>,
+    problems: &mut Problems<'r>,
+    evaluated: &mut Vec<&'r str>,
 ) {
     let t = &ctx.settings.thresholds;
     let name = node.id.name.as_str();
-    if let Some(metrics) = ctx.index.named("NodeMetrics", None, name) {
-        for (resource, rule, limit) in
-            [("cpu", "NodeCPU", t.node_cpu_percent), ("memory", "NodeMemory", t.node_memory_percent)]
-        {
-            let used = metrics.raw.get("usage").and_then(|u| u.get(resource)).and_then(quantity::from_json);
-            let allocatable = view.status.allocatable.get(resource).and_then(quantity::from_json);
-            let (Some(used), Some(allocatable)) = (used, allocatable) else { continue };
-            if allocatable <= 0.0 {
-                continue;
-            }
-            evaluated.push(rule);
-            let percent = used / allocatable * 100.0;
-            if percent > limit {
-                let (u, a) = if resource == "cpu" {
-                    (format!("{used:.2} cores"), format!("{allocatable:.2}"))
-                } else {
-                    (bytes(used), bytes(allocatable))
-                };
-                let p = problems.add(
-                    rule,
-                    format!(
-                        "{} usage {percent:.0}% of allocatable ({u} of {a}), above {limit:.0}%",
-                        resource.to_uppercase().replace("MEMORY", "Memory")
-                    ),
-                );
-                p.last_seen = metrics.raw.get("timestamp").and_then(Value::as_str).map(str::to_string);
-            }
-        }
-    }
-    if let Some(summary) = ctx.index.named("KubeletSummary", None, name) {
+    let (resource, configured) = match usage.resource {
+        UsageResource::Cpu => ("cpu", t.node_cpu_percent),
+        UsageResource::Memory => ("memory", t.node_memory_percent),
+        UsageResource::Disk => ("disk", t.node_disk_percent),
+    };
+    let limit = usage.percent.unwrap_or(configured);
+    if usage.resource == UsageResource::Disk {
+        let Some(summary) = ctx.index.named("KubeletSummary", None, name) else { return };
         let node_stats = summary.raw.get("node").unwrap_or(&Value::Null);
         let filesystems = [
             ("root filesystem", node_stats.get("fs")),
@@ -320,7 +332,7 @@ fn usage(
             {
                 seen = true;
                 let percent = (1.0 - avail / cap) * 100.0;
-                if percent > t.node_disk_percent {
+                if percent > limit {
                     over.push(format!("{label} {percent:.0}% used ({} free of {})", bytes(avail), bytes(cap)));
                 }
             }
@@ -329,17 +341,37 @@ fn usage(
             {
                 seen = true;
                 let percent = (1.0 - free / total) * 100.0;
-                if percent > t.node_disk_percent {
+                if percent > limit {
                     over.push(format!("{label} inodes {percent:.0}% used ({free:.0} free of {total:.0})"));
                 }
             }
         }
         if seen {
-            evaluated.push("NodeDisk");
+            evaluated.push(&rule.id);
         }
         if !over.is_empty() {
-            problems.add("NodeDisk", format!("{}, above {:.0}%", over.join("; "), t.node_disk_percent));
+            problems.add(&rule.id, format!("{}, above {limit:.0}%", over.join("; ")));
         }
+        return;
+    }
+    let Some(metrics) = ctx.index.named("NodeMetrics", None, name) else { return };
+    let used = metrics.raw.get("usage").and_then(|u| u.get(resource)).and_then(quantity::from_json);
+    let allocatable = view.status.allocatable.get(resource).and_then(quantity::from_json);
+    let (Some(used), Some(allocatable)) = (used, allocatable) else { return };
+    if allocatable <= 0.0 {
+        return;
+    }
+    evaluated.push(&rule.id);
+    let percent = used / allocatable * 100.0;
+    if percent > limit {
+        let (label, u, a) = if usage.resource == UsageResource::Cpu {
+            ("CPU", format!("{used:.2} cores"), format!("{allocatable:.2}"))
+        } else {
+            ("Memory", bytes(used), bytes(allocatable))
+        };
+        let p = problems
+            .add(&rule.id, format!("{label} usage {percent:.0}% of allocatable ({u} of {a}), above {limit:.0}%"));
+        p.last_seen = metrics.raw.get("timestamp").and_then(Value::as_str).map(str::to_string);
     }
 }
 
@@ -370,11 +402,17 @@ fn max_time(a: Option<String>, b: Option<String>) -> Option<String> {
 }
 
 /// Sources the node checks need that this cluster does not offer.
-fn coverage(ctx: &Context<'_>, nodes: &[&Object], npd: &NodeProblemEvents, eval: &mut Evaluation) {
+fn coverage(
+    ctx: &Context<'_>,
+    rules: &[NodeRule<'_>],
+    nodes: &[&Object],
+    npd: &NodeProblemEvents,
+    eval: &mut Evaluation,
+) {
     let already =
         |eval: &Evaluation, resource: &str| ctx.inventory.gaps.iter().chain(&eval.gaps).any(|g| g.resource == resource);
     let npd_installed = npd.seen_npd
-        || nodes.iter().any(|n| has_npd_conditions(&n.raw))
+        || nodes.iter().any(|n| has_npd_conditions(&n.raw, rules))
         || ctx
             .inventory
             .objects

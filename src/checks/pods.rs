@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use super::Evaluation;
-use super::health::{Context, emit};
+use super::health::{CRASH_LOOPS, Context, HealthCheck, IMAGE_PULL_FAILURES, emit};
 use super::workload::controller_of;
 use crate::clock;
 use crate::inventory::{Object, ObjectRef, section};
@@ -70,7 +70,7 @@ struct Problem {
 /// Accumulates pod status problems page by page.
 #[derive(Debug, Default)]
 pub struct PodTracker {
-    problems: HashMap<(&'static str, ObjectRef, String), Problem>,
+    problems: HashMap<(&'static str, ObjectRef, String), (&'static HealthCheck, Problem)>,
     /// Pods reported here (namespace, name): their BackOff and pull-failure
     /// events say the same thing again and are not reported separately.
     pub reported_pods: HashSet<(Option<String>, String)>,
@@ -91,7 +91,7 @@ impl PodTracker {
             let problem = if IMAGE_PULL.contains(&waiting_reason) {
                 let detail = waiting.and_then(|w| w.message.as_deref()).unwrap_or_default();
                 Some((
-                    "PodSetImagePullBackOff",
+                    &IMAGE_PULL_FAILURES,
                     format!(
                         "container {} cannot pull image {} ({waiting_reason}): {}",
                         c.name,
@@ -101,7 +101,7 @@ impl PodTracker {
                 ))
             } else if waiting_reason == "CrashLoopBackOff" {
                 Some((
-                    "PodCrashLooping",
+                    &CRASH_LOOPS,
                     format!(
                         "container {} is in CrashLoopBackOff after {} restarts{}",
                         c.name,
@@ -111,16 +111,16 @@ impl PodTracker {
                 ))
             } else if c.restart_count >= restarts && restarts > 0 && recently_restarted(ctx, c) {
                 Some((
-                    "PodCrashLooping",
+                    &CRASH_LOOPS,
                     format!("container {} restarted {} times{}", c.name, c.restart_count, last_exit(c)),
                 ))
             } else {
                 None
             };
-            let Some((rule, message)) = problem else { continue };
+            let Some((check, message)) = problem else { continue };
             self.reported_pods.insert((pod.id.namespace.clone(), pod.id.name.clone()));
-            let key = (rule, controller_of(pod), c.name.clone());
-            let p = self.problems.entry(key).or_default();
+            let key = (check.name, controller_of(pod), c.name.clone());
+            let (_, p) = self.problems.entry(key).or_insert_with(|| (check, Problem::default()));
             p.pods += 1;
             if p.sample_pod.is_empty() {
                 p.sample_pod.clone_from(&pod.id.name);
@@ -132,8 +132,8 @@ impl PodTracker {
 
     /// Emits the findings.
     pub fn finish(&self, ctx: &Context<'_>, eval: &mut Evaluation) {
-        for ((rule_id, controller, container), p) in &self.problems {
-            let Some(rule) = ctx.rule(rule_id) else { continue };
+        for ((_, controller, container), (check, p)) in &self.problems {
+            let Some(rule) = ctx.bound(check).next() else { continue };
             let pods = if p.pods == 1 {
                 format!("pod {}", p.sample_pod)
             } else {

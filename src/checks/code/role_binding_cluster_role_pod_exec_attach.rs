@@ -1,0 +1,19 @@
+//! `rolebindingClusterRolePodExecAttach`: a RoleBinding grants a ClusterRole that allows pods/exec or pods/attach.
+
+use super::rbac::binding_grants_exec;
+use super::{CodeCheck, Run};
+use crate::checks::Outcome;
+use crate::checks::index::Index;
+use crate::inventory::Object;
+
+pub(super) const CHECK: CodeCheck = CodeCheck {
+    name: "rolebindingClusterRolePodExecAttach",
+    run: Run::Object(&["rbac.authorization.k8s.io/RoleBinding"], run),
+};
+
+fn run(binding: &Object, index: &Index<'_>) -> Outcome {
+    binding_grants_exec(&binding.raw, |kind, name| match kind {
+        "ClusterRole" => index.cluster_role(name),
+        _ => None,
+    })
+}

@@ -1,0 +1,18 @@
+//! `rolePodExecAttach`: a Role allows pods/exec or pods/attach.
+
+use super::rbac::{is_bootstrap, is_default_rbac_name, role_allows_exec};
+use super::{CodeCheck, Run, pass_if};
+use crate::checks::Outcome;
+use crate::checks::index::Index;
+use crate::inventory::Object;
+
+pub(super) const CHECK: CodeCheck =
+    CodeCheck { name: "rolePodExecAttach", run: Run::Object(&["rbac.authorization.k8s.io/Role"], run) };
+
+fn run(role: &Object, _: &Index<'_>) -> Outcome {
+    if is_bootstrap(&role.raw) || is_default_rbac_name(&role.id.name, false) {
+        Outcome::Skip
+    } else {
+        pass_if(!role_allows_exec(&role.raw))
+    }
+}
