@@ -10,7 +10,7 @@ use crate::cli::{
     Scope, SnapshotArgs,
 };
 use crate::collect::client::ClusterAccess;
-use crate::collect::live::{LiveCollector, Wants};
+use crate::collect::live::LiveCollector;
 use crate::collect::snapshot::SnapshotWriter;
 use crate::config::FileConfig;
 use crate::exit::ExitStatus;
@@ -18,7 +18,7 @@ use crate::inspect::{self, InspectError, Source};
 use crate::inventory::NamespaceFilter;
 use crate::render;
 use crate::report::{Report, Severity};
-use crate::rules::{RuleSet, Target};
+use crate::rules::{Needs, RuleSet, Target};
 
 /// Runs one command, writing its output to `out`.
 pub fn run(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
@@ -179,8 +179,7 @@ fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStat
         let mut collector = LiveCollector::connect(&access, &settings, &scope, args.cluster.timeout).await?;
         let mut inventory = collector.keep().await;
         writer.kept(&inventory);
-        let wants = Wants { logs: settings.logs.enabled, configmaps: true };
-        let late = collector.stream(&inventory, &mut writer, wants).await;
+        let late = collector.stream(&inventory, &mut writer, &Needs::everything()).await;
         writer.late(&late);
         collector.finish(&mut inventory);
         Ok::<_, crate::collect::client::ConnectError>(inventory)

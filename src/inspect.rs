@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::checks::{self, Evaluation, Inspector};
 use crate::clock;
 use crate::collect::client::{ClusterAccess, ConnectError};
-use crate::collect::live::{LiveCollector, StreamSink, Wants};
+use crate::collect::live::{LiveCollector, StreamSink};
 use crate::collect::offline;
 use crate::config::InspectSettings;
 use crate::inventory::{CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, section};
@@ -115,8 +115,7 @@ pub async fn inspect_live(
     let mut inventory = collector.keep().await;
     let state = {
         let mut inspector = Inspector::new(&inventory, rules, settings);
-        let wants = Wants { logs: inspector.wants_logs(), configmaps: inspector.wants_kind("ConfigMap") };
-        let late = collector.stream(&inventory, &mut inspector as &mut dyn StreamSink, wants).await;
+        let late = collector.stream(&inventory, &mut inspector as &mut dyn StreamSink, &rules.needs()).await;
         (inspector.suspend(), late)
     };
     let (state, late) = state;

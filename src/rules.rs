@@ -308,6 +308,62 @@ impl Rule {
     }
 }
 
+/// What rules need collected beyond the objects every inspection keeps.
+/// Each kind of rule says what it reads; the collector asks the rule set
+/// ([`RuleSet::needs`]) and fetches nothing no enabled rule reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Tails of running containers' logs (`ContainerLog` rules).
+    pub container_logs: bool,
+    /// Kinds streamed page by page and dropped after evaluation (`ConfigMap`).
+    pub streamed_kinds: std::collections::BTreeSet<String>,
+    /// Node CPU and memory usage from metrics.k8s.io (`usage` rules on cpu or memory).
+    pub node_metrics: bool,
+    /// Node filesystem figures from the kubelet Summary API (`usage` rules on disk).
+    pub kubelet_summaries: bool,
+}
+
+/// Kinds the live collector streams instead of keeping.
+const STREAMED_KINDS: &[&str] = &["ConfigMap"];
+
+impl Needs {
+    /// Everything a rule could read (`ke snapshot`, which does not know the rules of a later run).
+    pub fn everything() -> Self {
+        Needs {
+            container_logs: true,
+            streamed_kinds: STREAMED_KINDS.iter().map(|k| (*k).to_string()).collect(),
+            node_metrics: true,
+            kubelet_summaries: true,
+        }
+    }
+
+    fn add(&mut self, other: Needs) {
+        self.container_logs |= other.container_logs;
+        self.streamed_kinds.extend(other.streamed_kinds);
+        self.node_metrics |= other.node_metrics;
+        self.kubelet_summaries |= other.kubelet_summaries;
+    }
+}
+
+impl Rule {
+    /// What this rule reads beyond the kept objects.
+    pub fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        match (&self.target, &self.logic) {
+            (Target::ContainerLog, _) => needs.container_logs = true,
+            (Target::Kind { group, kind }, _) if group.is_empty() && STREAMED_KINDS.contains(&kind.as_str()) => {
+                needs.streamed_kinds.insert(kind.clone());
+            }
+            (_, Logic::Node(NodeLogic { usage: Some(usage), .. })) => match usage.resource {
+                UsageResource::Cpu | UsageResource::Memory => needs.node_metrics = true,
+                UsageResource::Disk => needs.kubelet_summaries = true,
+            },
+            _ => {}
+        }
+        needs
+    }
+}
+
 /// A Polaris-style exemption.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -442,6 +498,15 @@ impl RuleSet {
     /// A rule by id or alias.
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id).or_else(|| self.rules.iter().find(|r| r.aliases.iter().any(|a| a == id)))
+    }
+
+    /// What the enabled rules need collected.
+    pub fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        for rule in self.enabled() {
+            needs.add(rule.needs());
+        }
+        needs
     }
 
     /// Enabled rules.
@@ -739,5 +804,75 @@ fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic,
                 (None, None, None) => Err("no `schema` or `schemaString`".into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod needs_tests {
+    use super::*;
+
+    fn with_user_file(text: &str) -> RuleSet {
+        let mut sources: Vec<(String, String, bool)> =
+            BUILTIN_FILES.iter().map(|(n, t)| ((*n).to_string(), (*t).to_string(), true)).collect();
+        sources.push(("user.yaml".into(), text.into(), false));
+        match RuleSet::from_sources(&sources) {
+            Ok(set) => set,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn the_collector_fetches_only_what_enabled_rules_read() {
+        let all = with_user_file("checks: {}\n").needs();
+        assert!(all.container_logs && all.node_metrics && all.kubelet_summaries);
+        assert!(all.streamed_kinds.contains("ConfigMap"));
+        let logs_off = [
+            "PodNoSuchFileOrDirectory",
+            "PodIOError",
+            "PodNoSuchDeviceOrAddress",
+            "PodInvalidArgument",
+            "PodDeviceOrResourceBusy",
+            "PodFileExists",
+            "PodTooManyOpenFiles",
+            "PodNoSpaceLeftOnDevice",
+        ]
+        .map(|id| format!("  {id}: ignore\n"))
+        .concat();
+        let off = format!(
+            "checks:\n{logs_off}  NodeCPU: ignore\n  NodeMemory: ignore\n  NodeDisk: ignore\n  sensitiveConfigmapContent: ignore\n"
+        );
+        let none = with_user_file(&off).needs();
+        assert_eq!(none, Needs::default());
+        let custom = with_user_file(
+            "customChecks:\n  NodeCPU95:\n    target: Node\n    severity: danger\n    usage: {resource: cpu, percent: 95}\n"
+                .to_string()
+                .as_str(),
+        );
+        assert!(custom.needs().node_metrics);
+        assert_eq!(custom.get("NodeCPU95").and_then(|r| r.severity), Some(Severity::Danger));
+    }
+
+    #[test]
+    fn bindings_on_the_wrong_target_are_load_errors() {
+        let sources = |text: &str| vec![("user.yaml".to_string(), text.to_string(), false)];
+        let err = |text: &str| RuleSet::from_sources(&sources(text)).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            err("customChecks:\n  x: {target: Container, nodeConditions: [{type: Foo}]}\n")
+                .contains("user.yaml: rule `x`: `nodeConditions`, `nodeEvents` and `usage` apply to target Node")
+        );
+        assert!(
+            err("customChecks:\n  x: {target: Node}\n").contains("needs `nodeConditions`, `nodeEvents` or `usage`")
+        );
+        assert!(err("customChecks:\n  x: {target: Node, code: nodeNotReady}\n").contains("`code` is reserved"));
+        assert!(err("customChecks:\n  x: {target: Node, nodeConditions: [{type: Ready}]}\n").contains("Ready"));
+        assert!(
+            err("customChecks:\n  x: {target: Pod, reasons: [BackOff]}\n")
+                .contains("`reasons` applies to target Event")
+        );
+        assert!(err("customChecks:\n  x: {target: Node, usage: {resource: gpu}}\n").contains("unknown variant `gpu`"));
+        let ok = RuleSet::from_sources(&sources(
+            "customChecks:\n  x: {target: Event, reasons: [MyReason], severity: warning}\n",
+        ));
+        assert!(ok.is_ok());
     }
 }

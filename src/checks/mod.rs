@@ -245,16 +245,6 @@ impl<'i, 'r> Inspector<'i, 'r> {
         logs::check(&ctx, &s.log_rules, log, &mut s.eval);
     }
 
-    /// Whether any enabled rule reads container logs (the collector can skip them otherwise).
-    pub fn wants_logs(&self) -> bool {
-        !self.state.log_rules.is_empty()
-    }
-
-    /// Whether any enabled rule is evaluated on objects of this kind (`ConfigMap` …).
-    pub fn wants_kind(&self, kind: &str) -> bool {
-        self.state.kind_rules.iter().any(|r| matches!(&r.target, Target::Kind { kind: k, .. } if k == kind))
-    }
-
     /// Runs the checks that need everything seen, and returns the evaluation.
     pub fn finish(mut self) -> Evaluation {
         let mut eval = std::mem::take(&mut self.state.eval);

@@ -427,14 +427,15 @@ fn coverage(
              cannot be seen; install it with `ke install npd`",
         ));
     }
-    if !ctx.index.has_any("NodeMetrics") && !already(eval, METRICS_RESOURCE) {
+    let needs = ctx.rules.needs();
+    if needs.node_metrics && !ctx.index.has_any("NodeMetrics") && !already(eval, METRICS_RESOURCE) {
         eval.gaps.push(CoverageGap::unavailable(
             section::NODES,
             METRICS_RESOURCE,
             "no node metrics (is metrics-server installed?); NodeCPU and NodeMemory were not evaluated",
         ));
     }
-    if !ctx.index.has_any("KubeletSummary") && !already(eval, SUMMARY_RESOURCE) {
+    if needs.kubelet_summaries && !ctx.index.has_any("KubeletSummary") && !already(eval, SUMMARY_RESOURCE) {
         eval.gaps.push(CoverageGap::unavailable(
             section::NODES,
             SUMMARY_RESOURCE,

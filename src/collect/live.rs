@@ -36,6 +36,7 @@ use super::{control_plane, lists, logs, metrics};
 use crate::clock::{self, Timestamp};
 use crate::config::InspectSettings;
 use crate::inventory::{CoverageGap, Inventory, LogRecord, NamespaceFilter, Object, SUMMARY_RESOURCE, section};
+use crate::rules::Needs;
 
 /// Where streamed pages go: the inspector, a snapshot writer, or both.
 pub trait StreamSink {
@@ -47,15 +48,6 @@ pub trait StreamSink {
     fn configmaps(&mut self, page: &[Object]);
     /// The tail of one container's log.
     fn log(&mut self, record: &LogRecord<'_>);
-}
-
-/// What phase two reads besides pods and events.
-#[derive(Debug, Clone, Copy)]
-pub struct Wants {
-    /// Container logs (some enabled rule reads them).
-    pub logs: bool,
-    /// Config maps (some enabled rule inspects them).
-    pub configmaps: bool,
 }
 
 /// A live inspection in progress.
@@ -178,7 +170,7 @@ impl LiveCollector {
 
     /// Phase two: pods, events, config maps and logs into `sink`, page by page.
     /// Returns the objects that arrived late, for the caller to add to the inventory.
-    pub async fn stream(&mut self, inventory: &Inventory, sink: &mut dyn StreamSink, wants: Wants) -> Vec<Object> {
+    pub async fn stream(&mut self, inventory: &Inventory, sink: &mut dyn StreamSink, needs: &Needs) -> Vec<Object> {
         let (tx, mut rx) = mpsc::channel::<Msg>(4);
         let lists = Arc::new(Semaphore::new(self.settings.collection.concurrency.max(1)));
         let mut producers = JoinSet::new();
@@ -187,7 +179,7 @@ impl LiveCollector {
             (*res("Pod"), "pods", String::new()),
             (*res("Event"), "events", format!("fieldSelector={}", encode("type=Warning"))),
         ];
-        if wants.configmaps {
+        if needs.streamed_kinds.contains("ConfigMap") {
             streamed.push((*res("ConfigMap"), "configmaps", String::new()));
         }
         for (resource, what, query) in streamed {
@@ -207,8 +199,12 @@ impl LiveCollector {
                 .map(|o| o.id.name.clone())
                 .collect();
             producers.spawn(control_plane::health(self.api.clone(), tx.clone()));
-            producers.spawn(metrics::node_metrics(self.api.clone(), limit, lists.clone(), tx.clone()));
-            if self.settings.collection.kubelet_summary {
+            if needs.node_metrics {
+                producers.spawn(metrics::node_metrics(self.api.clone(), limit, lists.clone(), tx.clone()));
+            }
+            if !needs.kubelet_summaries {
+                // No enabled rule reads filesystem figures.
+            } else if self.settings.collection.kubelet_summary {
                 // Their own cap, so slow kubelets never hold up pod and event pages.
                 let kubelets = Arc::new(Semaphore::new(self.settings.collection.concurrency.max(1)));
                 producers.spawn(metrics::summaries(self.api.clone(), nodes, kubelets, tx.clone()));
@@ -262,7 +258,7 @@ impl LiveCollector {
                     sink.pods(&page);
                     progress.pods += page.len();
                     progress.tick();
-                    if !(wants.logs && self.settings.logs.enabled) {
+                    if !(needs.container_logs && self.settings.logs.enabled) {
                         continue;
                     }
                     for target in logs::targets(&page, &unready) {
@@ -297,7 +293,7 @@ impl LiveCollector {
             }
         }
         progress.done();
-        if !self.settings.logs.enabled && wants.logs {
+        if !self.settings.logs.enabled && needs.container_logs {
             self.gaps.push(CoverageGap::unavailable(
                 section::LOGS,
                 "pods/log",
