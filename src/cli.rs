@@ -101,7 +101,10 @@ pub struct ClusterArgs {
 }
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
-    crate::config::parse_duration(s)
+    match crate::config::parse_duration(s)? {
+        d if d.is_zero() => Err(format!("`{s}` is too short: durations here go from 1s to 366d")),
+        d => Ok(d),
+    }
 }
 
 /// `ke install` / `ke uninstall` options.

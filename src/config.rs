@@ -197,11 +197,20 @@ impl Visitor<'_> for DurationVisitor {
     }
 }
 
-/// Parses `90s`, `10m`, `24h`, `7d`, `1h30m`, or a bare number of seconds.
+/// The longest duration any setting accepts: a year. Longer values are
+/// typos, and beyond the clock's range they would overflow a deadline.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86400);
+
+/// Parses `90s`, `10m`, `24h`, `7d`, `1h30m`, or a bare number of seconds, up to [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    let invalid = || format!("`{text}` is not a duration (use e.g. 90s, 10m, 24h, 7d)");
+    let too_long = || format!("`{text}` is out of range: durations go from 0s to 366d");
     if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+        return if secs > MAX_DURATION.as_secs() { Err(too_long()) } else { Ok(Duration::from_secs(secs)) };
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(too_long());
     }
     let mut total = 0u64;
     let mut number = String::new();
@@ -215,14 +224,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             'm' => 60,
             'h' => 3600,
             'd' => 86400,
-            _ => return Err(format!("`{text}` is not a duration (use e.g. 90s, 10m, 24h, 7d)")),
+            _ => return Err(invalid()),
         };
-        let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration (use e.g. 90s, 10m, 24h, 7d)"))?;
-        total += n * unit;
+        let n: u64 = number.parse().map_err(|e: std::num::ParseIntError| match e.kind() {
+            std::num::IntErrorKind::PosOverflow => too_long(),
+            _ => invalid(),
+        })?;
+        total = n.checked_mul(unit).and_then(|v| v.checked_add(total)).ok_or_else(too_long)?;
         number.clear();
     }
     if !number.is_empty() || total == 0 && text != "0s" {
-        return Err(format!("`{text}` is not a duration (use e.g. 90s, 10m, 24h, 7d)"));
+        return Err(invalid());
+    }
+    if total > MAX_DURATION.as_secs() {
+        return Err(too_long());
     }
     Ok(Duration::from_secs(total))
 }
@@ -243,12 +258,36 @@ pub fn format_duration(d: Duration) -> String {
 mod tests {
     use super::*;
 
+    fn validated(yaml: &str) -> Result<(), String> {
+        let config: FileConfig = serde_norway::from_str(yaml).map_err(|e| e.to_string())?;
+        config.validate()
+    }
+
+    #[test]
+    fn zero_timeouts_and_clear_text_passwords_are_refused() {
+        let zero = validated("inspection: {collection: {requestTimeout: 0s}}\n").unwrap_err();
+        assert!(zero.contains("inspection.collection.requestTimeout must be at least 1s"), "{zero}");
+        let hook = validated("notify: {webhooks: [{name: a, format: slack, urlEnv: X, timeout: 0s}]}\n").unwrap_err();
+        assert!(hook.contains("notify.webhooks[0].timeout must be at least 1s"), "{hook}");
+        let email = "notify: {email: {host: relay, tls: none, username: bot, from: a@b.c, to: [d@e.f]";
+        let clear = validated(&format!("{email}}}}}\n")).unwrap_err();
+        assert!(clear.contains("allowPlaintextAuth: true"), "{clear}");
+        assert_eq!(validated(&format!("{email}, allowPlaintextAuth: true}}}}\n")), Ok(()));
+        let huge = validated("inspection: {events: {window: 9223372036854775807s}}\n").unwrap_err();
+        assert!(huge.contains("out of range"), "{huge}");
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86400)));
         assert_eq!(parse_duration("600"), Ok(Duration::from_secs(600)));
+        for huge in ["9223372036854775807s", "18446744073709551616", "99999999999999999999d", "400d", "367d"] {
+            let err = parse_duration(huge).unwrap_err();
+            assert!(err.contains("out of range"), "{huge}: {err}");
+        }
+        assert_eq!(parse_duration("366d"), Ok(MAX_DURATION));
         assert!(parse_duration("10x").is_err());
         assert!(parse_duration("m").is_err());
         assert_eq!(format_duration(Duration::from_secs(86400)), "1d");
@@ -469,6 +508,10 @@ pub struct EmailSettings {
     /// PEM file of an extra CA to trust (a private relay).
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
+    /// With `tls: none`, allow a username and password to be sent in clear
+    /// (an in-cluster relay on a trusted network). Off: such a config is refused.
+    #[serde(default)]
+    pub allow_plaintext_auth: bool,
     /// Username, when the server wants authentication.
     #[serde(default)]
     pub username: Option<String>,
@@ -804,6 +847,30 @@ impl FileConfig {
         let l = &self.inspection.logs;
         if l.tail_lines == 0 || l.limit_bytes == 0 {
             return Err("inspection.logs.tailLines and inspection.logs.limitBytes must be at least 1 (set logs.enabled: false to read no logs)".into());
+        }
+        let positive = [
+            ("inspection.collection.requestTimeout", Some(self.inspection.collection.request_timeout)),
+            ("inspection.logs.timeout", Some(self.inspection.logs.timeout)),
+            ("inspection.events.window", Some(self.inspection.events.window)),
+        ];
+        let webhooks = self.notify.webhooks.iter().enumerate().map(|(i, w)| (i, w.timeout));
+        for (name, value) in positive
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .chain(webhooks.map(|(i, t)| (format!("notify.webhooks[{i}].timeout"), t)))
+        {
+            if value.is_some_and(|d| d.is_zero()) {
+                return Err(format!("{name} must be at least 1s (accepted: 1s to 366d); 0s would fail every attempt"));
+            }
+        }
+        if let Some(email) = &self.notify.email
+            && email.tls == EmailTls::None
+            && email.username.is_some()
+            && !email.allow_plaintext_auth
+        {
+            return Err("notify.email: `tls: none` with a username would send the SMTP password in clear; use \
+                        `tls: starttls` or `tls: tls`, or set `allowPlaintextAuth: true` for a relay on a trusted network"
+                .into());
         }
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {

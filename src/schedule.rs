@@ -31,7 +31,10 @@ impl Schedule {
                 .map_err(|e| format!("time zone `{name}`: {e} (use an IANA name such as Europe/Berlin)"))?,
             None => TimeZone::UTC,
         };
-        Ok(Schedule { cron, tz, text: text.to_string() })
+        let schedule = Schedule { cron, tz, text: text.to_string() };
+        // `0 0 31 2 *` parses but never fires: say so now, not at run time.
+        schedule.next_after(crate::clock::now()).map_err(|e| format!("{e}: the schedule never fires"))?;
+        Ok(schedule)
     }
 
     /// The next time strictly after `after`.
@@ -77,5 +80,7 @@ mod tests {
     fn bad_expressions() {
         assert!(Schedule::parse("0 0 2 * * *", None).unwrap_err().contains("5 fields"));
         assert!(Schedule::parse("61 2 * * *", None).is_err());
+        let never = Schedule::parse("0 0 31 2 *", None).map(|_| ()).unwrap_err();
+        assert!(never.contains("never fires"), "{never}");
     }
 }

@@ -41,6 +41,7 @@ fn settings(port: u16) -> EmailSettings {
         port: Some(port),
         tls: EmailTls::None,
         ca_file: None,
+        allow_plaintext_auth: false,
         username: None,
         password_env: None,
         password_file: None,

@@ -23,12 +23,25 @@ pub const LATEST: &str = "latest.json";
 pub const INDEX: &str = "index.html";
 
 /// A cluster name as one safe key segment: letters, digits, `.`, `_` and `-`
-/// stay, anything else (slashes, spaces, unicode) becomes `-`.
+/// stay, anything else (slashes, spaces, unicode) becomes `-`. The store's
+/// own file names ([`INDEX`], [`LATEST`]) are reserved: a cluster named so
+/// gets `-cluster` appended, so it never shadows the shared index.
 pub fn cluster_segment(name: &str) -> String {
     let segment: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' }).collect();
     // `.` and `..` are not segments an object store (or a file system) keeps.
-    if segment.chars().all(|c| c == '.') { "cluster".into() } else { segment }
+    if segment.chars().all(|c| c == '.') {
+        "cluster".into()
+    } else if is_reserved(&segment) {
+        format!("{segment}-cluster")
+    } else {
+        segment
+    }
+}
+
+/// Whether a name is one of the store's own files, which no cluster may be named.
+pub fn is_reserved(name: &str) -> bool {
+    [INDEX, LATEST].iter().any(|r| r.eq_ignore_ascii_case(name))
 }
 
 /// `20261125T020000Z`: a run's directory name, from its start time (UTC).
@@ -118,6 +131,10 @@ mod tests {
         assert_eq!(report_key("prod-eu", started, "html"), "prod-eu/2026/11/25/20261125T020000Z/report.html");
         assert_eq!(latest_key("prod eu/1"), "prod-eu-1/latest.json");
         assert_eq!(cluster_segment(".."), "cluster");
+        assert_eq!(cluster_segment("index.html"), "index.html-cluster");
+        assert_eq!(cluster_segment("LATEST.json"), "LATEST.json-cluster");
+        assert_eq!(latest_key("latest.json"), "latest.json-cluster/latest.json");
+        assert!(parse_report_key("index.html/2026/11/25/20261125T020000Z/report.json").is_none());
         let parsed = parse_report_key("prod-eu/2026/11/25/20261125T020000Z/report.json").unwrap();
         assert_eq!(parsed.cluster, "prod-eu");
         assert_eq!(parsed.started, ts("2026-11-25T02:00:00Z"));
