@@ -242,14 +242,18 @@ pub struct RunArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct Scope {
     /// Inspect only this namespace (repeatable); cluster-scoped objects are then skipped.
-    #[arg(short, long, value_name = "NS", conflicts_with = "all_namespaces")]
+    #[arg(short, long, value_name = "NS", conflicts_with = "all_namespaces", value_parser = parse_namespace)]
     pub namespace: Vec<String>,
     /// Inspect every namespace (the default).
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
     /// Skip this namespace (repeatable).
-    #[arg(long, value_name = "NS")]
+    #[arg(long, value_name = "NS", value_parser = parse_namespace)]
     pub exclude_namespace: Vec<String>,
+}
+
+fn parse_namespace(s: &str) -> Result<String, String> {
+    crate::config::check_namespace(s).map(|()| s.to_string())
 }
 
 /// `ke rules` subcommands.
@@ -339,5 +343,28 @@ impl ColorChoice {
             ColorChoice::Never => false,
             ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn namespaces_are_labels_so_no_name_reaches_another_api_path() {
+        for bad in ["default/secrets?x=", "../secrets", "Default", "a b", "-x", ""] {
+            assert!(Cli::try_parse_from(["ke", "diag", "-n", bad]).is_err(), "{bad:?} accepted");
+            assert!(Cli::try_parse_from(["ke", "diag", "--exclude-namespace", bad]).is_err(), "{bad:?} accepted");
+        }
+        assert!(Cli::try_parse_from(["ke", "diag", "-n", "kube-system", "-n", "shop-2"]).is_ok());
+    }
+
+    #[test]
+    fn durations_out_of_range_are_refused() {
+        assert!(Cli::try_parse_from(["ke", "diag", "--timeout", "9223372036854775807s"]).is_err());
+        assert!(Cli::try_parse_from(["ke", "diag", "--timeout", "0s"]).is_err());
+        assert!(Cli::try_parse_from(["ke", "diag", "--timeout", "90s"]).is_ok());
     }
 }

@@ -197,6 +197,25 @@ impl Visitor<'_> for DurationVisitor {
     }
 }
 
+/// Checks a namespace name is a DNS-1123 label, as Kubernetes requires
+/// (lower-case letters, digits and `-`, at most 63, starting and ending
+/// alphanumeric), so no name can smuggle a path or query into a request.
+pub fn check_namespace(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a namespace name (lower-case letters, digits and `-`, at most 63, starting and ending with a letter or digit)",
+            name.escape_debug()
+        ))
+    }
+}
+
 /// The longest duration any setting accepts: a year. Longer values are
 /// typos, and beyond the clock's range they would overflow a deadline.
 pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86400);
@@ -861,6 +880,11 @@ impl FileConfig {
         {
             if value.is_some_and(|d| d.is_zero()) {
                 return Err(format!("{name} must be at least 1s (accepted: 1s to 366d); 0s would fail every attempt"));
+            }
+        }
+        for (key, list) in [("namespaces", &self.namespaces), ("excludeNamespaces", &self.exclude_namespaces)] {
+            for ns in list {
+                check_namespace(ns).map_err(|e| format!("{key}: {e}"))?;
             }
         }
         if let Some(email) = &self.notify.email

@@ -106,9 +106,9 @@ pub fn object_path(object: &Object) -> Result<String, String> {
     };
     let base = if group_version == "v1" { "/api/v1".to_string() } else { format!("/apis/{group_version}") };
     match (&id.namespace, namespaced) {
-        (Some(ns), true) => Ok(format!("{base}/namespaces/{ns}/{plural}/{}", id.name)),
+        (Some(ns), true) => Ok(format!("{base}/namespaces/{}/{plural}/{}", encode(ns), encode(&id.name))),
         (None, true) => Err(format!("{} {} needs metadata.namespace", id.kind, id.name)),
-        (_, false) => Ok(format!("{base}/{plural}/{}", id.name)),
+        (_, false) => Ok(format!("{base}/{plural}/{}", encode(&id.name))),
     }
 }
 

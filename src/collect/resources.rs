@@ -48,7 +48,7 @@ impl Resource {
             format!("/apis/{}/{}", self.group, self.version)
         };
         match namespace {
-            Some(ns) if self.namespaced => format!("{base}/namespaces/{ns}/{}", self.plural),
+            Some(ns) if self.namespaced => format!("{base}/namespaces/{}/{}", super::pager::encode(ns), self.plural),
             _ => format!("{base}/{}", self.plural),
         }
     }
@@ -123,6 +123,11 @@ mod tests {
         let deploy = by_kind("Deployment").unwrap();
         assert_eq!(deploy.path(None), "/apis/apps/v1/deployments");
         assert_eq!(deploy.path(Some("shop")), "/apis/apps/v1/namespaces/shop/deployments");
+        // A namespace never reaches the path as more than one segment.
+        assert_eq!(
+            deploy.path(Some("default/secrets?x=")),
+            "/apis/apps/v1/namespaces/default%2Fsecrets%3Fx%3D/deployments"
+        );
         assert_eq!(by_kind("Node").unwrap().path(Some("shop")), "/api/v1/nodes");
         assert_eq!(by_kind("Pod").unwrap().qualified(), "pods");
         assert_eq!(NODE_METRICS.api_version(), "metrics.k8s.io/v1beta1");
