@@ -275,7 +275,11 @@ impl ReportStore {
             let key = format!("{segment}/{}", layout::LATEST);
             let Some(bytes) = self.get_optional(&key).await? else { continue };
             match serde_json::from_slice::<Latest>(&bytes) {
-                Ok(latest) => clusters.push(latest),
+                Ok(mut latest) => {
+                    // Another cluster's pointer is not trusted: it links only its own reports.
+                    latest.reports.keep_own(segment);
+                    clusters.push(latest);
+                }
                 Err(e) => tracing::warn!(key = %self.location(&key), error = %e, "skipping an unreadable latest.json"),
             }
         }

@@ -53,6 +53,22 @@ impl ReportKeys {
         }
     }
 
+    /// Drops every key that is not a report of cluster directory `segment` in
+    /// the archive layout, with its own format: a `latest.json` written by
+    /// another cluster (or by hand) cannot make the index link `javascript:`,
+    /// `data:`, `../` or another cluster's files.
+    pub fn keep_own(&mut self, segment: &str) {
+        for (format, key) in [("html", &mut self.html), ("csv", &mut self.csv), ("json", &mut self.json)] {
+            let own = key
+                .as_deref()
+                .and_then(super::layout::parse_report_key)
+                .is_some_and(|k| k.cluster == segment && k.format == format);
+            if !own {
+                *key = None;
+            }
+        }
+    }
+
     /// The keys present, in html, csv, json order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         [&self.html, &self.csv, &self.json].into_iter().flatten().map(String::as_str)
@@ -144,5 +160,24 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("href=\"x/2026/11/25/20261125T020000Z/report.html\""));
         assert!(html.contains(">71<"));
+    }
+
+    #[test]
+    fn a_foreign_latest_json_links_only_its_own_reports() {
+        let mut keys = ReportKeys {
+            html: Some("javascript:alert(1)".into()),
+            csv: Some("../../other/2026/11/25/20261125T020000Z/report.csv".into()),
+            json: Some("other/2026/11/25/20261125T020000Z/report.json".into()),
+        };
+        keys.keep_own("prod");
+        assert_eq!(keys, ReportKeys { html: None, csv: None, json: None });
+        let mut mine = ReportKeys {
+            html: Some("prod/2026/11/25/20261125T020000Z/report.html".into()),
+            csv: Some("data:text/html,x".into()),
+            json: Some("prod/2026/11/25/20261125T020000Z/report.csv".into()),
+        };
+        mine.keep_own("prod");
+        assert_eq!(mine.html.as_deref(), Some("prod/2026/11/25/20261125T020000Z/report.html"));
+        assert_eq!((mine.csv, mine.json), (None, None));
     }
 }
