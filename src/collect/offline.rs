@@ -62,13 +62,24 @@ fn apply_inspection_record(inventory: &mut Inventory) {
     };
     let text = |k: &str| record.raw.get(k).and_then(Value::as_str).map(str::to_string);
     inventory.cluster = text("cluster");
-    inventory.collected_at = text("collectedAt");
+    let collected_at = record.raw.get("collectedAt").filter(|v| !v.is_null());
+    inventory.collected_at =
+        collected_at.and_then(Value::as_str).and_then(crate::clock::parse).map(crate::clock::format);
+    let bad_time = collected_at.filter(|_| inventory.collected_at.is_none()).map(|v| {
+        let shown: String = v.to_string().chars().take(80).collect();
+        CoverageGap::unavailable(
+            crate::inventory::section::CONTROL_PLANE,
+            "kubeeye.io/v1 Inspection collectedAt",
+            format!("the snapshot's collectedAt {shown} is not a timestamp; the report is dated by this run instead"),
+        )
+    });
     if let Some(source) = text("source") {
         inventory.sources.push(source);
     }
     let gaps: Vec<CoverageGap> =
         record.raw.get("coverage").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
     inventory.gaps.extend(gaps);
+    inventory.gaps.extend(bad_time);
 }
 
 /// `kubectl cluster-info dump` writes each pod's logs to `<namespace>/<pod>/logs.txt`.
@@ -369,6 +380,15 @@ mod tests {
         );
         assert_eq!(inv.cluster.as_deref(), Some("prod"));
         assert_eq!(inv.collected_at.as_deref(), Some("2026-11-25T02:00:00Z"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("inspection.yaml"),
+            "apiVersion: kubeeye.io/v1\nkind: Inspection\nmetadata: {name: inspection}\ncollectedAt: \"yesterday\"\n",
+        )
+        .unwrap();
+        let inv = load(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(inv.collected_at, None, "not a timestamp: the run's own time is used");
+        assert!(inv.gaps.iter().any(|g| g.reason.contains("\"yesterday\" is not a timestamp")), "{:?}", inv.gaps);
         assert_eq!(inv.gaps.len(), 1);
         assert_eq!(inv.gaps[0].kind, crate::inventory::GapKind::Unavailable);
     }
