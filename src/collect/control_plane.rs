@@ -34,12 +34,17 @@ pub(super) async fn health(api: Api, tx: mpsc::Sender<Msg>) {
             }
         }
     }
-    match cert::serving_certificate(&api.url, Duration::from_secs(10)).await {
-        Ok(cert) => health["certificate"] = cert,
-        Err(e) => {
-            let gap = CoverageGap::error(section::CONTROL_PLANE, "apiserver serving certificate", e);
-            let _ = tx.send(Msg::Gap(gap)).await;
-        }
+    let plain_http = url::Url::parse(&api.url).is_ok_and(|u| u.scheme() == "http");
+    if plain_http {
+        // `kubectl proxy` and the like: there is no serving certificate to read here.
+        let gap = CoverageGap::unavailable(
+            section::CONTROL_PLANE,
+            "apiserver serving certificate",
+            format!("{} is plain http (a proxy?): the certificate expiry check needs the https endpoint", api.url),
+        );
+        let _ = tx.send(Msg::Gap(gap)).await;
+    } else {
+        certificate(&api, &mut health, &tx).await;
     }
     let mut late: Vec<Object> = Object::from_value(health).into_iter().collect();
     if !readyz_read {
@@ -53,4 +58,15 @@ pub(super) async fn health(api: Api, tx: mpsc::Sender<Msg>) {
         }
     }
     let _ = tx.send(Msg::Late(late)).await;
+}
+
+/// The serving certificate of an https API server, or an error gap.
+async fn certificate(api: &Api, health: &mut Value, tx: &mpsc::Sender<Msg>) {
+    match cert::serving_certificate(&api.url, Duration::from_secs(10)).await {
+        Ok(cert) => health["certificate"] = cert,
+        Err(e) => {
+            let gap = CoverageGap::error(section::CONTROL_PLANE, "apiserver serving certificate", e);
+            let _ = tx.send(Msg::Gap(gap)).await;
+        }
+    }
 }

@@ -70,6 +70,13 @@ impl LiveCollector {
         total: Duration,
     ) -> Result<Self, ConnectError> {
         let api = Api::new(access, settings.collection.request_timeout).await?;
+        if api.url.starts_with("http://") {
+            tracing::warn!(
+                "the API server {} is plain http: any token or password in the kubeconfig is sent in clear, and the \
+                 certificate expiry check is skipped",
+                api.url
+            );
+        }
         api.probe().await?;
         Ok(LiveCollector {
             api,
