@@ -7,7 +7,7 @@ use super::health::{Context, emit};
 use crate::inventory::{LogRecord, ObjectRef, section};
 use crate::report::Finding;
 use crate::rules::{Logic, Rule};
-use crate::text::truncate;
+use crate::text::{redact_secrets, truncate};
 
 /// Checks one log with every enabled `ContainerLog` rule.
 pub fn check(ctx: &Context<'_>, rules: &[&Rule], log: &LogRecord<'_>, eval: &mut Evaluation) {
@@ -32,9 +32,12 @@ pub fn check(ctx: &Context<'_>, rules: &[&Rule], log: &LogRecord<'_>, eval: &mut
             continue;
         };
         let lines = if count == 1 { "1 line".to_string() } else { format!("{count} lines") };
-        let mut f = Finding::new(rule, section::LOGS, &object).with_container(Some(log.container)).with_message(
-            format!("{} ({lines}), e.g.: {}", rule.failure_message, truncate(sample, ctx.settings.logs.sample_chars)),
-        );
+        let mut f =
+            Finding::new(rule, section::LOGS, &object).with_container(Some(log.container)).with_message(format!(
+                "{} ({lines}), e.g.: {}",
+                rule.failure_message,
+                truncate(&redact_secrets(sample), ctx.settings.logs.sample_chars)
+            ));
         f.count = Some(count);
         emit(ctx, eval, f, None);
     }
