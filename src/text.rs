@@ -9,6 +9,21 @@ pub fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// Text from the cluster on one line: line breaks, tabs and every other
+/// control character (C0, DEL, C1, Unicode line and paragraph separators,
+/// bidirectional overrides) become a space, so an Event message cannot add
+/// a forged line (`Full report: http://…`) to a digest, a mail or a chat post.
+pub fn one_line(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') { ' ' } else { c }
+        })
+        .collect();
+    flat.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 /// Masks what looks like a secret in a line of text from the cluster (a log
 /// sample): the password of URL userinfo (`postgres://app:***@db`), values
 /// after secret-looking keys (`password=***`, `"token": "***"`), bearer
@@ -43,6 +58,14 @@ pub fn redact_secrets(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_text_stays_on_one_line() {
+        let forged = "BackOff\r\nFull report: http://evil.example/\n[danger] run http://x/fix.sh\u{2028}\u{1b}[2J\u{9b}31m\u{202e}txt";
+        let flat = one_line(forged);
+        assert!(!flat.chars().any(|c| c.is_control() || c == '\u{2028}' || c == '\u{202e}'), "{flat:?}");
+        assert_eq!(one_line("a\n\n  b\tc"), "a b c");
+    }
 
     #[test]
     fn secrets_in_log_lines_are_masked() {

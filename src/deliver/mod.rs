@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::inventory::{CoverageGap, GapKind};
 use crate::report::{Report, Severity, Summary};
-use crate::text::truncate;
+use crate::text::{one_line, truncate};
 
 /// What a notification says: counts, changes, the worst findings, and a link.
 #[derive(Debug, Clone, Serialize)]
@@ -72,24 +72,29 @@ impl Digest {
             .take(Self::TOP)
             .map(|f| DigestFinding {
                 severity: f.severity,
-                rule: f.rule.clone(),
-                object: match &f.namespace {
+                rule: one_line(&f.rule),
+                object: one_line(&match &f.namespace {
                     Some(ns) => format!("{} {ns}/{}", f.kind, f.name),
                     None => format!("{} {}", f.kind, f.name),
-                },
-                message: truncate(&f.message, 200),
+                }),
+                message: truncate(&one_line(&f.message), 200),
                 new: f.status == Some(crate::report::FindingStatus::New),
             })
             .collect();
         Digest {
-            cluster: report.cluster.name.clone(),
+            cluster: one_line(&report.cluster.name),
             started_at: report.started_at.clone(),
             complete: report.complete,
             summary: report.summary.clone(),
             new: report.diff.as_ref().map(|d| d.new),
             resolved: report.diff.as_ref().map(|d| d.resolved.len()),
             top,
-            gaps: report.coverage.iter().filter(|g| g.kind == GapKind::Error).cloned().collect(),
+            gaps: report
+                .coverage
+                .iter()
+                .filter(|g| g.kind == GapKind::Error)
+                .map(|g| CoverageGap { resource: one_line(&g.resource), reason: one_line(&g.reason), ..g.clone() })
+                .collect(),
             report_url,
         }
     }
