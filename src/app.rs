@@ -18,7 +18,7 @@ use crate::inspect::{self, InspectError, Source};
 use crate::inventory::NamespaceFilter;
 use crate::render;
 use crate::report::{Report, Severity};
-use crate::rules::{Needs, RuleSet, Target};
+use crate::rules::{Needs, RuleSet, Target, docs};
 
 /// Runs one command, writing its output to `out`.
 pub fn run(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
@@ -351,19 +351,27 @@ fn rules(command: RulesCommand, out: &mut dyn Write) -> anyhow::Result<ExitStatu
             }
             Ok(ExitStatus::Clean)
         }
+        RulesCommand::Docs { rules, fixtures } => {
+            let set = RuleSet::load(&rules)?;
+            let fixtures = match fixtures {
+                Some(dir) if !dir.is_dir() => {
+                    anyhow::bail!("--fixtures {}: not a directory (expected DIR/<rule-id>/fail*.yaml)", dir.display())
+                }
+                Some(dir) => Some(dir),
+                None => Some(Path::new("tests/fixtures").to_path_buf()).filter(|d| d.is_dir()),
+            };
+            let markdown =
+                docs::markdown(&set, |id| fixtures.as_deref().and_then(|dir| docs::fixture_example(dir, id)));
+            out.write_all(markdown.as_bytes())?;
+            Ok(ExitStatus::Clean)
+        }
     }
 }
 
-fn target_note(target: &Target) -> &'static str {
-    match target {
-        Target::Container => " (each container of each workload)",
-        Target::PodSpec | Target::PodTemplate | Target::Controller => " (each workload, once per controller)",
-        Target::Node => " (each node)",
-        Target::Cluster => " (the control plane)",
-        Target::Event => " (Warning events, grouped by object and reason)",
-        Target::PodStatus => " (running pods, once per controller)",
-        Target::ContainerLog => " (the last lines of each running container's log)",
-        Target::Kind { .. } => "",
+fn target_note(target: &Target) -> String {
+    match docs::target_scope(target) {
+        "" => String::new(),
+        scope => format!(" ({scope})"),
     }
 }
 

@@ -276,6 +276,18 @@ pub enum RulesCommand {
         #[arg(short = 'f', long = "rules", value_name = "FILE")]
         rules: Vec<PathBuf>,
     },
+    /// Print the rule reference as Markdown (docs/rules.md): every rule, how it binds, a failing example.
+    #[command(after_help = "Regenerate the shipped reference from the repository root:\n  \
+cargo run -q -- rules docs > docs/rules.md")]
+    Docs {
+        /// Rule files whose custom checks to document too (repeatable).
+        #[arg(short = 'f', long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
+        /// Fixtures laid out as DIR/<rule-id>/fail*.yaml, shown as failing examples
+        /// [default: tests/fixtures when it exists].
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<PathBuf>,
+    },
 }
 
 /// Report formats of `ke diag`.

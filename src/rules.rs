@@ -19,6 +19,7 @@ use crate::checks::health::HealthCheck;
 use crate::checks::schema::CompiledSchema;
 use crate::report::Severity;
 
+pub mod docs;
 mod finding;
 
 /// The built-in rule files, in load order.

@@ -19,6 +19,15 @@ use crate::quantity;
 #[derive(Debug)]
 pub struct CompiledSchema {
     inner: Inner,
+    /// The schema as the rule wrote it, for documentation (`ke rules docs`).
+    source: Source,
+}
+
+/// A schema as written: a value (`schema:`) or text (`schemaString:`).
+#[derive(Debug)]
+enum Source {
+    Value(Value),
+    Text(String),
 }
 
 #[derive(Debug)]
@@ -38,21 +47,24 @@ impl CompiledSchema {
         // metadataAndInstanceMismatched does): a schema with `{{ … }}` in it is a template.
         if mentions_template(&schema) {
             let text = serde_json::to_string(&schema).map_err(|e| format!("schema: {e}"))?;
-            return Self::from_string(&text);
+            return Ok(Self { source: Source::Value(schema), ..Self::from_string(&text)? });
         }
-        Ok(Self { inner: Inner::Static(Box::new(build(&schema)?)) })
+        Ok(Self { inner: Inner::Static(Box::new(build(&schema)?)), source: Source::Value(schema) })
     }
 
     /// Compiles a `schemaString`: YAML or JSON text, optionally with `{{ .field }}` references.
     pub fn from_string(text: &str) -> Result<Self, String> {
         if !text.contains("{{") {
-            return Self::new(parse_schema_text(text)?);
+            return Ok(Self { source: Source::Text(text.to_string()), ..Self::new(parse_schema_text(text)?)? });
         }
         template_fields(text)?;
         // Render once with an empty context so a schema that cannot compile fails now.
         let probe = render_template(text, &Value::Null);
         build(&parse_schema_text(&probe)?)?;
-        Ok(Self { inner: Inner::Template { text: text.to_string(), cache: Mutex::new(HashMap::new()) } })
+        Ok(Self {
+            inner: Inner::Template { text: text.to_string(), cache: Mutex::new(HashMap::new()) },
+            source: Source::Text(text.to_string()),
+        })
     }
 
     /// Whether `instance` validates. `context` is the template data (only used by templated schemas).
@@ -79,6 +91,14 @@ impl CompiledSchema {
                 };
                 validator.is_valid(instance)
             }
+        }
+    }
+
+    /// The schema as the rule wrote it, as YAML text (a `schemaString` verbatim).
+    pub fn source_yaml(&self) -> String {
+        match &self.source {
+            Source::Value(v) => serde_norway::to_string(v).unwrap_or_else(|_| v.to_string()),
+            Source::Text(t) => t.clone(),
         }
     }
 
