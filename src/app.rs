@@ -21,7 +21,27 @@ use crate::report::{Report, Severity};
 use crate::rules::{Needs, RuleSet, Target, docs};
 
 /// Runs one command, writing its output to `out`.
-pub fn run(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+///
+/// When `out` is a terminal, everything but the table view (which escapes
+/// cluster text itself and keeps its colours) goes through
+/// [`render::terminal::Escaping`], so no escape sequence from the cluster
+/// reaches the terminal.
+pub fn run(command: Command, color: ColorChoice, out: &mut dyn Write, terminal: bool) -> anyhow::Result<ExitStatus> {
+    let table = match &command {
+        Command::Diag(args) => args.output == OutputFormat::Table,
+        Command::Render(args) => args.output == OutputFormat::Table,
+        _ => false,
+    };
+    if terminal && !table {
+        let mut guarded = render::terminal::Escaping::new(out);
+        let status = dispatch(command, color, &mut guarded);
+        guarded.flush()?;
+        return status;
+    }
+    dispatch(command, color, out)
+}
+
+fn dispatch(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Diag(args) => diag(&args, color, out),
         Command::Render(args) => render_saved(&args, color, out),

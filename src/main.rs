@@ -36,12 +36,16 @@ fn main() -> ExitCode {
         .init();
 
     let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match app::run(cli.command, cli.color, &mut out) {
+    match app::run(cli.command, cli.color, &mut out, terminal) {
         Ok(status) => status.into(),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", describe(&e));
+            // Errors quote files, rules and servers' answers: no escape sequence reaches the terminal.
+            let message = describe(&e);
+            let message = if std::io::stderr().is_terminal() { escape_controls(&message) } else { message };
+            eprintln!("error: {message}");
             ExitStatus::Invalid.into()
         }
     }
@@ -58,6 +62,21 @@ fn describe(e: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// Control characters (but newlines and tabs) as `\\uXXXX`.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(
+            |c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    format!("\\u{:04x}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            },
+        )
+        .collect()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -10,6 +10,7 @@ pub mod csv;
 pub mod html;
 pub mod json;
 pub mod table;
+pub mod terminal;
 
 /// An output format of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
