@@ -171,6 +171,8 @@ impl Job {
             let _ = writeln!(out, "No email is configured (notify.email); this is the digest it would send:\n");
         }
         print_digest(&digest, out);
+        // The digest is on stdout before any channel is tried: a channel that hangs or dies loses nothing printed.
+        let _ = out.flush();
         if self.should_notify(&report) {
             let email = async {
                 match &self.config.notify.email {

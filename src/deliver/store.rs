@@ -159,16 +159,22 @@ impl ReportStore {
         }
     }
 
-    /// Reads one object; `None` when it does not exist (a missing bucket is an error).
-    async fn get_optional(&self, key: &str) -> Result<Option<bytes::Bytes>, StoreError> {
+    /// Reads one object of at most `max` bytes; `None` when it does not
+    /// exist (a missing bucket is an error). A larger (or endless) answer is
+    /// an error as soon as it passes `max`, never read whole into memory.
+    async fn get_optional(&self, key: &str, max: usize) -> Result<Option<bytes::Bytes>, StoreError> {
         let (bytes, _) = self
             .retried(|_| async move {
                 let result = match self.store.get(&self.key(key)).await {
-                    Ok(r) => r.bytes().await,
+                    Ok(r) => read_at_most(r.into_stream(), max).await,
                     Err(e) => Err(e),
                 };
                 match result {
-                    Ok(bytes) => Ok(Some(bytes)),
+                    Ok(Some(bytes)) => Ok(Some(bytes)),
+                    Ok(None) => Err(StoreError::new(
+                        StoreErrorKind::Corrupt,
+                        format!("{} is larger than {max} bytes; not read", self.location(key)),
+                    )),
                     Err(e) => {
                         let e = self.error(&e, "read", key);
                         if e.kind == StoreErrorKind::NotFound { Ok(None) } else { Err(e) }
@@ -195,7 +201,7 @@ impl ReportStore {
     /// The latest-run pointer of `cluster`, if it has one.
     pub async fn latest(&self, cluster: &str) -> Result<Option<Latest>, StoreError> {
         let key = layout::latest_key(cluster);
-        let Some(bytes) = self.get_optional(&key).await? else { return Ok(None) };
+        let Some(bytes) = self.get_optional(&key, MAX_POINTER_BYTES).await? else { return Ok(None) };
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             StoreError::new(
                 StoreErrorKind::Corrupt,
@@ -210,7 +216,7 @@ impl ReportStore {
     pub async fn previous(&self, cluster: &str) -> Result<Option<Report>, StoreError> {
         let Some(latest) = self.latest(cluster).await? else { return Ok(None) };
         let Some(key) = latest.reports.json else { return Ok(None) };
-        let Some(bytes) = self.get_optional(&key).await? else {
+        let Some(bytes) = self.get_optional(&key, MAX_REPORT_BYTES).await? else {
             // A pointer to a deleted run (pruned by hand): no baseline, but say so.
             tracing::warn!(key = %self.location(&key), "latest.json points at a report that is gone");
             return Ok(None);
@@ -273,7 +279,7 @@ impl ReportStore {
         for dir in listing.common_prefixes {
             let Some(segment) = dir.filename() else { continue };
             let key = format!("{segment}/{}", layout::LATEST);
-            let Some(bytes) = self.get_optional(&key).await? else { continue };
+            let Some(bytes) = self.get_optional(&key, MAX_POINTER_BYTES).await? else { continue };
             match serde_json::from_slice::<Latest>(&bytes) {
                 Ok(mut latest) => {
                     // Another cluster's pointer is not trusted: it links only its own reports.
@@ -437,4 +443,26 @@ fn started_at(report: &Report) -> Result<Timestamp, StoreError> {
             format!("report startedAt `{}` is not an RFC 3339 time", report.started_at),
         )
     })
+}
+
+/// The most a `latest.json` may hold: a pointer is a few hundred bytes.
+const MAX_POINTER_BYTES: usize = 1 << 20;
+/// The most a previous JSON report may hold (150,000 pods give about 120 MB).
+const MAX_REPORT_BYTES: usize = 1 << 30;
+
+/// Collects a body of at most `max` bytes; `Ok(None)` once it grows past.
+async fn read_at_most(
+    mut stream: futures::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>,
+    max: usize,
+) -> object_store::Result<Option<bytes::Bytes>> {
+    use futures::StreamExt;
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > max {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
 }

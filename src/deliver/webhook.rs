@@ -109,6 +109,22 @@ pub async fn post_with(settings: &WebhookSettings, digest: &Digest, backoff: Bac
     Delivery { channel, target, ok, attempts: outcome.attempts, detail }
 }
 
+/// The most of a receiver's answer read: its verdict (`ok`, an error code) is at the start.
+const MAX_ANSWER_BYTES: usize = 16 * 1024;
+
+/// The first [`MAX_ANSWER_BYTES`] of an answer; the rest, however long (or
+/// endless), is never read: the connection is dropped.
+async fn answer_head(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut head = Vec::new();
+    while head.len() < MAX_ANSWER_BYTES
+        && let Some(chunk) = response.chunk().await?
+    {
+        let room = MAX_ANSWER_BYTES - head.len();
+        head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
 /// One POST. Success is a 2xx whose body does not report an error in the
 /// receiver's own terms (DingTalk, Feishu and WeCom answer 200 with an error code).
 async fn send(
@@ -126,7 +142,7 @@ async fn send(
         .await
         .map_err(|e| transport_error(e, timeout))?;
     let status = response.status();
-    let text = response.text().await.map_err(|e| transport_error(e, timeout))?;
+    let text = answer_head(response).await.map_err(|e| transport_error(e, timeout))?;
     let snippet = truncate(&scrub(&text, url), 200);
     if !status.is_success() {
         let retryable = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
