@@ -64,7 +64,7 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     // Checked before the inspection, which may take minutes.
     let previous = args.previous.as_deref().map(crate::report::read_report).transpose()?;
     if let Some(dir) = &args.output_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("--output-dir: cannot create {}", dir.display()))?;
+        crate::run::check_writable(dir).map_err(|e| anyhow::anyhow!("--output-dir: {e}"))?;
     }
     let inspected = match inspect::inspect(&source, &rules, &file.inspection, &scope) {
         Ok(i) => i,
@@ -85,11 +85,12 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
         warn_other_cluster(&report, previous);
         crate::report::apply_diff(&mut report, previous);
     }
+    // What was asked for on stdout comes first: a late write error in --output-dir loses none of it.
+    render::write(&report, format_of(args.output, color), out)?;
+    out.flush()?;
     if let Some(dir) = &args.output_dir {
         write_all_formats(&report, dir)?;
     }
-    render::write(&report, format_of(args.output, color), out)?;
-    out.flush()?;
     Ok(ExitStatus::of_report(&report, args.fail_on.map(FailOn::severity)))
 }
 

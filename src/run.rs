@@ -47,6 +47,9 @@ pub enum JobError {
     /// A rule file (from `rules:` or `--rules`).
     #[error(transparent)]
     Rules(#[from] crate::rules::RuleError),
+    /// `outputs.directory` (or `--output-dir`) cannot be written.
+    #[error("outputs.directory: {0}")]
+    Outputs(String),
     /// `storage:` cannot be used (URL, credentials, the local directory).
     #[error("storage: {0}")]
     Storage(#[source] StoreError),
@@ -105,6 +108,7 @@ impl Job {
             // The JSON report is the contract the next run diffs against.
             formats.push(Format::Json);
         }
+        check_writable(&config.outputs.directory).map_err(JobError::Outputs)?;
         let store = ReportStore::open(&config.storage, &config.outputs.directory).map_err(JobError::Storage)?;
         if let Some(email) = &config.notify.email {
             let probe = Digest::from_report(&placeholder_report(), None);
@@ -390,5 +394,34 @@ async fn stop_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Makes sure reports can be written under `dir` before an inspection that
+/// may take minutes: creates it, then creates and removes a probe file, so a
+/// read-only mount, `/proc` or a full disk is refused up front.
+pub fn check_writable(dir: &std::path::Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{} is not writable: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(format!(".ke-write-check-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"ok").and_then(|()| f.sync_all()));
+    let _ = std::fs::remove_file(&probe);
+    written.map_err(fail)
+}
+
+#[cfg(test)]
+mod writable_tests {
+    use super::check_writable;
+
+    #[test]
+    fn unwritable_directories_are_refused_up_front() {
+        assert!(check_writable(std::path::Path::new("/proc/ke-reports")).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(check_writable(&dir.path().join("reports")), Ok(()));
+        assert_eq!(std::fs::read_dir(dir.path().join("reports")).unwrap().count(), 0, "the probe is removed");
     }
 }

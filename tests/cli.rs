@@ -728,7 +728,12 @@ fn bad_output_dir_or_previous_report_fail_before_inspecting() {
     let bad_dir = ke(&["diag", "--snapshot", "examples/demo-cluster", "--output-dir", "/proc/kubeeye-cannot-create"]);
     assert_eq!(bad_dir.code, 2);
     assert!(bad_dir.stdout.is_empty(), "nothing was inspected or printed");
-    assert!(bad_dir.stderr.contains("--output-dir: cannot create /proc/kubeeye-cannot-create"), "{}", bad_dir.stderr);
+    assert!(bad_dir.stderr.contains("--output-dir: /proc/kubeeye-cannot-create is not writable"), "{}", bad_dir.stderr);
+    // A directory that exists but cannot be written is refused before inspecting too.
+    let read_only = ke(&["diag", "--snapshot", "examples/demo-cluster", "--output-dir", "/proc"]);
+    assert_eq!(read_only.code, 2);
+    assert!(read_only.stdout.is_empty(), "nothing was inspected or printed");
+    assert!(read_only.stderr.contains("--output-dir: /proc is not writable"), "{}", read_only.stderr);
     let missing = ke(&["diag", "--snapshot", "examples/demo-cluster", "--previous", "/nonexistent/old.json"]);
     assert_eq!(missing.code, 2);
     assert!(missing.stdout.is_empty());
