@@ -1,13 +1,12 @@
 //! Self-test of the fake Kubernetes API server in tests/support: what a client sees on the wire.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::apiserver::{EXPIRED_MESSAGE, FakeApiServer, FakeCluster, Faults, Options};
+
+use crate::support::apiserver::{EXPIRED_MESSAGE, FakeApiServer, FakeCluster, Faults, Options};
 
 const TOKEN: &str = "kubeeye-test-token";
 

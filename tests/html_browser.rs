@@ -6,15 +6,14 @@
 //! Needs Debian's chromium (`scripts/install-test-deps` installs it); without
 //! it these tests fail rather than skip.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::chromium::{Chromium, png_size};
-use common::{fixture, synthetic};
 use kubeeye::render::html::write_html;
 use kubeeye::report::{Report, Severity, apply_diff};
 use serde_json::{Value, json};
+
+use crate::common::chromium::{Chromium, png_size};
+use crate::common::{fixture, synthetic};
 
 const ROWS: &str = "document.querySelectorAll('#findings-body tr').length";
 

@@ -4,19 +4,18 @@
 //! faults in every channel are reported without losing a report.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
-mod common;
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::cli::{Run, ke_with, shifted};
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::Value;
-use support::apiserver::{FakeApiServer, FakeCluster, Options};
-use support::http::{Receiver, Reply};
-use support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
-use support::smtp::{SmtpServer, closed_port};
+
+use crate::common;
+use crate::common::cli::{Run, ke_with, shifted};
+use crate::support::apiserver::{FakeApiServer, FakeCluster, Options};
+use crate::support::http::{Receiver, Reply};
+use crate::support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use crate::support::smtp::{SmtpServer, closed_port};
 
 const BUCKET: &str = "kubeeye-reports";
 
