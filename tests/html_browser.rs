@@ -3,8 +3,9 @@
 //! findings filter works, and a 30,000-finding page stays usable. Takes a
 //! screenshot; `KE_UPDATE_SCREENSHOT=1` writes it to `docs/report-screenshot.png`.
 //!
-//! Needs Debian's chromium (`scripts/install-test-deps` installs it); without
-//! it these tests fail rather than skip.
+//! Needs Debian's chromium (`scripts/install-test-deps` installs it), or
+//! another Chromium binary named by `KE_CHROMIUM`; without one these tests
+//! fail rather than skip.
 
 use std::path::{Path, PathBuf};
 
