@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::collect::client::{Api, RequestError, status_error};
-use crate::collect::pager::encode;
+use crate::collect::pager::{encode, encode_segment};
 use crate::inventory::Object;
 
 /// The field manager ke applies as.
@@ -106,9 +106,11 @@ pub fn object_path(object: &Object) -> Result<String, String> {
     };
     let base = if group_version == "v1" { "/api/v1".to_string() } else { format!("/apis/{group_version}") };
     match (&id.namespace, namespaced) {
-        (Some(ns), true) => Ok(format!("{base}/namespaces/{}/{plural}/{}", encode(ns), encode(&id.name))),
+        (Some(ns), true) => {
+            Ok(format!("{base}/namespaces/{}/{plural}/{}", encode_segment(ns), encode_segment(&id.name)))
+        }
         (None, true) => Err(format!("{} {} needs metadata.namespace", id.kind, id.name)),
-        (_, false) => Ok(format!("{base}/{plural}/{}", encode(&id.name))),
+        (_, false) => Ok(format!("{base}/{plural}/{}", encode_segment(&id.name))),
     }
 }
 

@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-mod common;
-
-use common::cli::ke;
+use crate::common;
+use crate::common::cli::ke;
 
 fn json_report(args: &[&str]) -> (i32, Value) {
     let mut all = args.to_vec();

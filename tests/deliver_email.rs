@@ -2,8 +2,6 @@
 //! the received message is parsed and its headers, both parts, the counts,
 //! the link and the CSV attachment checked.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use kubeeye::config::{EmailSettings, EmailTls};
@@ -11,7 +9,8 @@ use kubeeye::deliver::retry::Backoff;
 use kubeeye::deliver::{Digest, DigestFinding, email};
 use kubeeye::report::{Severity, Summary};
 use mail_parser::{MessageParser, MimeHeaders};
-use support::smtp::{SmtpServer, closed_port};
+
+use crate::support::smtp::{SmtpServer, closed_port};
 
 const REPORT_URL: &str = "https://reports.example.com/nightly/prod-eu/2026/11/25/20261125T020000Z/report.html";
 

@@ -2,8 +2,6 @@
 //! and against a local directory: layout, latest.json, index.html, reading
 //! the previous run, retention, and what happens when the store misbehaves.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,7 +9,8 @@ use kubeeye::config::{Retention, StorageSettings};
 use kubeeye::deliver::retry::Backoff;
 use kubeeye::deliver::store::{Latest, ReportStore, StoreErrorKind};
 use kubeeye::report::{Cluster, Finding, Report, Severity, Summary, Tool};
-use support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+
+use crate::support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 const BUCKET: &str = "kubeeye-reports";
 

@@ -2,8 +2,6 @@
 //! checked, receivers' own error answers, retries, and a receiver that never
 //! answers while another webhook in the same run succeeds.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use kubeeye::config::WebhookSettings;
@@ -12,7 +10,8 @@ use kubeeye::deliver::{Digest, DigestFinding, webhook};
 use kubeeye::inventory::CoverageGap;
 use kubeeye::report::{Severity, Summary};
 use serde_json::Value;
-use support::http::{Receiver, Reply};
+
+use crate::support::http::{Receiver, Reply};
 
 const REPORT_URL: &str = "https://reports.example.com/nightly/prod-eu/report.html";
 const SECRET_PATH: &str = "/services/T000/B000/XXXXSECRETXXXX";

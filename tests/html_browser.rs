@@ -3,18 +3,18 @@
 //! findings filter works, and a 30,000-finding page stays usable. Takes a
 //! screenshot; `KE_UPDATE_SCREENSHOT=1` writes it to `docs/report-screenshot.png`.
 //!
-//! Needs Debian's chromium (`scripts/install-test-deps` installs it); without
-//! it these tests fail rather than skip.
-
-mod common;
+//! Needs Debian's chromium (`scripts/install-test-deps` installs it), or
+//! another Chromium binary named by `KE_CHROMIUM`; without one these tests
+//! fail rather than skip.
 
 use std::path::{Path, PathBuf};
 
-use common::chromium::{Chromium, png_size};
-use common::{fixture, synthetic};
 use kubeeye::render::html::write_html;
 use kubeeye::report::{Report, Severity, apply_diff};
 use serde_json::{Value, json};
+
+use crate::common::chromium::{Chromium, png_size};
+use crate::common::{fixture, synthetic};
 
 const ROWS: &str = "document.querySelectorAll('#findings-body tr').length";
 

@@ -1,11 +1,10 @@
 //! The HTML report as bytes: self-contained, escaped, bounded in size.
 //! (tests/html_browser.rs opens it in Chromium.)
 
-mod common;
-
-use common::{fixture, synthetic};
 use kubeeye::render::html::write_html;
 use kubeeye::report::{Report, apply_diff};
+
+use crate::common::{fixture, synthetic};
 
 fn html(report: &Report) -> String {
     let mut out = Vec::new();

@@ -7,15 +7,14 @@
 //! fail fixtures and not from its pass fixtures.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
-mod common;
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use common::cli::{ke, shifted as shifted_kinds};
 use kubeeye::rules::{RuleSet, Target};
 use serde_json::Value;
-use support::apiserver::{FakeApiServer, FakeCluster, Faults, Options};
+
+use crate::common;
+use crate::common::cli::{ke, shifted as shifted_kinds};
+use crate::support::apiserver::{FakeApiServer, FakeCluster, Faults, Options};
 
 /// Every object of a fixture, as if collected now.
 fn shifted(path: &Path) -> Vec<Value> {

@@ -1,14 +1,14 @@
 //! Golden tests of the CSV and JSON reports (insta snapshots in
 //! `tests/snapshots/`), and the published JSON Schema held against every
 //! report these tests make. Review changes with `cargo insta review`, or
-//! accept them with `INSTA_UPDATE=always cargo test --test report_golden`.
+//! accept them with `INSTA_UPDATE=always cargo test --test integration report_golden::`.
 
-mod common;
-
-use common::{fixture, schema, synthetic};
 use kubeeye::render::{self, Format};
 use kubeeye::report::{Report, apply_diff, parse_report};
 use serde_json::{Value, json};
+
+use crate::common;
+use crate::common::{fixture, schema, synthetic};
 
 fn render(report: &Report, format: Format) -> String {
     let mut out = Vec::new();

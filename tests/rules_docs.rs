@@ -14,9 +14,8 @@ use kubeeye::rules::RuleSet;
 use kubeeye::rules::docs;
 use serde_json::Value;
 
-mod common;
-
-use common::cli::ke;
+use crate::common;
+use crate::common::cli::ke;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,19 +4,18 @@
 //! faults in every channel are reported without losing a report.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
-mod common;
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::cli::{Run, ke_with, shifted};
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::Value;
-use support::apiserver::{FakeApiServer, FakeCluster, Options};
-use support::http::{Receiver, Reply};
-use support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
-use support::smtp::{SmtpServer, closed_port};
+
+use crate::common;
+use crate::common::cli::{Run, ke_with, shifted};
+use crate::support::apiserver::{FakeApiServer, FakeCluster, Options};
+use crate::support::http::{Receiver, Reply};
+use crate::support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
+use crate::support::smtp::{SmtpServer, closed_port};
 
 const BUCKET: &str = "kubeeye-reports";
 
@@ -188,9 +187,10 @@ async fn the_nightly_job_archives_mails_posts_and_diffs_the_next_night() {
     assert_eq!(hook["summary"]["danger"].as_u64(), Some(danger));
     assert!(hook["reportUrl"].as_str().is_some_and(|u| u.contains("report.html")), "{hook}");
 
-    // Night two: the node was fixed; one second later so the run has its own directory.
+    // Night two: the node was fixed. Run directories are named to the second,
+    // so the second run starts once the clock has left the first run's second.
     drop(first);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock_passes(report["startedAt"].as_str().unwrap()).await;
     let second = FakeApiServer::start(FakeCluster::from_values(cluster(false)), Options::default());
     let run = env.run(&config, &env.kubeconfig(&second, "kubeconfig-2")).await;
     assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
@@ -321,11 +321,11 @@ async fn check_config_validates_without_running() {
     assert!(run.stderr.contains("5 fields"), "{}", run.stderr);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_schedule_waits_for_its_time_and_stops_on_sigterm() {
+#[test]
+fn a_schedule_waits_for_its_time_and_stops_on_sigterm() {
     let env = Env::new();
     let config = env.config(&format!("outputs: {{directory: {}}}\n", env.path("local").display()));
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ke"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ke"))
         .args([
             "run",
             "--config",
@@ -341,13 +341,28 @@ async fn a_schedule_waits_for_its_time_and_stops_on_sigterm() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Its output line by line, as it comes.
+    let (tx, lines) = std::sync::mpsc::channel();
+    let reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || std::io::BufRead::lines(reader).map_while(Result::ok).try_for_each(|l| tx.send(l)));
+    let mut stdout = Vec::new();
+    // The schedule loop announces the next run, then installs its SIGTERM
+    // handler; the signal goes out once both are observed.
+    let next = loop {
+        let line = lines.recv_timeout(WAIT).unwrap_or_else(|e| panic!("no `next run at` line ({e}): {stdout:?}"));
+        let next = line.strip_prefix("next run at ").map(str::to_string);
+        stdout.push(line);
+        if let Some(next) = next {
+            break next;
+        }
+    };
+    catches_sigterm(child.id());
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    let next = stdout.lines().find_map(|l| l.strip_prefix("next run at ")).expect("announces the next run");
+    let status = child.wait().unwrap();
+    stdout.extend(lines.iter());
+    let stdout = stdout.join("\n");
+    assert_eq!(status.code(), Some(0), "{stdout}");
     // 02:00 in Berlin, the next day or today.
     assert!(
         next.contains("T02:00:00+01:00[Europe/Berlin]") || next.contains("T02:00:00+02:00[Europe/Berlin]"),
@@ -364,4 +379,33 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         .filter_map(Result::ok)
         .flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] })
         .collect()
+}
+
+/// How long a child may take to reach a state the test waits for.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Returns once the wall clock is past the second of `started` (RFC 3339).
+async fn clock_passes(started: &str) {
+    let started = kubeeye::clock::parse(started).unwrap();
+    while kubeeye::clock::now() <= started {
+        let into_second = jiff::Timestamp::now().subsec_nanosecond().unsigned_abs();
+        tokio::time::sleep(Duration::from_nanos(u64::from(1_000_000_000 - into_second))).await;
+    }
+}
+
+/// Returns once process `pid` has a SIGTERM handler installed, read from the
+/// `SigCgt` mask in Linux's `/proc/<pid>/status`; a signal sent earlier would
+/// end it by the default action instead of by the handler under test.
+fn catches_sigterm(pid: u32) {
+    let bit = 1u64 << (nix::sys::signal::Signal::SIGTERM as u32 - 1);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status.lines().find_map(|l| l.strip_prefix("SigCgt:")).map(|m| m.trim().to_string());
+        if caught.as_deref().and_then(|m| u64::from_str_radix(m, 16).ok()).is_some_and(|m| m & bit != 0) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no SIGTERM handler within {WAIT:?}; SigCgt: {caught:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

@@ -136,7 +136,22 @@ pub fn to_object(mut item: Value, kind: &str, api_version: &str) -> Option<Objec
     Object::from_value(item)
 }
 
-/// Percent-encodes a query value.
+/// Percent-encodes one URL path segment (RFC 3986 `pchar`): a name from
+/// input can never add a segment (`/`), a query (`?`) or a fragment (`#`).
+pub fn encode_segment(value: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:@!$&'()*+,;=".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query value (`application/x-www-form-urlencoded`).
 pub fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

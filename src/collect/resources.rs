@@ -48,7 +48,9 @@ impl Resource {
             format!("/apis/{}/{}", self.group, self.version)
         };
         match namespace {
-            Some(ns) if self.namespaced => format!("{base}/namespaces/{}/{}", super::pager::encode(ns), self.plural),
+            Some(ns) if self.namespaced => {
+                format!("{base}/namespaces/{}/{}", super::pager::encode_segment(ns), self.plural)
+            }
             _ => format!("{base}/{}", self.plural),
         }
     }
@@ -126,7 +128,7 @@ mod tests {
         // A namespace never reaches the path as more than one segment.
         assert_eq!(
             deploy.path(Some("default/secrets?x=")),
-            "/apis/apps/v1/namespaces/default%2Fsecrets%3Fx%3D/deployments"
+            "/apis/apps/v1/namespaces/default%2Fsecrets%3Fx=/deployments"
         );
         assert_eq!(by_kind("Node").unwrap().path(Some("shop")), "/api/v1/nodes");
         assert_eq!(by_kind("Pod").unwrap().qualified(), "pods");

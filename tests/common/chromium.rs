@@ -1,20 +1,23 @@
-//! Headless Chromium (Debian's `/usr/bin/chromium`) driven over the DevTools
-//! protocol with a plain WebSocket, for tests that open a report the way an
-//! administrator does and look at what the page did.
+//! Headless Chromium (Debian's `/usr/bin/chromium`, or the browser binary
+//! `KE_CHROMIUM` names) driven over the DevTools protocol with a plain
+//! WebSocket, for tests that open a report the way an administrator does and
+//! look at what the page did.
 //!
 //! Chromium starts on a fresh profile with remote debugging on a port it
-//! picks (`--remote-debugging-port=0`, read back from `DevToolsActivePort`),
-//! without the background networking that this machine's closed network
-//! refuses. One page target is attached in flattened mode, so every command
-//! goes over the browser's single socket. JavaScript dialogs (`alert`) are
+//! picks (`--remote-debugging-port=0`, read back from the `DevTools listening
+//! on ws://…` line it prints on stderr once it listens), without the
+//! background networking that this machine's closed network refuses. One
+//! page target is attached in flattened mode, so every command goes over the
+//! browser's single socket. JavaScript dialogs (`alert`) are
 //! recorded and dismissed so a page that opens one cannot hang the test.
 //! The whole process group is killed on drop.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -22,6 +25,8 @@ use tungstenite::{Message, WebSocket};
 
 /// Where Debian installs Chromium.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// The environment variable naming another Chromium binary.
+pub const CHROMIUM_ENV: &str = "KE_CHROMIUM";
 /// How long one protocol answer or event may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -42,16 +47,19 @@ pub struct Chromium {
 
 impl Chromium {
     /// Starts Chromium and attaches to a blank page with the Page, Runtime
-    /// and Log domains enabled. Fails, naming the install script, when
-    /// Chromium is not installed.
+    /// and Log domains enabled. Fails, naming the install script and
+    /// `KE_CHROMIUM`, when Chromium is not installed.
     pub fn launch() -> Chromium {
+        let binary = binary();
         assert!(
-            Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} is missing: the HTML report test needs Debian's chromium; run scripts/install-test-deps"
+            binary.exists(),
+            "{} is missing: the HTML report test needs Chromium; run scripts/install-test-deps \
+             (Debian's chromium) or set {CHROMIUM_ENV} to a Chromium binary",
+            binary.display()
         );
         let profile = tempfile::tempdir().expect("temp dir");
         let log = std::fs::File::create(profile.path().join("chromium.log")).expect("log file");
-        let child = Command::new(CHROMIUM)
+        let mut child = Command::new(&binary)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -69,18 +77,19 @@ impl Chromium {
             .arg("about:blank")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(Stdio::piped())
             // Its own process group, so drop can end the renderers and helpers with it.
             .process_group(0)
             .spawn()
-            .expect("chromium starts");
+            .unwrap_or_else(|e| panic!("{} does not start: {e}", binary.display()));
+        let endpoint = watch_stderr(child.stderr.take().expect("piped stderr"), log);
         let mut browser = PartialChromium { child: Some(child), profile: Some(profile) };
-        let (port, path) = browser.devtools_endpoint();
+        let url = browser.devtools_endpoint(&endpoint);
+        let port = url.port().expect("DevTools URL has a port");
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to DevTools");
         stream.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
-        let (ws, _) = tungstenite::client(format!("ws://127.0.0.1:{port}{path}"), stream)
-            .map_err(|e| e.to_string())
-            .expect("DevTools WebSocket handshake");
+        let (ws, _) =
+            tungstenite::client(url.as_str(), stream).map_err(|e| e.to_string()).expect("DevTools WebSocket handshake");
         let (child, profile) = browser.take();
         let mut chromium = Chromium {
             child,
@@ -252,31 +261,22 @@ struct PartialChromium {
 }
 
 impl PartialChromium {
-    /// Waits for Chromium to write the port and browser path of its DevTools endpoint.
-    fn devtools_endpoint(&mut self) -> (u16, String) {
-        let profile = self.profile.as_ref().expect("profile").path().to_path_buf();
-        let file: PathBuf = profile.join("profile").join("DevToolsActivePort");
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                let mut lines = text.lines();
-                if let (Some(port), Some(path)) = (lines.next(), lines.next())
-                    && let Ok(port) = port.trim().parse::<u16>()
-                {
-                    return (port, path.trim().to_string());
-                }
+    /// Waits for the DevTools WebSocket URL Chromium prints once it listens.
+    fn devtools_endpoint(&mut self, endpoint: &mpsc::Receiver<url::Url>) -> url::Url {
+        let log = || {
+            let path = self.profile.as_ref().expect("profile").path().join("chromium.log");
+            std::fs::read_to_string(path).unwrap_or_default()
+        };
+        match endpoint.recv_timeout(TIMEOUT) {
+            Ok(url) => url,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!("chromium did not open DevTools within {TIMEOUT:?}:\n{}", log())
             }
-            let child = self.child.as_mut().expect("child");
-            let log = || {
-                let mut s = String::new();
-                let _ = std::fs::File::open(profile.join("chromium.log")).and_then(|mut f| f.read_to_string(&mut s));
-                s
-            };
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("chromium exited ({status}) before opening DevTools:\n{}", log());
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // Its stderr closed without the line: it is exiting.
+                let status = self.child.as_mut().expect("child").wait().expect("wait for chromium");
+                panic!("chromium exited ({status}) before opening DevTools:\n{}", log())
             }
-            assert!(Instant::now() < deadline, "chromium did not open DevTools within {TIMEOUT:?}:\n{}", log());
-            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -291,6 +291,32 @@ impl Drop for PartialChromium {
             kill_group(child);
         }
     }
+}
+
+/// Copies Chromium's stderr into `log` line by line, on a thread of its own
+/// that drains the pipe as long as Chromium writes to it, and sends the URL of
+/// the first `DevTools listening on ws://…` line.
+fn watch_stderr(stderr: std::process::ChildStderr, mut log: std::fs::File) -> mpsc::Receiver<url::Url> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        // Bytes, not `lines()`: a line that is not UTF-8 must not stop the draining.
+        for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+            let line = String::from_utf8_lossy(&line);
+            let _ = writeln!(log, "{line}");
+            if let Some(url) = line.strip_prefix("DevTools listening on ").and_then(|u| url::Url::parse(u.trim()).ok())
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(url);
+            }
+        }
+    });
+    rx
+}
+
+/// The Chromium binary: `KE_CHROMIUM` when set, else Debian's.
+fn binary() -> PathBuf {
+    std::env::var_os(CHROMIUM_ENV).filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from(CHROMIUM), PathBuf::from)
 }
 
 /// Ends Chromium and every process it started (they share its process group).

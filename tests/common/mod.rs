@@ -1,5 +1,4 @@
-//! Helpers shared by the integration tests. Each test crate uses a part of them.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests.
 
 pub mod chromium;
 pub mod cli;
