@@ -20,3 +20,4 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod schedule;
+pub mod yaml;
