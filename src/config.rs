@@ -122,6 +122,8 @@ pub struct CollectionSettings {
     /// Read node filesystem usage from the kubelet Summary API through the node proxy.
     /// Needs `nodes/proxy` (a broad grant); off means `NodeDisk` is not evaluated.
     pub kubelet_summary: bool,
+    /// `--snapshot`: a file larger than this many bytes is not read (a coverage gap).
+    pub max_file_bytes: u64,
 }
 
 impl Default for CollectionSettings {
@@ -131,6 +133,7 @@ impl Default for CollectionSettings {
             concurrency: 8,
             request_timeout: Duration::from_secs(30),
             kubelet_summary: true,
+            max_file_bytes: crate::collect::offline::DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
