@@ -417,6 +417,7 @@ impl FileConfig {
     pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
         let err = |problem: String| ConfigError { file: path.display().to_string(), problem };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let text = crate::yaml::prepare(&text).map_err(err)?.to_owned();
         let mut config: FileConfig = if text.trim().is_empty() {
             FileConfig::default()
         } else {
