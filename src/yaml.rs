@@ -119,10 +119,18 @@ pub fn check(text: &str) -> Result<(), LimitError> {
     Scanner::new(text).run().map(|_| ())
 }
 
-/// The deepest flow nesting (`[` and `{`) [`check`]'s scanner sees, for
-/// comparing it with libyaml's in the fuzz tests. `None` when it stops at a limit.
-pub fn flow_depth(text: &str) -> Option<usize> {
-    Scanner::new(text).run().ok().map(|s| s.max_flow)
+/// What [`check`]'s scanner saw, for comparing it with libyaml in the fuzz tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    /// The deepest flow nesting (`[` and `{`).
+    pub max_flow: usize,
+    /// The most nodes counted in one document.
+    pub max_nodes: usize,
+}
+
+/// Measures `text` as [`check`] does; `None` when it is outside the limits.
+pub fn measure(text: &str) -> Option<Measure> {
+    Scanner::new(text).run().ok().map(|s| Measure { max_flow: s.max_flow, max_nodes: s.max_nodes })
 }
 
 /// Either a limit or the parser's own error.
@@ -441,6 +449,7 @@ struct Scanner<'a> {
     /// An indicator (`-`, `?`, `:`, `,`) is waiting for its node; if none comes, it is an empty one.
     expect_node: bool,
     nodes: usize,
+    max_nodes: usize,
     doc_start: usize,
     doc_line: usize,
 }
@@ -461,6 +470,7 @@ impl<'a> Scanner<'a> {
             keys: vec![SimpleKey::default()],
             expect_node: false,
             nodes: 0,
+            max_nodes: 0,
             doc_start: 0,
             doc_line: 1,
         }
@@ -708,6 +718,7 @@ impl<'a> Scanner<'a> {
         if self.nodes > limit {
             return Err(LimitError::TooManyNodes { line: self.doc_line, limit, bytes });
         }
+        self.max_nodes = self.max_nodes.max(self.nodes);
         self.nodes = 0;
         self.doc_start = self.pos;
         self.doc_line = self.line;
@@ -997,9 +1008,10 @@ mod tests {
     }
 
     #[test]
-    fn flow_depth_matches_what_was_written() {
-        assert_eq!(flow_depth("a: [1, {b: [2]}]\nc: '[[['\n"), Some(3));
-        assert_eq!(flow_depth("a: |\n  [[[\n"), Some(0));
+    fn measures_match_what_was_written() {
+        assert_eq!(measure("a: [1, {b: [2]}]\nc: '[[['\n"), Some(Measure { max_flow: 3, max_nodes: 10 }));
+        assert_eq!(measure("a: |\n  [[[\n"), Some(Measure { max_flow: 0, max_nodes: 3 }));
+        assert_eq!(measure("- a\n-\n- b\n---\nx\n"), Some(Measure { max_flow: 0, max_nodes: 4 }));
     }
 
     #[test]

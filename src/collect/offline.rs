@@ -258,8 +258,9 @@ pub fn load_file(path: &Path, inventory: &mut Inventory) {
     }
 }
 
-/// Loads the text of one manifest file; a Windows editor's byte-order mark is ignored.
-fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
+/// Loads the text of one manifest file as if read from `path` (its extension says JSON or YAML);
+/// a Windows editor's byte-order mark is ignored.
+pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
     let text = crate::yaml::strip_bom(text);
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let docs = if is_json { json_documents(text) } else { yaml_documents(text) };
