@@ -374,7 +374,7 @@ fn mutated_files_never_crash_the_loaders() {
         let ext = if rng.below(4) == 0 { "json" } else { "yaml" };
         let path = dir.path().join(format!("input.{ext}"));
         std::fs::write(&path, &input).unwrap();
-        let inventory = kubeeye::collect::offline::load(&[path.clone()]).unwrap();
+        let inventory = kubeeye::collect::offline::load(std::slice::from_ref(&path)).unwrap();
         drop(inventory);
         let text = String::from_utf8_lossy(&input).into_owned();
         let _ = kubeeye::rules::RuleSet::from_sources(&[("input.yaml".into(), text.clone(), false)]);
