@@ -122,15 +122,24 @@ pub fn check(text: &str) -> Result<(), LimitError> {
 /// What [`check`]'s scanner saw, for comparing it with libyaml in the fuzz tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Measure {
-    /// The deepest flow nesting (`[` and `{`).
+    /// The deepest flow nesting (`[` and `{`): libyaml's flow level.
     pub max_flow: usize,
+    /// The deepest nesting, block indentation levels and flow levels together.
+    pub max_depth: usize,
     /// The most nodes counted in one document.
     pub max_nodes: usize,
+    /// Nodes counted in all documents.
+    pub total_nodes: usize,
 }
 
 /// Measures `text` as [`check`] does; `None` when it is outside the limits.
 pub fn measure(text: &str) -> Option<Measure> {
-    Scanner::new(text).run().ok().map(|s| Measure { max_flow: s.max_flow, max_nodes: s.max_nodes })
+    Scanner::new(text).run().ok().map(|s| Measure {
+        max_flow: s.max_flow,
+        max_depth: s.max_depth,
+        max_nodes: s.max_nodes,
+        total_nodes: s.total_nodes,
+    })
 }
 
 /// Either a limit or the parser's own error.
@@ -450,6 +459,8 @@ struct Scanner<'a> {
     expect_node: bool,
     nodes: usize,
     max_nodes: usize,
+    total_nodes: usize,
+    max_depth: usize,
     doc_start: usize,
     doc_line: usize,
 }
@@ -471,6 +482,8 @@ impl<'a> Scanner<'a> {
             expect_node: false,
             nodes: 0,
             max_nodes: 0,
+            total_nodes: 0,
+            max_depth: 0,
             doc_start: 0,
             doc_line: 1,
         }
@@ -719,14 +732,16 @@ impl<'a> Scanner<'a> {
             return Err(LimitError::TooManyNodes { line: self.doc_line, limit, bytes });
         }
         self.max_nodes = self.max_nodes.max(self.nodes);
+        self.total_nodes += self.nodes;
         self.nodes = 0;
         self.doc_start = self.pos;
         self.doc_line = self.line;
         Ok(())
     }
 
-    fn check_depth(&self) -> Result<(), LimitError> {
-        if self.indents.len() + self.flow > MAX_DEPTH {
+    fn check_depth(&mut self) -> Result<(), LimitError> {
+        self.max_depth = self.max_depth.max(self.indents.len() + self.flow);
+        if self.max_depth > MAX_DEPTH {
             return Err(LimitError::TooDeep { line: self.line });
         }
         Ok(())
@@ -1009,9 +1024,11 @@ mod tests {
 
     #[test]
     fn measures_match_what_was_written() {
-        assert_eq!(measure("a: [1, {b: [2]}]\nc: '[[['\n"), Some(Measure { max_flow: 3, max_nodes: 10 }));
-        assert_eq!(measure("a: |\n  [[[\n"), Some(Measure { max_flow: 0, max_nodes: 3 }));
-        assert_eq!(measure("- a\n-\n- b\n---\nx\n"), Some(Measure { max_flow: 0, max_nodes: 4 }));
+        let m =
+            |max_flow, max_depth, max_nodes, total_nodes| Some(Measure { max_flow, max_depth, max_nodes, total_nodes });
+        assert_eq!(measure("a: [1, {b: [2]}]\nc: '[[['\n"), m(3, 4, 10, 10));
+        assert_eq!(measure("a: |\n  [[[\n"), m(0, 1, 3, 3));
+        assert_eq!(measure("- a\n-\n- b\n---\nx\n"), m(0, 1, 4, 5));
     }
 
     #[test]
