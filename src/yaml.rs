@@ -401,11 +401,12 @@ impl<'de> Visitor<'de> for CountSeed<'_> {
 
 /// libyaml treats these as line breaks.
 fn break_len(s: &[u8], i: usize) -> usize {
-    match (s.get(i), s.get(i + 1), s.get(i + 2)) {
-        (Some(b'\r'), Some(b'\n'), _) => 2,
-        (Some(b'\r' | b'\n'), _, _) => 1,
-        (Some(0xC2), Some(0x85), _) => 2,
-        (Some(0xE2), Some(0x80), Some(0xA8 | 0xA9)) => 3,
+    match s.get(i) {
+        Some(b'\n') => 1,
+        Some(b'\r') => 1 + usize::from(s.get(i + 1) == Some(&b'\n')),
+        // NEL (U+0085), LS (U+2028), PS (U+2029).
+        Some(0xC2) if s.get(i + 1) == Some(&0x85) => 2,
+        Some(0xE2) if s.get(i + 1) == Some(&0x80) && matches!(s.get(i + 2), Some(0xA8 | 0xA9)) => 3,
         _ => 0,
     }
 }
@@ -428,6 +429,23 @@ fn is_alpha(c: u8) -> bool {
 fn is_uri(c: u8) -> bool {
     is_alpha(c) || b";/?:@&=+$.%!~*'()".contains(&c)
 }
+
+const fn byte_set(bytes: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        set[bytes[i] as usize] = true;
+        i += 1;
+    }
+    set
+}
+
+/// Bytes that may end a run of text (the lead bytes of NEL, LS and PS among them); runs of any
+/// other bytes are skipped in one step. Each set starts at an ASCII or lead byte, so a run ends
+/// on a character boundary.
+const LINE_END: [bool; 256] = byte_set(b"\r\n\xC2\xE2");
+const PLAIN_END: [bool; 256] = byte_set(b" \t\r\n:,[]{}\xC2\xE2");
+const QUOTED_END: [bool; 256] = byte_set(b" \t\r\n'\"\\\xC2\xE2");
 
 #[derive(Debug, Clone, Copy, Default)]
 struct SimpleKey {
@@ -506,11 +524,19 @@ impl<'a> Scanner<'a> {
     }
 
     fn is_blankz(&self, k: usize) -> bool {
-        self.at(k).is_none() || self.is_blank(k) || self.is_break(k)
+        match self.at(k) {
+            None | Some(b' ' | b'\t' | b'\n' | b'\r') => true,
+            Some(0xC2 | 0xE2) => self.is_break(k),
+            Some(_) => false,
+        }
     }
 
     fn is_breakz(&self, k: usize) -> bool {
-        self.at(k).is_none() || self.is_break(k)
+        match self.at(k) {
+            None | Some(b'\n' | b'\r') => true,
+            Some(0xC2 | 0xE2) => self.is_break(k),
+            Some(_) => false,
+        }
     }
 
     fn eof(&self) -> bool {
@@ -523,6 +549,27 @@ impl<'a> Scanner<'a> {
             self.pos = (self.pos + char_len(c)).min(self.s.len());
             self.col += 1;
             self.index += 1;
+        }
+    }
+
+    /// Steps over bytes until one in `end`: the hot loop, for text inside scalars and comments.
+    fn skip_run(&mut self, end: &[bool; 256]) {
+        let rest = &self.s[self.pos..];
+        let n = rest.iter().position(|&b| end[usize::from(b)]).unwrap_or(rest.len());
+        let chars = rest[..n].iter().filter(|&&b| b & 0xC0 != 0x80).count();
+        self.pos += n;
+        self.col += chars;
+        self.index += chars;
+    }
+
+    /// Steps over the rest of the line, up to its line break.
+    fn skip_line(&mut self) {
+        loop {
+            self.skip_run(&LINE_END);
+            if self.is_breakz(0) {
+                return;
+            }
+            self.skip();
         }
     }
 
@@ -559,9 +606,7 @@ impl<'a> Scanner<'a> {
             let c = self.s[self.pos];
             if self.col == 0 && c == b'%' {
                 // A directive: the rest of the line.
-                while !self.is_breakz(0) {
-                    self.skip();
-                }
+                self.skip_line();
                 self.unroll(-1);
                 self.remove_key();
                 self.key_allowed = false;
@@ -704,9 +749,7 @@ impl<'a> Scanner<'a> {
                 self.skip();
             }
             if self.is(0, b'#') {
-                while !self.is_breakz(0) {
-                    self.skip();
-                }
+                self.skip_line();
             }
             if !self.is_break(0) {
                 return;
@@ -813,6 +856,10 @@ impl<'a> Scanner<'a> {
                 return;
             }
             while !self.is_blankz(0) {
+                self.skip_run(&QUOTED_END);
+                if self.is_blankz(0) {
+                    break;
+                }
                 if single && self.is(0, b'\'') && self.is(1, b'\'') {
                     self.skip();
                     self.skip();
@@ -849,6 +896,10 @@ impl<'a> Scanner<'a> {
                 break;
             }
             while !self.is_blankz(0) {
+                self.skip_run(&PLAIN_END);
+                if self.is_blankz(0) {
+                    break;
+                }
                 let c = self.s[self.pos];
                 if self.flow > 0 && c == b':' && self.at(1).is_some_and(|n| b",?[]{}".contains(&n)) {
                     // libyaml: "found unexpected ':'"; it stops, we end the scalar.
@@ -900,9 +951,7 @@ impl<'a> Scanner<'a> {
             self.skip();
         }
         if self.is(0, b'#') {
-            while !self.is_breakz(0) {
-                self.skip();
-            }
+            self.skip_line();
         }
         if !self.is_breakz(0) {
             return;
@@ -917,9 +966,7 @@ impl<'a> Scanner<'a> {
             return;
         }
         while self.col as isize == indent && !self.eof() {
-            while !self.is_breakz(0) {
-                self.skip();
-            }
+            self.skip_line();
             if self.eof() {
                 break;
             }
