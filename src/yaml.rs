@@ -450,7 +450,7 @@ const QUOTED_END: [bool; 256] = byte_set(b" \t\r\n'\"\\\xC2\xE2");
 #[derive(Debug, Clone, Copy, Default)]
 struct SimpleKey {
     possible: bool,
-    index: usize,
+    pos: usize,
     line: usize,
     col: usize,
 }
@@ -461,9 +461,8 @@ struct SimpleKey {
 /// can only find more nesting, never less.
 struct Scanner<'a> {
     s: &'a [u8],
+    /// Byte offset: also libyaml's measure for its 1024-byte limit on simple keys.
     pos: usize,
-    /// Characters read, for libyaml's 1024-character limit on simple keys.
-    index: usize,
     line: usize,
     col: usize,
     flow: usize,
@@ -488,7 +487,6 @@ impl<'a> Scanner<'a> {
         Scanner {
             s: text.as_bytes(),
             pos: 0,
-            index: 0,
             line: 1,
             col: 0,
             flow: 0,
@@ -548,7 +546,6 @@ impl<'a> Scanner<'a> {
         if let Some(c) = self.at(0) {
             self.pos = (self.pos + char_len(c)).min(self.s.len());
             self.col += 1;
-            self.index += 1;
         }
     }
 
@@ -559,7 +556,6 @@ impl<'a> Scanner<'a> {
         let chars = rest[..n].iter().filter(|&&b| b & 0xC0 != 0x80).count();
         self.pos += n;
         self.col += chars;
-        self.index += chars;
     }
 
     /// Steps over the rest of the line, up to its line break.
@@ -579,7 +575,6 @@ impl<'a> Scanner<'a> {
             self.pos += n;
             self.line += 1;
             self.col = 0;
-            self.index += 1;
         }
     }
 
@@ -812,13 +807,13 @@ impl<'a> Scanner<'a> {
     fn top_key(&self) -> SimpleKey {
         let key = self.keys.last().copied().unwrap_or_default();
         // Checked where it is used rather than at every token: both conditions only ever become true.
-        let stale = key.line < self.line || key.index + 1024 < self.index;
+        let stale = key.line < self.line || key.pos + 1024 < self.pos;
         SimpleKey { possible: key.possible && !stale, ..key }
     }
 
     fn save_key(&mut self) {
         if self.key_allowed {
-            let key = SimpleKey { possible: true, index: self.index, line: self.line, col: self.col };
+            let key = SimpleKey { possible: true, pos: self.pos, line: self.line, col: self.col };
             if let Some(top) = self.keys.last_mut() {
                 *top = key;
             }
