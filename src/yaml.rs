@@ -472,6 +472,9 @@ struct Scanner<'a> {
     key_allowed: bool,
     /// One possible simple key per flow level, the block level first.
     keys: Vec<SimpleKey>,
+    /// The deepest flow level since the block level's simple key was saved: when a `:` makes
+    /// that key (`{a: b}: c`) a block mapping's, the flow collection inside it nests one deeper.
+    key_flow: usize,
     /// An indicator (`-`, `?`, `:`, `,`) is waiting for its node; if none comes, it is an empty one.
     expect_node: bool,
     nodes: usize,
@@ -495,6 +498,7 @@ impl<'a> Scanner<'a> {
             indents: Vec::new(),
             key_allowed: true,
             keys: vec![SimpleKey::default()],
+            key_flow: 0,
             expect_node: false,
             nodes: 0,
             max_nodes: 0,
@@ -624,6 +628,7 @@ impl<'a> Scanner<'a> {
                     self.save_key();
                     self.flow += 1;
                     self.max_flow = self.max_flow.max(self.flow);
+                    self.key_flow = self.key_flow.max(self.flow);
                     self.keys.push(SimpleKey::default());
                     self.key_allowed = true;
                     self.nodes += 1;
@@ -671,7 +676,10 @@ impl<'a> Scanner<'a> {
                     self.empty_node();
                     let key = self.top_key();
                     if key.possible {
-                        self.roll(key.col)?;
+                        if self.roll(key.col)? {
+                            // The mapping starts before the key: it holds what the key nested.
+                            self.note_depth(self.indents.len() + self.key_flow)?;
+                        }
                         self.remove_key();
                         self.key_allowed = false;
                     } else {
@@ -778,22 +786,28 @@ impl<'a> Scanner<'a> {
     }
 
     fn check_depth(&mut self) -> Result<(), LimitError> {
-        self.max_depth = self.max_depth.max(self.indents.len() + self.flow);
-        if self.max_depth > MAX_DEPTH {
+        self.note_depth(self.indents.len() + self.flow)
+    }
+
+    fn note_depth(&mut self, depth: usize) -> Result<(), LimitError> {
+        self.max_depth = self.max_depth.max(depth);
+        if depth > MAX_DEPTH {
             return Err(LimitError::TooDeep { line: self.line });
         }
         Ok(())
     }
 
-    fn roll(&mut self, col: usize) -> Result<(), LimitError> {
+    /// Starts a block collection at `col` when it is deeper than the current one; says whether it did.
+    fn roll(&mut self, col: usize) -> Result<bool, LimitError> {
         let col = col as isize;
         if self.flow == 0 && self.indent < col {
             self.indents.push(self.indent);
             self.indent = col;
             self.nodes += 1;
             self.check_depth()?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     fn unroll(&mut self, col: isize) {
@@ -813,6 +827,9 @@ impl<'a> Scanner<'a> {
 
     fn save_key(&mut self) {
         if self.key_allowed {
+            if self.flow == 0 {
+                self.key_flow = 0;
+            }
             let key = SimpleKey { possible: true, pos: self.pos, line: self.line, col: self.col };
             if let Some(top) = self.keys.last_mut() {
                 *top = key;
@@ -1062,6 +1079,16 @@ mod tests {
         ] {
             assert!(matches!(check(&text), Err(LimitError::TooDeep { .. })), "{text}");
         }
+    }
+
+    #[test]
+    fn a_flow_collection_as_a_block_key_nests_inside_the_mapping() {
+        // Found by the yaml_scan fuzz target: libyaml starts the block mapping before the key.
+        assert_eq!(measure("{a: [1]}: x\n").map(|m| (m.max_flow, m.max_depth)), Some((2, 3)));
+        let deep = deep("[", "]", MAX_DEPTH);
+        assert_eq!(check(&format!("k: {deep}\n")), Err(LimitError::TooDeep { line: 1 }));
+        assert_eq!(check(&format!("{deep}: x\n")), Err(LimitError::TooDeep { line: 1 }));
+        assert_eq!(check(&format!("{deep}\n")), Ok(()));
     }
 
     #[test]
