@@ -128,6 +128,8 @@ pub struct CollectionSettings {
     /// Read node filesystem usage from the kubelet Summary API through the node proxy.
     /// Needs `nodes/proxy` (a broad grant); off means `NodeDisk` is not evaluated.
     pub kubelet_summary: bool,
+    /// `--snapshot`: a file larger than this many bytes is not read (a coverage gap).
+    pub max_file_bytes: u64,
 }
 
 impl Default for CollectionSettings {
@@ -137,6 +139,7 @@ impl Default for CollectionSettings {
             concurrency: 8,
             request_timeout: Duration::from_secs(30),
             kubelet_summary: true,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
@@ -215,6 +218,9 @@ pub fn check_namespace(name: &str) -> Result<(), String> {
         ))
     }
 }
+
+/// The largest snapshot file read by default (`inspection.collection.maxFileBytes`).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The longest duration any setting accepts: a year. Longer values are
 /// typos, and beyond the clock's range they would overflow a deadline.
@@ -833,6 +839,8 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = || path.to_path_buf();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file(), source })?;
+        let text =
+            crate::yaml::prepare(&text).map_err(|problem| ConfigError::Invalid { file: file(), problem })?.to_owned();
         let mut config: FileConfig = if text.trim().is_empty() {
             FileConfig::default()
         } else {

@@ -72,7 +72,7 @@ pub fn inspect(
     let started_at = clock::format(clock::now());
     match source {
         Source::Snapshot(paths) => {
-            let mut inventory = offline::load(paths)?;
+            let mut inventory = offline::load_with_limit(paths, settings.collection.max_file_bytes)?;
             if inventory.objects.is_empty() && inventory.gaps.is_empty() {
                 let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
                 return Err(InspectError::EmptySnapshot(names.join(", ")));

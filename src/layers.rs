@@ -19,7 +19,7 @@ struct Layer {
 
 /// Lowest first.
 const LAYERS: &[Layer] = &[
-    Layer { name: "base", modules: &["clock", "quantity", "text", "error"], peers: true },
+    Layer { name: "base", modules: &["clock", "quantity", "text", "error", "yaml"], peers: true },
     Layer { name: "inventory", modules: &["inventory"], peers: false },
     Layer { name: "report", modules: &["report"], peers: false },
     Layer { name: "settings", modules: &["config"], peers: false },

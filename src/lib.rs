@@ -33,3 +33,4 @@ pub mod rules;
 pub mod run;
 pub mod schedule;
 pub mod text;
+pub mod yaml;

@@ -617,6 +617,7 @@ struct ContainerFilter {
 }
 
 fn parse_file(file: &str, text: &str) -> Result<RuleFile, RuleError> {
+    let text = crate::yaml::prepare(text).map_err(|problem| RuleError::File { file: file.to_string(), problem })?;
     let de = serde_norway::Deserializer::from_str(text);
     let parsed: Option<RuleFile> = serde::Deserialize::deserialize(de)
         .map_err(|e| RuleError::File { file: file.to_string(), problem: e.to_string() })?;

@@ -15,6 +15,7 @@ mod deliver_email;
 mod deliver_store;
 mod deliver_webhook;
 mod fake_apiserver;
+mod hostile;
 mod html_browser;
 mod html_report;
 mod live;

@@ -5,10 +5,18 @@
 //! recursively — including the layout `kubectl cluster-info dump
 //! --output-directory` writes. A malformed document becomes a coverage gap
 //! naming the file and document; the other documents still load.
+//!
+//! Files found by walking a directory are read only when they are regular
+//! files (after following links, and again on the opened handle): a FIFO
+//! would block forever, `/dev/zero` never ends. Anything else, a file over
+//! the size limit, or a subdirectory that cannot be listed is a coverage gap
+//! naming the path. A path named on the command line may be a pipe
+//! (`--snapshot <(kubectl get pods -o yaml)`); the size limit still applies.
+//! YAML goes through [`crate::yaml`]'s limits on nesting and size first.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::inventory::{CoverageGap, Inventory, Object};
@@ -27,24 +35,40 @@ pub enum SnapshotError {
     },
 }
 
-/// Loads every path into one inventory.
+/// The largest file read by default (`inspection.collection.maxFileBytes`).
+pub use crate::config::DEFAULT_MAX_FILE_BYTES;
+
+/// Loads every path into one inventory, reading files of up to [`DEFAULT_MAX_FILE_BYTES`].
 pub fn load(paths: &[PathBuf]) -> Result<Inventory, SnapshotError> {
+    load_with_limit(paths, DEFAULT_MAX_FILE_BYTES)
+}
+
+/// Loads every path into one inventory; a file larger than `max_file_bytes` is a coverage gap.
+pub fn load_with_limit(paths: &[PathBuf], max_file_bytes: u64) -> Result<Inventory, SnapshotError> {
     let mut inventory = Inventory::default();
     for path in paths {
         let meta =
             std::fs::metadata(path).map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
         let files = if meta.is_dir() {
             let mut files = Vec::new();
-            walk(path, &mut files).map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
-            files
+            walk(path, &mut files, &mut inventory.gaps)
+                .map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
+            files.into_iter().map(|f| (f, Origin::Found)).collect()
         } else {
-            vec![path.clone()]
+            vec![(path.clone(), Origin::Named)]
         };
-        for file in files {
+        for (file, origin) in files {
+            let text = match read_text(&file, origin, max_file_bytes) {
+                Ok(text) => text,
+                Err(reason) => {
+                    inventory.gaps.push(gap(&file, None, reason));
+                    continue;
+                }
+            };
             if is_dump_log(&file) {
-                load_dump_log(&file, &mut inventory);
+                load_dump_log(&file, &text, &mut inventory);
             } else {
-                load_file(&file, &mut inventory);
+                load_text(&file, &text, &mut inventory);
             }
         }
         inventory.sources.push(format!("snapshot:{}", path.display()));
@@ -88,14 +112,7 @@ fn is_dump_log(path: &Path) -> bool {
 }
 
 /// Splits a cluster-info dump `logs.txt` into one `ContainerLog` per container section.
-fn load_dump_log(path: &Path, inventory: &mut Inventory) {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => {
-            inventory.gaps.push(gap(path, None, format!("cannot read file: {e}")));
-            return;
-        }
-    };
+fn load_dump_log(path: &Path, text: &str, inventory: &mut Inventory) {
     // <namespace>/<pod>/logs.txt: the directory names say whose logs these are when the header does not.
     let mut dirs = path.ancestors().skip(1).filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
     let dir_pod = dirs.next().unwrap_or_default();
@@ -130,8 +147,10 @@ fn load_dump_log(path: &Path, inventory: &mut Inventory) {
     flush(current.take(), inventory);
 }
 
-/// Manifest files below `dir`, sorted so that loads are reproducible. Hidden entries are skipped.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Manifest files below `dir`, sorted so that loads are reproducible. Hidden entries are skipped;
+/// links to directories are not followed. Only `dir` itself failing is an error: a subdirectory
+/// that cannot be listed is a gap naming it, and the rest still loads.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, gaps: &mut Vec<CoverageGap>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
@@ -139,13 +158,100 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        if entry.file_type()?.is_dir() {
-            walk(&path, out)?;
-        } else if is_manifest(&path) || is_dump_log(&path) {
-            out.push(path);
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => {
+                if let Err(e) = walk(&path, out, gaps) {
+                    gaps.push(gap(&path, None, format!("cannot read directory: {e}")));
+                }
+            }
+            Ok(_) if is_manifest(&path) || is_dump_log(&path) => out.push(path),
+            Ok(_) => {}
+            Err(e) => gaps.push(gap(&path, None, format!("cannot read: {e}"))),
         }
     }
     Ok(())
+}
+
+/// How a file came to be read: named on the command line, or found in a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Named,
+    Found,
+}
+
+/// Reads one file of at most `max` bytes. A file found in a directory must be a regular file.
+fn read_text(path: &Path, origin: Origin, max: u64) -> Result<String, String> {
+    let cannot = |e: std::io::Error| format!("cannot read file: {e}");
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if origin == Origin::Found {
+        regular(&meta)?;
+    }
+    if meta.is_file() && meta.len() > max {
+        return Err(too_large(max));
+    }
+    let file = open(path, origin).map_err(cannot)?;
+    if origin == Origin::Found {
+        // The path may have been swapped between the two looks; the handle is what is read.
+        regular(&file.metadata().map_err(cannot)?)?;
+    }
+    let capacity = if meta.is_file() { meta.len().min(max) } else { 0 };
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(max));
+    }
+    String::from_utf8(bytes).map_err(|_| "cannot read file: stream did not contain valid UTF-8".to_string())
+}
+
+/// Opens for reading; a file found in a directory without blocking, so that a FIFO put in a
+/// regular file's place cannot hang the open.
+fn open(path: &Path, origin: Origin) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    if origin == Origin::Found {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    let _ = origin;
+    options.open(path)
+}
+
+fn regular(meta: &std::fs::Metadata) -> Result<(), String> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    let t = meta.file_type();
+    let what = if t.is_dir() { "a directory" } else { special_kind(t) };
+    Err(format!("not a regular file ({what}); only regular files are read from a snapshot directory"))
+}
+
+#[cfg(unix)]
+fn special_kind(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: std::fs::FileType) -> &'static str {
+    "a special file"
+}
+
+fn too_large(max: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    let size = if max.is_multiple_of(MIB) { format!("{} MiB", max / MIB) } else { format!("{max} bytes") };
+    format!("larger than {size} (inspection.collection.maxFileBytes); not read")
 }
 
 fn is_manifest(path: &Path) -> bool {
@@ -157,15 +263,18 @@ fn is_manifest(path: &Path) -> bool {
 
 /// Loads one file, recording any problem as a coverage gap.
 pub fn load_file(path: &Path, inventory: &mut Inventory) {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => {
-            inventory.gaps.push(gap(path, None, format!("cannot read file: {e}")));
-            return;
-        }
-    };
+    match read_text(path, Origin::Named, DEFAULT_MAX_FILE_BYTES) {
+        Ok(text) => load_text(path, &text, inventory),
+        Err(reason) => inventory.gaps.push(gap(path, None, reason)),
+    }
+}
+
+/// Loads the text of one manifest file as if read from `path` (its extension says JSON or YAML);
+/// a Windows editor's byte-order mark is ignored.
+pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
+    let text = crate::yaml::strip_bom(text);
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let docs = if is_json { json_documents(&text) } else { yaml_documents(&text) };
+    let docs = if is_json { json_documents(text) } else { yaml_documents(text) };
     for (index, doc) in docs.into_iter().enumerate() {
         match doc {
             Ok(Some(value)) => add_document(value, path, index + 1, inventory),
@@ -233,12 +342,15 @@ fn is_separator(line: &str) -> bool {
     line.strip_prefix("---").is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
 }
 
+/// Parses one document within the limits of [`crate::yaml`], checked before the parser sees it.
 fn parse_yaml(text: &str, start_line: usize) -> Document {
-    let de = serde_norway::Deserializer::from_str(text);
-    match Value::deserialize(de) {
+    let limit = |e: crate::yaml::LimitError| e.shifted(start_line - 1).to_string();
+    crate::yaml::check(text).map_err(limit)?;
+    match crate::yaml::value_from_str(text) {
         Ok(Value::Null) => Ok(None),
         Ok(v) => Ok(Some(v)),
-        Err(e) => {
+        Err(crate::yaml::ParseError::Limit(e)) => Err(limit(e)),
+        Err(crate::yaml::ParseError::Syntax(e)) => {
             let at = e.location().map(|l| format!(" at line {}", start_line + l.line() - 1)).unwrap_or_default();
             Err(format!("invalid YAML{at}: {}", strip_location(&e.to_string())))
         }
@@ -396,5 +508,136 @@ mod tests {
     #[test]
     fn missing_path_is_an_error() {
         assert!(load(&[PathBuf::from("/nonexistent/kubeeye")]).is_err());
+    }
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n";
+
+    /// Loads in a thread, so that a load that hangs fails the test instead of stalling it.
+    fn load_within(paths: Vec<PathBuf>, max: u64) -> Inventory {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(load_with_limit(&paths, max).unwrap());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the load finished")
+    }
+
+    #[test]
+    fn a_fifo_in_a_snapshot_directory_is_a_gap_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pod.yaml"), POD).unwrap();
+        let fifo = dir.path().join("pipe.yaml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let inv = load_within(vec![dir.path().to_path_buf()], DEFAULT_MAX_FILE_BYTES);
+        assert_eq!(inv.objects.len(), 1);
+        assert_eq!(inv.gaps.len(), 1, "{:?}", inv.gaps);
+        assert_eq!(inv.gaps[0].resource, fifo.display().to_string());
+        assert!(inv.gaps[0].reason.contains("not a regular file (a FIFO)"), "{:?}", inv.gaps[0]);
+    }
+
+    #[test]
+    fn links_to_devices_and_directories_are_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pod.yaml"), POD).unwrap();
+        std::os::unix::fs::symlink("/dev/null", dir.path().join("null.yaml")).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("sub"), dir.path().join("sub.json")).unwrap();
+        let inv = load_within(vec![dir.path().to_path_buf()], DEFAULT_MAX_FILE_BYTES);
+        assert_eq!(inv.objects.len(), 1);
+        let reasons: Vec<&str> = inv.gaps.iter().map(|g| g.reason.as_str()).collect();
+        assert_eq!(inv.gaps.len(), 2, "{reasons:?}");
+        assert!(reasons[0].starts_with("not a regular file (a character device)"), "{reasons:?}");
+        assert!(reasons[1].starts_with("not a regular file (a directory)"), "{reasons:?}");
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_a_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pod.yaml"), POD).unwrap();
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&big, format!("{POD}# {}\n", "x".repeat(200))).unwrap();
+        let inv = load_within(vec![dir.path().to_path_buf()], 100);
+        assert_eq!(inv.objects.len(), 1);
+        assert_eq!(inv.gaps[0].resource, big.display().to_string());
+        assert_eq!(inv.gaps[0].reason, "larger than 100 bytes (inspection.collection.maxFileBytes); not read");
+        // A pipe named on the command line is read, up to the limit.
+        let inv = load_within(vec![PathBuf::from("/dev/zero")], 1024 * 1024);
+        assert_eq!(inv.gaps[0].reason, "larger than 1 MiB (inspection.collection.maxFileBytes); not read");
+    }
+
+    #[test]
+    fn an_unreadable_subdirectory_is_a_gap_naming_it() {
+        // A directory whose path is longer than the system allows (ENAMETOOLONG) cannot be
+        // listed, even by root; it is built through short links placed outside the snapshot.
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("snap");
+        std::fs::create_dir(&snap).unwrap();
+        std::fs::write(snap.join("pod.yaml"), POD).unwrap();
+        let name = "d".repeat(250);
+        let mut short = snap.clone();
+        for i in 0..20 {
+            std::fs::create_dir(short.join(&name)).unwrap();
+            let link = dir.path().join(format!("l{i}"));
+            std::os::unix::fs::symlink(short.join(&name), &link).unwrap();
+            short = link;
+        }
+        let inv = load_within(vec![snap.clone()], DEFAULT_MAX_FILE_BYTES);
+        assert_eq!(inv.objects.len(), 1);
+        assert_eq!(inv.gaps.len(), 1, "{:?}", inv.gaps);
+        assert!(inv.gaps[0].resource.starts_with(&format!("{}/{name}/{name}/", snap.display())));
+        assert!(inv.gaps[0].reason.starts_with("cannot read directory: "), "{}", inv.gaps[0].reason);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yaml"), format!("\u{feff}{POD}")).unwrap();
+        std::fs::write(dir.path().join("b.yaml"), format!("\u{feff}---\n{}", POD.replace("name: a", "name: b")))
+            .unwrap();
+        std::fs::write(
+            dir.path().join("c.json"),
+            "\u{feff}{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"c\",\"namespace\":\"x\"}}",
+        )
+        .unwrap();
+        let inv = load(&[dir.path().to_path_buf()]).unwrap();
+        assert!(inv.gaps.is_empty(), "{:?}", inv.gaps);
+        let names: Vec<_> = inv.objects.iter().map(|o| o.id.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn deep_nesting_is_a_gap_found_before_parsing() {
+        // 200 KB of unclosed `{a: ` took the parser 20 s.
+        let text = format!(
+            "{POD}---\nkind: Pod\nspec:\n  x: {}\n---\n{}",
+            "{a: ".repeat(50_000),
+            POD.replace("name: a", "name: b")
+        );
+        let started = std::time::Instant::now();
+        let inv = load_text("deep.yaml", &text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+        let names: Vec<_> = inv.objects.iter().map(|o| o.id.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert!(inv.gaps[0].resource.ends_with("deep.yaml (document 2)"), "{:?}", inv.gaps[0]);
+        assert!(inv.gaps[0].reason.starts_with("YAML nested deeper than 100 levels at line 7;"), "{:?}", inv.gaps[0]);
+    }
+
+    #[test]
+    fn documents_that_would_take_too_much_memory_are_gaps() {
+        // Aliases: 6 KB that expand to a million nodes.
+        let bomb =
+            format!("kind: Pod\nmetadata: {{name: x}}\na: &a [{}]\nb: [{}]\n", "x,".repeat(1000), "*a,".repeat(1000));
+        // Density: 300,000 one-letter items.
+        let dense = format!("kind: Pod\nmetadata: {{name: y}}\nz: [{}]\n", "a,".repeat(300_000));
+        let inv = load_text("m.yaml", &format!("{bomb}---\n{dense}---\n{POD}"));
+        let names: Vec<_> = inv.objects.iter().map(|o| o.id.name.as_str()).collect();
+        assert_eq!(names, ["a"]);
+        assert_eq!(inv.gaps.len(), 2, "{:?}", inv.gaps);
+        assert!(inv.gaps[0].reason.starts_with("YAML document expands to more than"), "{:?}", inv.gaps[0]);
+        assert!(
+            inv.gaps[1].reason.starts_with("YAML document starting at line 6 has more than 250000 nodes"),
+            "{:?}",
+            inv.gaps[1]
+        );
     }
 }

@@ -6,7 +6,9 @@
 //!
 //! Every cell from the cluster is made printable first: control characters
 //! (terminal escapes in a log line, say) are shown escaped, never sent to the
-//! terminal.
+//! terminal. Cells are then cut to a width ([`MAX_COLUMN`] for padded columns,
+//! [`MAX_LAST_COLUMN`] for the last) with a `…`: an event reason or object
+//! name can be any length, and one wide cell would pad every row to its width.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -20,6 +22,12 @@ pub struct TableOptions {
     /// Colour severities with ANSI escapes (only on a TTY).
     pub color: bool,
 }
+
+/// Widest padded column, in characters: longer than any name Kubernetes accepts (253).
+pub const MAX_COLUMN: usize = 256;
+
+/// Widest last column (a message, never padded), in characters.
+pub const MAX_LAST_COLUMN: usize = 4096;
 
 type Cell = (String, Option<&'static str>);
 
@@ -35,7 +43,12 @@ impl Table {
     }
 
     fn row(&mut self, cells: Vec<Cell>) {
-        self.rows.push(cells.into_iter().map(|(text, style)| (printable(&text), style)).collect());
+        let last = self.header.len() - 1;
+        let row = cells.into_iter().enumerate().map(|(i, (text, style))| {
+            let max = if i == last { MAX_LAST_COLUMN } else { MAX_COLUMN };
+            (truncate(printable(&text), max), style)
+        });
+        self.rows.push(row.collect());
     }
 
     fn write(&self, out: &mut dyn Write, color: bool) -> std::io::Result<()> {
@@ -46,8 +59,14 @@ impl Table {
             }
         }
         let last = self.header.len() - 1;
-        let pad =
-            |i: usize, text: &str| if i == last { text.to_string() } else { format!("{text:<w$}", w = widths[i]) };
+        // Padded by hand: `format!("{:<w$}")` panics for widths over 65,535.
+        let pad = |i: usize, text: &str| {
+            let mut cell = text.to_string();
+            if i != last {
+                cell.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(text.chars().count())));
+            }
+            cell
+        };
         let header: Vec<String> = self.header.iter().enumerate().map(|(i, h)| pad(i, h)).collect();
         writeln!(out, "{}", header.join("   ").trim_end())?;
         for row in &self.rows {
@@ -79,6 +98,16 @@ pub fn printable(text: &str) -> String {
         }
     }
     out
+}
+
+/// At most `max` characters: the first `max - 1` and a `…` when cut.
+fn truncate(mut text: String, max: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max) {
+        let keep = text[..cut].char_indices().nth(max - 1).map_or(cut, |(i, _)| i);
+        text.truncate(keep);
+        text.push('…');
+    }
+    text
 }
 
 fn severity_style(s: Severity) -> &'static str {
@@ -270,10 +299,73 @@ fn group_by_object<'a>(findings: &[&'a Finding]) -> BTreeMap<GroupKey<'a>, Vec<&
 
 #[cfg(test)]
 mod tests {
-    use super::printable;
+    use super::*;
+    use crate::report::{Cluster, Summary, Tool};
 
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(printable("ok\x1b[31mred\nnext"), "ok\\u{1b}[31mred next");
+    }
+
+    fn event(name: &str, reason: &str) -> Finding {
+        serde_json::from_value(serde_json::json!({
+            "rule": "WarningEvent", "severity": "warning", "category": "Events", "section": section::EVENTS,
+            "kind": "Pod", "namespace": "shop", "name": name, "message": "Back-off restarting failed container",
+            "remediation": "", "fingerprint": "f", "reason": reason,
+        }))
+        .unwrap()
+    }
+
+    fn render(findings: Vec<Finding>) -> String {
+        let report = Report {
+            schema_version: "1".into(),
+            tool: Tool::default(),
+            cluster: Cluster::default(),
+            started_at: "2026-11-25T02:00:00Z".into(),
+            finished_at: "2026-11-25T02:00:00Z".into(),
+            complete: true,
+            summary: Summary::from_findings(&findings, 0),
+            coverage: Vec::new(),
+            findings,
+            scope: None,
+            rules: BTreeMap::new(),
+            diff: None,
+        };
+        let mut out = Vec::new();
+        write_table(&report, &mut out, TableOptions::default()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_cell_over_65535_characters_does_not_panic() {
+        // `format!("{:<w$}")` panicked with "Formatting argument out of range".
+        let out = render(vec![event("web-1", &"BackOff".repeat(10_000)), event("web-2", "BackOff")]);
+        let wide = out.lines().find(|l| l.contains("web-1")).unwrap();
+        assert!(wide.contains(&format!("{}…", &"BackOff".repeat(40)[..MAX_COLUMN - 1])), "{wide}");
+        assert!(wide.chars().count() < 6 * (MAX_COLUMN + 3) + MAX_LAST_COLUMN, "{}", wide.len());
+    }
+
+    #[test]
+    fn one_wide_cell_does_not_pad_every_row() {
+        // A 60,000-character name used to pad all 1,000 rows to its width: 60 MB.
+        let mut findings: Vec<Finding> = (0..1000).map(|i| event(&format!("web-{i}"), "BackOff")).collect();
+        findings.push(event(&"x".repeat(60_000), "BackOff"));
+        let out = render(findings);
+        assert!(out.len() < 1001 * (MAX_COLUMN + 200), "{} bytes", out.len());
+        // Ordinary rows are as before: the name column is as wide as the longest (cut) name.
+        let row = out.lines().find(|l| l.contains("web-7 ")).unwrap();
+        assert!(row.contains(&format!("web-7{}", " ".repeat(MAX_COLUMN - 5 + 3))), "{row}");
+    }
+
+    #[test]
+    fn long_messages_are_cut_and_short_cells_kept() {
+        assert_eq!(truncate("abcdef".into(), 4), "abc…");
+        assert_eq!(truncate("abcd".into(), 4), "abcd");
+        assert_eq!(truncate("äöüßé".into(), 3), "äö…");
+        let mut f = event("web-1", "BackOff");
+        f.message = "m".repeat(10_000);
+        let out = render(vec![f]);
+        let row = out.lines().find(|l| l.contains("web-1")).unwrap();
+        assert!(row.ends_with(&format!("{}…", "m".repeat(MAX_LAST_COLUMN - 1))), "{}", row.len());
     }
 }

@@ -1,0 +1,389 @@
+//! Hostile input: files, snapshots and reports made to hang, exhaust or crash
+//! `ke`. Each test runs the real binary under a watchdog (and, where `prlimit`
+//! exists, an address-space limit), so that a regression fails the test
+//! instead of hanging it or taking the machine's memory.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a `ke` run printed and returned.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// Memory a `ke` run may map: far more than it needs, far less than the machine has.
+const ADDRESS_SPACE: u64 = 4 << 30;
+
+/// Runs `ke` with `args`, killing it after `limit`.
+fn ke(args: &[&str], limit: Duration) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let bin = env!("CARGO_BIN_EXE_ke");
+    let mut command = if Path::new("/usr/bin/prlimit").exists() {
+        let mut c = Command::new("/usr/bin/prlimit");
+        c.arg(format!("--as={ADDRESS_SPACE}")).arg("--").arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let started = Instant::now();
+    let mut child = command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("ke {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code,
+        stdout: String::from_utf8_lossy(&std::fs::read(&out).unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&std::fs::read(&err).unwrap()).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+const INSPECTION: &str = "apiVersion: kubeeye.io/v1\nkind: Inspection\nmetadata: {name: inspection}\ncluster: hostile\ncollectedAt: \"2026-11-25T02:00:00Z\"\n";
+
+fn event(pod: &str, reason: &str) -> String {
+    format!(
+        "---\napiVersion: v1\nkind: Event\nmetadata: {{name: {pod}.17f3, namespace: shop}}\ntype: Warning\nreason: {reason}\nmessage: Back-off restarting failed container\ncount: 3\nfirstTimestamp: \"2026-11-25T01:10:00Z\"\nlastTimestamp: \"2026-11-25T01:55:00Z\"\ninvolvedObject: {{kind: Pod, name: {pod}, namespace: shop}}\n"
+    )
+}
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec:\n  containers: [{name: web, image: nginx}]\n";
+
+fn longest_line(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+#[test]
+fn an_event_reason_over_65535_characters_prints_in_diag_and_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "X".repeat(70_000);
+    let snapshot = write(dir.path(), "events.yaml", &format!("{INSPECTION}{}", event(&long, &long)));
+    let run = ke(&["diag", "--snapshot", arg(&snapshot)], MINUTE);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains(&format!("{}…", "X".repeat(255))), "{}", run.stdout);
+    assert!(longest_line(&run.stdout) < 6_000, "{}", longest_line(&run.stdout));
+
+    let report = dir.path().join("report.json");
+    let run = ke(&["diag", "--snapshot", arg(&snapshot), "-o", "json"], MINUTE);
+    std::fs::write(&report, &run.stdout).unwrap();
+    let run = ke(&["render", arg(&report), "-o", "table"], MINUTE);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(longest_line(&run.stdout) < 6_000, "{}", longest_line(&run.stdout));
+}
+
+#[test]
+fn one_wide_cell_does_not_pad_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = INSPECTION.to_string();
+    for i in 0..1000 {
+        text.push_str(&event(&format!("web-{i}"), "BackOff"));
+    }
+    text.push_str(&event(&"w".repeat(60_000), "BackOff"));
+    let snapshot = write(dir.path(), "events.yaml", &text);
+    let run = ke(&["diag", "--snapshot", arg(&snapshot)], MINUTE);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // It printed 60 MB: every row padded to the widest name.
+    assert!(run.stdout.len() < 1_000_000, "{} bytes for a {} byte snapshot", run.stdout.len(), text.len());
+}
+
+fn mkfifo(path: &Path) {
+    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
+#[test]
+fn fifos_and_links_to_devices_in_a_snapshot_directory_are_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pod.yaml", POD);
+    let fifo = dir.path().join("pipe.yaml");
+    mkfifo(&fifo);
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.yaml")).unwrap();
+    std::os::unix::fs::symlink("/dev/urandom", dir.path().join("random.json")).unwrap();
+    let run = ke(&["diag", "--snapshot", arg(dir.path())], MINUTE);
+    // Incomplete (3): three files could not be read; the pod was inspected.
+    assert_eq!(run.code, Some(3), "{}\n{}", run.stdout, run.stderr);
+    for (name, what) in
+        [("pipe.yaml", "a FIFO"), ("zero.yaml", "a character device"), ("random.json", "a character device")]
+    {
+        let line = run.stdout.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("{name}: {}", run.stdout));
+        assert!(line.contains(&format!("not a regular file ({what})")), "{line}");
+    }
+    assert!(run.stdout.contains("WORKLOADS"), "{}", run.stdout);
+}
+
+#[test]
+fn a_pipe_named_on_the_command_line_is_still_read() {
+    // `ke diag --snapshot <(kubectl get pods -o yaml)`
+    let dir = tempfile::tempdir().unwrap();
+    let pod = write(dir.path(), "pod.yaml", POD);
+    let script = format!("exec '{}' diag --snapshot <(cat '{}') -o json", env!("CARGO_BIN_EXE_ke"), pod.display());
+    let out = Command::new("bash").arg("-c").arg(script).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["coverage"], serde_json::json!([]), "{report}");
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["name"] == "web"));
+}
+
+#[test]
+fn a_file_over_the_configured_size_is_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    std::fs::create_dir(&snap).unwrap();
+    write(&snap, "pod.yaml", POD);
+    let big = write(&snap, "big.yaml", &format!("{POD}# {}\n", "x".repeat(2000)));
+    let config = write(dir.path(), "kubeeye.yaml", "inspection:\n  collection: {maxFileBytes: 1000}\n");
+    let run = ke(&["diag", "--snapshot", arg(&snap), "--config", arg(&config), "-o", "json"], MINUTE);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["coverage"],
+        serde_json::json!([{"section": "snapshot", "resource": big.display().to_string(),
+            "reason": "larger than 1000 bytes (inspection.collection.maxFileBytes); not read", "kind": "error"}])
+    );
+}
+
+/// 200 KB of unclosed flow mappings: the parser took 20 s (release) on it.
+fn deep() -> String {
+    "{a: ".repeat(50_000)
+}
+
+#[test]
+fn deep_nesting_is_rejected_quickly_in_snapshots_rules_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    std::fs::create_dir(&snap).unwrap();
+    write(&snap, "pod.yaml", POD);
+    let deep_file = write(&snap, "deep.yaml", &format!("kind: Pod\nspec: {}\n", deep()));
+    let run = ke(&["diag", "--snapshot", arg(&snap)], MINUTE);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let line = run.stdout.lines().find(|l| l.contains("deep.yaml")).unwrap();
+    assert!(line.contains(&format!("{} (document 1)", deep_file.display())), "{line}");
+    assert!(line.contains("YAML nested deeper than 100 levels at line 2"), "{line}");
+    assert!(run.took < Duration::from_secs(20), "{:?}", run.took);
+
+    let rules = write(dir.path(), "rules.yaml", &format!("checks:\n  x: {}\n", deep()));
+    let run = ke(&["rules", "list", "-f", arg(&rules)], MINUTE);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains(&format!("{}: YAML nested deeper than 100 levels", rules.display())), "{}", run.stderr);
+
+    let config = write(dir.path(), "kubeeye.yaml", &format!("cluster: {}\n", deep()));
+    let run = ke(&["diag", "--snapshot", arg(&snap), "--config", arg(&config)], MINUTE);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains(&format!("{}: YAML nested deeper than 100 levels", config.display())),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn byte_order_marks_are_ignored_in_snapshots_rules_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    std::fs::create_dir(&snap).unwrap();
+    write(&snap, "pod.yaml", &format!("\u{feff}{POD}"));
+    write(
+        &snap,
+        "pods.json",
+        "\u{feff}{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"api\",\"namespace\":\"shop\"}}",
+    );
+    // Two top-level keys: with the mark, the second read as a second document.
+    let rules = write(
+        dir.path(),
+        "rules.yaml",
+        "\u{feff}checks:\n  onlyQuay: warning\ncustomChecks:\n  onlyQuay:\n    promptMessage: Image not from quay.io.\n    category: Images\n    target: Container\n    schema: {properties: {image: {not: {pattern: '^quay.io/'}}}}\n",
+    );
+    let config = write(dir.path(), "kubeeye.yaml", "\u{feff}cluster: bom\nfailOn: danger\n");
+    let run =
+        ke(&["diag", "--snapshot", arg(&snap), "-f", arg(&rules), "--config", arg(&config), "-o", "json"], MINUTE);
+    let report: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    assert_eq!(report["coverage"], serde_json::json!([]));
+    assert_eq!(report["cluster"]["name"], "bom");
+    let quay: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "onlyQuay")
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(quay, ["web"]);
+}
+
+#[test]
+fn aliases_that_expand_to_millions_of_nodes_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1,000 items pointed to 2,000 times: 14 KB that expand to two million nodes.
+    let bomb = format!("a: &a [{}]\nb: [{}]\n", "x,".repeat(1000), "*a,".repeat(2000));
+    let rules = write(
+        dir.path(),
+        "rules.yaml",
+        &format!(
+            "customChecks:\n  big:\n    promptMessage: x\n    category: Images\n    target: Container\n    schema:\n      {}",
+            bomb.replace('\n', "\n      ")
+        ),
+    );
+    let run = ke(&["rules", "list", "-f", arg(&rules)], MINUTE);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("YAML document expands to more than"), "{}", run.stderr);
+    let snapshot = write(dir.path(), "pod.yaml", &format!("{POD}{bomb}"));
+    let run = ke(&["diag", "--snapshot", arg(&snapshot)], MINUTE);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(run.stdout.contains("YAML document expands to more than"), "{}", run.stdout);
+}
+
+/// A small deterministic generator (xorshift), so that a failure repeats.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Seeds: every fixture, rule file and example, cut to a few KB.
+fn seeds() -> Vec<Vec<u8>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut seeds = Vec::new();
+    let mut stack: Vec<PathBuf> =
+        ["rules", "examples", "tests/fixtures", "tests/data"].iter().map(|d| root.join(d)).collect();
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "json") {
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes.truncate(4096);
+            seeds.push(bytes);
+        }
+    }
+    seeds.sort();
+    seeds
+}
+
+/// One random change: what YAML is sensitive to (indentation, indicators, quotes, breaks).
+fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
+    const PIECES: &[&[u8]] = &[
+        b"[",
+        b"]",
+        b"{",
+        b"}",
+        b",",
+        b": ",
+        b"- ",
+        b"? ",
+        b"'",
+        b"\"",
+        b"\\",
+        b"#",
+        b"|",
+        b">-",
+        b"&a ",
+        b"*a",
+        b"!t ",
+        b"\n",
+        b"\r\n",
+        b"  ",
+        b"\t",
+        b"---\n",
+        b"...\n",
+        b"%YAML 1.1\n",
+        b"\xef\xbb\xbf",
+        b"\xc2\x85",
+    ];
+    let at = rng.below(input.len() + 1);
+    match rng.below(6) {
+        0 if !input.is_empty() => {
+            let end = (at + rng.below(16)).min(input.len());
+            input.drain(at.min(end)..end);
+        }
+        1 => {
+            let piece = PIECES[rng.below(PIECES.len())];
+            let times = 1 + rng.below(4) * rng.below(40);
+            for _ in 0..times {
+                input.splice(at..at, piece.iter().copied());
+            }
+        }
+        2 if !input.is_empty() => {
+            let i = at.min(input.len() - 1);
+            input[i] = PIECES[rng.below(PIECES.len())][0];
+        }
+        3 if input.len() > 1 => {
+            let start = rng.below(input.len());
+            let end = (start + rng.below(64)).min(input.len());
+            let copy: Vec<u8> = input[start..end].to_vec();
+            input.splice(at..at, copy);
+        }
+        _ => input.truncate(at),
+    }
+}
+
+/// A bounded stand-in for the fuzz targets in `fuzz/` (which need nightly): random mutations of
+/// every seed go through the snapshot loader, the rule loader and the config loader; none may
+/// panic, and the YAML limits must hold.
+#[test]
+fn mutated_files_never_crash_the_loaders() {
+    let seeds = seeds();
+    assert!(seeds.len() > 50, "{}", seeds.len());
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let started = Instant::now();
+    let mut rounds = 0;
+    while rounds < 3000 && started.elapsed() < Duration::from_secs(60) {
+        let mut input = seeds[rng.below(seeds.len())].clone();
+        for _ in 0..1 + rng.below(8) {
+            mutate(&mut rng, &mut input);
+        }
+        let ext = if rng.below(4) == 0 { "json" } else { "yaml" };
+        let path = dir.path().join(format!("input.{ext}"));
+        std::fs::write(&path, &input).unwrap();
+        let inventory = kubeeye::collect::offline::load(std::slice::from_ref(&path)).unwrap();
+        drop(inventory);
+        let text = String::from_utf8_lossy(&input).into_owned();
+        let _ = kubeeye::rules::RuleSet::from_sources(&[("input.yaml".into(), text.clone(), false)]);
+        let _ = kubeeye::config::FileConfig::load(&path);
+        if let Some(m) = kubeeye::yaml::measure(&text) {
+            assert!(m.max_flow <= kubeeye::yaml::MAX_DEPTH);
+            assert!(m.max_nodes <= kubeeye::yaml::node_budget(text.len()));
+        }
+        rounds += 1;
+    }
+    assert!(rounds >= 500, "only {rounds} rounds in {:?}", started.elapsed());
+}
