@@ -177,6 +177,10 @@ pub struct ConditionBinding {
     /// the rules that list none.
     #[serde(default)]
     pub reasons: Vec<String>,
+    /// Only while the node is Ready. On a NotReady node the condition is part
+    /// of the outage: NodeNotReady names it, so one outage is one finding.
+    #[serde(default, rename = "whileReady")]
+    pub while_ready: bool,
 }
 
 /// `usage: {resource, percent}`: a node resource used over a threshold.
