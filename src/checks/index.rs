@@ -18,7 +18,17 @@ pub struct Index<'a> {
 /// Kinds looked up by namespace and name.
 const NAMED: &[&str] = &["Lease", "NodeMetrics", "KubeletSummary", "APIServerHealth", "Inspection"];
 
-/// Kinds the index keeps.
+/// The namespace of a namespaced object whose manifest names none: `kubectl
+/// apply` without `-n` puts it in the context's namespace, `default` unless
+/// set. So objects without a namespace relate to each other and to objects
+/// in `default`.
+const DEFAULT_NAMESPACE: &str = "default";
+
+fn namespace_key(namespace: Option<&str>) -> &str {
+    namespace.unwrap_or(DEFAULT_NAMESPACE)
+}
+
+/// Kinds the index keeps (all namespaced).
 const INDEXED: &[&str] = &["PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role", "ServiceAccount"];
 
 impl<'a> Index<'a> {
@@ -32,18 +42,18 @@ impl<'a> Index<'a> {
             }
             if kind == "ClusterRole" {
                 index.cluster_roles.insert(&o.id.name, o);
-            } else if INDEXED.contains(&kind)
-                && let Some(ns) = o.id.namespace.as_deref()
-            {
+            } else if INDEXED.contains(&kind) {
+                let ns = namespace_key(o.id.namespace.as_deref());
                 index.by_kind_ns.entry(kind).or_default().entry(ns).or_default().push(o);
             }
         }
         index
     }
 
-    /// Objects of `kind` in `namespace` (PDBs, HPAs, NetworkPolicies, Roles).
+    /// Objects of `kind` in `namespace` (PDBs, HPAs, NetworkPolicies, Roles);
+    /// `None` is a manifest without a namespace, which is `default`.
     pub fn in_namespace(&self, kind: &str, namespace: Option<&str>) -> &[&'a Object] {
-        namespace.and_then(|ns| self.by_kind_ns.get(kind)?.get(ns)).map_or(&[], Vec::as_slice)
+        self.by_kind_ns.get(kind).and_then(|m| m.get(namespace_key(namespace))).map_or(&[], Vec::as_slice)
     }
 
     /// A Lease, NodeMetrics, KubeletSummary or APIServerHealth object by namespace and name.
