@@ -20,6 +20,8 @@ use crate::checks::schema::CompiledSchema;
 use crate::report::Severity;
 
 mod finding;
+#[cfg(test)]
+mod tests;
 
 /// The built-in rule files, in load order.
 pub const BUILTIN_FILES: &[(&str, &str)] = &[
@@ -88,11 +90,13 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses a Polaris target: `Controller`, `PodSpec`, `PodTemplate`, `Container` or `group/Kind`.
+    /// Parses a Polaris target: `Controller`, `PodSpec`, `PodTemplate`,
+    /// `Container`, `group/Kind`, or a bare Kubernetes kind (`StatefulSet`,
+    /// `Pod`: the whole object of that kind, as Polaris reads it).
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "Controller" => Ok(Target::Controller),
-            "PodSpec" | "Pod" => Ok(Target::PodSpec),
+            "PodSpec" => Ok(Target::PodSpec),
             "PodTemplate" => Ok(Target::PodTemplate),
             "Container" => Ok(Target::Container),
             "Node" => Ok(Target::Node),
@@ -105,11 +109,25 @@ impl Target {
                     let group = if matches!(group, "core" | "v1") { "" } else { group };
                     Ok(Target::Kind { group: group.to_string(), kind: kind.to_string() })
                 }
+                None if let Some((group, kind)) = KNOWN_KINDS.iter().find(|(_, k)| *k == other) => {
+                    Ok(Target::Kind { group: (*group).to_string(), kind: (*kind).to_string() })
+                }
                 _ => Err(format!(
-                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, or group/Kind such as apps/Deployment)"
+                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
                 )),
             },
         }
+    }
+
+    /// Parses a `schemaTarget`: a workload level, where `Pod` is the pod spec
+    /// (the name Polaris before `PodSpec`, and KubeEye v0.1, used).
+    pub fn parse_schema_target(s: &str) -> Result<Self, String> {
+        if s == "Pod" { Ok(Target::PodSpec) } else { Self::parse(s) }
+    }
+
+    /// Whether an object of `group` and `kind` is one this `group/Kind` target evaluates.
+    pub fn selects_object(&self, group: &str, kind: &str) -> bool {
+        matches!(self, Target::Kind { group: g, kind: k } if k == kind && g == group)
     }
 
     /// Whether the target is a workload level (evaluated per controller).
@@ -134,6 +152,48 @@ impl fmt::Display for Target {
         }
     }
 }
+
+/// Kubernetes kinds a target may name bare (`target: StatefulSet`), with
+/// their API group. Any other kind is written `group/Kind`, so a typo is an
+/// error rather than a rule that never matches.
+const KNOWN_KINDS: &[(&str, &str)] = &[
+    ("", "Pod"),
+    ("", "Service"),
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "ServiceAccount"),
+    ("", "Namespace"),
+    ("", "PersistentVolume"),
+    ("", "PersistentVolumeClaim"),
+    ("", "ReplicationController"),
+    ("", "Endpoints"),
+    ("", "LimitRange"),
+    ("", "ResourceQuota"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("policy", "PodDisruptionBudget"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("storage.k8s.io", "StorageClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("coordination.k8s.io", "Lease"),
+    ("discovery.k8s.io", "EndpointSlice"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("gateway.networking.k8s.io", "Gateway"),
+    ("gateway.networking.k8s.io", "HTTPRoute"),
+];
 
 /// How a rule decides.
 #[derive(Debug)]
@@ -588,7 +648,7 @@ fn compile(
         return Err(err("rule ids are letters, digits, `-` and `_`".into()));
     }
     let target = Target::parse(&def.target).map_err(err)?;
-    let schema_target = def.schema_target.as_deref().map(Target::parse).transpose().map_err(err)?;
+    let schema_target = def.schema_target.as_deref().map(Target::parse_schema_target).transpose().map_err(err)?;
     if let (Some(st), false) = (&schema_target, target.is_workload()) {
         return Err(err(format!("schemaTarget `{st}` needs a workload target, not `{target}`")));
     }

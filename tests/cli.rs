@@ -734,3 +734,21 @@ fn bad_output_dir_or_previous_report_fail_before_inspecting() {
     assert!(missing.stdout.is_empty());
     assert!(missing.stderr.contains("/nonexistent/old.json"), "{}", missing.stderr);
 }
+
+/// Polaris accepts a bare kind as a custom check's target (`target:
+/// StatefulSet`, `target: Pod`): the schema is applied to the whole object.
+#[test]
+fn bare_kind_targets_validate_the_whole_object() {
+    let (_, report) = json_report(&[
+        "diag",
+        "--snapshot",
+        "tests/data/polaris/bare-kind.yaml",
+        "-f",
+        "tests/data/polaris/bare-kind-rules.yaml",
+    ]);
+    let names = |rule: &str| {
+        findings(&report, rule).iter().map(|f| f["name"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(names("statefulSetHasServiceName"), ["db"]);
+    assert_eq!(names("podHasOwnerOrTeam"), ["debug"], "`Pod` is the Pod object, not its spec");
+}

@@ -309,7 +309,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
 
     fn object_rules(&mut self, object: &Object) {
         let s = &mut self.state;
-        for rule in s.kind_rules.iter().filter(|r| targets_object(&r.target, object)) {
+        for rule in s.kind_rules.iter().filter(|r| r.target.selects_object(&object.id.group, &object.id.kind)) {
             if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], &s.rules.exemptions) {
                 continue;
             }
@@ -317,10 +317,6 @@ impl<'i, 'r> Inspector<'i, 'r> {
             record(rule, outcome, &object.id, None, &mut s.eval);
         }
     }
-}
-
-fn targets_object(target: &Target, object: &Object) -> bool {
-    matches!(target, Target::Kind { group, kind } if *kind == object.id.kind && *group == object.id.group)
 }
 
 /// Runs one rule on one subject.
