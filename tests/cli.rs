@@ -752,3 +752,19 @@ fn bare_kind_targets_validate_the_whole_object() {
     assert_eq!(names("statefulSetHasServiceName"), ["db"]);
     assert_eq!(names("podHasOwnerOrTeam"), ["debug"], "`Pod` is the Pod object, not its spec");
 }
+
+/// Quantities written as numbers (`cpu: 1.5`, `memory: 1024`) are judged as
+/// the quantity strings the API server stores, so a Polaris schema with
+/// `type: string` and resourceMinimum/resourceMaximum works on them.
+#[test]
+fn numeric_quantities_are_quantity_strings() {
+    let (_, report) = json_report(&[
+        "diag",
+        "--snapshot",
+        "tests/data/polaris/quantities.yaml",
+        "-f",
+        "tests/data/polaris/quantity-rules.yaml",
+    ]);
+    let names: Vec<_> = findings(&report, "limitsInRange").iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["beyond"]);
+}
