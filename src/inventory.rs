@@ -98,6 +98,8 @@ impl Object {
 
 /// Reads a manifest as the API server stores it, so hand-written YAML and
 /// live objects are judged alike:
+/// - an explicit null is an absent field (`capabilities: {add: }` adds
+///   nothing; the API server drops nulls);
 /// - with `quantities`, a quantity written as a number (`cpu: 1.5`,
 ///   `memory: 1024`) becomes the string the API server stores (`1500m`,
 ///   `1024`), in resource maps (requests, limits, overhead, capacity,
@@ -105,6 +107,7 @@ impl Object {
 pub fn normalize(value: &mut Value, quantities: bool) {
     match value {
         Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
             for (key, v) in map.iter_mut() {
                 if quantities {
                     if QUANTITY_MAPS.contains(&key.as_str())
@@ -414,6 +417,8 @@ mod tests {
         .unwrap();
         assert_eq!(o.id.namespace, None);
         let spec = &o.raw["spec"]["template"]["spec"];
+        assert!(spec.get("volumes").is_none(), "nulls are absent");
+        assert_eq!(spec["containers"][0]["securityContext"]["capabilities"], json!({}));
         assert_eq!(spec["containers"][0]["resources"]["limits"], json!({"cpu": "1500m", "memory": "1024"}));
         assert_eq!(spec["containers"][0]["resources"]["requests"]["cpu"], "100m");
         assert_eq!(o.raw["spec"]["replicas"], 3, "only quantities become strings");
