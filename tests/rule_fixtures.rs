@@ -124,3 +124,22 @@ fn a_not_ready_node_is_one_node_not_ready_finding_naming_its_cause() {
         assert!(node[0].remediation.contains(remediation), "{file}: {}", node[0].remediation);
     }
 }
+
+/// A binding to a role that does not exist fails the exec/attach binding
+/// checks, and the message says the role is missing.
+#[test]
+fn bindings_to_a_missing_role_say_so() {
+    let mut rules = RuleSet::builtin().expect("built-in rules load");
+    rules.enable_all();
+    for (rule, file) in [
+        ("rolebindingRolePodExecAttach", "fail-missing-role.yaml"),
+        ("rolebindingClusterRolePodExecAttach", "fail-missing-cluster-role.yaml"),
+        ("clusterrolebindingPodExecAttach", "fail-missing-cluster-role.yaml"),
+    ] {
+        let inventory = offline::load(&[fixtures_dir().join(rule).join(file)]).expect("fixture loads");
+        let evaluation = checks::evaluate(&inventory, &rules);
+        let hits: Vec<_> = evaluation.findings.iter().filter(|f| f.rule == rule).collect();
+        assert_eq!(hits.len(), 1, "{rule}/{file}");
+        assert!(hits[0].message.contains("which is missing"), "{rule}/{file}: {}", hits[0].message);
+    }
+}

@@ -11,6 +11,8 @@ pub struct Index<'a> {
     by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<&'a Object>>>,
     cluster_roles: HashMap<&'a str, &'a Object>,
     named: HashMap<(&'a str, Option<&'a str>, &'a str), &'a Object>,
+    /// Kinds the collection could not read completely (listing failed or timed out).
+    unreadable: Vec<&'static str>,
     /// Registries images may come from (`allowedRegistries:` of the rule files).
     pub allowed_registries: Vec<String>,
 }
@@ -35,6 +37,14 @@ impl<'a> Index<'a> {
     /// Indexes the inventory.
     pub fn build(inventory: &'a Inventory) -> Self {
         let mut index = Index::default();
+        for (kind, resource) in
+            [("Role", "roles.rbac.authorization.k8s.io"), ("ClusterRole", "clusterroles.rbac.authorization.k8s.io")]
+        {
+            // The live collector names a failed list `plural.group [in namespace]`, a timeout `deadline`.
+            if inventory.gaps.iter().any(|g| g.resource.starts_with(resource) || g.resource == "deadline") {
+                index.unreadable.push(kind);
+            }
+        }
         for o in &inventory.objects {
             let kind = o.id.kind.as_str();
             if NAMED.contains(&kind) {
@@ -64,6 +74,12 @@ impl<'a> Index<'a> {
     /// Whether any object of a looked-up kind is present (`NodeMetrics`, `KubeletSummary` …).
     pub fn has_any(&self, kind: &str) -> bool {
         self.named.keys().any(|(k, _, _)| *k == kind)
+    }
+
+    /// Whether every object of `kind` (`Role`, `ClusterRole`) was read, so one
+    /// that is not in the inventory does not exist.
+    pub fn complete(&self, kind: &str) -> bool {
+        !self.unreadable.contains(&kind)
     }
 
     /// A ClusterRole by name.
