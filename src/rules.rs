@@ -125,9 +125,12 @@ impl Target {
         if s == "Pod" { Ok(Target::PodSpec) } else { Self::parse(s) }
     }
 
-    /// Whether an object of `group` and `kind` is one this `group/Kind` target evaluates.
-    pub fn selects_object(&self, group: &str, kind: &str) -> bool {
-        matches!(self, Target::Kind { group: g, kind: k } if k == kind && g == group)
+    /// Whether an object of `kind` is one this `group/Kind` target evaluates.
+    /// As in Polaris, the kind decides, not the group or version: a
+    /// `policy/v1beta1` PDB, an `autoscaling/v1` HPA or an
+    /// `extensions/v1beta1` Ingress is still a PDB, an HPA, an Ingress.
+    pub fn selects_object(&self, kind: &str) -> bool {
+        matches!(self, Target::Kind { kind: k, .. } if k == kind)
     }
 
     /// Whether the target is a workload level (evaluated per controller).

@@ -252,7 +252,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
 
     /// Whether any enabled rule is evaluated on objects of this kind (`ConfigMap` …).
     pub fn wants_kind(&self, kind: &str) -> bool {
-        self.state.kind_rules.iter().any(|r| matches!(&r.target, Target::Kind { kind: k, .. } if k == kind))
+        self.state.kind_rules.iter().any(|r| r.target.selects_object(kind))
     }
 
     /// Runs the checks that need everything seen, and returns the evaluation.
@@ -309,7 +309,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
 
     fn object_rules(&mut self, object: &Object) {
         let s = &mut self.state;
-        for rule in s.kind_rules.iter().filter(|r| r.target.selects_object(&object.id.group, &object.id.kind)) {
+        for rule in s.kind_rules.iter().filter(|r| r.target.selects_object(&object.id.kind)) {
             if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], &s.rules.exemptions) {
                 continue;
             }
