@@ -19,6 +19,7 @@ use crate::checks::health::HealthCheck;
 use crate::checks::schema::CompiledSchema;
 use crate::report::Severity;
 
+mod compat;
 mod finding;
 #[cfg(test)]
 mod tests;
@@ -402,6 +403,9 @@ pub struct RuleSet {
     pub exemptions: Vec<Exemption>,
     /// Registries images may come from (`allowedRegistries:`); enables `PodSetImageRegistry`.
     pub allowed_registries: Vec<String>,
+    /// Exemption annotations on objects do not apply (Polaris's
+    /// `disallowExemptions` / `disallowAnnotationExemptions`).
+    pub annotation_exemptions_disallowed: bool,
 }
 
 impl RuleSet {
@@ -411,15 +415,14 @@ impl RuleSet {
         Self::load(none)
     }
 
-    /// Built-ins, then each user file in order.
+    /// Built-ins, then each user file in order (a directory: its `*.yaml` files, sorted).
     pub fn load(files: &[impl AsRef<Path>]) -> Result<Self, RuleError> {
         let mut sources = Vec::new();
         for (name, text) in BUILTIN_FILES {
             sources.push(((*name).to_string(), (*text).to_string(), true));
         }
-        for file in files {
-            let path = file.as_ref();
-            let text = std::fs::read_to_string(path).map_err(|e| RuleError::File {
+        for path in files.iter().map(|f| compat::files_of(f.as_ref())).collect::<Result<Vec<_>, _>>()?.concat() {
+            let text = std::fs::read_to_string(&path).map_err(|e| RuleError::File {
                 file: path.display().to_string(),
                 problem: format!("cannot read rule file: {e}"),
             })?;
@@ -434,9 +437,16 @@ impl RuleSet {
         let mut overrides: Vec<(String, String, Option<Severity>)> = Vec::new();
         // Built-in exemptions come first and are dropped when a user file says `defaultExemptions: false`.
         let (mut builtin_exemptions, mut default_exemptions) = (Vec::new(), true);
+        let mut config_exemptions_disallowed = false;
         for (file, text, builtin) in sources {
             let parsed = parse_file(file, text)?;
-            for (id, def) in parsed.custom_checks {
+            config_exemptions_disallowed |= parsed.disallow_exemptions || parsed.disallow_config_exemptions;
+            set.annotation_exemptions_disallowed |= parsed.disallow_exemptions || parsed.disallow_annotation_exemptions;
+            for (id, mut def) in parsed.custom_checks {
+                if parsed.kubeeye_v01 && def.severity.is_none() && !set.rules.iter().any(|r| r.id == id) {
+                    // A KubeEye v0.1 check file carries no severity: given on its own, it is meant to run.
+                    def.severity = Some(Value::String("warning".into()));
+                }
                 let (rule, inline) = compile(file, &id, def, *builtin)?;
                 match set.rules.iter_mut().find(|r| r.id == id) {
                     Some(existing) => {
@@ -469,6 +479,16 @@ impl RuleSet {
         if default_exemptions {
             set.exemptions.splice(0..0, builtin_exemptions);
         }
+        if config_exemptions_disallowed {
+            set.exemptions.clear();
+        }
+        for (old, new) in compat::REDIRECTS {
+            if let Some(rule) = set.rules.iter_mut().find(|r| r.id == *new)
+                && !rule.aliases.iter().any(|a| a == old)
+            {
+                rule.aliases.push((*old).to_string());
+            }
+        }
         let registry_rule_set_explicitly = overrides.iter().any(|(_, id, _)| id == "PodSetImageRegistry");
         if !set.allowed_registries.is_empty()
             && !registry_rule_set_explicitly
@@ -477,6 +497,13 @@ impl RuleSet {
             rule.severity = Some(Severity::Warning);
         }
         for (file, id, severity) in overrides {
+            if let Some(new) = compat::redirect(&id) {
+                tracing::warn!("{file}: `{id}` is Polaris's earlier name of `{new}`; the setting applies to `{new}`");
+            }
+            if compat::NOT_IMPLEMENTED.contains(&id.as_str()) && set.get(&id).is_none() {
+                tracing::warn!("{file}: Polaris check `{id}` is not implemented by kubeeye; the setting is ignored");
+                continue;
+            }
             let Some(rule) = set.rules.iter_mut().find(|r| r.id == id || r.aliases.contains(&id)) else {
                 return Err(RuleError::Rule {
                     file,
@@ -498,7 +525,9 @@ impl RuleSet {
         }
         for e in &set.exemptions {
             for id in &e.rules {
-                if set.get(id).is_none() {
+                if let Some(new) = compat::redirect(id) {
+                    tracing::warn!("exemption names `{id}`, Polaris's earlier name of `{new}`; it applies to `{new}`");
+                } else if set.get(id).is_none() {
                     tracing::warn!("exemption names unknown rule `{id}`; it has no effect");
                 }
             }
@@ -525,7 +554,7 @@ impl RuleSet {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RuleFile {
     #[serde(default)]
@@ -543,6 +572,18 @@ struct RuleFile {
     #[serde(default)]
     #[allow(dead_code)]
     mutations: Option<Value>,
+    /// Polaris: no exemption applies, from config or annotations.
+    #[serde(default)]
+    disallow_exemptions: bool,
+    /// Polaris: config exemptions (this file's and the built-in defaults) do not apply.
+    #[serde(default)]
+    disallow_config_exemptions: bool,
+    /// Polaris: exemption annotations on objects do not apply.
+    #[serde(default)]
+    disallow_annotation_exemptions: bool,
+    /// A KubeEye v0.1 check file (set by the loader, not read).
+    #[serde(skip)]
+    kubeeye_v01: bool,
 }
 
 #[derive(Deserialize)]
@@ -567,6 +608,9 @@ struct CheckDef {
     schema: Option<Value>,
     #[serde(default)]
     schema_string: Option<String>,
+    /// Polaris before 4.0: the name of `schemaString`.
+    #[serde(default)]
+    json_schema: Option<String>,
     #[serde(default)]
     additional_schemas: Option<BTreeMap<String, Value>>,
     #[serde(default)]
@@ -613,15 +657,15 @@ struct CheckDef {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct ContainerFilter {
+    /// Only these container types (empty = both).
+    #[serde(default)]
+    include: Vec<String>,
     #[serde(default)]
     exclude: Vec<String>,
 }
 
 fn parse_file(file: &str, text: &str) -> Result<RuleFile, RuleError> {
-    let de = serde_norway::Deserializer::from_str(text);
-    let parsed: Option<RuleFile> = serde::Deserialize::deserialize(de)
-        .map_err(|e| RuleError::File { file: file.to_string(), problem: e.to_string() })?;
-    parsed.ok_or_else(|| RuleError::File { file: file.to_string(), problem: "the file is empty".into() })
+    compat::parse(file, text)
 }
 
 fn parse_severity(file: &str, id: &str, setting: &Value) -> Result<Option<Severity>, RuleError> {
@@ -678,11 +722,16 @@ fn compile(
         }
     }
     let containers = def.containers.unwrap_or_default();
-    for c in &containers.exclude {
+    for c in containers.include.iter().chain(&containers.exclude) {
         if !matches!(c.as_str(), "initContainer" | "container") {
-            return Err(err(format!("containers.exclude: unknown value `{c}` (expected initContainer or container)")));
+            return Err(err(format!("containers: unknown value `{c}` (expected initContainer or container)")));
         }
     }
+    // As in Polaris: a type is checked when `include` is empty or names it, and `exclude` does not.
+    let skips = |kind: &str| {
+        containers.exclude.iter().any(|c| c == kind)
+            || (!containers.include.is_empty() && !containers.include.iter().any(|c| c == kind))
+    };
     let failure_message = def.prompt_message.or(def.failure_message).unwrap_or_else(|| format!("Failed check {id}"));
     let rule = Rule {
         id: id.to_string(),
@@ -694,8 +743,8 @@ fn compile(
         schema_target,
         controllers: def.controllers.unwrap_or_default(),
         inherit_pod_security_context: def.inherit_pod_security_context,
-        skip_init_containers: containers.exclude.iter().any(|c| c == "initContainer"),
-        skip_containers: containers.exclude.iter().any(|c| c == "container"),
+        skip_init_containers: skips("initContainer"),
+        skip_containers: skips("container"),
         success_message: def.success_message.unwrap_or_default(),
         description: def.description.unwrap_or_else(|| failure_message.clone()),
         failure_message,

@@ -134,7 +134,7 @@ impl<'a> Context<'a> {
 
     /// Whether a config exemption or the object's annotations exempt it from `rule`.
     pub fn exempt(&self, rule: &Rule, object: &ObjectRef, annotations: Option<&Value>) -> bool {
-        exempt::is_exempt(rule, object, None, &[annotations], &self.rules.exemptions)
+        exempt::is_exempt(rule, object, None, &[annotations], self.rules)
     }
 
     /// Whether a timestamp lies inside the inspection window (events, restarts).
