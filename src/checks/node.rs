@@ -180,6 +180,10 @@ fn ready<'r>(
     evaluated: &mut Vec<&'r str>,
 ) {
     let Some(ready) = view.ready() else { return };
+    if code.name == KUBELET_NOT_POSTING.name && ready.status != "True" {
+        // A NotReady node is NodeNotReady's alone: this rule is not judged there.
+        return;
+    }
     evaluated.push(&rule.id);
     let reason = ready.reason.clone().unwrap_or_default();
     let message = ready.message.clone().unwrap_or_default();
@@ -193,8 +197,7 @@ fn ready<'r>(
         p.first_seen = ready.last_transition_time.clone();
     };
     if code.name == KUBELET_NOT_POSTING.name {
-        // A NotReady node is NodeNotReady's, whatever the cause.
-        if let (true, Some(age)) = (ready.status == "True", stale) {
+        if let Some(age) = stale {
             set_times(problems.add(
                 &rule.id,
                 format!(
@@ -349,13 +352,16 @@ fn conditions<'r>(
         let specific: Vec<_> = binds(true).collect();
         let chosen = if specific.is_empty() { binds(false).collect() } else { specific };
         for (rule, binding) in chosen {
-            evaluated.push(&rule.id);
+            let outage_part = binding.while_ready && not_ready;
+            if !outage_part {
+                evaluated.push(&rule.id);
+            }
             if c.status != "True" {
                 continue;
             }
             let message = c.message.clone().unwrap_or_default();
             let text = format!("{} ({}): {message}", c.kind, reason_or(&reason, "True"));
-            if binding.while_ready && not_ready {
+            if outage_part {
                 outage.push(OutageCondition { condition: &c.kind, text, rule });
                 continue;
             }
