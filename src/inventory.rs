@@ -41,7 +41,11 @@ pub struct Object {
 
 impl Object {
     /// Builds an object from a raw manifest; `None` when it lacks `kind` or `metadata.name`.
-    pub fn from_value(raw: Value) -> Option<Self> {
+    /// The manifest is read as the API server would store it (see [`normalize`]).
+    pub fn from_value(mut raw: Value) -> Option<Self> {
+        let api_version = raw.get("apiVersion").and_then(Value::as_str).unwrap_or("v1");
+        let ours = api_group(api_version) == "kubeeye.io";
+        normalize(&mut raw, !ours);
         let kind = raw.get("kind")?.as_str()?.to_string();
         let meta = raw.get("metadata")?;
         let name = meta
@@ -50,8 +54,7 @@ impl Object {
             .or_else(|| meta.get("generateName").and_then(Value::as_str))?
             .to_string();
         let namespace = meta.get("namespace").and_then(Value::as_str).map(str::to_string);
-        let api_version = raw.get("apiVersion").and_then(Value::as_str).unwrap_or("v1");
-        let group = api_group(api_version).to_string();
+        let group = api_group(raw.get("apiVersion").and_then(Value::as_str).unwrap_or("v1")).to_string();
         Some(Self { id: ObjectRef { group, kind, namespace, name }, raw })
     }
 
@@ -90,6 +93,60 @@ impl Object {
     pub fn controller_owner(&self) -> Option<OwnerRef<'_>> {
         let owners = self.owners();
         owners.iter().find(|o| o.controller).or(owners.first()).cloned()
+    }
+}
+
+/// Reads a manifest as the API server stores it, so hand-written YAML and
+/// live objects are judged alike:
+/// - an explicit null is an absent field (`capabilities: {add: }` adds
+///   nothing; the API server drops nulls);
+/// - with `quantities`, a quantity written as a number (`cpu: 1.5`,
+///   `memory: 1024`) becomes the string the API server stores (`1500m`,
+///   `1024`), in resource maps (requests, limits, overhead, capacity,
+///   allocatable, quota `hard`/`used`, LimitRange bounds) and `sizeLimit`.
+pub fn normalize(value: &mut Value, quantities: bool) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            for (key, v) in map.iter_mut() {
+                if quantities {
+                    if QUANTITY_MAPS.contains(&key.as_str())
+                        && let Value::Object(amounts) = v
+                    {
+                        amounts.values_mut().for_each(number_to_quantity);
+                    } else if key == "sizeLimit" {
+                        number_to_quantity(v);
+                    }
+                }
+                normalize(v, quantities);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| normalize(v, quantities)),
+        _ => {}
+    }
+}
+
+/// Keys whose value maps resource names to quantities.
+const QUANTITY_MAPS: &[&str] = &[
+    "requests",
+    "limits",
+    "overhead",
+    "capacity",
+    "allocatable",
+    "hard",
+    "used",
+    "max",
+    "min",
+    "default",
+    "defaultRequest",
+    "maxLimitRequestRatio",
+];
+
+fn number_to_quantity(v: &mut Value) {
+    if let Value::Number(n) = v
+        && let Some(q) = crate::quantity::canonical(n)
+    {
+        *v = Value::String(q);
     }
 }
 
@@ -346,6 +403,25 @@ mod tests {
         assert_eq!(o.id.group, "apps");
         assert_eq!(o.id.display_name(), "shop/web");
         assert!(Object::from_value(json!({"kind": "Pod"})).is_none());
+    }
+
+    #[test]
+    fn manifests_read_as_stored() {
+        let o = Object::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": null},
+            "spec": {"replicas": 3, "template": {"spec": {"volumes": null, "containers": [{
+                "name": "c", "securityContext": {"capabilities": {"add": null}},
+                "resources": {"limits": {"cpu": 1.5, "memory": 1024}, "requests": {"cpu": "100m"}}
+            }]}}}
+        }))
+        .unwrap();
+        assert_eq!(o.id.namespace, None);
+        let spec = &o.raw["spec"]["template"]["spec"];
+        assert!(spec.get("volumes").is_none(), "nulls are absent");
+        assert_eq!(spec["containers"][0]["securityContext"]["capabilities"], json!({}));
+        assert_eq!(spec["containers"][0]["resources"]["limits"], json!({"cpu": "1500m", "memory": "1024"}));
+        assert_eq!(spec["containers"][0]["resources"]["requests"]["cpu"], "100m");
+        assert_eq!(o.raw["spec"]["replicas"], 3, "only quantities become strings");
     }
 
     #[test]

@@ -19,8 +19,11 @@ use crate::checks::health::HealthCheck;
 use crate::checks::schema::CompiledSchema;
 use crate::report::Severity;
 
+mod compat;
 pub mod docs;
 mod finding;
+#[cfg(test)]
+mod tests;
 
 /// The built-in rule files, in load order.
 pub const BUILTIN_FILES: &[(&str, &str)] = &[
@@ -89,11 +92,13 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses a Polaris target: `Controller`, `PodSpec`, `PodTemplate`, `Container` or `group/Kind`.
+    /// Parses a Polaris target: `Controller`, `PodSpec`, `PodTemplate`,
+    /// `Container`, `group/Kind`, or a bare Kubernetes kind (`StatefulSet`,
+    /// `Pod`: the whole object of that kind, as Polaris reads it).
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "Controller" => Ok(Target::Controller),
-            "PodSpec" | "Pod" => Ok(Target::PodSpec),
+            "PodSpec" => Ok(Target::PodSpec),
             "PodTemplate" => Ok(Target::PodTemplate),
             "Container" => Ok(Target::Container),
             "Node" => Ok(Target::Node),
@@ -106,11 +111,28 @@ impl Target {
                     let group = if matches!(group, "core" | "v1") { "" } else { group };
                     Ok(Target::Kind { group: group.to_string(), kind: kind.to_string() })
                 }
+                None if let Some((group, kind)) = KNOWN_KINDS.iter().find(|(_, k)| *k == other) => {
+                    Ok(Target::Kind { group: (*group).to_string(), kind: (*kind).to_string() })
+                }
                 _ => Err(format!(
-                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, or group/Kind such as apps/Deployment)"
+                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
                 )),
             },
         }
+    }
+
+    /// Parses a `schemaTarget`: a workload level, where `Pod` is the pod spec
+    /// (the name Polaris before `PodSpec`, and KubeEye v0.1, used).
+    pub fn parse_schema_target(s: &str) -> Result<Self, String> {
+        if s == "Pod" { Ok(Target::PodSpec) } else { Self::parse(s) }
+    }
+
+    /// Whether an object of `kind` is one this `group/Kind` target evaluates.
+    /// As in Polaris, the kind decides, not the group or version: a
+    /// `policy/v1beta1` PDB, an `autoscaling/v1` HPA or an
+    /// `extensions/v1beta1` Ingress is still a PDB, an HPA, an Ingress.
+    pub fn selects_object(&self, kind: &str) -> bool {
+        matches!(self, Target::Kind { kind: k, .. } if k == kind)
     }
 
     /// Whether the target is a workload level (evaluated per controller).
@@ -135,6 +157,48 @@ impl fmt::Display for Target {
         }
     }
 }
+
+/// Kubernetes kinds a target may name bare (`target: StatefulSet`), with
+/// their API group. Any other kind is written `group/Kind`, so a typo is an
+/// error rather than a rule that never matches.
+const KNOWN_KINDS: &[(&str, &str)] = &[
+    ("", "Pod"),
+    ("", "Service"),
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "ServiceAccount"),
+    ("", "Namespace"),
+    ("", "PersistentVolume"),
+    ("", "PersistentVolumeClaim"),
+    ("", "ReplicationController"),
+    ("", "Endpoints"),
+    ("", "LimitRange"),
+    ("", "ResourceQuota"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("policy", "PodDisruptionBudget"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("storage.k8s.io", "StorageClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("coordination.k8s.io", "Lease"),
+    ("discovery.k8s.io", "EndpointSlice"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("gateway.networking.k8s.io", "Gateway"),
+    ("gateway.networking.k8s.io", "HTTPRoute"),
+];
 
 /// How a rule decides.
 #[derive(Debug)]
@@ -178,6 +242,10 @@ pub struct ConditionBinding {
     /// the rules that list none.
     #[serde(default)]
     pub reasons: Vec<String>,
+    /// Only while the node is Ready. On a NotReady node the condition is part
+    /// of the outage: NodeNotReady names it, so one outage is one finding.
+    #[serde(default, rename = "whileReady")]
+    pub while_ready: bool,
 }
 
 /// `usage: {resource, percent}`: a node resource used over a threshold.
@@ -392,6 +460,9 @@ pub struct RuleSet {
     pub exemptions: Vec<Exemption>,
     /// Registries images may come from (`allowedRegistries:`); enables `PodSetImageRegistry`.
     pub allowed_registries: Vec<String>,
+    /// Exemption annotations on objects do not apply (Polaris's
+    /// `disallowExemptions` / `disallowAnnotationExemptions`).
+    pub annotation_exemptions_disallowed: bool,
 }
 
 impl RuleSet {
@@ -401,15 +472,14 @@ impl RuleSet {
         Self::load(none)
     }
 
-    /// Built-ins, then each user file in order.
+    /// Built-ins, then each user file in order (a directory: its `*.yaml` files, sorted).
     pub fn load(files: &[impl AsRef<Path>]) -> Result<Self, RuleError> {
         let mut sources = Vec::new();
         for (name, text) in BUILTIN_FILES {
             sources.push(((*name).to_string(), (*text).to_string(), true));
         }
-        for file in files {
-            let path = file.as_ref();
-            let text = std::fs::read_to_string(path).map_err(|e| RuleError::File {
+        for path in files.iter().map(|f| compat::files_of(f.as_ref())).collect::<Result<Vec<_>, _>>()?.concat() {
+            let text = std::fs::read_to_string(&path).map_err(|e| RuleError::File {
                 file: path.display().to_string(),
                 problem: format!("cannot read rule file: {e}"),
             })?;
@@ -424,9 +494,16 @@ impl RuleSet {
         let mut overrides: Vec<(String, String, Option<Severity>)> = Vec::new();
         // Built-in exemptions come first and are dropped when a user file says `defaultExemptions: false`.
         let (mut builtin_exemptions, mut default_exemptions) = (Vec::new(), true);
+        let mut config_exemptions_disallowed = false;
         for (file, text, builtin) in sources {
             let parsed = parse_file(file, text)?;
-            for (id, def) in parsed.custom_checks {
+            config_exemptions_disallowed |= parsed.disallow_exemptions || parsed.disallow_config_exemptions;
+            set.annotation_exemptions_disallowed |= parsed.disallow_exemptions || parsed.disallow_annotation_exemptions;
+            for (id, mut def) in parsed.custom_checks {
+                if parsed.kubeeye_v01 && def.severity.is_none() && !set.rules.iter().any(|r| r.id == id) {
+                    // A KubeEye v0.1 check file carries no severity: given on its own, it is meant to run.
+                    def.severity = Some(Value::String("warning".into()));
+                }
                 let (rule, inline) = compile(file, &id, def, *builtin)?;
                 match set.rules.iter_mut().find(|r| r.id == id) {
                     Some(existing) => {
@@ -459,6 +536,16 @@ impl RuleSet {
         if default_exemptions {
             set.exemptions.splice(0..0, builtin_exemptions);
         }
+        if config_exemptions_disallowed {
+            set.exemptions.clear();
+        }
+        for (old, new) in compat::REDIRECTS {
+            if let Some(rule) = set.rules.iter_mut().find(|r| r.id == *new)
+                && !rule.aliases.iter().any(|a| a == old)
+            {
+                rule.aliases.push((*old).to_string());
+            }
+        }
         let registry_rule_set_explicitly = overrides.iter().any(|(_, id, _)| id == "PodSetImageRegistry");
         if !set.allowed_registries.is_empty()
             && !registry_rule_set_explicitly
@@ -467,6 +554,13 @@ impl RuleSet {
             rule.severity = Some(Severity::Warning);
         }
         for (file, id, severity) in overrides {
+            if let Some(new) = compat::redirect(&id) {
+                tracing::warn!("{file}: `{id}` is Polaris's earlier name of `{new}`; the setting applies to `{new}`");
+            }
+            if compat::NOT_IMPLEMENTED.contains(&id.as_str()) && set.get(&id).is_none() {
+                tracing::warn!("{file}: Polaris check `{id}` is not implemented by kubeeye; the setting is ignored");
+                continue;
+            }
             let Some(rule) = set.rules.iter_mut().find(|r| r.id == id || r.aliases.contains(&id)) else {
                 return Err(RuleError::Rule {
                     file,
@@ -488,7 +582,9 @@ impl RuleSet {
         }
         for e in &set.exemptions {
             for id in &e.rules {
-                if set.get(id).is_none() {
+                if let Some(new) = compat::redirect(id) {
+                    tracing::warn!("exemption names `{id}`, Polaris's earlier name of `{new}`; it applies to `{new}`");
+                } else if set.get(id).is_none() {
                     tracing::warn!("exemption names unknown rule `{id}`; it has no effect");
                 }
             }
@@ -524,7 +620,7 @@ impl RuleSet {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RuleFile {
     #[serde(default)]
@@ -542,6 +638,18 @@ struct RuleFile {
     #[serde(default)]
     #[allow(dead_code)]
     mutations: Option<Value>,
+    /// Polaris: no exemption applies, from config or annotations.
+    #[serde(default)]
+    disallow_exemptions: bool,
+    /// Polaris: config exemptions (this file's and the built-in defaults) do not apply.
+    #[serde(default)]
+    disallow_config_exemptions: bool,
+    /// Polaris: exemption annotations on objects do not apply.
+    #[serde(default)]
+    disallow_annotation_exemptions: bool,
+    /// A KubeEye v0.1 check file (set by the loader, not read).
+    #[serde(skip)]
+    kubeeye_v01: bool,
 }
 
 #[derive(Deserialize)]
@@ -566,6 +674,9 @@ struct CheckDef {
     schema: Option<Value>,
     #[serde(default)]
     schema_string: Option<String>,
+    /// Polaris before 4.0: the name of `schemaString`.
+    #[serde(default)]
+    json_schema: Option<String>,
     #[serde(default)]
     additional_schemas: Option<BTreeMap<String, Value>>,
     #[serde(default)]
@@ -612,16 +723,16 @@ struct CheckDef {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct ContainerFilter {
+    /// Only these container types (empty = both).
+    #[serde(default)]
+    include: Vec<String>,
     #[serde(default)]
     exclude: Vec<String>,
 }
 
 fn parse_file(file: &str, text: &str) -> Result<RuleFile, RuleError> {
     let text = crate::yaml::prepare(text).map_err(|problem| RuleError::File { file: file.to_string(), problem })?;
-    let de = serde_norway::Deserializer::from_str(text);
-    let parsed: Option<RuleFile> = serde::Deserialize::deserialize(de)
-        .map_err(|e| RuleError::File { file: file.to_string(), problem: e.to_string() })?;
-    parsed.ok_or_else(|| RuleError::File { file: file.to_string(), problem: "the file is empty".into() })
+    compat::parse(file, text)
 }
 
 fn parse_severity(file: &str, id: &str, setting: &Value) -> Result<Option<Severity>, RuleError> {
@@ -651,7 +762,7 @@ fn compile(
         return Err(err("rule ids are letters, digits, `-` and `_`".into()));
     }
     let target = Target::parse(&def.target).map_err(err)?;
-    let schema_target = def.schema_target.as_deref().map(Target::parse).transpose().map_err(err)?;
+    let schema_target = def.schema_target.as_deref().map(Target::parse_schema_target).transpose().map_err(err)?;
     if let (Some(st), false) = (&schema_target, target.is_workload()) {
         return Err(err(format!("schemaTarget `{st}` needs a workload target, not `{target}`")));
     }
@@ -678,11 +789,16 @@ fn compile(
         }
     }
     let containers = def.containers.unwrap_or_default();
-    for c in &containers.exclude {
+    for c in containers.include.iter().chain(&containers.exclude) {
         if !matches!(c.as_str(), "initContainer" | "container") {
-            return Err(err(format!("containers.exclude: unknown value `{c}` (expected initContainer or container)")));
+            return Err(err(format!("containers: unknown value `{c}` (expected initContainer or container)")));
         }
     }
+    // As in Polaris: a type is checked when `include` is empty or names it, and `exclude` does not.
+    let skips = |kind: &str| {
+        containers.exclude.iter().any(|c| c == kind)
+            || (!containers.include.is_empty() && !containers.include.iter().any(|c| c == kind))
+    };
     let failure_message = def.prompt_message.or(def.failure_message).unwrap_or_else(|| format!("Failed check {id}"));
     let rule = Rule {
         id: id.to_string(),
@@ -694,8 +810,8 @@ fn compile(
         schema_target,
         controllers: def.controllers.unwrap_or_default(),
         inherit_pod_security_context: def.inherit_pod_security_context,
-        skip_init_containers: containers.exclude.iter().any(|c| c == "initContainer"),
-        skip_containers: containers.exclude.iter().any(|c| c == "container"),
+        skip_init_containers: skips("initContainer"),
+        skip_containers: skips("container"),
         success_message: def.success_message.unwrap_or_default(),
         description: def.description.unwrap_or_else(|| failure_message.clone()),
         failure_message,

@@ -738,3 +738,104 @@ fn bad_output_dir_or_previous_report_fail_before_inspecting() {
     assert!(missing.stdout.is_empty());
     assert!(missing.stderr.contains("/nonexistent/old.json"), "{}", missing.stderr);
 }
+
+/// Polaris accepts a bare kind as a custom check's target (`target:
+/// StatefulSet`, `target: Pod`): the schema is applied to the whole object.
+#[test]
+fn bare_kind_targets_validate_the_whole_object() {
+    let (_, report) = json_report(&[
+        "diag",
+        "--snapshot",
+        "tests/data/polaris/bare-kind.yaml",
+        "-f",
+        "tests/data/polaris/bare-kind-rules.yaml",
+    ]);
+    let names = |rule: &str| {
+        findings(&report, rule).iter().map(|f| f["name"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(names("statefulSetHasServiceName"), ["db"]);
+    assert_eq!(names("podHasOwnerOrTeam"), ["debug"], "`Pod` is the Pod object, not its spec");
+}
+
+/// Quantities written as numbers (`cpu: 1.5`, `memory: 1024`) are judged as
+/// the quantity strings the API server stores, so a Polaris schema with
+/// `type: string` and resourceMinimum/resourceMaximum works on them.
+#[test]
+fn numeric_quantities_are_quantity_strings() {
+    let (_, report) = json_report(&[
+        "diag",
+        "--snapshot",
+        "tests/data/polaris/quantities.yaml",
+        "-f",
+        "tests/data/polaris/quantity-rules.yaml",
+    ]);
+    let names: Vec<_> = findings(&report, "limitsInRange").iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["beyond"]);
+}
+
+/// Polaris config files of earlier and later releases load: renamed ids
+/// configure our rule with a note, checks kubeeye lacks are ignored with a
+/// note, settings with no equivalent are noted, never a load error.
+#[test]
+fn polaris_config_files_of_every_release_load() {
+    let severities = |file: &str| {
+        let run = ke(&["rules", "list", "-o", "json", "-f", file]);
+        assert_eq!(run.code, 0, "{file}: {}", run.stderr);
+        let list: Value = serde_json::from_str(&run.stdout).unwrap();
+        let of = move |id: &str| {
+            list.as_array().unwrap().iter().find(|r| r["id"] == id).map(|r| r["severity"].as_str().unwrap().to_string())
+        };
+        (of, run.stderr)
+    };
+    let (of, notes) = severities("tests/data/polaris/config-0.x.yaml");
+    assert_eq!(of("runAsPrivileged").as_deref(), Some("danger"), "`security.RunAsPrivileged: error`");
+    assert_eq!(of("notReadOnlyRootFilesystem").as_deref(), Some("warning"));
+    assert_eq!(of("pullPolicyNotAlways").as_deref(), Some("off"));
+    for note in [
+        "`notReadOnlyRootFileSystem` is Polaris's earlier name",
+        "hostAliasSet",
+        "`security.capabilities`",
+        "controllers_to_scan",
+    ] {
+        assert!(notes.contains(note), "0.x: no note about {note}: {notes}");
+    }
+    let (of, notes) = severities("tests/data/polaris/config-1.x.yaml");
+    assert_eq!(of("deploymentMissingReplicas").as_deref(), Some("danger"), "multipleReplicasForDeployment");
+    assert_eq!(of("pdbDisruptionsIsZero").as_deref(), Some("warning"), "pdbDisruptionsAllowedGreaterThanZero");
+    assert_eq!(of("imageRegistry").as_deref(), Some("danger"), "a custom check written with jsonSchema");
+    assert!(notes.contains("controllersToScan"), "{notes}");
+    let (of, notes) = severities("tests/data/polaris/config-9.x.yaml");
+    assert_eq!(of("pdbMinAvailableGreaterThanHPAMinReplicas").as_deref(), Some("danger"));
+    assert_eq!(of("metadataAndInstanceMismatched").as_deref(), Some("warning"));
+    assert_eq!(of("initContainersHaveLimits").as_deref(), Some("off"), "a custom check without severity is off");
+    for note in
+        ["gatewayTLSMissing", "pdbMinAvailableEqualToHPAMinReplicas", "displayName", "metadataAndNameMismatched"]
+    {
+        assert!(notes.contains(note), "9.x: no note about {note}: {notes}");
+    }
+}
+
+/// KubeEye v0.1's `checks/*.yaml` (one check per file, named by the file,
+/// `promptMessage` as the failure message, `target: Pod` for the pod spec,
+/// `required:` with no value) load as custom checks, a directory at a time.
+#[test]
+fn kubeeye_v01_check_files_load_as_custom_checks() {
+    let (_, report) = json_report(&[
+        "diag",
+        "--snapshot",
+        "tests/data/kubeeye-v0.1/workloads.yaml",
+        "-f",
+        "tests/data/kubeeye-v0.1/checks",
+    ]);
+    let hits = |rule: &str| {
+        findings(&report, rule)
+            .iter()
+            .map(|f| format!("{}/{}", f["name"].as_str().unwrap(), f["container"].as_str().unwrap_or("-")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hits("hostIPCSet"), ["legacy/-"]);
+    assert_eq!(hits("hostPortSet"), ["legacy/app"]);
+    assert_eq!(hits("cpuLimitsMissing"), ["legacy/app"], "`cpu: 0.5` is the string 500m");
+    assert_eq!(hits("runningAsNonRoot"), ["legacy/sidecar"], "schemaTarget Pod sees the pod with this container alone");
+    assert_eq!(findings(&report, "runningAsNonRoot")[0]["message"], "Should not be allowed to run as root");
+}

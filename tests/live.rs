@@ -358,3 +358,18 @@ fn a_missing_kubeconfig_is_bad_input_naming_the_file() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("/nonexistent/kubeconfig"), "{}", run.stderr);
 }
+
+/// A binding to a missing role fails, but when roles could not be listed
+/// (403) a role absent from the inventory may exist: the binding is not judged.
+#[test]
+fn bindings_are_not_judged_missing_when_roles_could_not_be_listed() {
+    let binding = shifted(Path::new("tests/fixtures/rolebindingRolePodExecAttach/fail-missing-role.yaml"));
+    let readable = Cluster::start(binding.clone(), Faults::default());
+    let (_, report, _) = readable.diag(&[]);
+    assert_eq!(findings(&report, "rolebindingRolePodExecAttach").len(), 1, "the Role is missing");
+    let forbidden = Cluster::start(binding, Faults::default().forbid("roles"));
+    let (_, report, _) = forbidden.diag(&[]);
+    assert!(findings(&report, "rolebindingRolePodExecAttach").is_empty(), "{}", report["findings"]);
+    let coverage = report["coverage"].as_array().unwrap();
+    assert!(coverage.iter().any(|g| g["resource"].as_str().unwrap_or_default().starts_with("roles.")), "{coverage:?}");
+}

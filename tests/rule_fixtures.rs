@@ -91,3 +91,55 @@ fn every_builtin_rule_is_documented() {
         assert!(!r.failure_message.is_empty() && !r.success_message.is_empty(), "{} lacks messages", r.id);
     }
 }
+
+/// A NotReady node is one finding, `NodeNotReady`, whose message and
+/// remediation name the cause; never a second node finding for the same outage.
+#[test]
+fn a_not_ready_node_is_one_node_not_ready_finding_naming_its_cause() {
+    // (fixture, in the message, in the remediation)
+    let cases = [
+        ("fail.yaml", "cause: PLEG not healthy", "pod lifecycle event generator"),
+        ("fail-tasks.yaml", "cause: systemd TasksAccounting off", "TasksAccounting=true"),
+        ("fail-not-posting.yaml", "cause: kubelet not posting status, last heartbeat 25m ago", "stopped posting"),
+        ("fail-runtime-down.yaml", "cause: container runtime down", "systemctl status containerd"),
+        ("fail-closed-connection.yaml", "cause: kubelet's connection to the API server closed", "restart kubelet"),
+        ("fail-http2.yaml", "cause: kubelet's HTTP/2 connection", "concurrent streams"),
+        ("fail-cni.yaml", "cause: CNI plugin not ready", "CNI DaemonSet"),
+        ("fail-npd-runtime.yaml", "cause: ContainerRuntimeUnhealthy", "crictl info"),
+    ];
+    let dir = fixtures_dir().join("NodeNotReady");
+    let listed: Vec<PathBuf> = cases.iter().map(|(f, _, _)| dir.join(f)).collect();
+    for file in files(&dir, "fail") {
+        assert!(listed.contains(&file), "{} is not in this test's table", file.display());
+    }
+    let mut rules = RuleSet::builtin().expect("built-in rules load");
+    rules.enable_all();
+    for (file, message, remediation) in cases {
+        let inventory = offline::load(&[dir.join(file)]).expect("fixture loads");
+        let evaluation = checks::evaluate(&inventory, &rules);
+        let node: Vec<_> = evaluation.findings.iter().filter(|f| f.kind == "Node").collect();
+        assert_eq!(node.len(), 1, "{file}: {:?}", node.iter().map(|f| (&f.rule, &f.message)).collect::<Vec<_>>());
+        assert_eq!(node[0].rule, "NodeNotReady", "{file}");
+        assert!(node[0].message.contains(message), "{file}: {}", node[0].message);
+        assert!(node[0].remediation.contains(remediation), "{file}: {}", node[0].remediation);
+    }
+}
+
+/// A binding to a role that does not exist fails the exec/attach binding
+/// checks, and the message says the role is missing.
+#[test]
+fn bindings_to_a_missing_role_say_so() {
+    let mut rules = RuleSet::builtin().expect("built-in rules load");
+    rules.enable_all();
+    for (rule, file) in [
+        ("rolebindingRolePodExecAttach", "fail-missing-role.yaml"),
+        ("rolebindingClusterRolePodExecAttach", "fail-missing-cluster-role.yaml"),
+        ("clusterrolebindingPodExecAttach", "fail-missing-cluster-role.yaml"),
+    ] {
+        let inventory = offline::load(&[fixtures_dir().join(rule).join(file)]).expect("fixture loads");
+        let evaluation = checks::evaluate(&inventory, &rules);
+        let hits: Vec<_> = evaluation.findings.iter().filter(|f| f.rule == rule).collect();
+        assert_eq!(hits.len(), 1, "{rule}/{file}");
+        assert!(hits[0].message.contains("which is missing"), "{rule}/{file}: {}", hits[0].message);
+    }
+}

@@ -8,19 +8,20 @@
 use serde_json::Value;
 
 use crate::inventory::ObjectRef;
-use crate::rules::{Exemption, Rule};
+use crate::rules::{Exemption, Rule, RuleSet};
 
 /// Whether `rule` is exempted for the object `id` (container `container`), given the
-/// annotation maps that apply (object metadata and pod template metadata).
+/// annotation maps that apply (object metadata and pod template metadata) and
+/// the rule set's config exemptions; annotations count unless the rule files disallow them.
 pub fn is_exempt(
     rule: &Rule,
     id: &ObjectRef,
     container: Option<&str>,
     annotations: &[Option<&Value>],
-    exemptions: &[Exemption],
+    rules: &RuleSet,
 ) -> bool {
-    annotations.iter().flatten().any(|a| annotated(rule, a))
-        || exemptions.iter().any(|e| config_matches(e, rule, id, container))
+    (!rules.annotation_exemptions_disallowed && annotations.iter().flatten().any(|a| annotated(rule, a)))
+        || rules.exemptions.iter().any(|e| config_matches(e, rule, id, container))
 }
 
 fn annotated(rule: &Rule, annotations: &Value) -> bool {

@@ -59,7 +59,6 @@ pub const REGISTRY: &[&HealthCheck] = &[
     &CONTROLLER_MANAGER_HEALTH,
     &APISERVER_CERTIFICATE,
     &KUBELET_NOT_POSTING,
-    &RUNTIME_DOWN,
     &NODE_NOT_READY,
     &WARNING_EVENTS,
     &IMAGE_PULL_FAILURES,
@@ -78,11 +77,9 @@ pub const CONTROLLER_MANAGER_HEALTH: HealthCheck =
 /// The API server's serving certificate expiry.
 pub const APISERVER_CERTIFICATE: HealthCheck =
     HealthCheck { name: "apiserverCertificate", target: HealthTarget::Cluster };
-/// A node whose kubelet stopped posting status (Ready Unknown or a stale heartbeat).
+/// A node that still says Ready while its kubelet stopped posting status (a stale heartbeat).
 pub const KUBELET_NOT_POSTING: HealthCheck = HealthCheck { name: "kubeletNotPosting", target: HealthTarget::Node };
-/// A NotReady node whose container runtime is down.
-pub const RUNTIME_DOWN: HealthCheck = HealthCheck { name: "runtimeDown", target: HealthTarget::Node };
-/// A NotReady node for any other cause.
+/// A node whose Ready condition is not True, whatever the cause (named in the finding).
 pub const NODE_NOT_READY: HealthCheck = HealthCheck { name: "nodeNotReady", target: HealthTarget::Node };
 /// Warning events grouped by object and reason.
 pub const WARNING_EVENTS: HealthCheck = HealthCheck { name: "warningEvents", target: HealthTarget::Event };
@@ -137,7 +134,7 @@ impl<'a> Context<'a> {
 
     /// Whether a config exemption or the object's annotations exempt it from `rule`.
     pub fn exempt(&self, rule: &Rule, object: &ObjectRef, annotations: Option<&Value>) -> bool {
-        exempt::is_exempt(rule, object, None, &[annotations], &self.rules.exemptions)
+        exempt::is_exempt(rule, object, None, &[annotations], self.rules)
     }
 
     /// Whether a timestamp lies inside the inspection window (events, restarts).

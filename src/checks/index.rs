@@ -11,6 +11,8 @@ pub struct Index<'a> {
     by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<&'a Object>>>,
     cluster_roles: HashMap<&'a str, &'a Object>,
     named: HashMap<(&'a str, Option<&'a str>, &'a str), &'a Object>,
+    /// Kinds the collection could not read completely (listing failed or timed out).
+    unreadable: Vec<&'static str>,
     /// Registries images may come from (`allowedRegistries:` of the rule files).
     pub allowed_registries: Vec<String>,
 }
@@ -18,13 +20,31 @@ pub struct Index<'a> {
 /// Kinds looked up by namespace and name.
 const NAMED: &[&str] = &["Lease", "NodeMetrics", "KubeletSummary", "APIServerHealth", "Inspection"];
 
-/// Kinds the index keeps.
+/// The namespace of a namespaced object whose manifest names none: `kubectl
+/// apply` without `-n` puts it in the context's namespace, `default` unless
+/// set. So objects without a namespace relate to each other and to objects
+/// in `default`.
+const DEFAULT_NAMESPACE: &str = "default";
+
+fn namespace_key(namespace: Option<&str>) -> &str {
+    namespace.unwrap_or(DEFAULT_NAMESPACE)
+}
+
+/// Kinds the index keeps (all namespaced).
 const INDEXED: &[&str] = &["PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role", "ServiceAccount"];
 
 impl<'a> Index<'a> {
     /// Indexes the inventory.
     pub fn build(inventory: &'a Inventory) -> Self {
         let mut index = Index::default();
+        for (kind, resource) in
+            [("Role", "roles.rbac.authorization.k8s.io"), ("ClusterRole", "clusterroles.rbac.authorization.k8s.io")]
+        {
+            // The live collector names a failed list `plural.group [in namespace]`, a timeout `deadline`.
+            if inventory.gaps.iter().any(|g| g.resource.starts_with(resource) || g.resource == "deadline") {
+                index.unreadable.push(kind);
+            }
+        }
         for o in &inventory.objects {
             let kind = o.id.kind.as_str();
             if NAMED.contains(&kind) {
@@ -32,18 +52,18 @@ impl<'a> Index<'a> {
             }
             if kind == "ClusterRole" {
                 index.cluster_roles.insert(&o.id.name, o);
-            } else if INDEXED.contains(&kind)
-                && let Some(ns) = o.id.namespace.as_deref()
-            {
+            } else if INDEXED.contains(&kind) {
+                let ns = namespace_key(o.id.namespace.as_deref());
                 index.by_kind_ns.entry(kind).or_default().entry(ns).or_default().push(o);
             }
         }
         index
     }
 
-    /// Objects of `kind` in `namespace` (PDBs, HPAs, NetworkPolicies, Roles).
+    /// Objects of `kind` in `namespace` (PDBs, HPAs, NetworkPolicies, Roles);
+    /// `None` is a manifest without a namespace, which is `default`.
     pub fn in_namespace(&self, kind: &str, namespace: Option<&str>) -> &[&'a Object] {
-        namespace.and_then(|ns| self.by_kind_ns.get(kind)?.get(ns)).map_or(&[], Vec::as_slice)
+        self.by_kind_ns.get(kind).and_then(|m| m.get(namespace_key(namespace))).map_or(&[], Vec::as_slice)
     }
 
     /// A Lease, NodeMetrics, KubeletSummary or APIServerHealth object by namespace and name.
@@ -54,6 +74,12 @@ impl<'a> Index<'a> {
     /// Whether any object of a looked-up kind is present (`NodeMetrics`, `KubeletSummary` …).
     pub fn has_any(&self, kind: &str) -> bool {
         self.named.keys().any(|(k, _, _)| *k == kind)
+    }
+
+    /// Whether every object of `kind` (`Role`, `ClusterRole`) was read, so one
+    /// that is not in the inventory does not exist.
+    pub fn complete(&self, kind: &str) -> bool {
+        !self.unreadable.contains(&kind)
     }
 
     /// A ClusterRole by name.

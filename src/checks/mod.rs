@@ -274,7 +274,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         let s = &mut self.state;
         let eval = &mut s.eval;
         for rule in s.pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
-            if !exempt::is_exempt(rule, &w.id, None, &annotations, &s.rules.exemptions) {
+            if !exempt::is_exempt(rule, &w.id, None, &annotations, s.rules) {
                 let outcome = run(rule, Subject::Workload(&w), &self.index);
                 record(rule, outcome, &w.id, None, eval);
             }
@@ -288,7 +288,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
                 if (init && rule.skip_init_containers) || (!init && rule.skip_containers) {
                     continue;
                 }
-                if exempt::is_exempt(rule, &w.id, name, &annotations, &s.rules.exemptions) {
+                if exempt::is_exempt(rule, &w.id, name, &annotations, s.rules) {
                     continue;
                 }
                 let outcome = run(rule, Subject::Container(&w, &container), &self.index);
@@ -299,18 +299,14 @@ impl<'i, 'r> Inspector<'i, 'r> {
 
     fn object_rules(&mut self, object: &Object) {
         let s = &mut self.state;
-        for rule in s.kind_rules.iter().filter(|r| targets_object(&r.target, object)) {
-            if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], &s.rules.exemptions) {
+        for rule in s.kind_rules.iter().filter(|r| r.target.selects_object(&object.id.kind)) {
+            if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], s.rules) {
                 continue;
             }
             let outcome = run(rule, Subject::Object(object), &self.index);
             record(rule, outcome, &object.id, None, &mut s.eval);
         }
     }
-}
-
-fn targets_object(target: &Target, object: &Object) -> bool {
-    matches!(target, Target::Kind { group, kind } if *kind == object.id.kind && *group == object.id.group)
 }
 
 /// Runs one rule on one subject.
@@ -322,9 +318,15 @@ pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
         Logic::Schema(schema, polarity) => {
             let level = rule.schema_target.as_ref().unwrap_or(&rule.target);
             let Some(instance) = instance_for(level, subject) else { return Outcome::Skip };
+            let single;
             let instance = match subject {
                 Subject::Container(_, c) if rule.inherit_pod_security_context && *level == Target::Container => {
                     c.effective
+                }
+                // As Polaris: a container rule validating the pod spec sees the pod with this container alone.
+                Subject::Container(w, c) if *level == Target::PodSpec => {
+                    single = pod_spec_with_only(w.pod_spec, c.raw);
+                    &single
                 }
                 _ => instance,
             };
@@ -353,6 +355,16 @@ fn with_pod_security_context(container: &Value, pod_spec: &Value) -> Option<Valu
         sc.entry(k.clone()).or_insert_with(|| v.clone());
     }
     Some(merged)
+}
+
+/// A copy of the pod spec whose only container is `container` (no init containers).
+fn pod_spec_with_only(pod_spec: &Value, container: &Value) -> Value {
+    let mut spec = pod_spec.clone();
+    if let Some(map) = spec.as_object_mut() {
+        map.insert("containers".into(), Value::Array(vec![container.clone()]));
+        map.remove("initContainers");
+    }
+    spec
 }
 
 /// The value a schema validates for a subject at a given level.

@@ -10,9 +10,7 @@ use serde_json::Value;
 use super::Evaluation;
 use super::control_plane::human_age;
 use super::events::NodeProblemEvents;
-use super::health::{
-    Context, HealthCheck, KUBELET_NOT_POSTING, NODE_NOT_READY, RUNTIME_DOWN as RUNTIME_DOWN_CHECK, emit,
-};
+use super::health::{Context, HealthCheck, KUBELET_NOT_POSTING, NODE_NOT_READY, emit};
 use crate::clock;
 use crate::inventory::{CoverageGap, METRICS_RESOURCE, NPD_RESOURCE, Object, ObjectRef, SUMMARY_RESOURCE, section};
 use crate::quantity;
@@ -23,6 +21,18 @@ use crate::rules::{Logic, NodeLogic, Rule, UsageBinding, UsageResource};
 #[serde(default)]
 struct NodeView {
     status: NodeStatus,
+}
+
+impl NodeView {
+    /// The Ready condition, when the node has one.
+    fn ready(&self) -> Option<&Condition> {
+        self.status.conditions.iter().find(|c| c.kind == "Ready")
+    }
+
+    /// Whether the node reports a Ready condition that is not True (False or Unknown).
+    fn not_ready(&self) -> bool {
+        self.ready().is_some_and(|c| c.status != "True")
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,12 +116,12 @@ pub fn check(ctx: &Context<'_>, npd: &NodeProblemEvents, eval: &mut Evaluation) 
         let view = NodeView::deserialize(&node.raw).unwrap_or_default();
         let mut problems = Problems::default();
         let mut evaluated: Vec<&str> = Vec::new();
+        let outage = conditions(&rules, &view, &mut problems, &mut evaluated);
         for (rule, logic) in &rules {
             if let Some(code) = logic.code {
-                ready(ctx, code, rule, &view, &mut problems, &mut evaluated);
+                ready(ctx, code, rule, &view, &outage, &mut problems, &mut evaluated);
             }
         }
-        conditions(&rules, &view, &mut problems, &mut evaluated);
         for (rule, logic) in &rules {
             if let Some(usage) = &logic.usage {
                 node_usage(ctx, rule, usage, node, &view, &mut problems, &mut evaluated);
@@ -155,17 +165,25 @@ fn node_ref(name: &str) -> ObjectRef {
     ObjectRef { group: String::new(), kind: "Node".into(), namespace: None, name: name.into() }
 }
 
-/// The Ready condition: each of its causes is one rule's health check, and
-/// the causes exclude each other, so a node gets one finding naming the cause.
+/// The Ready condition. `nodeNotReady` reports every node whose Ready
+/// condition is not True, once, naming the cause; `kubeletNotPosting` reports
+/// a node that still says Ready while its kubelet stopped writing its status.
+/// Conditions a rule binds `whileReady` (`outage`) are named as causes of the
+/// NotReady finding instead of being a second finding for the same outage.
 fn ready<'r>(
     ctx: &Context<'_>,
     code: &'static HealthCheck,
     rule: &'r Rule,
     view: &NodeView,
+    outage: &[OutageCondition<'_>],
     problems: &mut Problems<'r>,
     evaluated: &mut Vec<&'r str>,
 ) {
-    let Some(ready) = view.status.conditions.iter().find(|c| c.kind == "Ready") else { return };
+    let Some(ready) = view.ready() else { return };
+    if code.name == KUBELET_NOT_POSTING.name && ready.status != "True" {
+        // A NotReady node is NodeNotReady's alone: this rule is not judged there.
+        return;
+    }
     evaluated.push(&rule.id);
     let reason = ready.reason.clone().unwrap_or_default();
     let message = ready.message.clone().unwrap_or_default();
@@ -178,122 +196,182 @@ fn ready<'r>(
         p.last_seen = ready.last_heartbeat_time.clone();
         p.first_seen = ready.last_transition_time.clone();
     };
-    let not_posting = ready.status == "Unknown" || stale.is_some();
     if code.name == KUBELET_NOT_POSTING.name {
-        if !not_posting {
-            return;
+        if let Some(age) = stale {
+            set_times(problems.add(
+                &rule.id,
+                format!(
+                    "Kubelet not reporting: the node says Ready but its status was last written {} ago (it is \
+                     rewritten at least every 5m)",
+                    human_age(age)
+                ),
+            ));
         }
-        let text = match (ready.status.as_str(), stale) {
-            ("Unknown", _) if !message.is_empty() => format!("Kubelet not reporting: {message}"),
-            ("Unknown", _) => "Kubelet not reporting: the node's Ready condition is Unknown".to_string(),
-            (_, Some(age)) => format!(
-                "Kubelet not reporting: the node's status was last written {} ago (it is rewritten at least every 5m)",
-                human_age(age)
-            ),
-            _ => "Kubelet not reporting".to_string(),
-        };
-        let since = match (ready.status.as_str(), stale) {
-            ("Unknown", Some(age)) => format!(" (last heartbeat {} ago)", human_age(age)),
-            _ => String::new(),
-        };
-        set_times(problems.add(&rule.id, format!("{text}{since}")));
         return;
     }
-    if not_posting || ready.status == "True" {
+    if code.name != NODE_NOT_READY.name || ready.status == "True" {
         return;
     }
     let lower = message.to_ascii_lowercase();
-    let runtime_down = RUNTIME_DOWN.iter().any(|s| lower.contains(s));
-    if code.name == RUNTIME_DOWN_CHECK.name {
-        if runtime_down {
-            set_times(problems.add(&rule.id, format!("Container runtime is down: {message}")));
-        }
-        return;
+    let (label, remediation) = if ready.status == "Unknown" || stale.is_some() {
+        let label = match heartbeat_age {
+            Some(age) => format!("kubelet not posting status, last heartbeat {} ago", human_age(age)),
+            None => "kubelet not posting status".to_string(),
+        };
+        (Some(label), Some(NOT_POSTING_REMEDIATION.to_string()))
+    } else if let Some(cause) = KNOWN_CAUSES.iter().find(|c| c.needles.iter().any(|n| lower.contains(n))) {
+        (Some(cause.label.to_string()), Some(cause.remediation.to_string()))
+    } else if let Some(first) = outage.first() {
+        (Some(first.condition.to_string()), Some(first.rule.remediation.clone()))
+    } else {
+        (None, None)
+    };
+    let mut text = match label {
+        Some(label) => format!("Node is NotReady ({}; cause: {label})", reason_or(&reason, "unknown reason")),
+        None => format!("Node is NotReady ({})", reason_or(&reason, "unknown reason")),
+    };
+    if !message.is_empty() {
+        text = format!("{text}: {message}");
     }
-    if code.name == NODE_NOT_READY.name && !runtime_down {
-        let p =
-            problems.add(&rule.id, format!("Node is NotReady ({}): {message}", reason_or(&reason, "unknown reason")));
-        p.remediation =
-            KNOWN_CAUSES.iter().find(|(needle, _)| lower.contains(needle)).map(|(_, fix)| (*fix).to_string());
-        set_times(p);
+    for o in outage {
+        text = format!("{text}; {}", o.text);
     }
+    let p = problems.add(&rule.id, text);
+    p.remediation = remediation;
+    set_times(p);
 }
 
 fn reason_or<'a>(reason: &'a str, default: &'a str) -> &'a str {
     if reason.is_empty() { default } else { reason }
 }
 
-/// Phrases of the kubelet's Ready message that mean the container runtime is down.
-const RUNTIME_DOWN: &[&str] = &[
-    "container runtime not ready",
-    "container runtime is down",
-    "cannot connect to the docker daemon",
-    "container runtime status check may not have completed",
-    "runtime service is not ready",
-];
+/// A condition bound `whileReady` that is True on a NotReady node: part of the outage.
+struct OutageCondition<'r> {
+    /// The condition type.
+    condition: &'r str,
+    /// `Type (Reason): message`.
+    text: String,
+    /// The rule that reports the condition on a Ready node.
+    rule: &'r Rule,
+}
 
-/// Known NotReady causes and what fixes them.
-const KNOWN_CAUSES: &[(&str, &str)] = &[
-    (
-        "use of closed network connection",
-        "The kubelet's HTTP/2 connection to the API server broke and was not re-established (a known kubelet/Go \
-         issue, also seen as `http2: client connection lost` or too many concurrent streams). Restart the kubelet \
-         (`systemctl restart kubelet`) to recover now; upgrade Kubernetes to a patch release with the fix, and \
-         check load balancers in front of the API server for idle-connection timeouts.",
-    ),
-    (
-        "http2",
-        "The kubelet's HTTP/2 connection to the API server is failing (connection lost or maximum concurrent \
-         streams reached). Restart the kubelet (`systemctl restart kubelet`); check the API server load balancer \
-         and upgrade to a Kubernetes patch release that handles connection resets.",
-    ),
-    (
-        "tasksaccounting",
-        "The kubelet's ContainerManager fails because systemd does not account tasks for the kubelet's cgroups \
-         (`TasksAccounting`). Enable it (`systemctl set-property kubelet.service TasksAccounting=true`, or \
-         `DefaultTasksAccounting=yes` in /etc/systemd/system.conf), reload systemd and restart the kubelet.",
-    ),
-    (
-        "pleg is not healthy",
-        "The kubelet's pod lifecycle event generator cannot list containers in time: the container runtime is \
-         slow or stuck. Check the runtime (`crictl ps`, `journalctl -u containerd`), the node's disk I/O and the \
-         number of containers on the node; restart the runtime if it is hung.",
-    ),
-    (
-        "network plugin is not ready",
-        "The CNI plugin is not ready on this node (no CNI configuration or its DaemonSet pod is not running). \
-         Check the CNI DaemonSet's pod on this node (`kubectl -n kube-system get pods -o wide \
-         --field-selector spec.nodeName=NODE`) and its logs.",
-    ),
+/// What to do about a node whose kubelet stopped posting its status.
+const NOT_POSTING_REMEDIATION: &str = "The kubelet stopped posting the node's status. Check whether the node is up at \
+     all (cloud console, ping). On the node: `systemctl status kubelet`, `journalctl -u kubelet --since -1h`; look \
+     for an expired kubelet client certificate, a full disk, or network loss to the API server.";
+
+/// A cause of NotReady recognised in the kubelet's Ready message.
+struct Cause {
+    /// How the finding names it.
+    label: &'static str,
+    /// Lower-case phrases of the kubelet's message that mean this cause.
+    needles: &'static [&'static str],
+    /// What fixes it.
+    remediation: &'static str,
+}
+
+/// Known NotReady causes, most fundamental first (a down runtime also makes PLEG unhealthy).
+const KNOWN_CAUSES: &[Cause] = &[
+    Cause {
+        label: "container runtime down",
+        needles: &[
+            "container runtime not ready",
+            "container runtime is down",
+            "cannot connect to the docker daemon",
+            "container runtime status check may not have completed",
+            "runtime service is not ready",
+        ],
+        remediation: "The container runtime is down. On the node: `systemctl status containerd` (or docker / \
+             crio), `journalctl -u containerd --since -1h`, `crictl info`. Check disk space under \
+             /var/lib/containerd; restart the runtime, then the kubelet.",
+    },
+    Cause {
+        label: "kubelet's connection to the API server closed",
+        needles: &["use of closed network connection"],
+        remediation: "The kubelet's HTTP/2 connection to the API server broke and was not re-established (a known \
+             kubelet/Go issue, also seen as `http2: client connection lost` or too many concurrent streams). Restart \
+             the kubelet (`systemctl restart kubelet`) to recover now; upgrade Kubernetes to a patch release with the \
+             fix, and check load balancers in front of the API server for idle-connection timeouts.",
+    },
+    Cause {
+        label: "kubelet's HTTP/2 connection to the API server failing",
+        needles: &["http2"],
+        remediation: "The kubelet's HTTP/2 connection to the API server is failing (connection lost or maximum \
+             concurrent streams reached). Restart the kubelet (`systemctl restart kubelet`); check the API server \
+             load balancer and upgrade to a Kubernetes patch release that handles connection resets.",
+    },
+    Cause {
+        label: "systemd TasksAccounting off",
+        needles: &["tasksaccounting"],
+        remediation: "The kubelet's ContainerManager fails because systemd does not account tasks for the kubelet's \
+             cgroups (`TasksAccounting`). Enable it (`systemctl set-property kubelet.service TasksAccounting=true`, \
+             or `DefaultTasksAccounting=yes` in /etc/systemd/system.conf), reload systemd and restart the kubelet.",
+    },
+    Cause {
+        label: "PLEG not healthy",
+        needles: &["pleg is not healthy"],
+        remediation: "The kubelet's pod lifecycle event generator cannot list containers in time: the container \
+             runtime is slow or stuck. Check the runtime (`crictl ps`, `journalctl -u containerd`), the node's disk \
+             I/O and the number of containers on the node; restart the runtime if it is hung.",
+    },
+    Cause {
+        label: "CNI plugin not ready",
+        needles: &["network plugin is not ready", "networkpluginnotready", "cni plugin not initialized"],
+        remediation: "The CNI plugin is not ready on this node (no CNI configuration or its DaemonSet pod is not \
+             running). Check the CNI DaemonSet's pod on this node (`kubectl -n kube-system get pods -o wide \
+             --field-selector spec.nodeName=NODE`) and its logs.",
+    },
 ];
 
 /// Conditions bound by rules' `nodeConditions` that are True. A condition
 /// goes to the rules listing its reason, or else to those listing no reason.
-fn conditions<'r>(rules: &[NodeRule<'r>], view: &NodeView, problems: &mut Problems<'r>, evaluated: &mut Vec<&'r str>) {
+/// On a NotReady node, conditions bound `whileReady` are returned as part of
+/// the outage (NodeNotReady names them) rather than reported on their own.
+fn conditions<'r>(
+    rules: &[NodeRule<'r>],
+    view: &'r NodeView,
+    problems: &mut Problems<'r>,
+    evaluated: &mut Vec<&'r str>,
+) -> Vec<OutageCondition<'r>> {
+    let not_ready = view.not_ready();
+    let mut outage = Vec::new();
     for c in &view.status.conditions {
         let reason = c.reason.clone().unwrap_or_default();
         let reason_ref = &reason;
         let binds = |specific: bool| {
-            rules.iter().filter(move |(_, logic)| {
-                logic.conditions.iter().any(|b| {
-                    b.kind == c.kind && if specific { b.reasons.contains(reason_ref) } else { b.reasons.is_empty() }
-                })
+            rules.iter().filter_map(move |(rule, logic)| {
+                logic
+                    .conditions
+                    .iter()
+                    .find(|b| {
+                        b.kind == c.kind && if specific { b.reasons.contains(reason_ref) } else { b.reasons.is_empty() }
+                    })
+                    .map(|b| (*rule, b))
             })
         };
         let specific: Vec<_> = binds(true).collect();
         let chosen = if specific.is_empty() { binds(false).collect() } else { specific };
-        for (rule, _) in chosen {
-            evaluated.push(&rule.id);
+        for (rule, binding) in chosen {
+            let outage_part = binding.while_ready && not_ready;
+            if !outage_part {
+                evaluated.push(&rule.id);
+            }
             if c.status != "True" {
                 continue;
             }
             let message = c.message.clone().unwrap_or_default();
-            let p = problems.add(&rule.id, format!("{} ({}): {message}", c.kind, reason_or(&reason, "True")));
+            let text = format!("{} ({}): {message}", c.kind, reason_or(&reason, "True"));
+            if outage_part {
+                outage.push(OutageCondition { condition: &c.kind, text, rule });
+                continue;
+            }
+            let p = problems.add(&rule.id, text);
             p.reason = Some(if reason.is_empty() { c.kind.clone() } else { reason.clone() });
             p.first_seen = c.last_transition_time.clone();
             p.last_seen = c.last_heartbeat_time.clone();
         }
     }
+    outage
 }
 
 /// A `usage` rule: CPU and memory from metrics.k8s.io against allocatable,

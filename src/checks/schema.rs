@@ -113,6 +113,9 @@ fn parse_schema_text(text: &str) -> Result<Value, String> {
 }
 
 fn build(schema: &Value) -> Result<Validator, String> {
+    let mut schema = schema.clone();
+    drop_null_keywords(&mut schema);
+    let schema = &schema;
     let mut options = jsonschema::options()
         .with_keyword("resourceMinimum", |_, v, _| quantity_keyword(v, Bound::Minimum))
         .with_keyword("resourceMaximum", |_, v, _| quantity_keyword(v, Bound::Maximum));
@@ -120,6 +123,25 @@ fn build(schema: &Value) -> Result<Validator, String> {
         options = options.with_draft(jsonschema::Draft::Draft201909);
     }
     options.build(schema).map_err(|e| format!("invalid schema: {e} (at {})", pointer_or_root(e.schema_path().as_str())))
+}
+
+/// A keyword written with no value (`required:` in KubeEye v0.1's
+/// hostPortSet) is absent, as Polaris's validator reads it. Values that are
+/// data, not schemas (`const`, `enum`, `default`, `examples`), keep their nulls.
+fn drop_null_keywords(schema: &mut Value) {
+    const DATA: &[&str] = &["const", "enum", "default", "examples"];
+    match schema {
+        Value::Object(map) => {
+            map.retain(|key, v| !v.is_null() || DATA.contains(&key.as_str()));
+            for (key, v) in map.iter_mut() {
+                if !DATA.contains(&key.as_str()) {
+                    drop_null_keywords(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null_keywords),
+        _ => {}
+    }
 }
 
 fn pointer_or_root(p: &str) -> &str {
@@ -280,6 +302,14 @@ mod tests {
         assert!(!valid(schema.clone(), json!({"cpu": "3"})));
         assert!(!valid(schema, json!({"cpu": "lots"})));
         assert!(CompiledSchema::new(json!({"resourceMinimum": "much"})).is_err());
+    }
+
+    #[test]
+    fn keywords_without_a_value_are_absent() {
+        let schema = json!({"type": "object", "required": null, "properties": {"a": {"const": null}}});
+        assert!(valid(schema.clone(), json!({})));
+        assert!(valid(schema.clone(), json!({"a": null})), "`const: null` keeps its meaning");
+        assert!(!valid(schema, json!({"a": 1})));
     }
 
     #[test]

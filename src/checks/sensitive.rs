@@ -24,7 +24,10 @@ static NOT_A_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 /// Values shaped like credentials, whatever their key.
 static SECRET_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----",
+        // Any PEM private key (PKCS#1/#8, EC, DSA, OpenSSH, encrypted), a PGP
+        // secret key block, an SSH2 (RFC 4716) key, a PuTTY key file.
+        r"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)? ?-{4,5}",
+        r"|PuTTY-User-Key-File-\d+:",
         r"|\b(AKIA|ASIA)[A-Z0-9]{16}\b",
         r"|\bgh[pousr]_[A-Za-z0-9]{36}\b",
         r"|\bxox[abpr]-[A-Za-z0-9-]{10,}",
@@ -98,6 +101,13 @@ mod tests {
     #[test]
     fn values() {
         assert!(is_secret_value("-----BEGIN RSA PRIVATE KEY-----\nMIIE..."));
+        assert!(is_secret_value("-----BEGIN PRIVATE KEY-----\nMIIE..."));
+        assert!(is_secret_value("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl..."));
+        assert!(is_secret_value("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQdG..."));
+        assert!(is_secret_value("---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: x"));
+        assert!(is_secret_value("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none"));
+        assert!(!is_secret_value("-----BEGIN CERTIFICATE-----\nMIIB..."), "a certificate is public");
+        assert!(!is_secret_value("-----BEGIN PUBLIC KEY-----\nMIIB..."));
         assert!(is_secret_value("-Ddb.password=hunter22 -Xmx1g"));
         assert!(!is_secret_value("-Xmx1g -XX:+UseG1GC"));
     }

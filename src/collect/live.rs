@@ -137,7 +137,7 @@ impl LiveCollector {
                 next = tasks.join_next() => next,
                 () = tokio::time::sleep_until(deadline) => {
                     tasks.abort_all();
-                    self.gaps.push(self.deadline_gap("listing controllers, nodes and RBAC"));
+                    inventory.gaps.push(self.deadline_gap("listing controllers, nodes and RBAC"));
                     break;
                 }
             };
@@ -148,7 +148,10 @@ impl LiveCollector {
                     inventory.objects.extend(kept.into_iter().filter(|o| self.scope.keeps_object(o)));
                     inventory.known.extend(known);
                 }
-                Err(e) => self.gaps.push(lists::list_gap(&res, ns.as_deref(), &e)),
+                // In the inventory now, not at the end: the checks of kept objects
+                // run before streaming and must know what could not be read
+                // (a binding to a Role that was not listed cannot be judged).
+                Err(e) => inventory.gaps.push(lists::list_gap(&res, ns.as_deref(), &e)),
             }
         }
         // Lists finish in any order; sort so reports are reproducible.

@@ -72,21 +72,42 @@ pub(super) fn is_bootstrap(object: &Value) -> bool {
         == Some("rbac-defaults")
 }
 
-/// A binding fails when the role it references allows `pods/exec` or `pods/attach`.
-/// A role not in the inventory cannot be judged: the rule is skipped, not passed.
-pub(super) fn binding_grants_exec<'a>(binding: &Value, lookup: impl Fn(&str, &str) -> Option<&'a Object>) -> Outcome {
+/// A binding of a `want` role (`Role` or `ClusterRole`) fails when the role
+/// allows `pods/exec` or `pods/attach`, or does not exist: whoever creates a
+/// role of that name later decides what the subjects may do (Polaris fails
+/// it too). Kubernetes' default ClusterRoles are judged by what they grant
+/// even when the inventory (a set of manifests) lacks them. A role that could
+/// not be read (listing forbidden, deadline) cannot be judged: skipped.
+/// Bindings of the other kind are the sibling rule's.
+pub(super) fn binding_grants_exec<'a>(
+    binding: &Value,
+    want: &str,
+    lookup: impl Fn(&str) -> Option<&'a Object>,
+    complete: bool,
+) -> Outcome {
     let Some(role_ref) = binding.get("roleRef") else { return Outcome::Skip };
     let kind = role_ref.get("kind").and_then(Value::as_str).unwrap_or_default();
     let name = role_ref.get("name").and_then(Value::as_str).unwrap_or_default();
-    if is_default_binding(binding) {
+    if is_default_binding(binding) || kind != want {
         return Outcome::Skip;
     }
-    match lookup(kind, name) {
-        None => Outcome::Skip,
-        Some(role) if role_allows_exec(&role.raw) => {
+    let grants = |allows: bool| {
+        if allows {
             Outcome::Fail(Some(format!("Binds {kind} {name}, which allows pods/exec or pods/attach")))
+        } else {
+            Outcome::Pass
         }
-        Some(_) => Outcome::Pass,
+    };
+    match lookup(name) {
+        Some(role) => grants(role_allows_exec(&role.raw)),
+        None => match (kind, name) {
+            ("ClusterRole", "admin" | "edit" | "cluster-admin") => grants(true),
+            ("ClusterRole", "view") => grants(false),
+            _ if !complete || name.starts_with("system:") => Outcome::Skip,
+            _ => Outcome::Fail(Some(format!(
+                "Binds {kind} {name}, which is missing: it does not exist, so whoever creates a {kind} named {name} decides what the subjects may do"
+            ))),
+        },
     }
 }
 

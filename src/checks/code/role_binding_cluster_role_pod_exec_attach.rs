@@ -12,8 +12,5 @@ pub(super) const CHECK: CodeCheck = CodeCheck {
 };
 
 fn run(binding: &Object, index: &Index<'_>) -> Outcome {
-    binding_grants_exec(&binding.raw, |kind, name| match kind {
-        "ClusterRole" => index.cluster_role(name),
-        _ => None,
-    })
+    binding_grants_exec(&binding.raw, "ClusterRole", |name| index.cluster_role(name), index.complete("ClusterRole"))
 }

@@ -12,8 +12,10 @@ pub(super) const CHECK: CodeCheck = CodeCheck {
 };
 
 fn run(binding: &Object, index: &Index<'_>) -> Outcome {
-    binding_grants_exec(&binding.raw, |kind, name| match kind {
-        "Role" => index.role(binding.id.namespace.as_deref(), name),
-        _ => None,
-    })
+    binding_grants_exec(
+        &binding.raw,
+        "Role",
+        |name| index.role(binding.id.namespace.as_deref(), name),
+        index.complete("Role"),
+    )
 }
