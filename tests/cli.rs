@@ -364,6 +364,40 @@ fn rules_list_and_explain() {
     assert!(unknown.stderr.contains("ke rules list"));
 }
 
+/// KubeEye v0.3–v0.5 rule names work wherever an id is accepted: `checks:`,
+/// config exemptions, `kubeeye.io/exempt` and `ke rules explain`.
+#[test]
+fn kubeeye_v0_rule_names_are_aliases_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        deployment("plain", "{}"),
+        deployment("annotated", r#"{kubeeye.io/exempt: "ImageTagIsLatest, NoLivenessProbe"}"#),
+        deployment("legacy-app", "{}"),
+    ];
+    let snapshot = write(dir.path(), "deploys.yaml", &docs.join("\n---\n"));
+    let rules = write(
+        dir.path(),
+        "v0.yaml",
+        "checks:\n  NoCPULimits: ignore\n  NoReadinessProbe: danger\nexemptions:\n  - controllerNames: [legacy-]\n    rules: [ImageTagMiss, NoMemoryRequests]\n",
+    );
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot.to_str().unwrap(), "-f", rules.to_str().unwrap()]);
+    let on = |rule: &str, name: &str| findings(&report, rule).iter().filter(|f| f["name"] == name).count();
+    assert!(findings(&report, "cpuLimitsMissing").is_empty(), "NoCPULimits: ignore");
+    assert_eq!(findings(&report, "readinessProbeMissing")[0]["severity"], "danger", "NoReadinessProbe: danger");
+    assert_eq!(on("tagNotSpecified", "plain"), 2);
+    assert_eq!(on("tagNotSpecified", "annotated"), 0, "kubeeye.io/exempt: ImageTagIsLatest");
+    assert_eq!(on("livenessProbeMissing", "annotated"), 0, "kubeeye.io/exempt: NoLivenessProbe");
+    assert!(on("readinessProbeMissing", "annotated") > 0, "only the named rules");
+    assert_eq!(on("tagNotSpecified", "legacy-app"), 0, "exemption rules: [ImageTagMiss]");
+    assert_eq!(on("memoryRequestsMissing", "legacy-app"), 0, "exemption rules: [NoMemoryRequests]");
+    assert!(on("memoryRequestsMissing", "plain") > 0);
+    for (old, id) in [("NotRunAsNonRoot", "runAsRootAllowed"), ("HighRiskCapabilities", "dangerousCapabilities")] {
+        let explain = ke(&["rules", "explain", old]);
+        assert_eq!(explain.code, 0, "{}", explain.stderr);
+        assert!(explain.stdout.starts_with(id) && explain.stdout.contains(old), "{}", explain.stdout);
+    }
+}
+
 /// Annotations on the pod template count like annotations on the controller.
 #[test]
 fn exemption_annotations_on_the_pod_template() {
