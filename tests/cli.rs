@@ -398,6 +398,33 @@ fn kubeeye_v0_rule_names_are_aliases_everywhere() {
     }
 }
 
+/// A `group/Kind|Kind` target judges objects of each kind it names; a part
+/// that is not a kind is refused when the rule file loads.
+#[test]
+fn a_target_may_name_several_kinds_of_one_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\ndata: {}\n",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: shop}\n",
+    ];
+    let snapshot = write(dir.path(), "s.yaml", &docs.join("---\n"));
+    let rule = |target: &str| {
+        format!(
+            "customChecks:\n  ownerLabel:\n    severity: warning\n    target: {target}\n    failureMessage: No owner label\n    schema: {{required: [metadata], properties: {{metadata: {{required: [labels]}}}}}}\n"
+        )
+    };
+    let rules = write(dir.path(), "r.yaml", &rule("v1/ConfigMap|Service"));
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot.to_str().unwrap(), "-f", rules.to_str().unwrap()]);
+    let mut kinds: Vec<&str> = findings(&report, "ownerLabel").iter().filter_map(|f| f["kind"].as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["ConfigMap", "Service"]);
+    let bad = write(dir.path(), "bad.yaml", &rule("v1/ConfigMap|service"));
+    let run = ke(&["diag", "--snapshot", snapshot.to_str().unwrap(), "-f", bad.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("`service` is not a kind"), "{}", run.stderr);
+}
+
 /// Annotations on the pod template count like annotations on the controller.
 #[test]
 fn exemption_annotations_on_the_pod_template() {

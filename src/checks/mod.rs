@@ -310,7 +310,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
 }
 
 fn targets_object(target: &Target, object: &Object) -> bool {
-    matches!(target, Target::Kind { group, kind } if *kind == object.id.kind && *group == object.id.group)
+    target.names_kind(&object.id.group, &object.id.kind)
 }
 
 /// Runs one rule on one subject.
