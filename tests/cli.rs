@@ -301,7 +301,7 @@ fn namespace_selection() {
 fn table_json_and_yaml_agree() {
     let args = ["diag", "--snapshot", "tests/data/replicas.yaml"];
     let table = ke(&args);
-    assert!(table.stdout.starts_with("WORKLOADS\nNAMESPACE   SEVERITY"), "{}", table.stdout);
+    assert!(table.stdout.starts_with("HEALTH  HEALTHY\n\nWORKLOADS\nNAMESPACE   SEVERITY"), "{}", table.stdout);
     let row = table.stdout.lines().find(|l| l.contains(" danger ")).unwrap();
     assert!(row.contains("Deployment") && row.contains("[") && row.contains("tagNotSpecified"), "{row}");
     assert!(!table.stdout.contains('\x1b'), "no colour off a TTY");
@@ -310,9 +310,19 @@ fn table_json_and_yaml_agree() {
     let yaml: Value = serde_norway::from_str(&yaml_run.stdout).unwrap();
     assert_eq!(json["findings"], yaml["findings"]);
     assert_eq!(json["summary"], yaml["summary"]);
-    for key in
-        ["schemaVersion", "tool", "cluster", "startedAt", "finishedAt", "complete", "summary", "coverage", "findings"]
-    {
+    assert_eq!(json["health"], yaml["health"]);
+    for key in [
+        "schemaVersion",
+        "tool",
+        "cluster",
+        "startedAt",
+        "finishedAt",
+        "complete",
+        "health",
+        "summary",
+        "coverage",
+        "findings",
+    ] {
         assert!(json.get(key).is_some(), "report lacks {key}");
     }
     for f in json["findings"].as_array().unwrap() {

@@ -11,6 +11,7 @@ use super::safe::http_link;
 use crate::clock;
 use crate::inventory::{GapKind, section};
 use crate::report::{Finding, FindingStatus, Report, Severity};
+pub use crate::text::thousands;
 
 /// Rows a section table shows before pointing to the findings table: the
 /// page stays small however many events or log findings a cluster has.
@@ -500,19 +501,6 @@ fn duration(start: &str, end: &str) -> String {
         60..3600 => format!("{} min {} s", secs / 60, secs % 60),
         _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
     }
-}
-
-/// `30000` as `30,000`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `only namespaces shop, data; not kube-system`.
