@@ -27,6 +27,8 @@ pub struct Page {
     pub title: String,
     /// When, what and where from.
     pub header: Header,
+    /// Whether the cluster is up; `null` for a report written before health existed.
+    pub health: Option<HealthView>,
     /// Score and counts.
     pub summary: SummaryView,
     /// Findings by category and severity; `null` without findings.
@@ -76,6 +78,17 @@ pub struct Header {
     pub complete: bool,
     /// Read failures (coverage gaps of kind `error`).
     pub errors: usize,
+}
+
+/// The health banner.
+#[derive(Debug, Serialize)]
+pub struct HealthView {
+    /// `healthy`, `degraded` or `down` (a CSS class).
+    pub status: &'static str,
+    /// `HEALTHY`, `DEGRADED` or `DOWN`.
+    pub label: &'static str,
+    /// The reasons, comma-separated; empty when healthy.
+    pub reasons: String,
 }
 
 /// Score and counts.
@@ -321,7 +334,17 @@ pub fn page(report: &Report) -> Page {
     nav.push(nav_item("rules", "Rules", String::new(), ""));
 
     Page {
-        title: format!("kubeeye report: {} ({})", report.cluster.name, display_time(&report.started_at)),
+        title: format!(
+            "kubeeye report: {}{} ({})",
+            report.cluster.name,
+            report.health.as_ref().map(|h| format!(" {}", h.status.label())).unwrap_or_default(),
+            display_time(&report.started_at)
+        ),
+        health: report.health.as_ref().map(|h| HealthView {
+            status: h.status.as_str(),
+            label: h.status.label(),
+            reasons: h.reasons.join(", "),
+        }),
         header: Header {
             cluster: report.cluster.name.clone(),
             started: display_time(&report.started_at),
