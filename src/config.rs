@@ -48,6 +48,8 @@ pub struct Thresholds {
     pub lease_skew_seconds: u64,
     /// `PodCrashLooping`: restarts at or above this count (with a restart inside the window) are reported.
     pub restart_count: u32,
+    /// `AbnormalPodStatus`: a pod neither Running nor Succeeded for longer than this many minutes is reported.
+    pub abnormal_pod_grace_minutes: u64,
 }
 
 impl Default for Thresholds {
@@ -61,6 +63,7 @@ impl Default for Thresholds {
             heartbeat_stale_seconds: 600,
             lease_skew_seconds: 30,
             restart_count: 10,
+            abnormal_pod_grace_minutes: 15,
         }
     }
 }

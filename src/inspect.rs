@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::checks::verdict;
 use crate::checks::{self, Evaluation, Inspector};
 use crate::clock;
 use crate::collect::client::{ClusterAccess, ConnectError};
@@ -12,7 +13,7 @@ use crate::collect::live::{LiveCollector, StreamSink};
 use crate::collect::offline;
 use crate::config::InspectSettings;
 use crate::inventory::{CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, section};
-use crate::report::{Cluster, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
+use crate::report::{Cluster, Health, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
 use crate::rules::RuleSet;
 
 /// Where the cluster data comes from.
@@ -41,6 +42,8 @@ pub struct Inspected {
     pub evaluation: Evaluation,
     /// The namespaces covered, when limited.
     pub scope: Option<ReportScope>,
+    /// The health verdict on the findings kept (`None` when there is nothing to judge it on).
+    pub health: Option<Health>,
 }
 
 /// Why an inspection could not happen at all.
@@ -80,7 +83,7 @@ pub fn inspect(
             inventory.retain_namespaces(scope);
             let evaluation = checks::evaluate_with(&inventory, rules, settings);
             let collected_at = inventory.collected_at.clone();
-            let mut inspected = finish(inventory, evaluation, started_at, scope);
+            let mut inspected = finish(inventory, evaluation, started_at, scope, rules);
             if let Some(at) = collected_at {
                 // A snapshot is reported as of when it was taken.
                 inspected.started_at.clone_from(&at);
@@ -92,7 +95,7 @@ pub fn inspect(
             let runtime = runtime()?;
             runtime.block_on(async {
                 let (inventory, evaluation) = inspect_live(access, *total, rules, settings, scope).await?;
-                Ok(finish(inventory, evaluation, started_at, scope))
+                Ok(finish(inventory, evaluation, started_at, scope, rules))
             })
         }
     }
@@ -144,14 +147,15 @@ impl StreamSink for Inspector<'_, '_> {
 
 /// Drops what the namespace scope does not report and gathers the coverage gaps.
 pub fn finish(
-    inventory: Inventory,
+    mut inventory: Inventory,
     mut evaluation: Evaluation,
     started_at: String,
     scope: &NamespaceFilter,
+    rules: &RuleSet,
 ) -> Inspected {
     // Cluster-scoped objects were kept for lookups; only what the scope asks for is reported.
     evaluation.findings.retain(|f| scope.reports(f.namespace.as_deref()));
-    let mut gaps = inventory.gaps;
+    let mut gaps = std::mem::take(&mut inventory.gaps);
     gaps.extend(std::mem::take(&mut evaluation.gaps));
     if !scope.only.is_empty() {
         gaps.retain(|g| !matches!(g.section.as_str(), section::NODES | section::CONTROL_PLANE));
@@ -172,7 +176,9 @@ pub fn finish(
     let limited = !scope.only.is_empty() || !scope.exclude.is_empty();
     let report_scope =
         limited.then(|| ReportScope { namespaces: scope.only.clone(), exclude_namespaces: scope.exclude.clone() });
+    let health = verdict::assess(&verdict::node_readiness(&inventory), rules, &evaluation.findings);
     Inspected {
+        health: Some(health),
         cluster: inventory.cluster,
         sources: inventory.sources,
         started_at,
@@ -184,7 +190,7 @@ pub fn finish(
 }
 
 impl Inspected {
-    /// The report: summary, coverage, findings, and the documentation of every rule with a finding.
+    /// The report: health, summary, coverage, findings, and the documentation of every rule with a finding.
     pub fn into_report(mut self, rules: &RuleSet, cluster: String) -> Report {
         self.gaps.extend(std::mem::take(&mut self.evaluation.gaps));
         let mut docs = BTreeMap::new();
@@ -202,6 +208,7 @@ impl Inspected {
             finished_at: self.finished_at.unwrap_or_else(|| clock::format(clock::now())),
             started_at: self.started_at,
             complete: !self.gaps.iter().any(|g| g.kind == GapKind::Error),
+            health: self.health,
             summary: Summary::from_findings(&self.evaluation.findings, self.evaluation.passed),
             coverage: self.gaps,
             findings: self.evaluation.findings,

@@ -261,6 +261,11 @@ pub struct Report {
     pub finished_at: String,
     /// False when any part of the cluster could not be inspected (see `coverage`).
     pub complete: bool,
+    /// Whether the cluster is up, from its outage findings (control plane,
+    /// nodes, pod status), before any best-practice finding. Absent in
+    /// reports of schema version 1, written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     /// Counts and score.
     pub summary: Summary,
     /// What could not be inspected, and why.
@@ -276,6 +281,75 @@ pub struct Report {
     /// Comparison with a previous report (`--previous`, or the last run in the store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<Diff>,
+}
+
+/// The cluster's health: up or not, and why, decided from the findings of the
+/// outage sections (control plane, nodes, pod status) alone; best-practice
+/// findings never change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// `healthy`, `degraded` or `down`.
+    pub status: HealthStatus,
+    /// Why, most serious first (`etcd unhealthy`, `2 nodes NotReady`); empty when healthy.
+    pub reasons: Vec<String>,
+}
+
+/// How a cluster is doing. Ordered: `Down` is the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// No danger finding in the control plane, nodes or pod status.
+    Healthy,
+    /// Something is broken (a NotReady node, a scheduler without a leader,
+    /// pods that do not run) but the cluster still serves.
+    Degraded,
+    /// The cluster cannot be relied on at all: the API server or etcd is
+    /// unhealthy, or every node is NotReady.
+    Down,
+}
+
+impl HealthStatus {
+    /// `healthy`, `degraded` or `down`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::Degraded => "degraded",
+            HealthStatus::Down => "down",
+        }
+    }
+
+    /// `HEALTHY`, `DEGRADED` or `DOWN`, as subjects and banners shout it.
+    pub fn label(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "HEALTHY",
+            HealthStatus::Degraded => "DEGRADED",
+            HealthStatus::Down => "DOWN",
+        }
+    }
+}
+
+impl fmt::Display for HealthStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Health {
+    /// `DEGRADED: etcd unhealthy, 2 nodes NotReady`, or `HEALTHY`: the status
+    /// with at most `max` reasons and how many more there are.
+    pub fn headline(&self, max: usize) -> String {
+        if self.reasons.is_empty() {
+            return self.status.label().to_string();
+        }
+        let mut shown: Vec<&str> = self.reasons.iter().take(max).map(String::as_str).collect();
+        let more = self.reasons.len().saturating_sub(max);
+        let more_text = format!("{more} more");
+        if more > 0 {
+            shown.push(&more_text);
+        }
+        format!("{}: {}", self.status.label(), shown.join(", "))
+    }
 }
 
 /// The namespaces an inspection was limited to.
@@ -340,8 +414,11 @@ pub struct Diff {
     pub unverified: Vec<Finding>,
 }
 
-/// Current [`Report::schema_version`].
-pub const SCHEMA_VERSION: &str = "1";
+/// Current [`Report::schema_version`]. Version 2 added `health`.
+pub const SCHEMA_VERSION: &str = "2";
+
+/// Versions [`read_report`] accepts: this one, and 1, which lacks `health`.
+pub const READABLE_SCHEMA_VERSIONS: &[&str] = &["1", SCHEMA_VERSION];
 
 impl Report {
     /// Whether any finding reaches `threshold`.

@@ -132,12 +132,28 @@ impl Target {
     /// `policy/v1beta1` PDB, an `autoscaling/v1` HPA or an
     /// `extensions/v1beta1` Ingress is still a PDB, an HPA, an Ingress.
     pub fn selects_object(&self, kind: &str) -> bool {
-        matches!(self, Target::Kind { kind: k, .. } if k == kind)
+        self.kinds().any(|k| k == kind)
     }
 
     /// Whether the target is a workload level (evaluated per controller).
     pub fn is_workload(&self) -> bool {
         matches!(self, Target::Controller | Target::PodSpec | Target::PodTemplate | Target::Container)
+    }
+
+    /// The kinds a `group/Kind` target names: one, or several of one group
+    /// written `group/Kind|Kind` (`rbac.authorization.k8s.io/Role|ClusterRole`),
+    /// for a rule that means the same on each. Empty for other targets.
+    pub fn kinds(&self) -> impl Iterator<Item = &str> {
+        let kinds = match self {
+            Target::Kind { kind, .. } => Some(kind.split('|')),
+            _ => None,
+        };
+        kinds.into_iter().flatten()
+    }
+
+    /// Whether the target names objects of this API group and kind.
+    pub fn names_kind(&self, group: &str, kind: &str) -> bool {
+        matches!(self, Target::Kind { group: g, .. } if g == group) && self.kinds().any(|k| k == kind)
     }
 }
 
@@ -420,8 +436,9 @@ impl Rule {
         let mut needs = Needs::default();
         match (&self.target, &self.logic) {
             (Target::ContainerLog, _) => needs.container_logs = true,
-            (Target::Kind { group, kind }, _) if group.is_empty() && STREAMED_KINDS.contains(&kind.as_str()) => {
-                needs.streamed_kinds.insert(kind.clone());
+            (Target::Kind { group, .. }, _) if group.is_empty() => {
+                let streamed = self.target.kinds().filter(|k| STREAMED_KINDS.contains(k));
+                needs.streamed_kinds.extend(streamed.map(str::to_string));
             }
             (_, Logic::Node(NodeLogic { usage: Some(usage), .. })) => match usage.resource {
                 UsageResource::Cpu | UsageResource::Memory => needs.node_metrics = true,
@@ -762,6 +779,9 @@ fn compile(
         return Err(err("rule ids are letters, digits, `-` and `_`".into()));
     }
     let target = Target::parse(&def.target).map_err(err)?;
+    if let Some(bad) = target.kinds().find(|k| !k.starts_with(|c: char| c.is_ascii_uppercase())) {
+        return Err(err(format!("target `{target}`: `{bad}` is not a kind (kinds start with a capital letter)")));
+    }
     let schema_target = def.schema_target.as_deref().map(Target::parse_schema_target).transpose().map_err(err)?;
     if let (Some(st), false) = (&schema_target, target.is_workload()) {
         return Err(err(format!("schemaTarget `{st}` needs a workload target, not `{target}`")));

@@ -17,7 +17,7 @@ use crate::exit::ExitStatus;
 use crate::inspect::{self, InspectError, Inspected, Source};
 use crate::inventory::{CoverageGap, NamespaceFilter};
 use crate::render::{self, Format};
-use crate::report::{Report, Severity};
+use crate::report::{Health, HealthStatus, Report, Severity};
 use crate::rules::RuleSet;
 
 /// Everything a run needs, validated before any I/O.
@@ -211,7 +211,7 @@ impl Job {
             Source::Live(access, total) => {
                 let started_at = clock::format(clock::now());
                 match inspect::inspect_live(access, *total, rules, settings, scope).await {
-                    Ok((inventory, evaluation)) => Ok(inspect::finish(inventory, evaluation, started_at, scope)),
+                    Ok((inventory, evaluation)) => Ok(inspect::finish(inventory, evaluation, started_at, scope, rules)),
                     Err(e) => Err(InspectError::Connect(e)),
                 }
             }
@@ -301,6 +301,8 @@ fn unreachable_cluster(e: &InspectError, source: &Source) -> Inspected {
         gaps: vec![CoverageGap::error("inspection", what, e.to_string())],
         evaluation: crate::checks::Evaluation::default(),
         scope: None,
+        // Nothing could be inspected; from inside the cluster that means its API is not answering.
+        health: Some(Health { status: HealthStatus::Down, reasons: vec!["API server unreachable".into()] }),
     }
 }
 
@@ -313,6 +315,7 @@ fn placeholder_report() -> Report {
         gaps: Vec::new(),
         evaluation: crate::checks::Evaluation::default(),
         scope: None,
+        health: Some(Health { status: HealthStatus::Healthy, reasons: Vec::new() }),
     }
     .into_report(&RuleSet::default(), "check".into())
 }

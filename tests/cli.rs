@@ -300,7 +300,7 @@ fn namespace_selection() {
 fn table_json_and_yaml_agree() {
     let args = ["diag", "--snapshot", "tests/data/replicas.yaml"];
     let table = ke(&args);
-    assert!(table.stdout.starts_with("WORKLOADS\nNAMESPACE   SEVERITY"), "{}", table.stdout);
+    assert!(table.stdout.starts_with("HEALTH  HEALTHY\n\nWORKLOADS\nNAMESPACE   SEVERITY"), "{}", table.stdout);
     let row = table.stdout.lines().find(|l| l.contains(" danger ")).unwrap();
     assert!(row.contains("Deployment") && row.contains("[") && row.contains("tagNotSpecified"), "{row}");
     assert!(!table.stdout.contains('\x1b'), "no colour off a TTY");
@@ -309,9 +309,19 @@ fn table_json_and_yaml_agree() {
     let yaml: Value = serde_norway::from_str(&yaml_run.stdout).unwrap();
     assert_eq!(json["findings"], yaml["findings"]);
     assert_eq!(json["summary"], yaml["summary"]);
-    for key in
-        ["schemaVersion", "tool", "cluster", "startedAt", "finishedAt", "complete", "summary", "coverage", "findings"]
-    {
+    assert_eq!(json["health"], yaml["health"]);
+    for key in [
+        "schemaVersion",
+        "tool",
+        "cluster",
+        "startedAt",
+        "finishedAt",
+        "complete",
+        "health",
+        "summary",
+        "coverage",
+        "findings",
+    ] {
         assert!(json.get(key).is_some(), "report lacks {key}");
     }
     for f in json["findings"].as_array().unwrap() {
@@ -361,6 +371,67 @@ fn rules_list_and_explain() {
     let unknown = ke(&["rules", "explain", "noSuchRule"]);
     assert_eq!(unknown.code, 2);
     assert!(unknown.stderr.contains("ke rules list"));
+}
+
+/// KubeEye v0.3–v0.5 rule names work wherever an id is accepted: `checks:`,
+/// config exemptions, `kubeeye.io/exempt` and `ke rules explain`.
+#[test]
+fn kubeeye_v0_rule_names_are_aliases_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        deployment("plain", "{}"),
+        deployment("annotated", r#"{kubeeye.io/exempt: "ImageTagIsLatest, NoLivenessProbe"}"#),
+        deployment("legacy-app", "{}"),
+    ];
+    let snapshot = write(dir.path(), "deploys.yaml", &docs.join("\n---\n"));
+    let rules = write(
+        dir.path(),
+        "v0.yaml",
+        "checks:\n  NoCPULimits: ignore\n  NoReadinessProbe: danger\nexemptions:\n  - controllerNames: [legacy-]\n    rules: [ImageTagMiss, NoMemoryRequests]\n",
+    );
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot.to_str().unwrap(), "-f", rules.to_str().unwrap()]);
+    let on = |rule: &str, name: &str| findings(&report, rule).iter().filter(|f| f["name"] == name).count();
+    assert!(findings(&report, "cpuLimitsMissing").is_empty(), "NoCPULimits: ignore");
+    assert_eq!(findings(&report, "readinessProbeMissing")[0]["severity"], "danger", "NoReadinessProbe: danger");
+    assert_eq!(on("tagNotSpecified", "plain"), 2);
+    assert_eq!(on("tagNotSpecified", "annotated"), 0, "kubeeye.io/exempt: ImageTagIsLatest");
+    assert_eq!(on("livenessProbeMissing", "annotated"), 0, "kubeeye.io/exempt: NoLivenessProbe");
+    assert!(on("readinessProbeMissing", "annotated") > 0, "only the named rules");
+    assert_eq!(on("tagNotSpecified", "legacy-app"), 0, "exemption rules: [ImageTagMiss]");
+    assert_eq!(on("memoryRequestsMissing", "legacy-app"), 0, "exemption rules: [NoMemoryRequests]");
+    assert!(on("memoryRequestsMissing", "plain") > 0);
+    for (old, id) in [("NotRunAsNonRoot", "runAsRootAllowed"), ("HighRiskCapabilities", "dangerousCapabilities")] {
+        let explain = ke(&["rules", "explain", old]);
+        assert_eq!(explain.code, 0, "{}", explain.stderr);
+        assert!(explain.stdout.starts_with(id) && explain.stdout.contains(old), "{}", explain.stdout);
+    }
+}
+
+/// A `group/Kind|Kind` target judges objects of each kind it names; a part
+/// that is not a kind is refused when the rule file loads.
+#[test]
+fn a_target_may_name_several_kinds_of_one_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\ndata: {}\n",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: shop}\n",
+    ];
+    let snapshot = write(dir.path(), "s.yaml", &docs.join("---\n"));
+    let rule = |target: &str| {
+        format!(
+            "customChecks:\n  ownerLabel:\n    severity: warning\n    target: {target}\n    failureMessage: No owner label\n    schema: {{required: [metadata], properties: {{metadata: {{required: [labels]}}}}}}\n"
+        )
+    };
+    let rules = write(dir.path(), "r.yaml", &rule("v1/ConfigMap|Service"));
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot.to_str().unwrap(), "-f", rules.to_str().unwrap()]);
+    let mut kinds: Vec<&str> = findings(&report, "ownerLabel").iter().filter_map(|f| f["kind"].as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["ConfigMap", "Service"]);
+    let bad = write(dir.path(), "bad.yaml", &rule("v1/ConfigMap|service"));
+    let run = ke(&["diag", "--snapshot", snapshot.to_str().unwrap(), "-f", bad.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("`service` is not a kind"), "{}", run.stderr);
 }
 
 /// Annotations on the pod template count like annotations on the controller.

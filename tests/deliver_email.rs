@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use kubeeye::config::{EmailSettings, EmailTls};
 use kubeeye::deliver::retry::Backoff;
 use kubeeye::deliver::{Digest, DigestFinding, email};
-use kubeeye::report::{Severity, Summary};
+use kubeeye::report::{Health, HealthStatus, Severity, Summary};
 use mail_parser::{MessageParser, MimeHeaders};
 
 use crate::support::smtp::{SmtpServer, closed_port};
@@ -19,6 +19,7 @@ fn digest() -> Digest {
         cluster: "prod-eu".into(),
         started_at: "2026-11-25T02:00:00Z".into(),
         complete: true,
+        health: Some(Health { status: HealthStatus::Down, reasons: vec!["etcd unhealthy".into()] }),
         summary: Summary { danger: 3, warning: 12, info: 4, score: 61, ..Summary::default() },
         new: Some(2),
         resolved: Some(5),
@@ -76,7 +77,7 @@ async fn the_digest_arrives_with_headers_both_parts_the_link_and_the_csv() {
     assert_eq!(envelope.to, ["ops@example.com", "platform@example.com"]);
 
     let message = MessageParser::default().parse(&envelope.data).expect("a MIME message");
-    assert_eq!(message.subject(), Some("[kubeeye] prod-eu: 3 danger, 12 warning, 2 new"));
+    assert_eq!(message.subject(), Some("[kubeeye] prod-eu DOWN: etcd unhealthy · 3 danger, 12 warning, 2 new"));
     let from = message.from().and_then(|a| a.first()).unwrap();
     assert_eq!((from.name(), from.address()), (Some("kubeeye"), Some("kubeeye@example.com")));
     let to: Vec<_> = message.to().unwrap().iter().map(|a| a.address().unwrap().to_string()).collect();
@@ -84,14 +85,27 @@ async fn the_digest_arrives_with_headers_both_parts_the_link_and_the_csv() {
     assert!(message.message_id().is_some() && message.date().is_some());
 
     let text = message.body_text(0).expect("a text part").to_string();
-    for expected in ["Danger:  3", "Warning: 12", "Score:   61/100", "2 new, 5 resolved", "runAsPrivileged", REPORT_URL]
-    {
+    assert_eq!(text.lines().next(), Some("prod-eu is DOWN: etcd unhealthy"), "health first:\n{text}");
+    for expected in [
+        "Danger:  3",
+        "Warning: 12",
+        "Best-practice score (Polaris): 61/100",
+        "2 new, 5 resolved",
+        "runAsPrivileged",
+        REPORT_URL,
+    ] {
         assert!(text.contains(expected), "text part lacks {expected:?}:\n{text}");
     }
     assert!(text.contains("Deployment shop/<web>"), "the text part is not HTML-escaped:\n{text}");
 
     let html = message.body_html(0).expect("an HTML part").to_string();
-    for expected in ["3 danger", "12 warning", "2 new</strong>", &format!("href=\"{REPORT_URL}\"")] {
+    for expected in [
+        "<strong>DOWN</strong>: etcd unhealthy",
+        "3 danger",
+        "12 warning",
+        "2 new</strong>",
+        &format!("href=\"{REPORT_URL}\""),
+    ] {
         assert!(html.contains(expected), "HTML part lacks {expected:?}:\n{html}");
     }
     assert!(html.contains("Deployment shop/&lt;web&gt;") && html.contains("node &amp; more"), "escaped:\n{html}");
@@ -107,7 +121,8 @@ async fn the_digest_arrives_with_headers_both_parts_the_link_and_the_csv() {
 async fn without_attach_csv_there_is_no_attachment() {
     let server = SmtpServer::start();
     let settings = EmailSettings { attach_csv: false, ..settings(server.port) };
-    let quiet = Digest { new: None, resolved: None, report_url: None, ..digest() };
+    // A report written before health existed: the subject says what it knows.
+    let quiet = Digest { new: None, resolved: None, report_url: None, health: None, ..digest() };
     let delivery = email::send_with(&settings, &quiet, Some(CSV), fast()).await;
     assert!(delivery.ok, "{delivery:?}");
     let received = server.messages();

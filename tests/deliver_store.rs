@@ -39,12 +39,13 @@ fn report(cluster: &str, started_at: &str, danger: usize) -> Report {
     let findings: Vec<Finding> =
         (0..danger).map(|i| finding("runAsPrivileged", Severity::Danger, &format!("web-{i}"))).collect();
     Report {
-        schema_version: "1".into(),
+        schema_version: kubeeye::report::SCHEMA_VERSION.into(),
         tool: Tool::default(),
         cluster: Cluster { name: cluster.into(), sources: vec!["test".into()] },
         started_at: started_at.into(),
         finished_at: started_at.into(),
         complete: true,
+        health: Some(kubeeye::report::Health { status: kubeeye::report::HealthStatus::Healthy, reasons: vec![] }),
         summary: Summary::from_findings(&findings, 10),
         coverage: vec![],
         findings,

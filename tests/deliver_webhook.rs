@@ -8,7 +8,7 @@ use kubeeye::config::WebhookSettings;
 use kubeeye::deliver::retry::Backoff;
 use kubeeye::deliver::{Digest, DigestFinding, webhook};
 use kubeeye::inventory::CoverageGap;
-use kubeeye::report::{Severity, Summary};
+use kubeeye::report::{Health, HealthStatus, Severity, Summary};
 use serde_json::Value;
 
 use crate::support::http::{Receiver, Reply};
@@ -21,6 +21,10 @@ fn digest() -> Digest {
         cluster: "prod-eu \"blue\"".into(),
         started_at: "2026-11-25T02:00:00Z".into(),
         complete: false,
+        health: Some(Health {
+            status: HealthStatus::Degraded,
+            reasons: vec!["etcd unhealthy".into(), "2 nodes NotReady".into()],
+        }),
         summary: Summary { danger: 3, warning: 12, info: 4, score: 61, ..Summary::default() },
         new: Some(2),
         resolved: Some(5),
@@ -88,13 +92,20 @@ async fn slack_gets_blocks_with_counts_findings_and_a_button() {
     let (delivery, body) = post("slack", "ok").await;
     assert!(delivery.ok, "{delivery:?}");
     assert_eq!(delivery.channel, "webhook:slack");
-    assert_eq!(body["text"], "🔴 [kubeeye] prod-eu \"blue\": 3 danger, 12 warning, 2 new, incomplete");
+    assert_eq!(
+        body["text"],
+        "🟠 [kubeeye] prod-eu \"blue\" DEGRADED: etcd unhealthy, 2 nodes NotReady · 3 danger, 12 warning, 2 new, incomplete"
+    );
     let blocks = body["blocks"].as_array().unwrap();
     assert_eq!(blocks[0]["type"], "header");
-    assert_eq!(blocks[0]["text"]["text"], "kubeeye: prod-eu \"blue\"");
+    assert_eq!(blocks[0]["text"]["text"], "🟠 prod-eu \"blue\" DEGRADED · kubeeye");
+    assert_eq!(blocks[1]["text"]["text"], "*DEGRADED:* etcd unhealthy, 2 nodes NotReady");
     let fields: Vec<&str> =
-        blocks[1]["fields"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["*Danger:* 3", "*Warning:* 12", "*Info:* 4", "*Score:* 61/100", "*New:* 2", "*Resolved:* 5"]);
+        blocks[2]["fields"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        fields,
+        ["*Danger:* 3", "*Warning:* 12", "*Info:* 4", "*Best-practice score:* 61/100", "*New:* 2", "*Resolved:* 5"]
+    );
     let findings =
         blocks.iter().find(|b| b["text"]["text"].as_str().is_some_and(|t| t.starts_with("*Top findings*"))).unwrap();
     let findings = findings["text"]["text"].as_str().unwrap();
@@ -124,7 +135,12 @@ async fn generic_gets_the_digest_and_the_report_url() {
     assert_eq!(body["top"][0]["rule"], "runAsPrivileged");
     assert_eq!(body["top"][0]["new"], true);
     assert_eq!(body["gaps"][0]["reason"], "403 forbidden");
-    assert_eq!(body["subject"], "[kubeeye] prod-eu \"blue\": 3 danger, 12 warning, 2 new, incomplete");
+    assert_eq!(body["health"]["status"], "degraded");
+    assert_eq!(body["health"]["reasons"][1], "2 nodes NotReady");
+    assert_eq!(
+        body["subject"],
+        "[kubeeye] prod-eu \"blue\" DEGRADED: etcd unhealthy, 2 nodes NotReady · 3 danger, 12 warning, 2 new, incomplete"
+    );
 }
 
 #[tokio::test]
@@ -136,9 +152,10 @@ async fn teams_gets_an_adaptive_card_in_a_message() {
     assert_eq!(attachment["contentType"], "application/vnd.microsoft.card.adaptive");
     let card = &attachment["content"];
     assert_eq!(card["type"], "AdaptiveCard");
-    assert_eq!(card["body"][0]["text"], "kubeeye: prod-eu \"blue\"");
-    assert_eq!(card["body"][0]["color"], "Attention");
-    let facts: Vec<(String, String)> = card["body"][2]["facts"]
+    assert_eq!(card["body"][0]["text"], "prod-eu \"blue\" DEGRADED · kubeeye");
+    assert_eq!(card["body"][0]["color"], "Warning", "the colour is the health's, not the worst severity's");
+    assert_eq!(card["body"][1]["text"], "etcd unhealthy, 2 nodes NotReady");
+    let facts: Vec<(String, String)> = card["body"][3]["facts"]
         .as_array()
         .unwrap()
         .iter()
@@ -157,10 +174,14 @@ async fn dingtalk_gets_markdown() {
     let (delivery, body) = post("dingtalk", r#"{"errcode":0,"errmsg":"ok"}"#).await;
     assert!(delivery.ok, "{delivery:?}");
     assert_eq!(body["msgtype"], "markdown");
-    assert_eq!(body["markdown"]["title"], "[kubeeye] prod-eu \"blue\": 3 danger, 12 warning, 2 new, incomplete");
+    assert_eq!(
+        body["markdown"]["title"],
+        "[kubeeye] prod-eu \"blue\" DEGRADED: etcd unhealthy, 2 nodes NotReady · 3 danger, 12 warning, 2 new, incomplete"
+    );
     let text = body["markdown"]["text"].as_str().unwrap();
     for expected in [
-        "kubeeye: prod-eu \"blue\"",
+        "🟠 prod-eu \"blue\" DEGRADED · kubeeye",
+        "**DEGRADED**: etcd unhealthy, 2 nodes NotReady",
         "Danger: **3**",
         "Warning: **12**",
         "New: 2, resolved: 5",
@@ -177,12 +198,13 @@ async fn feishu_gets_an_interactive_card() {
     assert!(delivery.ok, "{delivery:?}");
     assert_eq!(body["msg_type"], "interactive");
     let card = &body["card"];
-    assert_eq!(card["header"]["template"], "red");
+    assert_eq!(card["header"]["template"], "orange");
     assert_eq!(
         card["header"]["title"]["content"],
-        "[kubeeye] prod-eu \"blue\": 3 danger, 12 warning, 2 new, incomplete"
+        "[kubeeye] prod-eu \"blue\" DEGRADED: etcd unhealthy, 2 nodes NotReady · 3 danger, 12 warning, 2 new, incomplete"
     );
     let all = text_of(&card["elements"]);
+    assert!(all.contains("**DEGRADED**: etcd unhealthy, 2 nodes NotReady"), "{all}");
     assert!(all.contains("**Danger** 3") && all.contains("**Warning** 12") && all.contains("runAsPrivileged"), "{all}");
     let action = card["elements"].as_array().unwrap().last().unwrap();
     assert_eq!(action["tag"], "action");
@@ -196,7 +218,8 @@ async fn wecom_gets_markdown() {
     assert_eq!(body["msgtype"], "markdown");
     let content = body["markdown"]["content"].as_str().unwrap();
     for expected in [
-        "kubeeye: prod-eu \"blue\"",
+        "prod-eu \"blue\" DEGRADED · kubeeye",
+        "**DEGRADED**: etcd unhealthy, 2 nodes NotReady",
         "Danger: <font color=\"warning\">3</font>",
         "Warning: <font color=\"comment\">12</font>",
         "`runAsPrivileged`",

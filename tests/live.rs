@@ -127,6 +127,28 @@ fn every_health_check_is_found_live_from_its_fixture_and_not_from_a_healthy_one(
     assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
 }
 
+/// The health-check test above covers health targets only; the RBAC role
+/// checks read Roles and ClusterRoles the collector lists, so they are
+/// served and found live too.
+#[test]
+fn rbac_role_checks_are_found_live_from_their_fixtures() {
+    let mut problems = Vec::new();
+    for rule in ["CanImpersonateUser", "CanDeleteResources", "CanModifyWorkloads"] {
+        for (path, fail) in fixture_files(rule) {
+            let cluster = Cluster::start(shifted(&path), Faults::default());
+            let (_, report, stderr) = cluster.diag(&[]);
+            let hits = findings(&report, rule);
+            if fail && hits.is_empty() {
+                problems.push(format!("{}: expected `{rule}` live, got none; {stderr}", path.display()));
+            }
+            if !fail && !hits.is_empty() {
+                problems.push(format!("{}: unexpected `{rule}` live: {}", path.display(), hits[0]["message"]));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn certificate_expiry_is_read_from_the_tls_handshake() {
     let soon =

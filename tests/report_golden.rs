@@ -111,7 +111,7 @@ fn schema_rejects_what_is_not_a_report() {
     let mutations: [(&str, Mutation); 12] = [
         ("unknown top-level field", |v| v["extra"] = json!(1)),
         ("missing summary", |v| drop(v.as_object_mut().map(|o| o.remove("summary")))),
-        ("wrong schemaVersion", |v| v["schemaVersion"] = json!("2")),
+        ("wrong schemaVersion", |v| v["schemaVersion"] = json!("9")),
         ("unknown severity", |v| v["findings"][0]["severity"] = json!("critical")),
         ("unknown section", |v| v["findings"][0]["section"] = json!("elsewhere")),
         ("unknown status", |v| v["findings"][0]["status"] = json!("resolved")),

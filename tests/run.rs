@@ -172,7 +172,15 @@ async fn the_nightly_job_archives_mails_posts_and_diffs_the_next_night() {
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, ["ops@example.com", "sre@example.com"]);
     let mail = MessageParser::default().parse(&mails[0].data).unwrap();
-    assert_eq!(mail.subject().unwrap(), format!("[kubeeye] prod-eu: {danger} danger, {warning} warning"));
+    // Its only node is NotReady: the cluster is down, and the subject says so first.
+    assert_eq!(report["health"]["status"], "down", "{}", report["health"]);
+    assert_eq!(report["health"]["reasons"][0], "all nodes NotReady (1 of 1)");
+    let headline = format!(
+        "DOWN: {}",
+        report["health"]["reasons"].as_array().unwrap().iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+    );
+    assert_eq!(mail.subject().unwrap(), format!("[kubeeye] prod-eu {headline} · {danger} danger, {warning} warning"));
+    assert_eq!(latest["health"], report["health"], "latest.json carries the health for the fleet index");
     let text = mail.body_text(0).unwrap().to_string();
     assert!(text.contains(&format!("Danger:  {danger}")) && text.contains("NodeNotReady"), "{text}");
     assert!(mail.body_html(0).unwrap().contains(&format!("{danger} danger")));
@@ -185,6 +193,7 @@ async fn the_nightly_job_archives_mails_posts_and_diffs_the_next_night() {
     let hook = generic.requests()[0].json();
     assert_eq!(hook["cluster"], "prod-eu");
     assert_eq!(hook["summary"]["danger"].as_u64(), Some(danger));
+    assert_eq!(hook["health"], report["health"]);
     assert!(hook["reportUrl"].as_str().is_some_and(|u| u.contains("report.html")), "{hook}");
 
     // Night two: the node was fixed. Run directories are named to the second,
@@ -202,6 +211,7 @@ async fn the_nightly_job_archives_mails_posts_and_diffs_the_next_night() {
     common::schema::assert_valid_report(&report);
     let resolved = report["diff"]["resolved"].as_array().unwrap();
     assert!(resolved.iter().any(|f| f["rule"] == "NodeNotReady"), "{}", report["diff"]);
+    assert_ne!(report["health"]["status"], "down", "the node is back: {}", report["health"]);
     assert!(report["findings"].as_array().unwrap().iter().all(|f| f["status"] == "open" || f["status"] == "new"));
     let hook = generic.requests()[1].json();
     assert_eq!(hook["resolved"].as_u64(), Some(resolved.len() as u64), "{hook}");
@@ -282,6 +292,8 @@ async fn an_unreachable_cluster_still_reports_and_exits_incomplete() {
     common::schema::assert_valid_report(&report);
     assert_eq!(report["complete"], false);
     assert!(report["coverage"][0]["reason"].as_str().unwrap().contains("cannot reach the API server"));
+    assert_eq!(report["health"]["status"], "down", "an unreachable API server is not a healthy cluster");
+    assert!(run.stdout.contains("lost is DOWN: API server unreachable"), "the digest leads with it: {}", run.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

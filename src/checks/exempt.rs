@@ -48,3 +48,63 @@ fn config_matches(e: &Exemption, rule: &Rule, id: &ObjectRef, container: Option<
         e.container_names.is_empty() || container.is_some_and(|c| e.container_names.iter().any(|n| n == c));
     rule_ok && ns_ok && name_ok && container_ok
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::rules::RuleSet;
+
+    /// KubeEye v0.3–v0.5's rule names and the built-in rule each means.
+    const KUBEEYE_V0_NAMES: &[(&str, &str)] = &[
+        ("NoCPULimits", "cpuLimitsMissing"),
+        ("NoCPURequests", "cpuRequestsMissing"),
+        ("NoMemoryLimits", "memoryLimitsMissing"),
+        ("NoMemoryRequests", "memoryRequestsMissing"),
+        ("HostIPCAllowed", "hostIPCSet"),
+        ("HostNetworkAllowed", "hostNetworkSet"),
+        ("HostPIDAllowed", "hostPIDSet"),
+        ("HostPortAllowed", "hostPortSet"),
+        ("ImagePullPolicyNotAlways", "pullPolicyNotAlways"),
+        ("ImageTagMiss", "tagNotSpecified"),
+        ("ImageTagIsLatest", "tagNotSpecified"),
+        ("NoLivenessProbe", "livenessProbeMissing"),
+        ("NoReadinessProbe", "readinessProbeMissing"),
+        ("NoPriorityClassName", "priorityClassNotSet"),
+        ("NotReadOnlyRootFilesystem", "notReadOnlyRootFilesystem"),
+        ("NotRunAsNonRoot", "runAsRootAllowed"),
+        ("PrivilegedAllowed", "runAsPrivileged"),
+        ("PrivilegeEscalationAllowed", "privilegeEscalationAllowed"),
+        ("HighRiskCapabilities", "dangerousCapabilities"),
+        ("InsecureCapabilities", "insecureCapabilities"),
+    ];
+
+    #[test]
+    fn kubeeye_v0_names_exempt_the_rule_they_mean() {
+        let rules = RuleSet::builtin().expect("built-in rules load");
+        let web = ObjectRef {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            namespace: Some("shop".into()),
+            name: "web".into(),
+        };
+        for (old, id) in KUBEEYE_V0_NAMES {
+            let rule = rules.get(old).unwrap_or_else(|| panic!("`{old}` names no rule"));
+            assert_eq!(rule.id, *id, "`{old}`");
+            let config = RuleSet {
+                exemptions: vec![Exemption { rules: vec![(*old).to_string()], ..Exemption::default() }],
+                ..RuleSet::default()
+            };
+            let none = RuleSet::default();
+            assert!(is_exempt(rule, &web, None, &[], &config), "config exemption naming `{old}`");
+            let kubeeye = json!({"kubeeye.io/exempt": format!("someOtherRule, {old}")});
+            assert!(is_exempt(rule, &web, None, &[Some(&kubeeye)], &none), "kubeeye.io/exempt naming `{old}`");
+            let polaris = json!({format!("polaris.fairwinds.com/{old}-exempt"): "true"});
+            assert!(is_exempt(rule, &web, None, &[Some(&polaris)], &none), "polaris annotation naming `{old}`");
+            let other = rules.rules.iter().find(|r| r.id != *id && !r.aliases.iter().any(|a| a == old));
+            let other = other.expect("another rule");
+            assert!(!is_exempt(other, &web, None, &[Some(&kubeeye)], &config), "`{old}` exempts {} only", id);
+        }
+    }
+}

@@ -63,6 +63,7 @@ pub const REGISTRY: &[&HealthCheck] = &[
     &WARNING_EVENTS,
     &IMAGE_PULL_FAILURES,
     &CRASH_LOOPS,
+    &ABNORMAL_PODS,
 ];
 
 /// The API server's /readyz, /livez and pods.
@@ -87,6 +88,8 @@ pub const WARNING_EVENTS: HealthCheck = HealthCheck { name: "warningEvents", tar
 pub const IMAGE_PULL_FAILURES: HealthCheck = HealthCheck { name: "imagePullFailures", target: HealthTarget::PodStatus };
 /// Containers in a crash loop or restarting often.
 pub const CRASH_LOOPS: HealthCheck = HealthCheck { name: "crashLoops", target: HealthTarget::PodStatus };
+/// Pods stuck outside Running (Pending, Unknown, Failed) beyond a grace period.
+pub const ABNORMAL_PODS: HealthCheck = HealthCheck { name: "abnormalPods", target: HealthTarget::PodStatus };
 
 impl HealthCheck {
     /// The registered check named `name` for a rule with `target`, or what is wrong.

@@ -18,6 +18,7 @@ pub mod pods;
 pub mod schema;
 pub mod selector;
 pub mod sensitive;
+pub mod verdict;
 pub mod workload;
 
 use std::collections::HashSet;

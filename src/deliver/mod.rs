@@ -12,8 +12,8 @@ pub mod webhook;
 use serde::Serialize;
 
 use crate::inventory::{CoverageGap, GapKind};
-use crate::report::{Report, Severity, Summary};
-use crate::text::{one_line, truncate};
+use crate::report::{Health, Report, Severity, Summary};
+use crate::text::{one_line, thousands, truncate};
 
 /// What a notification says: counts, changes, the worst findings, and a link.
 #[derive(Debug, Clone, Serialize)]
@@ -25,6 +25,8 @@ pub struct Digest {
     pub started_at: String,
     /// Whether everything could be inspected.
     pub complete: bool,
+    /// Whether the cluster is up, and why not (absent for a report written before it existed).
+    pub health: Option<Health>,
     /// Counts, score.
     pub summary: Summary,
     /// Findings new since the previous run (when there was one).
@@ -62,10 +64,16 @@ impl Digest {
     /// The digest of a report; `report_url` links to the archived HTML.
     pub fn from_report(report: &Report, report_url: Option<String>) -> Self {
         let mut ranked: Vec<_> = report.findings.iter().filter(|f| f.severity != Severity::Info).collect();
-        // Within a severity: what is broken now (control plane, nodes, pods, logs)
-        // before what breaks best practice, and new problems first.
+        // An outage (control plane, nodes, pod status) before anything else,
+        // whatever its severity; then by severity, what is broken now (logs,
+        // events) before what breaks best practice, and new problems first.
         ranked.sort_by_key(|f| {
-            (f.severity, section_rank(&f.section), f.status != Some(crate::report::FindingStatus::New))
+            (
+                !is_outage(&f.section),
+                f.severity,
+                section_rank(&f.section),
+                f.status != Some(crate::report::FindingStatus::New),
+            )
         });
         let top = ranked
             .into_iter()
@@ -85,6 +93,7 @@ impl Digest {
             cluster: one_line(&report.cluster.name),
             started_at: report.started_at.clone(),
             complete: report.complete,
+            health: report.health.clone(),
             summary: report.summary.clone(),
             new: report.diff.as_ref().map(|d| d.new),
             resolved: report.diff.as_ref().map(|d| d.resolved.len()),
@@ -99,17 +108,35 @@ impl Digest {
         }
     }
 
-    /// The email subject: `[kubeeye] prod-eu: 3 danger, 12 warning, 2 new`.
+    /// The email subject, health first:
+    /// `[kubeeye] prod-eu DEGRADED: etcd unhealthy, 2 nodes NotReady · 1,474 danger, 38,149 warning, 2 new`.
     pub fn subject(&self) -> String {
-        let mut parts = vec![format!("{} danger", self.summary.danger), format!("{} warning", self.summary.warning)];
+        let mut parts = vec![
+            format!("{} danger", thousands(self.summary.danger)),
+            format!("{} warning", thousands(self.summary.warning)),
+        ];
         if let Some(new) = self.new {
-            parts.push(format!("{new} new"));
+            parts.push(format!("{} new", thousands(new)));
         }
         if !self.complete {
             parts.push("incomplete".into());
         }
-        format!("[kubeeye] {}: {}", self.cluster, parts.join(", "))
+        match &self.health {
+            Some(health) => {
+                format!("[kubeeye] {} {} · {}", self.cluster, health.headline(Self::SUBJECT_REASONS), parts.join(", "))
+            }
+            None => format!("[kubeeye] {}: {}", self.cluster, parts.join(", ")),
+        }
     }
+
+    /// How many health reasons a subject line names before `N more`.
+    pub const SUBJECT_REASONS: usize = 3;
+}
+
+/// Whether a section's findings are outages: they decide the report's health.
+fn is_outage(section: &str) -> bool {
+    use crate::inventory::section;
+    matches!(section, section::CONTROL_PLANE | section::NODES | section::PODS)
 }
 
 /// How urgent a section's findings are for the morning digest: outages first.
@@ -140,4 +167,77 @@ pub struct Delivery {
     pub attempts: u32,
     /// What happened (the last error when it failed).
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::section;
+    use crate::report::{Cluster, Finding, HealthStatus, SCHEMA_VERSION, Tool};
+
+    fn finding(rule: &str, severity: Severity, section: &str, name: &str) -> Finding {
+        Finding {
+            rule: rule.into(),
+            severity,
+            category: "c".into(),
+            section: section.into(),
+            kind: "Thing".into(),
+            namespace: None,
+            name: name.into(),
+            container: None,
+            message: "m".into(),
+            remediation: String::new(),
+            fingerprint: Finding::fingerprint_of(rule, "Thing", None, name, None),
+            reason: None,
+            count: None,
+            first_seen: None,
+            last_seen: None,
+            status: None,
+        }
+    }
+
+    #[test]
+    fn outages_lead_the_top_findings_and_health_leads_the_subject() {
+        let findings = vec![
+            finding("runAsPrivileged", Severity::Danger, section::WORKLOADS, "web"),
+            finding("clusterrolebindingClusterAdmin", Severity::Danger, section::RBAC, "ops"),
+            finding("PodIOError", Severity::Danger, section::LOGS, "db"),
+            finding("NodeMemory", Severity::Warning, section::NODES, "n1"),
+            finding("PodCrashLooping", Severity::Danger, section::PODS, "api"),
+        ];
+        let report = Report {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool::default(),
+            cluster: Cluster { name: "prod-eu".into(), sources: vec![] },
+            started_at: "2026-11-25T02:00:00Z".into(),
+            finished_at: "2026-11-25T02:00:00Z".into(),
+            complete: true,
+            health: Some(Health {
+                status: HealthStatus::Degraded,
+                reasons: ["etcd unhealthy", "2 nodes NotReady", "PodCrashLooping in 1 workload", "NodeOOM on 1 node"]
+                    .map(String::from)
+                    .to_vec(),
+            }),
+            summary: Summary { danger: 1474, warning: 38149, ..Summary::from_findings(&findings, 0) },
+            coverage: vec![],
+            findings,
+            scope: None,
+            rules: Default::default(),
+            diff: None,
+        };
+        let digest = Digest::from_report(&report, None);
+        let order: Vec<&str> = digest.top.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(
+            order,
+            ["PodCrashLooping", "NodeMemory", "PodIOError", "clusterrolebindingClusterAdmin", "runAsPrivileged"],
+            "an outage, even a warning, before any best-practice danger"
+        );
+        assert_eq!(
+            digest.subject(),
+            "[kubeeye] prod-eu DEGRADED: etcd unhealthy, 2 nodes NotReady, PodCrashLooping in 1 workload, 1 more · \
+             1,474 danger, 38,149 warning"
+        );
+        let old = Digest { health: None, ..digest };
+        assert_eq!(old.subject(), "[kubeeye] prod-eu: 1,474 danger, 38,149 warning");
+    }
 }

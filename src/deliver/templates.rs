@@ -13,6 +13,7 @@ use handlebars::{
 use serde::Serialize;
 
 use super::Digest;
+use crate::report::HealthStatus;
 
 /// Plain-text body of the digest email.
 pub const DIGEST_TEXT: &str = include_str!("../../templates/digest.txt.hbs");
@@ -95,27 +96,49 @@ pub struct DigestView<'a> {
     pub has_diff: bool,
     /// `danger`, `warning` or `ok`: the worst severity present.
     pub status: &'static str,
-    /// A colour for that status (`#rrggbb`), for cards and headers.
+    /// `HEALTHY`, `DEGRADED`, `DOWN`, or empty for a report without health.
+    pub health_label: &'static str,
+    /// The health reasons, comma-separated (empty when healthy).
+    pub health_reasons: String,
+    /// How alarming the post is: `danger` (down), `warning` (degraded) or
+    /// `ok` (healthy); from the worst severity for a report without health.
+    pub tone: &'static str,
+    /// A colour for the tone (`#rrggbb`), for cards and headers.
     pub color: &'static str,
-    /// A short status emoji for chat formats.
+    /// A short tone emoji for chat formats.
     pub emoji: &'static str,
 }
 
 impl<'a> DigestView<'a> {
     /// The view of a digest.
     pub fn of(digest: &'a Digest) -> Self {
-        let (status, color, emoji) = if digest.summary.danger > 0 {
-            ("danger", "#c62828", "🔴")
+        let status = if digest.summary.danger > 0 {
+            "danger"
         } else if digest.summary.warning > 0 {
-            ("warning", "#ef6c00", "🟠")
+            "warning"
         } else {
-            ("ok", "#2e7d32", "🟢")
+            "ok"
+        };
+        // Health before hygiene: a healthy cluster with best-practice dangers is green.
+        let tone = match digest.health.as_ref().map(|h| h.status) {
+            Some(HealthStatus::Down) => "danger",
+            Some(HealthStatus::Degraded) => "warning",
+            Some(HealthStatus::Healthy) => "ok",
+            None => status,
+        };
+        let (color, emoji) = match tone {
+            "danger" => ("#c62828", "🔴"),
+            "warning" => ("#ef6c00", "🟠"),
+            _ => ("#2e7d32", "🟢"),
         };
         DigestView {
             digest,
             subject: digest.subject(),
             has_diff: digest.new.is_some() || digest.resolved.is_some(),
             status,
+            health_label: digest.health.as_ref().map_or("", |h| h.status.label()),
+            health_reasons: digest.health.as_ref().map(|h| h.reasons.join(", ")).unwrap_or_default(),
+            tone,
             color,
             emoji,
         }

@@ -230,7 +230,7 @@ mod tests {
     use super::*;
     use crate::deliver::DigestFinding;
     use crate::inventory::CoverageGap;
-    use crate::report::{Severity, Summary};
+    use crate::report::{Health, HealthStatus, Severity, Summary};
 
     fn hostile() -> Digest {
         let evil = "prod\"eu\n</script><script>alert(1)</script> \\ {{cluster}} 🚨 <!channel> ünïcødé\u{0}";
@@ -238,6 +238,10 @@ mod tests {
             cluster: evil.into(),
             started_at: "2026-11-25T02:00:00Z".into(),
             complete: false,
+            health: Some(Health {
+                status: HealthStatus::Down,
+                reasons: vec![format!("{evil} unhealthy"), "<!here>".into()],
+            }),
             summary: Summary { danger: 3, warning: 12, info: 1, score: 42, ..Summary::default() },
             new: Some(2),
             resolved: Some(1),
@@ -265,9 +269,11 @@ mod tests {
             complete: true,
             ..hostile()
         };
+        let healthy = Digest { health: Some(Health { status: HealthStatus::Healthy, reasons: vec![] }), ..hostile() };
+        let unknown = Digest { health: None, ..hostile() };
         for format in WebhookFormat::ALL {
             let name = format.name();
-            for d in [&digest, &quiet] {
+            for d in [&digest, &quiet, &healthy, &unknown] {
                 let text = body(format, d).unwrap_or_else(|e| panic!("{name}: {e}"));
                 let value: serde_json::Value = serde_json::from_str(&text).unwrap();
                 let all = value.to_string();
@@ -279,7 +285,8 @@ mod tests {
         assert_eq!(generic["reportUrl"], digest.report_url.as_deref().unwrap());
         assert_eq!(generic["summary"]["danger"], 3);
         let slack = body(WebhookFormat::Slack, &digest).unwrap();
-        assert!(!slack.contains("<!channel>"), "Slack mentions must be escaped: {slack}");
+        assert!(!slack.contains("<!channel>") && !slack.contains("<!here>"), "Slack mentions must be escaped: {slack}");
+        assert_eq!(generic["health"]["status"], "down");
     }
 
     #[test]

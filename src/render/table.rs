@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::inventory::section;
-use crate::report::{Finding, Report, Severity};
+use crate::report::{Finding, HealthStatus, Report, Severity};
 
 /// Table rendering options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -145,6 +145,18 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
     };
     let time = |f: &Finding| f.last_seen.clone().unwrap_or_else(|| report.started_at.clone());
 
+    // Health before hygiene: whether the cluster is up comes first.
+    if let Some(health) = &report.health {
+        let style = match health.status {
+            HealthStatus::Down => "1;31",
+            HealthStatus::Degraded => "1;33",
+            HealthStatus::Healthy => "1;32",
+        };
+        let text = printable(&health.headline(usize::MAX));
+        let text = if opts.color { format!("\x1b[{style}m{text}\x1b[0m") } else { text };
+        heading(out, &format!("HEALTH  {text}"))?;
+    }
+
     let components = in_section(&[section::CONTROL_PLANE]);
     if !components.is_empty() {
         heading(out, "CONTROL PLANE")?;
@@ -257,7 +269,7 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
     writeln!(out)?;
     writeln!(
         out,
-        "{} danger, {} warning, {} info; {} checks passed; score {}/100{}",
+        "{} danger, {} warning, {} info; {} checks passed; best-practice score {}/100 (Polaris){}",
         s.danger,
         s.warning,
         s.info,
@@ -330,6 +342,7 @@ mod tests {
             scope: None,
             rules: BTreeMap::new(),
             diff: None,
+            health: None,
         };
         let mut out = Vec::new();
         write_table(&report, &mut out, TableOptions::default()).unwrap();

@@ -84,6 +84,7 @@ mod tests {
             started_at: started_at.into(),
             finished_at: started_at.into(),
             complete: true,
+            health: None,
             summary: Summary::from_findings(&findings, 0),
             coverage: vec![],
             findings,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{Report, SCHEMA_VERSION};
+use super::{READABLE_SCHEMA_VERSIONS, Report, SCHEMA_VERSION};
 
 /// Why bytes are not a report this build can use.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +18,7 @@ pub enum ParseReportError {
     #[error("not a kubeeye report: it has no `schemaVersion` (expected the JSON that `ke diag -o json` writes)")]
     NotAReport,
     /// A report of another structure version.
-    #[error("a kubeeye report of schema version {found}, but this ke reads version {SCHEMA_VERSION}")]
+    #[error("a kubeeye report of schema version {found}, but this ke reads versions 1 to {SCHEMA_VERSION}")]
     Version {
         /// The version the file declares.
         found: String,
@@ -55,7 +55,7 @@ pub enum ReadReportError {
 pub fn parse_report(bytes: &[u8]) -> Result<Report, ParseReportError> {
     let value: Value = serde_json::from_slice(bytes).map_err(ParseReportError::NotJson)?;
     match value.get("schemaVersion") {
-        Some(Value::String(v)) if v == SCHEMA_VERSION => {}
+        Some(Value::String(v)) if READABLE_SCHEMA_VERSIONS.contains(&v.as_str()) => {}
         Some(Value::String(v)) => return Err(ParseReportError::Version { found: v.clone() }),
         _ => return Err(ParseReportError::NotAReport),
     }
@@ -78,8 +78,9 @@ mod tests {
         assert!(matches!(parse_report(br#"{"apiVersion": "v1", "kind": "Pod"}"#), Err(ParseReportError::NotAReport)));
         assert!(matches!(parse_report(br#"{"schemaVersion": 1}"#), Err(ParseReportError::NotAReport)));
         let err = parse_report(br#"{"schemaVersion": "9"}"#).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("schema version 9") && err.contains("reads version 1"), "{err}");
+        assert!(err.contains("schema version 9") && err.contains("reads versions 1 to 2"), "{err}");
         assert!(matches!(parse_report(br#"{"schemaVersion": "1"}"#), Err(ParseReportError::Invalid(_))));
+        assert!(matches!(parse_report(br#"{"schemaVersion": "2"}"#), Err(ParseReportError::Invalid(_))));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub fn report(paths: &[&str]) -> Report {
     let rules = RuleSet::builtin().expect("built-in rules load");
     let evaluation = kubeeye::checks::evaluate_with(&inventory, &rules, &InspectSettings::default());
     let cluster = inventory.cluster.clone().unwrap_or_else(|| "fixture".into());
+    let readiness = kubeeye::checks::verdict::node_readiness(&inventory);
+    let health = kubeeye::checks::verdict::assess(&readiness, &rules, &evaluation.findings);
     let inspected = Inspected {
         cluster: None,
         sources: paths.iter().map(|p| format!("snapshot:{p}")).collect(),
@@ -36,6 +38,7 @@ pub fn report(paths: &[&str]) -> Report {
         gaps: inventory.gaps,
         evaluation,
         scope: None,
+        health: Some(health),
     };
     let mut report = inspected.into_report(&rules, cluster);
     report.finished_at = FINISHED_AT.into();

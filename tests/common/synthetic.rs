@@ -50,6 +50,10 @@ pub fn report(n: usize) -> Report {
         started_at: "2026-11-25T02:00:00Z".into(),
         finished_at: "2026-11-25T02:03:10Z".into(),
         complete: true,
+        health: Some(kubeeye::report::Health {
+            status: kubeeye::report::HealthStatus::Degraded,
+            reasons: vec!["2 nodes NotReady".into(), "PodCrashLooping in 3 workloads".into()],
+        }),
         summary: Summary::from_findings(&findings, n * 3),
         coverage: vec![],
         findings,

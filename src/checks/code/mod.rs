@@ -9,6 +9,9 @@
 //! silently skipped for being bound to the wrong level.
 
 mod automount_service_account_token;
+mod can_delete_resources;
+mod can_impersonate_user;
+mod can_modify_workloads;
 mod cluster_role_binding_cluster_admin;
 mod cluster_role_binding_pod_exec_attach;
 mod cluster_role_pod_exec_attach;
@@ -22,6 +25,7 @@ mod missing_network_policy;
 mod missing_pod_disruption_budget;
 mod pdb_min_available_greater_than_hpa_min_replicas;
 mod rbac;
+mod rbac_grant;
 mod role_binding_cluster_admin_cluster_role;
 mod role_binding_cluster_admin_role;
 mod role_binding_cluster_role_pod_exec_attach;
@@ -61,6 +65,9 @@ pub enum Run {
 /// Every code check, by `code:` name. Adding one: a file beside this one and a line here.
 pub const REGISTRY: &[CodeCheck] = &[
     automount_service_account_token::CHECK,
+    can_delete_resources::CHECK,
+    can_impersonate_user::CHECK,
+    can_modify_workloads::CHECK,
     cluster_role_binding_cluster_admin::CHECK,
     cluster_role_binding_pod_exec_attach::CHECK,
     cluster_role_pod_exec_attach::CHECK,
@@ -93,9 +100,10 @@ impl CodeCheck {
         let fits = match (&check.run, target) {
             (Run::Workload(_), t) => t.is_workload() && *t != Target::Container,
             (Run::Container(_), t) => *t == Target::Container,
-            (Run::Object(kinds, _), Target::Kind { group, kind }) => {
-                kinds.iter().any(|k| k.rsplit_once('/').unwrap_or(("", k)) == (group.as_str(), kind.as_str()))
-            }
+            // Every kind the target names must be one the check judges.
+            (Run::Object(kinds, _), Target::Kind { group, .. }) => target
+                .kinds()
+                .all(|kind| kinds.iter().any(|k| k.rsplit_once('/').unwrap_or(("", k)) == (group.as_str(), kind))),
             (Run::Object(..), _) => false,
         };
         if !fits {
@@ -162,5 +170,10 @@ mod tests {
         let role = Target::Kind { group: "rbac.authorization.k8s.io".into(), kind: "Role".into() };
         assert!(CodeCheck::bind("rolePodExecAttach", &role).is_ok());
         assert!(CodeCheck::bind("clusterrolePodExecAttach", &role).is_err());
+        let roles = Target::Kind { group: "rbac.authorization.k8s.io".into(), kind: "Role|ClusterRole".into() };
+        assert!(CodeCheck::bind("CanImpersonateUser", &roles).is_ok(), "a check judging both kinds");
+        assert!(CodeCheck::bind("CanImpersonateUser", &role).is_ok(), "or one of them");
+        let both = CodeCheck::bind("rolePodExecAttach", &roles).unwrap_err();
+        assert!(both.contains("not target `rbac.authorization.k8s.io/Role|ClusterRole`"), "{both}");
     }
 }

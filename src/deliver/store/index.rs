@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::deliver::templates::{self, Escape, TemplateError};
-use crate::report::{Report, Summary};
+use crate::report::{Health, HealthStatus, Report, Summary};
 
 /// Current [`Latest::schema_version`].
 pub const LATEST_SCHEMA_VERSION: &str = "1";
@@ -22,6 +22,9 @@ pub struct Latest {
     pub started_at: String,
     /// Whether everything could be inspected.
     pub complete: bool,
+    /// Whether the cluster is up (absent for runs before health existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     /// Counts and score.
     pub summary: Summary,
     /// The run's reports, as keys relative to the store prefix.
@@ -83,6 +86,7 @@ impl Latest {
             cluster: report.cluster.name.clone(),
             started_at: report.started_at.clone(),
             complete: report.complete,
+            health: report.health.clone(),
             summary: report.summary.clone(),
             reports,
         }
@@ -95,7 +99,12 @@ impl Latest {
 struct Row<'a> {
     #[serde(flatten)]
     latest: &'a Latest,
+    /// `danger`, `warning` or `ok`: a CSS class, from the health (the worst severity without one).
     status: &'static str,
+    /// What the status column says: `down`, `degraded`, `healthy` (or the severity without health).
+    status_text: &'static str,
+    /// The health reasons, comma-separated.
+    reasons: String,
 }
 
 /// What `index.html.hbs` sees.
@@ -115,15 +124,22 @@ struct IndexView<'a> {
 pub fn render_index(clusters: &[Latest], generated_at: &str) -> Result<String, TemplateError> {
     let mut rows: Vec<Row> = clusters
         .iter()
-        .map(|latest| Row {
-            latest,
-            status: if latest.summary.danger > 0 {
+        .map(|latest| {
+            let worst = if latest.summary.danger > 0 {
                 "danger"
             } else if latest.summary.warning > 0 {
                 "warning"
             } else {
                 "ok"
-            },
+            };
+            let (status, status_text) = match latest.health.as_ref().map(|h| h.status) {
+                Some(HealthStatus::Down) => ("danger", "down"),
+                Some(HealthStatus::Degraded) => ("warning", "degraded"),
+                Some(HealthStatus::Healthy) => ("ok", "healthy"),
+                None => (worst, worst),
+            };
+            let reasons = latest.health.as_ref().map(|h| h.reasons.join(", ")).unwrap_or_default();
+            Row { latest, status, status_text, reasons }
         })
         .collect();
     rows.sort_by(|a, b| a.latest.cluster.cmp(&b.latest.cluster));
@@ -148,6 +164,7 @@ mod tests {
             cluster: "<script>alert(1)</script>".into(),
             started_at: "2026-11-25T02:00:00Z".into(),
             complete: false,
+            health: Some(Health { status: HealthStatus::Degraded, reasons: vec!["1 node NotReady".into()] }),
             summary: Summary { danger: 3, warning: 12, score: 71, ..Summary::default() },
             reports: ReportKeys {
                 html: Some("x/2026/11/25/20261125T020000Z/report.html".into()),
@@ -160,6 +177,8 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("href=\"x/2026/11/25/20261125T020000Z/report.html\""));
         assert!(html.contains(">71<"));
+        assert!(html.contains("<td class=\"warning\">degraded"), "health, not the worst severity: {html}");
+        assert!(html.contains("1 node NotReady"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::safe::http_link;
 use crate::clock;
 use crate::inventory::{GapKind, section};
 use crate::report::{Finding, FindingStatus, Report, Severity};
+pub use crate::text::thousands;
 
 /// Rows a section table shows before pointing to the findings table: the
 /// page stays small however many events or log findings a cluster has.
@@ -26,6 +27,8 @@ pub struct Page {
     pub title: String,
     /// When, what and where from.
     pub header: Header,
+    /// Whether the cluster is up; `null` for a report written before health existed.
+    pub health: Option<HealthView>,
     /// Score and counts.
     pub summary: SummaryView,
     /// Findings by category and severity; `null` without findings.
@@ -75,6 +78,17 @@ pub struct Header {
     pub complete: bool,
     /// Read failures (coverage gaps of kind `error`).
     pub errors: usize,
+}
+
+/// The health banner.
+#[derive(Debug, Serialize)]
+pub struct HealthView {
+    /// `healthy`, `degraded` or `down` (a CSS class).
+    pub status: &'static str,
+    /// `HEALTHY`, `DEGRADED` or `DOWN`.
+    pub label: &'static str,
+    /// The reasons, comma-separated; empty when healthy.
+    pub reasons: String,
 }
 
 /// Score and counts.
@@ -320,7 +334,17 @@ pub fn page(report: &Report) -> Page {
     nav.push(nav_item("rules", "Rules", String::new(), ""));
 
     Page {
-        title: format!("kubeeye report: {} ({})", report.cluster.name, display_time(&report.started_at)),
+        title: format!(
+            "kubeeye report: {}{} ({})",
+            report.cluster.name,
+            report.health.as_ref().map(|h| format!(" {}", h.status.label())).unwrap_or_default(),
+            display_time(&report.started_at)
+        ),
+        health: report.health.as_ref().map(|h| HealthView {
+            status: h.status.as_str(),
+            label: h.status.label(),
+            reasons: h.reasons.join(", "),
+        }),
         header: Header {
             cluster: report.cluster.name.clone(),
             started: display_time(&report.started_at),
@@ -500,19 +524,6 @@ fn duration(start: &str, end: &str) -> String {
         60..3600 => format!("{} min {} s", secs / 60, secs % 60),
         _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
     }
-}
-
-/// `30000` as `30,000`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `only namespaces shop, data; not kube-system`.
