@@ -63,6 +63,7 @@ fn apply_inspection_record(inventory: &mut Inventory) {
     let text = |k: &str| record.raw.get(k).and_then(Value::as_str).map(str::to_string);
     inventory.cluster = text("cluster");
     inventory.collected_at = text("collectedAt");
+    inventory.kubernetes_version = text("kubernetesVersion");
     if let Some(source) = text("source") {
         inventory.sources.push(source);
     }

@@ -127,6 +127,14 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         let text = if opts.color { format!("\x1b[{style}m{text}\x1b[0m") } else { text };
         heading(out, &format!("HEALTH  {text}"))?;
     }
+    if let Some(overview) = &report.overview {
+        heading(out, "OVERVIEW")?;
+        let mut t = Table::new(vec!["ITEM", "VALUE"]);
+        for (label, value) in overview.items() {
+            t.row(vec![plain(label), plain(value)]);
+        }
+        t.write(out, opts.color)?;
+    }
 
     let components = in_section(&[section::CONTROL_PLANE]);
     if !components.is_empty() {
