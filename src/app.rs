@@ -218,6 +218,7 @@ fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStat
             &cluster,
             &inventory.sources.join(", "),
             inventory.collected_at.as_deref().unwrap_or_default(),
+            inventory.kubernetes_version.as_deref(),
             &inventory.gaps,
         )
         .map_err(anyhow::Error::msg)?;

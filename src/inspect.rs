@@ -1,6 +1,8 @@
 //! One inspection, from a snapshot or a live cluster, to an evaluation:
 //! the glue between collection and checks.
 
+pub mod overview;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use crate::collect::live::{LiveCollector, StreamSink};
 use crate::collect::offline;
 use crate::config::InspectSettings;
 use crate::inventory::{CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, section};
-use crate::report::{Cluster, Health, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
+use crate::report::{Cluster, Health, Overview, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
 use crate::rules::RuleSet;
 
 /// Where the cluster data comes from.
@@ -44,6 +46,8 @@ pub struct Inspected {
     pub scope: Option<ReportScope>,
     /// The health verdict on the findings kept (`None` when there is nothing to judge it on).
     pub health: Option<Health>,
+    /// What the cluster is made of (`None` when nothing was inspected).
+    pub overview: Option<Overview>,
 }
 
 /// Why an inspection could not happen at all.
@@ -178,6 +182,7 @@ pub fn finish(
         limited.then(|| ReportScope { namespaces: scope.only.clone(), exclude_namespaces: scope.exclude.clone() });
     let health = verdict::assess(&verdict::node_readiness(&inventory), rules, &evaluation.findings);
     Inspected {
+        overview: Some(overview::overview(&inventory, &gaps)),
         health: Some(health),
         cluster: inventory.cluster,
         sources: inventory.sources,
@@ -209,6 +214,7 @@ impl Inspected {
             started_at: self.started_at,
             complete: !self.gaps.iter().any(|g| g.kind == GapKind::Error),
             health: self.health,
+            overview: self.overview,
             summary: Summary::from_findings(&self.evaluation.findings, self.evaluation.passed),
             coverage: self.gaps,
             findings: self.evaluation.findings,

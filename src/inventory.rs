@@ -286,6 +286,11 @@ pub struct Inventory {
     pub cluster: Option<String>,
     /// When the data was collected: the inspection's clock (RFC 3339).
     pub collected_at: Option<String>,
+    /// The API server's version (`gitVersion` of `/version`), when known.
+    pub kubernetes_version: Option<String>,
+    /// Pods streamed page by page and dropped (live), counted by phase; pods
+    /// kept as objects (snapshots) are not in it.
+    pub streamed_pod_phases: std::collections::BTreeMap<String, usize>,
 }
 
 impl Inventory {

@@ -266,6 +266,10 @@ pub struct Report {
     /// reports of schema version 1, written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
+    /// What the cluster is made of (version, nodes, namespaces, workloads,
+    /// pods); absent when nothing could be inspected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overview: Option<Overview>,
     /// Counts and score.
     pub summary: Summary,
     /// What could not be inspected, and why.
@@ -352,6 +356,122 @@ impl Health {
     }
 }
 
+/// What the inspected cluster is made of, at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    /// The API server's version (`v1.30.4`), when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    /// Nodes by readiness, role, kubelet version and container runtime.
+    pub nodes: NodesOverview,
+    /// Namespaces inspected.
+    pub namespaces: usize,
+    /// Workloads by controller kind (a ReplicaSet a Deployment owns counts as the Deployment).
+    pub workloads: BTreeMap<String, usize>,
+    /// Pods by phase (`Running`, `Pending` …).
+    pub pods: BTreeMap<String, usize>,
+    /// Whether node-problem-detector runs (its DaemonSet, pods or node conditions were seen).
+    pub node_problem_detector: bool,
+    /// Whether the metrics API answered; absent when no rule asked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_api: Option<bool>,
+}
+
+/// The nodes of an [`Overview`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodesOverview {
+    /// All nodes.
+    pub total: usize,
+    /// Nodes whose Ready condition is True.
+    pub ready: usize,
+    /// Nodes by role (`node-role.kubernetes.io/<role>` labels; `<none>` without one).
+    pub roles: BTreeMap<String, usize>,
+    /// Nodes by kubelet version.
+    pub kubelet_versions: BTreeMap<String, usize>,
+    /// Nodes by container runtime and version (`containerd://1.7.13`).
+    pub container_runtimes: BTreeMap<String, usize>,
+}
+
+impl Overview {
+    /// One line: `Kubernetes v1.30.4 · 6 nodes (5 Ready) · 12 namespaces · 84 workloads · 230 pods (3 Pending)`.
+    pub fn line(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(v) = &self.kubernetes_version {
+            parts.push(format!("Kubernetes {v}"));
+        }
+        let n = &self.nodes;
+        parts.push(format!("{} ({} Ready)", plural(n.total, "node"), crate::text::thousands(n.ready)));
+        parts.push(plural(self.namespaces, "namespace"));
+        parts.push(plural(self.workloads.values().sum(), "workload"));
+        let pods: usize = self.pods.values().sum();
+        let not_running: Vec<String> = self
+            .pods
+            .iter()
+            .filter(|(phase, _)| !matches!(phase.as_str(), "Running" | "Succeeded"))
+            .map(|(phase, n)| format!("{} {phase}", crate::text::thousands(*n)))
+            .collect();
+        parts.push(if not_running.is_empty() {
+            plural(pods, "pod")
+        } else {
+            format!("{} ({})", plural(pods, "pod"), not_running.join(", "))
+        });
+        parts.join(" · ")
+    }
+}
+
+impl Overview {
+    /// The overview as labelled lines (`Nodes`, `4 (3 Ready, 1 NotReady)`), for tables and pages.
+    pub fn items(&self) -> Vec<(&'static str, String)> {
+        let n = &self.nodes;
+        let mut nodes = format!("{} ({} Ready", crate::text::thousands(n.total), crate::text::thousands(n.ready));
+        if n.total > n.ready {
+            nodes.push_str(&format!(", {} NotReady", crate::text::thousands(n.total - n.ready)));
+        }
+        nodes.push(')');
+        let or_dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
+        vec![
+            ("Kubernetes", self.kubernetes_version.clone().unwrap_or_else(|| "unknown".into())),
+            ("Nodes", nodes),
+            ("Node roles", or_dash(tally(&n.roles))),
+            ("Kubelet versions", or_dash(tally(&n.kubelet_versions))),
+            ("Container runtimes", or_dash(tally(&n.container_runtimes))),
+            ("Namespaces", crate::text::thousands(self.namespaces)),
+            (
+                "Workloads",
+                format!(
+                    "{} ({})",
+                    crate::text::thousands(self.workloads.values().sum()),
+                    or_dash(tally(&self.workloads))
+                ),
+            ),
+            ("Pods", format!("{} ({})", crate::text::thousands(self.pods.values().sum()), or_dash(tally(&self.pods)))),
+            ("node-problem-detector", if self.node_problem_detector { "installed" } else { "not found" }.into()),
+            (
+                "Metrics API",
+                match self.metrics_api {
+                    Some(true) => "available",
+                    Some(false) => "not available",
+                    None => "not asked (no rule reads it)",
+                }
+                .into(),
+            ),
+        ]
+    }
+}
+
+/// `Deployment 8, StatefulSet 2`: counts by name, largest first.
+pub fn tally(counts: &BTreeMap<String, usize>) -> String {
+    let mut items: Vec<(&String, &usize)> = counts.iter().collect();
+    items.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    items.iter().map(|(k, n)| format!("{k} {}", crate::text::thousands(**n))).collect::<Vec<_>>().join(", ")
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{} {noun}s", crate::text::thousands(n)) }
+}
+
 /// The namespaces an inspection was limited to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -414,10 +534,10 @@ pub struct Diff {
     pub unverified: Vec<Finding>,
 }
 
-/// Current [`Report::schema_version`]. Version 2 added `health`.
+/// Current [`Report::schema_version`]. Version 2 added `health` and `overview`.
 pub const SCHEMA_VERSION: &str = "2";
 
-/// Versions [`read_report`] accepts: this one, and 1, which lacks `health`.
+/// Versions [`read_report`] accepts: this one, and 1, which lacks `health` and `overview`.
 pub const READABLE_SCHEMA_VERSIONS: &[&str] = &["1", SCHEMA_VERSION];
 
 impl Report {

@@ -17,7 +17,7 @@ use crate::exit::ExitStatus;
 use crate::inspect::{self, InspectError, Inspected, Source};
 use crate::inventory::{CoverageGap, NamespaceFilter};
 use crate::render::{self, Format};
-use crate::report::{Health, HealthStatus, Report, Severity};
+use crate::report::{Health, HealthStatus, Overview, Report, Severity};
 use crate::rules::RuleSet;
 
 /// Everything a run needs, validated before any I/O.
@@ -303,6 +303,7 @@ fn unreachable_cluster(e: &InspectError, source: &Source) -> Inspected {
         scope: None,
         // Nothing could be inspected; from inside the cluster that means its API is not answering.
         health: Some(Health { status: HealthStatus::Down, reasons: vec!["API server unreachable".into()] }),
+        overview: None,
     }
 }
 
@@ -316,6 +317,7 @@ fn placeholder_report() -> Report {
         evaluation: crate::checks::Evaluation::default(),
         scope: None,
         health: Some(Health { status: HealthStatus::Healthy, reasons: Vec::new() }),
+        overview: Some(Overview::default()),
     }
     .into_report(&RuleSet::default(), "check".into())
 }

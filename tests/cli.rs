@@ -300,7 +300,9 @@ fn namespace_selection() {
 fn table_json_and_yaml_agree() {
     let args = ["diag", "--snapshot", "tests/data/replicas.yaml"];
     let table = ke(&args);
-    assert!(table.stdout.starts_with("HEALTH  HEALTHY\n\nWORKLOADS\nNAMESPACE   SEVERITY"), "{}", table.stdout);
+    assert!(table.stdout.starts_with("HEALTH  HEALTHY\n\nOVERVIEW\nITEM "), "{}", table.stdout);
+    assert!(table.stdout.contains("\nWORKLOADS\nNAMESPACE   SEVERITY"), "{}", table.stdout);
+    assert!(table.stdout.contains("Pods                    3 (Running 3)"), "{}", table.stdout);
     let row = table.stdout.lines().find(|l| l.contains(" danger ")).unwrap();
     assert!(row.contains("Deployment") && row.contains("[") && row.contains("tagNotSpecified"), "{row}");
     assert!(!table.stdout.contains('\x1b'), "no colour off a TTY");
@@ -318,6 +320,7 @@ fn table_json_and_yaml_agree() {
         "finishedAt",
         "complete",
         "health",
+        "overview",
         "summary",
         "coverage",
         "findings",

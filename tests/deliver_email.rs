@@ -20,6 +20,9 @@ fn digest() -> Digest {
         started_at: "2026-11-25T02:00:00Z".into(),
         complete: true,
         health: Some(Health { status: HealthStatus::Down, reasons: vec!["etcd unhealthy".into()] }),
+        overview: Some(
+            "Kubernetes v1.30.4 · 3 nodes (2 Ready) · 4 namespaces · 9 workloads · 30 pods (1 Pending)".into(),
+        ),
         summary: Summary { danger: 3, warning: 12, info: 4, score: 61, ..Summary::default() },
         new: Some(2),
         resolved: Some(5),
@@ -90,6 +93,7 @@ async fn the_digest_arrives_with_headers_both_parts_the_link_and_the_csv() {
         "Danger:  3",
         "Warning: 12",
         "Best-practice score (Polaris): 61/100",
+        "Cluster: Kubernetes v1.30.4 · 3 nodes (2 Ready) · 4 namespaces · 9 workloads · 30 pods (1 Pending)",
         "2 new, 5 resolved",
         "runAsPrivileged",
         REPORT_URL,

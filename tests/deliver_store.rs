@@ -46,6 +46,7 @@ fn report(cluster: &str, started_at: &str, danger: usize) -> Report {
         finished_at: started_at.into(),
         complete: true,
         health: Some(kubeeye::report::Health { status: kubeeye::report::HealthStatus::Healthy, reasons: vec![] }),
+        overview: None,
         summary: Summary::from_findings(&findings, 10),
         coverage: vec![],
         findings,

@@ -25,6 +25,7 @@ fn digest() -> Digest {
             status: HealthStatus::Degraded,
             reasons: vec!["etcd unhealthy".into(), "2 nodes NotReady".into()],
         }),
+        overview: None,
         summary: Summary { danger: 3, warning: 12, info: 4, score: 61, ..Summary::default() },
         new: Some(2),
         resolved: Some(5),

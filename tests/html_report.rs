@@ -97,6 +97,9 @@ fn sections_rules_and_score_are_there() {
     let banner = "<p class=\"health health-down\" role=\"status\"><b>DOWN</b>: etcd unhealthy, 1 node NotReady";
     let at = page.find(banner).expect("the health banner");
     assert!(at < page.find("id=\"summary\"").expect("the summary"), "health before the score");
+    let overview = page.find("<section id=\"overview\"").expect("the cluster overview");
+    assert!(at < overview && overview < page.find("id=\"summary\"").unwrap(), "overview between health and score");
+    assert!(page.contains("<dt>Kubernetes</dt><dd>v1.35.0</dd>"), "the version in the overview");
 }
 
 #[test]

@@ -335,6 +335,11 @@ fn a_snapshot_reproduces_the_live_findings() {
     assert!(!prints(&live).is_empty());
     assert_eq!(prints(&live), prints(&offline), "same findings offline as live");
     assert_eq!(offline["cluster"]["name"], live["cluster"]["name"]);
+    // The overview: the version from /version, pods counted as they streamed by live and from the files offline.
+    assert_eq!(live["overview"]["kubernetesVersion"], "v1.35.0", "{}", live["overview"]);
+    assert!(live["overview"]["pods"].as_object().is_some_and(|p| !p.is_empty()), "{}", live["overview"]);
+    assert_eq!(offline["overview"], live["overview"], "the same cluster offline as live");
+    assert_eq!(offline["health"], live["health"]);
     let again = ke(&["snapshot", "--kubeconfig", cluster.kc(), "-o", dir.to_str().unwrap()]);
     assert_eq!(again.code, 2, "refuses to overwrite: {}", again.stderr);
 }

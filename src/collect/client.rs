@@ -213,17 +213,20 @@ impl Api {
         })
     }
 
-    /// Checks the server answers and accepts our credentials (`GET /version`).
-    pub async fn probe(&self) -> Result<(), ConnectError> {
+    /// Checks the server answers and accepts our credentials (`GET /version`);
+    /// its `gitVersion` when it says.
+    pub async fn probe(&self) -> Result<Option<String>, ConnectError> {
         let unreachable =
             |reason: String, source: RequestError| ConnectError::Unreachable { url: self.url.clone(), reason, source };
         match self.get_ok("/version").await {
-            Ok(_) => Ok(()),
+            Ok(body) => Ok(serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("gitVersion")?.as_str().map(str::to_string))),
             Err(e @ RequestError::Status { code: 401, .. }) => Err(unreachable(
                 "401 Unauthorized: the credentials were refused (expired token or certificate?); check the kubeconfig user".into(),
                 e,
             )),
-            Err(RequestError::Status { code: 403, .. }) => Ok(()),
+            Err(RequestError::Status { code: 403, .. }) => Ok(None),
             Err(e) => match tls_hint(&e) {
                 Some(hint) => Err(unreachable(format!("TLS error: {e}. {hint}"), e)),
                 None => Err(unreachable(format!("{e}. Check the server address, network and --context"), e)),

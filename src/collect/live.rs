@@ -59,6 +59,8 @@ pub struct LiveCollector {
     collected_at: Timestamp,
     deadline: tokio::time::Instant,
     total: Duration,
+    kubernetes_version: Option<String>,
+    pod_phases: std::collections::BTreeMap<String, usize>,
 }
 
 impl LiveCollector {
@@ -77,8 +79,10 @@ impl LiveCollector {
                 api.url
             );
         }
-        api.probe().await?;
+        let kubernetes_version = api.probe().await?;
         Ok(LiveCollector {
+            kubernetes_version,
+            pod_phases: std::collections::BTreeMap::new(),
             api,
             settings: settings.clone(),
             scope: scope.clone(),
@@ -106,6 +110,7 @@ impl LiveCollector {
             sources: vec![self.api.source.clone()],
             cluster: Some(self.api.cluster.clone()),
             collected_at: Some(clock::format(self.collected_at)),
+            kubernetes_version: self.kubernetes_version.clone(),
             ..Default::default()
         };
         let semaphore = Arc::new(Semaphore::new(self.settings.collection.concurrency.max(1)));
@@ -266,6 +271,10 @@ impl LiveCollector {
                 Msg::Pods(page) => {
                     let page: Vec<Object> = page.into_iter().filter(|p| self.scope.keeps_object(p)).collect();
                     sink.pods(&page);
+                    for pod in &page {
+                        let phase = pod.raw.get("status").and_then(|s| s.get("phase")).and_then(|p| p.as_str());
+                        *self.pod_phases.entry(phase.unwrap_or("Unknown").to_string()).or_default() += 1;
+                    }
                     progress.pods += page.len();
                     progress.tick();
                     if !(needs.container_logs && self.settings.logs.enabled) {
@@ -328,6 +337,7 @@ impl LiveCollector {
     /// Hands over what was recorded: coverage gaps, request counts.
     pub fn finish(self, inventory: &mut Inventory) {
         inventory.gaps.extend(self.gaps.into_vec());
+        inventory.streamed_pod_phases = self.pod_phases;
         tracing::info!(
             requests = self.api.counters.requests.load(Ordering::Relaxed),
             bytes = self.api.counters.bytes.load(Ordering::Relaxed),

@@ -97,6 +97,7 @@ fn apply_inspection_record(inventory: &mut Inventory) {
             format!("the snapshot's collectedAt {shown} is not a timestamp; the report is dated by this run instead"),
         )
     });
+    inventory.kubernetes_version = text("kubernetesVersion");
     if let Some(source) = text("source") {
         inventory.sources.push(source);
     }

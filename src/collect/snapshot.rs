@@ -77,12 +77,16 @@ impl SnapshotWriter {
         cluster: &str,
         source: &str,
         collected_at: &str,
+        kubernetes_version: Option<&str>,
         coverage: &[CoverageGap],
     ) -> Result<usize, String> {
-        let record = json!({
+        let mut record = json!({
             "apiVersion": "kubeeye.io/v1", "kind": "Inspection", "metadata": {"name": "inspection"},
             "cluster": cluster, "source": source, "collectedAt": collected_at, "coverage": coverage,
         });
+        if let Some(version) = kubernetes_version {
+            record["kubernetesVersion"] = json!(version);
+        }
         self.write_list("inspection.json", &[&record]);
         if let Some(mut logs) = self.logs.take()
             && let Err(e) = logs.flush()

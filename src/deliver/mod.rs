@@ -27,6 +27,8 @@ pub struct Digest {
     pub complete: bool,
     /// Whether the cluster is up, and why not (absent for a report written before it existed).
     pub health: Option<Health>,
+    /// The cluster in one line (`Kubernetes v1.30.4 · 6 nodes (5 Ready) · …`), when known.
+    pub overview: Option<String>,
     /// Counts, score.
     pub summary: Summary,
     /// Findings new since the previous run (when there was one).
@@ -94,6 +96,7 @@ impl Digest {
             started_at: report.started_at.clone(),
             complete: report.complete,
             health: report.health.clone(),
+            overview: report.overview.as_ref().map(crate::report::Overview::line),
             summary: report.summary.clone(),
             new: report.diff.as_ref().map(|d| d.new),
             resolved: report.diff.as_ref().map(|d| d.resolved.len()),
@@ -218,6 +221,7 @@ mod tests {
                     .map(String::from)
                     .to_vec(),
             }),
+            overview: None,
             summary: Summary { danger: 1474, warning: 38149, ..Summary::from_findings(&findings, 0) },
             coverage: vec![],
             findings,

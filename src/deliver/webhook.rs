@@ -242,6 +242,7 @@ mod tests {
                 status: HealthStatus::Down,
                 reasons: vec![format!("{evil} unhealthy"), "<!here>".into()],
             }),
+            overview: Some(format!("Kubernetes {evil} · 3 nodes")),
             summary: Summary { danger: 3, warning: 12, info: 1, score: 42, ..Summary::default() },
             new: Some(2),
             resolved: Some(1),

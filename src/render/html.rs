@@ -39,6 +39,7 @@ const SCRIPT: &str = include_str!("../../templates/report.js");
 const PARTIALS: &[(&str, &str)] = &[
     ("header", include_str!("../../templates/partials/header.hbs")),
     ("nav", include_str!("../../templates/partials/nav.hbs")),
+    ("overview", include_str!("../../templates/partials/overview.hbs")),
     ("summary", include_str!("../../templates/partials/summary.hbs")),
     ("chart", include_str!("../../templates/partials/chart.hbs")),
     ("sev", include_str!("../../templates/partials/sev.hbs")),

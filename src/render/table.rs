@@ -156,6 +156,14 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         let text = if opts.color { format!("\x1b[{style}m{text}\x1b[0m") } else { text };
         heading(out, &format!("HEALTH  {text}"))?;
     }
+    if let Some(overview) = &report.overview {
+        heading(out, "OVERVIEW")?;
+        let mut t = Table::new(vec!["ITEM", "VALUE"]);
+        for (label, value) in overview.items() {
+            t.row(vec![plain(label), plain(value)]);
+        }
+        t.write(out, opts.color)?;
+    }
 
     let components = in_section(&[section::CONTROL_PLANE]);
     if !components.is_empty() {
@@ -343,6 +351,7 @@ mod tests {
             rules: BTreeMap::new(),
             diff: None,
             health: None,
+            overview: None,
         };
         let mut out = Vec::new();
         write_table(&report, &mut out, TableOptions::default()).unwrap();

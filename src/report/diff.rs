@@ -85,6 +85,7 @@ mod tests {
             finished_at: started_at.into(),
             complete: true,
             health: None,
+            overview: None,
             summary: Summary::from_findings(&findings, 0),
             coverage: vec![],
             findings,

@@ -30,6 +30,7 @@ pub fn report(paths: &[&str]) -> Report {
     let cluster = inventory.cluster.clone().unwrap_or_else(|| "fixture".into());
     let readiness = kubeeye::checks::verdict::node_readiness(&inventory);
     let health = kubeeye::checks::verdict::assess(&readiness, &rules, &evaluation.findings);
+    let overview = kubeeye::inspect::overview::overview(&inventory, &inventory.gaps);
     let inspected = Inspected {
         cluster: None,
         sources: paths.iter().map(|p| format!("snapshot:{p}")).collect(),
@@ -39,6 +40,7 @@ pub fn report(paths: &[&str]) -> Report {
         evaluation,
         scope: None,
         health: Some(health),
+        overview: Some(overview),
     };
     let mut report = inspected.into_report(&rules, cluster);
     report.finished_at = FINISHED_AT.into();

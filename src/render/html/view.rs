@@ -29,6 +29,8 @@ pub struct Page {
     pub header: Header,
     /// Whether the cluster is up; `null` for a report written before health existed.
     pub health: Option<HealthView>,
+    /// What the cluster is made of, label and value; empty without an overview.
+    pub overview: Vec<OverviewItem>,
     /// Score and counts.
     pub summary: SummaryView,
     /// Findings by category and severity; `null` without findings.
@@ -78,6 +80,15 @@ pub struct Header {
     pub complete: bool,
     /// Read failures (coverage gaps of kind `error`).
     pub errors: usize,
+}
+
+/// One line of the cluster overview.
+#[derive(Debug, Serialize)]
+pub struct OverviewItem {
+    /// `Nodes`, `Pods` …
+    pub label: &'static str,
+    /// `4 (3 Ready, 1 NotReady)`.
+    pub value: String,
 }
 
 /// The health banner.
@@ -340,6 +351,11 @@ pub fn page(report: &Report) -> Page {
             report.health.as_ref().map(|h| format!(" {}", h.status.label())).unwrap_or_default(),
             display_time(&report.started_at)
         ),
+        overview: report
+            .overview
+            .as_ref()
+            .map(|o| o.items().into_iter().map(|(label, value)| OverviewItem { label, value }).collect())
+            .unwrap_or_default(),
         health: report.health.as_ref().map(|h| HealthView {
             status: h.status.as_str(),
             label: h.status.label(),
