@@ -15,6 +15,19 @@ pub(super) fn is_default_rbac_name(name: &str, cluster_scoped: bool) -> bool {
         || (cluster_scoped && matches!(name, "admin" | "edit" | "cluster-admin"))
 }
 
+/// The exec/attach judgement of a Role (`cluster_scoped` false) or a
+/// ClusterRole: Kubernetes' own roles are skipped, the others fail when
+/// they allow pods/exec or pods/attach.
+pub(super) fn judge_role_exec(role: &Object, cluster_scoped: bool) -> Outcome {
+    if is_bootstrap(&role.raw) || is_default_rbac_name(&role.id.name, cluster_scoped) {
+        Outcome::Skip
+    } else if role_allows_exec(&role.raw) {
+        Outcome::Fail(None)
+    } else {
+        Outcome::Pass
+    }
+}
+
 /// A binding fails when it grants the `cluster-admin` ClusterRole or a role
 /// of kind `want` with a wildcard rule. Bindings to the other kind pass (the
 /// sibling rule judges them); default bindings are skipped, as are roles

@@ -1,7 +1,7 @@
 //! `rolePodExecAttach`: a Role allows pods/exec or pods/attach.
 
-use super::rbac::{is_bootstrap, is_default_rbac_name, role_allows_exec};
-use super::{CodeCheck, Run, pass_if};
+use super::rbac::judge_role_exec;
+use super::{CodeCheck, Run};
 use crate::checks::Outcome;
 use crate::checks::index::Index;
 use crate::inventory::Object;
@@ -10,9 +10,5 @@ pub(super) const CHECK: CodeCheck =
     CodeCheck { name: "rolePodExecAttach", run: Run::Object(&["rbac.authorization.k8s.io/Role"], run) };
 
 fn run(role: &Object, _: &Index<'_>) -> Outcome {
-    if is_bootstrap(&role.raw) || is_default_rbac_name(&role.id.name, false) {
-        Outcome::Skip
-    } else {
-        pass_if(!role_allows_exec(&role.raw))
-    }
+    judge_role_exec(role, false)
 }
