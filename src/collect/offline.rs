@@ -347,7 +347,7 @@ fn is_separator(line: &str) -> bool {
 fn parse_yaml(text: &str, start_line: usize) -> Document {
     let limit = |e: crate::yaml::LimitError| e.shifted(start_line - 1).to_string();
     crate::yaml::check(text).map_err(limit)?;
-    match crate::yaml::value_from_str(text) {
+    match crate::yaml::manifest_from_str(text) {
         Ok(Value::Null) => Ok(None),
         Ok(v) => Ok(Some(v)),
         Err(crate::yaml::ParseError::Limit(e)) => Err(limit(e)),
@@ -381,14 +381,18 @@ fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Invento
         tracing::debug!(file = %path.display(), document = index, kind, "skipped: a build configuration, not a Kubernetes object");
         return;
     }
-    if kind.ends_with("List") && map.get("items").is_some() {
+    // `items: null` (or none at all, for a generic `List`) is an empty list, as
+    // `kubectl get -o yaml` prints when nothing matched.
+    let empty_list = kind == "List" && map.get("metadata").and_then(|m| m.get("name")).is_none();
+    if kind.ends_with("List") && (map.contains_key("items") || empty_list) {
         let list_kind = kind.to_string();
         let api_version = map.get("apiVersion").and_then(Value::as_str).map(str::to_string);
         let items = match value {
-            Value::Object(mut m) => m.remove("items"),
+            Value::Object(mut m) => m.remove("items").filter(|items| !items.is_null()),
             _ => None,
         };
-        let Some(Value::Array(items)) = items else {
+        let items = items.unwrap_or(Value::Array(Vec::new()));
+        let Value::Array(items) = items else {
             inventory.gaps.push(gap(path, Some(index), format!("{list_kind}: `items` is not a list")));
             return;
         };
@@ -464,6 +468,43 @@ mod tests {
         assert_eq!(inv.objects.len(), 1);
         assert_eq!(inv.objects[0].id.group, "apps");
         assert!(inv.gaps[0].reason.contains("item 1"));
+    }
+
+    #[test]
+    fn an_empty_list_is_no_objects_and_no_gap() {
+        for text in [
+            "apiVersion: v1\nkind: List\nitems: null\nmetadata: {resourceVersion: \"\"}\n",
+            "apiVersion: v1\nkind: List\nitems:\n",
+            "apiVersion: v1\nkind: List\n",
+            "apiVersion: v1\nkind: PodList\nitems: ~\n",
+        ] {
+            let inv = load_text("empty.yaml", text);
+            assert!(inv.objects.is_empty(), "{text:?}");
+            assert!(inv.gaps.is_empty(), "{text:?}: {:?}", inv.gaps);
+        }
+        let inv = load_text("bad.yaml", "apiVersion: v1\nkind: List\nitems: {a: 1}\n");
+        assert_eq!(inv.gaps[0].reason, "List: `items` is not a list");
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_in_manifests_are_booleans() {
+        let inv = load_text(
+            "pod.yaml",
+            concat!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {quoted: \"on\", single: 'yes'}}\n",
+                "spec:\n  hostNetwork: yes\n  hostPID: On\n  hostIPC: n\n",
+                "  containers:\n  - name: c\n    securityContext: {privileged: on, readOnlyRootFilesystem: OFF}\n",
+                "    args: [on, \"off\", 'no', yes please]\n",
+            ),
+        );
+        let pod = &inv.objects[0].raw;
+        assert_eq!(pod["spec"]["hostNetwork"], true);
+        assert_eq!(pod["spec"]["hostPID"], true);
+        assert_eq!(pod["spec"]["hostIPC"], false);
+        assert_eq!(pod["spec"]["containers"][0]["securityContext"]["privileged"], true);
+        assert_eq!(pod["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"], false);
+        assert_eq!(pod["spec"]["containers"][0]["args"], serde_json::json!([true, "off", "no", "yes please"]));
+        assert_eq!(pod["metadata"]["labels"], serde_json::json!({"quoted": "on", "single": "yes"}));
     }
 
     #[test]
