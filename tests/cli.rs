@@ -731,6 +731,25 @@ fn namespace_scope_keeps_cluster_health_and_does_not_claim_resolutions() {
 }
 
 #[test]
+fn nothing_evaluated_is_no_score_in_every_output() {
+    // Every document rejected: nothing was inspected, which is not a perfect 100.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "broken.yaml", "kind: Pod\n  bad indent: [\n---\nkind: Deployment\nmetadata: [\n");
+    let snapshot = dir.path().to_str().unwrap();
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot]);
+    assert_eq!(report["coverage"].as_array().unwrap().len(), 2);
+    assert!(report["summary"].get("score").is_none(), "{}", report["summary"]);
+    let table = ke(&["diag", "--snapshot", snapshot]);
+    assert!(table.stdout.contains("best-practice score n/a (Polaris)"), "{}", table.stdout);
+    assert!(!table.stdout.contains("100/100"), "{}", table.stdout);
+    let html = ke(&["diag", "--snapshot", snapshot, "-o", "html"]);
+    assert!(html.stdout.contains("No best-practice score: nothing was evaluated"));
+    assert!(html.stdout.contains(">n/a</text>"));
+    let yaml = ke(&["diag", "--snapshot", snapshot, "-o", "yaml"]);
+    assert!(!yaml.stdout.contains("score:"), "{}", yaml.stdout);
+}
+
+#[test]
 fn a_snapshot_without_kubernetes_objects_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "notes.yaml", "foo: bar\n");

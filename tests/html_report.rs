@@ -90,7 +90,9 @@ fn sections_rules_and_score_are_there() {
         assert!(page.contains(&format!("id=\"rule-{rule}\"")), "rule anchor {rule}");
     }
     assert!(page.contains("2·passed ÷ (2·passed + warnings + 2·dangers)"), "score explained");
-    assert!(page.contains(&format!("aria-label=\"Best-practice score {} of 100\"", report.summary.score)));
+    assert!(
+        page.contains(&format!("aria-label=\"Best-practice score {} of 100\"", report.summary.score.expect("a score")))
+    );
     assert!(page.contains("node-exporter"), "resolved finding listed");
     assert!(page.contains("<title>kubeeye report: prod-eu DOWN (2026-11-25 02:00 UTC)</title>"));
     // Health heads the page, before the score and any best-practice finding.

@@ -180,7 +180,8 @@ mod tests {
 
     #[test]
     fn ordinary_configuration_is_not_a_secret() {
-        let nsswitch = "passwd:         compat\ngroup:          compat\nshadow:         compat\nhosts:          files dns\n";
+        let nsswitch =
+            "passwd:         compat\ngroup:          compat\nshadow:         compat\nhosts:          files dns\n";
         for text in [
             nsswitch,
             "passwd: files systemd\n",

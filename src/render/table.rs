@@ -277,12 +277,12 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
     writeln!(out)?;
     writeln!(
         out,
-        "{} danger, {} warning, {} info; {} checks passed; best-practice score {}/100 (Polaris){}",
+        "{} danger, {} warning, {} info; {} checks passed; best-practice score {} (Polaris){}",
         s.danger,
         s.warning,
         s.info,
         s.passed,
-        s.score,
+        s.score_text(),
         if report.complete { "" } else { " (inspection incomplete: see NOT INSPECTED)" }
     )?;
     if let Some(d) = &report.diff {
