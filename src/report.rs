@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::inventory::CoverageGap;
+use crate::inventory::{CoverageGap, SourceLocation};
 
 mod diff;
 mod read;
@@ -105,6 +105,10 @@ pub struct Finding {
     /// Compared with a previous report: `new` or `open` (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FindingStatus>,
+    /// Where the object was read from (file and line), for snapshot and
+    /// manifest input; absent for live objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLocation>,
 }
 
 /// A finding's state relative to a previous report.
@@ -139,6 +143,23 @@ impl Finding {
         self.container = container.map(str::to_string);
         self.fingerprint =
             Finding::fingerprint_of(&self.rule, &self.kind, self.namespace.as_deref(), &self.name, container);
+        self
+    }
+
+    /// Records where the object was read from. When another object of the
+    /// inventory has the same identity, `distinction` (its file and document)
+    /// goes into the fingerprint too, so the two objects' findings stay apart
+    /// in diffs; otherwise the fingerprint survives edits and moves.
+    pub fn at(mut self, source: Option<&SourceLocation>, distinction: Option<&str>) -> Self {
+        if let Some(d) = distinction {
+            let mut h = Sha256::new();
+            for part in [self.fingerprint.as_str(), d] {
+                h.update(part.as_bytes());
+                h.update([0u8]);
+            }
+            self.fingerprint = hex::encode(&h.finalize()[..8]);
+        }
+        self.source = source.cloned();
         self
     }
 

@@ -731,6 +731,54 @@ fn namespace_scope_keeps_cluster_health_and_does_not_claim_resolutions() {
 }
 
 #[test]
+fn objects_of_one_name_in_different_files_are_each_evaluated_with_their_source() {
+    // A base Deployment and a kustomize patch of it holding only `replicas`: the
+    // patch used to replace the base, whose findings vanished without a word.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("base")).unwrap();
+    std::fs::create_dir_all(dir.path().join("overlays/prod")).unwrap();
+    let base = concat!(
+        "# the base\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n",
+        "spec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n",
+        "    spec:\n      containers:\n      - {name: web, image: registry.example.com/web:1, securityContext: {privileged: true}}\n",
+    );
+    write(&dir.path().join("base"), "deployment.yaml", base);
+    write(
+        &dir.path().join("overlays/prod"),
+        "replicas.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 6\n",
+    );
+    // Two documents of one file with one name, and the same object listed twice (a dump and a single file).
+    let api = |privileged: bool| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: shop, uid: u-{privileged}}}\nspec:\n  selector: {{matchLabels: {{app: api}}}}\n  template:\n    metadata: {{labels: {{app: api}}}}\n    spec:\n      containers:\n      - {{name: api, image: registry.example.com/api:1, securityContext: {{privileged: {privileged}}}}}\n"
+        )
+    };
+    write(dir.path(), "api.yaml", &format!("{}---\n{}", api(false), api(true)));
+    write(dir.path(), "api-again.yaml", &api(true));
+    let snapshot = dir.path().to_str().unwrap();
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot]);
+    let privileged = findings(&report, "runAsPrivileged");
+    let sources: Vec<(String, u64)> = privileged
+        .iter()
+        .map(|f| {
+            let file = f["source"]["file"].as_str().unwrap().strip_prefix(snapshot).unwrap().to_string();
+            (file, f["source"]["line"].as_u64().unwrap())
+        })
+        .collect();
+    // The api listed twice with one uid is one object; the base web is evaluated despite the patch.
+    assert_eq!(sources.len(), 2, "{privileged:?}");
+    assert!(sources.contains(&("/base/deployment.yaml".to_string(), 2)), "{sources:?}");
+    assert!(sources.iter().any(|(f, _)| f.starts_with("/api")), "{sources:?}");
+    let fingerprints: std::collections::HashSet<_> =
+        report["findings"].as_array().unwrap().iter().map(|f| f["fingerprint"].as_str().unwrap()).collect();
+    assert_eq!(fingerprints.len(), report["findings"].as_array().unwrap().len(), "fingerprints stay unique");
+    // Every finding on snapshot input says where its object came from.
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["source"]["file"].is_string()));
+}
+
+#[test]
 fn nothing_evaluated_is_no_score_in_every_output() {
     // Every document rejected: nothing was inspected, which is not a perfect 100.
     let dir = tempfile::tempdir().unwrap();

@@ -257,6 +257,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         node::check(&ctx, &npd, &mut eval);
         self.state.events.finish(&ctx, &mut eval, &self.state.pods.reported_pods);
         self.state.pods.finish(&ctx, &mut eval);
+        locate(self.inventory, &mut eval.findings);
         crate::report::sort_findings(&mut eval.findings);
         eval
     }
@@ -277,7 +278,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         for rule in s.pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
             if !exempt::is_exempt(rule, &w.id, None, &annotations, s.rules) {
                 let outcome = run(rule, Subject::Workload(&w), &self.index);
-                record(rule, outcome, &w.id, None, eval);
+                record(rule, outcome, &w.id, None, w.object, eval);
             }
         }
         for (raw, init) in w.containers() {
@@ -293,7 +294,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
                     continue;
                 }
                 let outcome = run(rule, Subject::Container(&w, &container), &self.index);
-                record(rule, outcome, &w.id, name, eval);
+                record(rule, outcome, &w.id, name, w.object, eval);
             }
         }
     }
@@ -305,7 +306,28 @@ impl<'i, 'r> Inspector<'i, 'r> {
                 continue;
             }
             let outcome = run(rule, Subject::Object(object), &self.index);
-            record(rule, outcome, &object.id, None, &mut s.eval);
+            record(rule, outcome, &object.id, None, object, &mut s.eval);
+        }
+    }
+}
+
+/// Gives the findings the checks left without a source (nodes, control plane,
+/// grouped pod status and events) the source of the object they name, when
+/// the inventory was read from files and holds that object.
+fn locate(inventory: &Inventory, findings: &mut [Finding]) {
+    let mut sources = std::collections::HashMap::new();
+    for o in &inventory.objects {
+        if let Some(source) = &o.source {
+            let key = (o.id.kind.as_str(), o.id.namespace.as_deref(), o.id.name.as_str());
+            sources.entry(key).or_insert(source);
+        }
+    }
+    if sources.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut().filter(|f| f.source.is_none()) {
+        if let Some(source) = sources.get(&(f.kind.as_str(), f.namespace.as_deref(), f.name.as_str())) {
+            f.source = Some((*source).clone());
         }
     }
 }
@@ -396,12 +418,21 @@ fn context_for(subject: Subject<'_>) -> Value {
     }
 }
 
-fn record(rule: &Rule, outcome: Outcome, id: &ObjectRef, container: Option<&str>, eval: &mut Evaluation) {
+fn record(
+    rule: &Rule,
+    outcome: Outcome,
+    id: &ObjectRef,
+    container: Option<&str>,
+    object: &Object,
+    eval: &mut Evaluation,
+) {
     match outcome {
         Outcome::Skip => {}
         Outcome::Pass => eval.passed += 1,
         Outcome::Fail(message) => {
-            let mut f = Finding::new(rule, section_of(rule), id).with_container(container);
+            let mut f = Finding::new(rule, section_of(rule), id)
+                .with_container(container)
+                .at(object.source.as_ref(), object.distinction().as_deref());
             if let Some(m) = message {
                 f.message = m;
             }

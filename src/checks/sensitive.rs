@@ -163,7 +163,7 @@ mod tests {
             "postgresql.conf": "max_connections = 100\n",
             "app.properties": "db.url=jdbc:x\ndb.password=hunter22\n",
             "tls.key": "-----BEGIN PRIVATE KEY-----\nMII...",
-            "api_key": "AKIAFAKEEXAMPLEONLY000",
+            "api_key": "AKIAFAKEEXAMPLE00000",
             "token_url": "https://auth.example.com/token"
         }});
         let mut keys = configmap_keys(&cm);

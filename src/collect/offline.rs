@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::inventory::{CoverageGap, Inventory, Object};
+use crate::inventory::{CoverageGap, Inventory, Object, SourceLocation};
 
 /// A snapshot path that cannot be read at all: the inspection cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -276,9 +276,12 @@ pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
     let text = crate::yaml::strip_bom(text);
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let docs = if is_json { json_documents(text) } else { yaml_documents(text) };
-    for (index, doc) in docs.into_iter().enumerate() {
+    for (index, (line, doc)) in docs.into_iter().enumerate() {
         match doc {
-            Ok(Some(value)) => add_document(value, path, index + 1, inventory),
+            Ok(Some(value)) => {
+                let source = SourceLocation { file: path.display().to_string(), line };
+                add_document(value, path, index + 1, source, inventory);
+            }
             Ok(None) => {}
             Err(reason) => inventory.gaps.push(gap(path, Some(index + 1), reason)),
         }
@@ -287,16 +290,21 @@ pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
 
 type Document = Result<Option<Value>, String>;
 
-fn json_documents(text: &str) -> Vec<Document> {
+/// Each document with the line it starts on.
+fn json_documents(text: &str) -> Vec<(usize, Document)> {
     let mut docs = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     loop {
+        // The stream stands after the previous document; the next starts at the next non-blank byte.
+        let rest = &text[stream.byte_offset()..];
+        let start = stream.byte_offset() + (rest.len() - rest.trim_start().len());
+        let line = 1 + text.as_bytes()[..start].iter().filter(|b| **b == b'\n').count();
         match stream.next() {
             None => break,
-            Some(Ok(v)) => docs.push(Ok(Some(v))),
+            Some(Ok(v)) => docs.push((line, Ok(Some(v)))),
             Some(Err(e)) => {
                 // A JSON syntax error leaves no reliable place to resume from.
-                docs.push(Err(format!("invalid JSON: {e}")));
+                docs.push((line, Err(format!("invalid JSON: {e}"))));
                 break;
             }
         }
@@ -305,7 +313,8 @@ fn json_documents(text: &str) -> Vec<Document> {
 }
 
 /// Splits on `---` separator lines first, so one malformed document does not hide the next.
-fn yaml_documents(text: &str) -> Vec<Document> {
+/// Each document comes with the line of its first content (comments and blank lines skipped).
+fn yaml_documents(text: &str) -> Vec<(usize, Document)> {
     let mut docs = Vec::new();
     let mut current = String::new();
     let mut start_line = 1;
@@ -315,10 +324,17 @@ fn yaml_documents(text: &str) -> Vec<Document> {
             // Keep document numbering aligned with what editors show: an empty
             // leading document before the first `---` is not counted.
             if !docs.is_empty() {
-                docs.push(Ok(None));
+                docs.push((start_line, Ok(None)));
             }
         } else {
-            docs.push(parse_yaml(current, start_line));
+            let skipped = current
+                .lines()
+                .take_while(|l| {
+                    let l = l.trim_start();
+                    l.is_empty() || l.starts_with('#') || l.starts_with('%')
+                })
+                .count();
+            docs.push((start_line + skipped, parse_yaml(current, start_line)));
         }
         current.clear();
     };
@@ -363,7 +379,7 @@ fn strip_location(message: &str) -> &str {
     message.find(" at line ").map_or(message, |i| &message[..i])
 }
 
-fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Inventory) {
+fn add_document(value: Value, path: &Path, index: usize, source: SourceLocation, inventory: &mut Inventory) {
     let Some(map) = value.as_object() else {
         inventory.gaps.push(gap(path, Some(index), "not a Kubernetes object (expected a mapping)".into()));
         return;
@@ -400,16 +416,23 @@ fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Invento
         let item_kind = (list_kind != "List").then(|| list_kind.trim_end_matches("List"));
         for (i, mut item) in items.into_iter().enumerate() {
             crate::inventory::fill_list_item(&mut item, item_kind, api_version.as_deref());
-            add_object(item, path, index, Some(i), inventory);
+            add_object(item, path, source.clone(), index, Some(i), inventory);
         }
     } else {
-        add_object(value, path, index, None, inventory);
+        add_object(value, path, source, index, None, inventory);
     }
 }
 
-fn add_object(value: Value, path: &Path, index: usize, item: Option<usize>, inventory: &mut Inventory) {
+fn add_object(
+    value: Value,
+    path: &Path,
+    source: SourceLocation,
+    index: usize,
+    item: Option<usize>,
+    inventory: &mut Inventory,
+) {
     match Object::from_value(value) {
-        Some(object) => inventory.push(object),
+        Some(object) => inventory.push(object.at(source, (index, item))),
         None => {
             let what = item.map(|i| format!("item {i}: ")).unwrap_or_default();
             inventory.gaps.push(gap(path, Some(index), format!("{what}object has no kind or metadata.name")));

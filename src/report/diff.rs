@@ -73,6 +73,7 @@ mod tests {
             first_seen: None,
             last_seen: None,
             status: None,
+            source: None,
         }
     }
 

@@ -32,6 +32,7 @@ impl Finding {
             first_seen: None,
             last_seen: None,
             status: None,
+            source: None,
         }
     }
 }
