@@ -129,6 +129,7 @@ pub struct State<'r> {
     eval: Evaluation,
     pods: pods::PodTracker,
     events: events::EventTracker<'r>,
+    logs: logs::LogTracker,
     control_plane: Vec<ControlPlanePod>,
     npd_pods: bool,
     evaluated: usize,
@@ -153,6 +154,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
             stand_ins: HashSet::new(),
             eval: Evaluation::default(),
             pods: pods::PodTracker::default(),
+            logs: logs::LogTracker::default(),
             control_plane: Vec::new(),
             npd_pods: false,
             evaluated: 0,
@@ -243,7 +245,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         let s = &mut self.state;
         let ctx =
             Context { inventory: self.inventory, index: &self.index, rules: s.rules, settings: s.settings, now: s.now };
-        logs::check(&ctx, &s.log_rules, log, &mut s.eval);
+        s.logs.check(&ctx, &s.log_rules, log, &mut s.eval);
     }
 
     /// Runs the checks that need everything seen, and returns the evaluation.
@@ -255,8 +257,9 @@ impl<'i, 'r> Inspector<'i, 'r> {
         control_plane::check(&ctx, &self.state.control_plane, &mut eval);
         certs::check(&ctx, &mut eval);
         node::check(&ctx, &npd, &mut eval);
-        self.state.events.finish(&ctx, &mut eval, &self.state.pods.reported_pods);
+        self.state.events.finish(&ctx, &mut eval, &self.state.pods.reported_pods, &self.state.pods.controllers);
         self.state.pods.finish(&ctx, &mut eval);
+        self.state.logs.finish(&ctx, &self.state.log_rules, &self.state.pods.controllers, &mut eval);
         locate(self.inventory, &mut eval.findings);
         crate::report::sort_findings(&mut eval.findings);
         eval

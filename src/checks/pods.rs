@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::Evaluation;
 use super::control_plane::human_age;
+use super::events::PodControllers;
 use super::health::{ABNORMAL_PODS, CRASH_LOOPS, Context, HealthCheck, IMAGE_PULL_FAILURES, emit};
 use super::workload::controller_of;
 use crate::clock;
@@ -93,11 +94,18 @@ pub struct PodTracker {
     /// Pods reported here (namespace, name): their BackOff and pull-failure
     /// events say the same thing again and are not reported separately.
     pub reported_pods: HashSet<(Option<String>, String)>,
+    /// Every pod seen that has a controller, to the controller it is
+    /// reported under: events and log findings of pods are grouped by it.
+    pub controllers: PodControllers,
 }
 
 impl PodTracker {
     /// Takes one pod.
     pub fn add(&mut self, ctx: &Context<'_>, pod: &Object) {
+        let controller = controller_of(pod);
+        if controller != pod.id {
+            self.controllers.insert((pod.id.namespace.clone(), pod.id.name.clone()), controller);
+        }
         let Some(status) = pod.raw.get("status") else { return };
         let Ok(status) = PodStatusView::deserialize(status) else { return };
         match status.phase.as_deref() {
