@@ -145,19 +145,81 @@ struct Rollup {
 /// (pod name → controller), otherwise the pod itself.
 pub type PodControllers = HashMap<(Option<String>, String), ObjectRef>;
 
+/// The controllers of an inventory by namespace, kind and name, to find the
+/// controller of a pod that is gone from its generated name.
+struct Controllers<'i>(HashSet<(Option<&'i str>, &'i str, &'i str)>);
+
+impl<'i> Controllers<'i> {
+    fn of(inventory: &'i crate::inventory::Inventory) -> Self {
+        let ids = inventory.objects.iter().map(|o| &o.id).chain(&inventory.known);
+        let kinds = ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"];
+        Self(
+            ids.filter(|id| kinds.contains(&id.kind.as_str()))
+                .map(|id| (id.namespace.as_deref(), id.kind.as_str(), id.name.as_str()))
+                .collect(),
+        )
+    }
+
+    fn has(&self, namespace: Option<&str>, kind: &str, name: &str) -> bool {
+        self.0.contains(&(namespace, kind, name))
+    }
+
+    /// The controller whose pod `name` was, when that controller exists: pods
+    /// are named `<replicaset>-<5 chars>` (a Deployment's ReplicaSet is
+    /// `<deployment>-<template hash>`), `<daemonset or job>-<5 chars>`, or
+    /// `<statefulset>-<ordinal>`. Events outlive their pods by an hour, so
+    /// after a rollout the old pods' events still name their controller.
+    fn of_pod(&self, namespace: Option<&str>, name: &str) -> Option<ObjectRef> {
+        let owner = |group: &str, kind: &str, name: &str| ObjectRef {
+            group: group.into(),
+            kind: kind.into(),
+            namespace: namespace.map(str::to_string),
+            name: name.into(),
+        };
+        let (base, suffix) = name.rsplit_once('-')?;
+        if !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()) && self.has(namespace, "StatefulSet", base)
+        {
+            return Some(owner("apps", "StatefulSet", base));
+        }
+        if suffix.len() != 5 || !suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+            return None;
+        }
+        if let Some((deployment, hash)) = base.rsplit_once('-')
+            && (6..=10).contains(&hash.len())
+            && self.has(namespace, "Deployment", deployment)
+        {
+            return Some(owner("apps", "Deployment", deployment));
+        }
+        [("apps", "ReplicaSet"), ("apps", "DaemonSet"), ("batch", "Job")]
+            .into_iter()
+            .find(|(_, kind)| self.has(namespace, kind, base))
+            .map(|(group, kind)| owner(group, kind, base))
+    }
+}
+
 /// Folds per-object groups into per-controller ones: groups about pods of one
 /// controller with one key (reason, or rule and reason) become one, counting
-/// the pods; groups about other objects stay as they are.
+/// the pods; groups about other objects stay as they are. A pod's controller
+/// is the one it was seen with, or for a pod that is gone the controller
+/// its name points to, when that exists.
 fn roll_up<'g, K: Ord + Clone>(
     groups: impl Iterator<Item = (K, &'g ObjectRef, &'g Group)>,
     controllers: &PodControllers,
+    existing: &Controllers<'_>,
 ) -> BTreeMap<(K, ObjectRef), Rollup> {
     let mut out: BTreeMap<(K, ObjectRef), Rollup> = BTreeMap::new();
     for (key, object, g) in groups {
-        let owner = (object.kind == "Pod")
-            .then(|| controllers.get(&(object.namespace.clone(), object.name.clone())))
-            .flatten()
-            .unwrap_or(object);
+        let inferred;
+        let owner = if object.kind != "Pod" {
+            object
+        } else if let Some(c) = controllers.get(&(object.namespace.clone(), object.name.clone())) {
+            c
+        } else if let Some(c) = existing.of_pod(object.namespace.as_deref(), &object.name) {
+            inferred = c;
+            &inferred
+        } else {
+            object
+        };
         let r = out.entry((key, owner.clone())).or_default();
         r.pods += 1;
         r.rolled |= owner != object;
@@ -306,6 +368,7 @@ impl<'r> EventTracker<'r> {
             namespace: namespace.clone(),
             name: name.to_string(),
         };
+        let existing = Controllers::of(ctx.inventory);
         for rule in ctx.bound(&WARNING_EVENTS) {
             let kept: Vec<(String, ObjectRef, &Group)> = self
                 .groups
@@ -317,7 +380,7 @@ impl<'r> EventTracker<'r> {
                 })
                 .map(|((namespace, kind, name, reason), g)| (reason.clone(), object(namespace, kind, name), g))
                 .collect();
-            let rolled = roll_up(kept.iter().map(|(reason, o, g)| (reason.clone(), o, *g)), controllers);
+            let rolled = roll_up(kept.iter().map(|(reason, o, g)| (reason.clone(), o, *g)), controllers, &existing);
             for ((reason, owner), r) in &rolled {
                 emit(ctx, eval, group_finding(rule, owner, reason, r, None), None);
             }
@@ -327,7 +390,7 @@ impl<'r> EventTracker<'r> {
             .iter()
             .map(|((i, namespace, kind, name), g)| ((*i, g.reason.clone()), object(namespace, kind, name), g))
             .collect();
-        let rolled = roll_up(hits.iter().map(|(key, o, g)| (key.clone(), o, *g)), controllers);
+        let rolled = roll_up(hits.iter().map(|(key, o, g)| (key.clone(), o, *g)), controllers, &existing);
         for (((i, reason), owner), r) in &rolled {
             let Some(rule) = self.patterns.get(*i) else { continue };
             let message = format!("{}: {}", rule.failure_message, r.group.message);
@@ -426,6 +489,48 @@ mod tests {
         let after = rollout("5c9f7b6d4", &["xxxxx", "yyyyy"]);
         let fingerprints = |fs: &[crate::report::Finding]| fs.iter().map(|f| f.fingerprint.clone()).collect::<Vec<_>>();
         assert_eq!(fingerprints(&before), fingerprints(&after));
+    }
+
+    #[test]
+    fn events_of_pods_that_are_gone_go_to_the_controller_their_name_points_to() {
+        let mut inventory = Inventory { collected_at: Some("2026-11-25T02:00:00Z".into()), ..Inventory::default() };
+        let event = |pod: &str| {
+            json!({"apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "BackOff",
+                "metadata": {"name": format!("{pod}.1"), "namespace": "shop"},
+                "message": "Back-off restarting failed container", "count": 3,
+                "lastTimestamp": "2026-11-25T01:50:00Z",
+                "involvedObject": {"kind": "Pod", "name": pod, "namespace": "shop"}})
+        };
+        let objects = [
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}}),
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "shop"}}),
+            event("web-7d4b9c8f5-aaaaa"),
+            event("web-5c9f7b6d4-bbbbb"),
+            event("db-0"),
+            event("db-1"),
+            // No such controller: the pod stays itself.
+            event("cache-6f8d9c7b5-ccccc"),
+        ];
+        for o in objects {
+            inventory.push(crate::inventory::Object::from_value(o).expect("an object"));
+        }
+        let rules = RuleSet::builtin().expect("built-in rules");
+        let mut found: Vec<(String, String, Option<u64>)> =
+            evaluate_with(&inventory, &rules, &InspectSettings::default())
+                .findings
+                .into_iter()
+                .filter(|f| f.rule == "WarningEvent")
+                .map(|f| (f.kind, f.name, f.count))
+                .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("Deployment".to_string(), "web".to_string(), Some(6)),
+                ("Pod".to_string(), "cache-6f8d9c7b5-ccccc".to_string(), Some(3)),
+                ("StatefulSet".to_string(), "db".to_string(), Some(6)),
+            ]
+        );
     }
 
     #[test]
