@@ -645,6 +645,12 @@ fn the_demo_snapshot_shows_every_section() {
             "no {section} finding in the demo"
         );
     }
+    // Every finding says which file and line its object came from, whatever its section.
+    for f in report["findings"].as_array().unwrap() {
+        let file = f["source"]["file"].as_str().unwrap_or_else(|| panic!("no source: {f}"));
+        assert!(file.starts_with("examples/demo-cluster/"), "{file}");
+        assert!(f["source"]["line"].as_u64().unwrap() >= 1);
+    }
     let table = ke(&["diag", "--snapshot", "examples/demo-cluster"]);
     for heading in ["CONTROL PLANE", "NODES", "PODS", "EVENTS", "CONTAINER LOGS", "WORKLOADS"] {
         assert!(table.stdout.contains(heading), "{heading} missing");

@@ -316,22 +316,35 @@ impl<'i, 'r> Inspector<'i, 'r> {
 
 /// Gives the findings the checks left without a source (nodes, control plane,
 /// grouped pod status and events) the source of the object they name, when
-/// the inventory was read from files and holds that object.
+/// the inventory was read from files and holds that object. A control-plane
+/// component's finding takes its leader Lease's source, else its static
+/// pod's; the API server's certificate, the recorded health answers'.
 fn locate(inventory: &Inventory, findings: &mut [Finding]) {
     let mut sources = std::collections::HashMap::new();
+    let mut components = std::collections::HashMap::new();
     for o in &inventory.objects {
-        if let Some(source) = &o.source {
-            let key = (o.id.kind.as_str(), o.id.namespace.as_deref(), o.id.name.as_str());
-            sources.entry(key).or_insert(source);
+        let Some(source) = &o.source else { continue };
+        let key = (o.id.kind.as_str(), o.id.namespace.as_deref(), o.id.name.as_str());
+        sources.entry(key).or_insert(source);
+        if o.id.kind == "APIServerHealth" {
+            components.entry("kube-apiserver").or_insert(source);
+        } else if o.id.kind == "Lease" && o.id.namespace.as_deref() == Some("kube-system") {
+            components.insert(o.id.name.as_str(), source);
+        } else if o.id.kind == "Pod"
+            && let Some(component) = control_plane_component(&o.raw)
+        {
+            components.entry(component).or_insert(source);
         }
     }
     if sources.is_empty() {
         return;
     }
     for f in findings.iter_mut().filter(|f| f.source.is_none()) {
-        if let Some(source) = sources.get(&(f.kind.as_str(), f.namespace.as_deref(), f.name.as_str())) {
-            f.source = Some((*source).clone());
-        }
+        let found = match f.kind.as_str() {
+            "ControlPlane" | "Certificate" => components.get(f.name.as_str()),
+            _ => sources.get(&(f.kind.as_str(), f.namespace.as_deref(), f.name.as_str())),
+        };
+        f.source = found.map(|s| (*s).clone());
     }
 }
 
