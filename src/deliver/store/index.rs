@@ -175,7 +175,13 @@ mod tests {
                 json: Some("x/2026/11/25/20261125T020000Z/report.json".into()),
             },
         };
-        let html = render_index(&[latest], "2026-11-25T02:05:00Z").unwrap();
+        let unscored = Latest {
+            cluster: "empty".into(),
+            summary: Summary { score: None, ..Summary::default() },
+            ..latest.clone()
+        };
+        let html = render_index(&[latest, unscored], "2026-11-25T02:05:00Z").unwrap();
+        assert!(html.contains("<td class=\"num\">n/a</td>"), "a run that evaluated nothing: {html}");
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("href=\"x/2026/11/25/20261125T020000Z/report.html\""));
