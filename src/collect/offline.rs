@@ -294,11 +294,15 @@ type Document = Result<Option<Value>, String>;
 fn json_documents(text: &str) -> Vec<(usize, Document)> {
     let mut docs = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    // Lines are counted on from the previous document, so many documents cost one pass.
+    let (mut counted, mut line) = (0, 1);
     loop {
         // The stream stands after the previous document; the next starts at the next non-blank byte.
-        let rest = &text[stream.byte_offset()..];
-        let start = stream.byte_offset() + (rest.len() - rest.trim_start().len());
-        let line = 1 + text.as_bytes()[..start].iter().filter(|b| **b == b'\n').count();
+        let rest = text.as_bytes().get(stream.byte_offset()..).unwrap_or_default();
+        let blank = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let start = stream.byte_offset() + blank;
+        line += text.as_bytes().get(counted..start).unwrap_or_default().iter().filter(|b| **b == b'\n').count();
+        counted = start.max(counted);
         match stream.next() {
             None => break,
             Some(Ok(v)) => docs.push((line, Ok(Some(v)))),
@@ -491,6 +495,37 @@ mod tests {
         assert_eq!(inv.objects.len(), 1);
         assert_eq!(inv.objects[0].id.group, "apps");
         assert!(inv.gaps[0].reason.contains("item 1"));
+    }
+
+    #[test]
+    fn objects_know_their_file_and_line() {
+        let inv = load_text(
+            "m.yaml",
+            "# header\n\napiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n---\n# b\napiVersion: v1\nkind: List\nitems:\n- {kind: Pod, apiVersion: v1, metadata: {name: b, namespace: x}}\n- {kind: Pod, apiVersion: v1, metadata: {name: b, namespace: x}, spec: {}}\n",
+        );
+        let at: Vec<(String, usize, (usize, Option<usize>), bool)> = inv
+            .objects
+            .iter()
+            .map(|o| {
+                let s = o.source.as_ref().unwrap();
+                (o.id.name.clone(), s.line, o.document, o.shared_identity)
+            })
+            .collect();
+        assert_eq!(
+            at,
+            [
+                ("a".to_string(), 3, (1, None), false),
+                ("b".to_string(), 8, (2, Some(0)), true),
+                ("b".to_string(), 8, (2, Some(1)), true),
+            ]
+        );
+        assert!(inv.objects[0].source.as_ref().unwrap().file.ends_with("m.yaml"));
+        let inv = load_text(
+            "c.json",
+            "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"}}\n\n  {\"apiVersion\":\"v1\",\n\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\"}}\n{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"c\"}}",
+        );
+        let lines: Vec<usize> = inv.objects.iter().map(|o| o.source.as_ref().unwrap().line).collect();
+        assert_eq!(lines, [1, 3, 5]);
     }
 
     #[test]
