@@ -503,7 +503,8 @@ mod tests {
             "m.yaml",
             "# header\n\napiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n---\n# b\napiVersion: v1\nkind: List\nitems:\n- {kind: Pod, apiVersion: v1, metadata: {name: b, namespace: x}}\n- {kind: Pod, apiVersion: v1, metadata: {name: b, namespace: x}, spec: {}}\n",
         );
-        let at: Vec<(String, usize, (usize, Option<usize>), bool)> = inv
+        type At = (String, usize, (usize, Option<usize>), bool);
+        let at: Vec<At> = inv
             .objects
             .iter()
             .map(|o| {
