@@ -391,6 +391,45 @@ impl Inventory {
     }
 }
 
+/// The namespace `kubectl apply` puts a namespaced object in when its manifest
+/// names none and the context sets none.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// Namespaced kinds manifests commonly leave the namespace out of.
+const NAMESPACED_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "ReplicationController",
+    "Service",
+    "Endpoints",
+    "EndpointSlice",
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+    "PersistentVolumeClaim",
+    "LimitRange",
+    "ResourceQuota",
+    "Lease",
+];
+
+/// The namespace an object of `kind` lives in once applied: its own, or for
+/// a namespaced kind whose manifest names none, [`DEFAULT_NAMESPACE`].
+/// Cluster-scoped (and unknown) kinds keep `None`.
+pub fn applied_namespace<'a>(kind: &str, namespace: Option<&'a str>) -> Option<&'a str> {
+    namespace.or_else(|| NAMESPACED_KINDS.contains(&kind).then_some(DEFAULT_NAMESPACE))
+}
+
 /// Components recognised by the `component` label kubeadm and most distributions set.
 pub const CONTROL_PLANE_COMPONENTS: &[&str] = &["etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager"];
 
@@ -440,7 +479,7 @@ impl NamespaceFilter {
             let namespace = involved.and_then(|i| i.get("namespace")).and_then(serde_json::Value::as_str);
             return self.keeps(namespace.filter(|ns| !ns.is_empty()));
         }
-        self.keeps(object.id.namespace.as_deref()) || is_control_plane_data(object)
+        self.keeps(applied_namespace(&object.id.kind, object.id.namespace.as_deref())) || is_control_plane_data(object)
     }
 
     /// Whether a finding or gap about `namespace` (`None` = cluster-level) is reported.

@@ -785,6 +785,25 @@ fn objects_of_one_name_in_different_files_are_each_evaluated_with_their_source()
 }
 
 #[test]
+fn namespace_less_manifests_are_in_default_for_namespace_selection() {
+    // kubectl apply puts them in `default`: -n default reports them, excluding default drops them.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: nginx}\n",
+    );
+    let snapshot = dir.path().to_str().unwrap();
+    let on_web = |report: &Value| findings(report, "tagNotSpecified").len();
+    assert_eq!(on_web(&json_report(&["diag", "--snapshot", snapshot]).1), 1);
+    let (_, in_default) = json_report(&["diag", "--snapshot", snapshot, "-n", "default"]);
+    assert_eq!(on_web(&in_default), 1);
+    assert!(in_default["coverage"].as_array().unwrap().is_empty(), "default is not empty: {}", in_default["coverage"]);
+    assert_eq!(on_web(&json_report(&["diag", "--snapshot", snapshot, "-n", "shop"]).1), 0);
+    assert_eq!(on_web(&json_report(&["diag", "--snapshot", snapshot, "--exclude-namespace", "default"]).1), 0);
+}
+
+#[test]
 fn nothing_evaluated_is_no_score_in_every_output() {
     // Every document rejected: nothing was inspected, which is not a perfect 100.
     let dir = tempfile::tempdir().unwrap();
