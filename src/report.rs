@@ -96,6 +96,9 @@ pub struct Finding {
     /// How many times it was seen (events, matching log lines, affected pods).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// For findings grouped per controller (events, logs, pod status): how many of its pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<u64>,
     /// When it was first seen (RFC 3339), where the source says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,

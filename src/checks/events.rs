@@ -422,6 +422,7 @@ fn group_finding(rule: &Rule, object: &ObjectRef, reason: &str, r: &Rollup, mess
     };
     f.reason = Some(reason.to_string());
     f.count = Some(g.count);
+    f.pods = r.rolled.then_some(r.pods);
     f.first_seen = g.first_seen.clone();
     f.last_seen = g.last_seen.clone();
     f.source = g.source.clone();
@@ -476,6 +477,7 @@ mod tests {
         let event = before.iter().find(|f| f.rule == "WarningEvent").expect("the events' finding");
         assert_eq!((event.kind.as_str(), event.name.as_str()), ("Deployment", "web"));
         assert_eq!(event.count, Some(2 + 3 + 4), "every event counted");
+        assert_eq!(event.pods, Some(3));
         assert_eq!(event.message, "3 pods (e.g. web-7d4b9c8f5-ccccc): Readiness probe failed on web-7d4b9c8f5-ccccc");
         assert_eq!(event.last_seen.as_deref(), Some("2026-11-25T01:52:00Z"));
         let log = before.iter().find(|f| f.rule == "PodIOError").expect("the logs' finding");

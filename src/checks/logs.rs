@@ -91,6 +91,7 @@ impl LogTracker {
                 .with_container(Some(container))
                 .with_message(format!("{} ({lines}{pods}), e.g.: {}", rule.failure_message, g.sample));
             f.count = Some(g.lines);
+            f.pods = (owner.kind != "Pod").then_some(g.pods);
             emit(ctx, eval, f, None);
         }
     }

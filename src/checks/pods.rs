@@ -232,6 +232,7 @@ impl PodTracker {
                 .with_message(format!("{pods}: {}", p.message));
             f.reason = Some(p.reason.clone());
             f.count = Some(p.pods);
+            f.pods = Some(p.pods);
             emit(ctx, eval, f, None);
         }
     }

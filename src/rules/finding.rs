@@ -29,6 +29,7 @@ impl Finding {
             ),
             reason: None,
             count: None,
+            pods: None,
             first_seen: None,
             last_seen: None,
             status: None,

@@ -87,6 +87,7 @@ pub fn previous_report() -> Report {
         first_seen: None,
         last_seen: None,
         status: None,
+        pods: None,
         source: None,
     });
     previous.summary = Summary::from_findings(&previous.findings, previous.summary.passed);
@@ -136,6 +137,7 @@ pub fn xss_report() -> Report {
         first_seen: None,
         last_seen: None,
         status: None,
+        pods: None,
         source: None,
     };
     report.rules.insert(
