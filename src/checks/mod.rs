@@ -315,8 +315,9 @@ impl<'i, 'r> Inspector<'i, 'r> {
 }
 
 /// Gives the findings the checks left without a source (nodes, control plane,
-/// grouped pod status and events) the source of the object they name, when
-/// the inventory was read from files and holds that object. A control-plane
+/// grouped events) the source of the object they name, when the inventory was
+/// read from files and holds that object; pod-status findings name their
+/// controller's manifest when it was read, their sample pod's otherwise. A control-plane
 /// component's finding takes its leader Lease's source, else its static
 /// pod's; the API server's certificate, the recorded health answers'.
 fn locate(inventory: &Inventory, findings: &mut [Finding]) {
@@ -339,12 +340,14 @@ fn locate(inventory: &Inventory, findings: &mut [Finding]) {
     if sources.is_empty() {
         return;
     }
-    for f in findings.iter_mut().filter(|f| f.source.is_none()) {
+    for f in findings.iter_mut().filter(|f| f.source.is_none() || f.section == section::PODS) {
         let found = match f.kind.as_str() {
             "ControlPlane" | "Certificate" => components.get(f.name.as_str()),
             _ => sources.get(&(f.kind.as_str(), f.namespace.as_deref(), f.name.as_str())),
         };
-        f.source = found.map(|s| (*s).clone());
+        if let Some(s) = found {
+            f.source = Some((*s).clone());
+        }
     }
 }
 

@@ -82,6 +82,8 @@ struct Terminated {
 struct Problem {
     pods: u64,
     sample_pod: String,
+    /// Where the sample pod was read from (snapshots), for a controller that was not.
+    source: Option<crate::inventory::SourceLocation>,
     reason: String,
     message: String,
 }
@@ -213,6 +215,7 @@ impl PodTracker {
         p.pods += 1;
         if p.sample_pod.is_empty() {
             p.sample_pod.clone_from(&pod.id.name);
+            p.source.clone_from(&pod.source);
             p.message = message;
             p.reason = reason.to_string();
         }
@@ -233,6 +236,7 @@ impl PodTracker {
             f.reason = Some(p.reason.clone());
             f.count = Some(p.pods);
             f.pods = Some(p.pods);
+            f.source.clone_from(&p.source);
             emit(ctx, eval, f, None);
         }
     }
