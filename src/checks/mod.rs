@@ -323,12 +323,13 @@ impl<'i, 'r> Inspector<'i, 'r> {
 fn locate(inventory: &Inventory, findings: &mut [Finding]) {
     let mut sources = std::collections::HashMap::new();
     let mut components = std::collections::HashMap::new();
+    let mut health_answers = None;
     for o in &inventory.objects {
         let Some(source) = &o.source else { continue };
         let key = (o.id.kind.as_str(), o.id.namespace.as_deref(), o.id.name.as_str());
         sources.entry(key).or_insert(source);
         if o.id.kind == "APIServerHealth" {
-            components.entry("kube-apiserver").or_insert(source);
+            health_answers.get_or_insert(source);
         } else if o.id.kind == "Lease" && o.id.namespace.as_deref() == Some("kube-system") {
             components.insert(o.id.name.as_str(), source);
         } else if o.id.kind == "Pod"
@@ -340,9 +341,17 @@ fn locate(inventory: &Inventory, findings: &mut [Finding]) {
     if sources.is_empty() {
         return;
     }
+    // The API server's /readyz answers speak for etcd and itself when no pod or lease does.
+    if let Some(source) = health_answers {
+        for component in ["kube-apiserver", "etcd"] {
+            components.entry(component).or_insert(source);
+        }
+    }
     for f in findings.iter_mut().filter(|f| f.source.is_none() || f.section == section::PODS) {
         let found = match f.kind.as_str() {
-            "ControlPlane" | "Certificate" => components.get(f.name.as_str()),
+            // The serving certificate is read with the health answers.
+            "Certificate" => health_answers.as_ref().or_else(|| components.get(f.name.as_str())),
+            "ControlPlane" => components.get(f.name.as_str()),
             _ => sources.get(&(f.kind.as_str(), f.namespace.as_deref(), f.name.as_str())),
         };
         if let Some(s) = found {
