@@ -158,17 +158,18 @@ pub fn finish(
     rules: &RuleSet,
 ) -> Inspected {
     // Cluster-scoped objects were kept for lookups; only what the scope asks for is reported.
-    evaluation.findings.retain(|f| scope.reports(f.namespace.as_deref()));
+    // A namespace-less manifest's objects are in `default` once applied.
+    evaluation.findings.retain(|f| scope.reports(crate::inventory::applied_namespace(&f.kind, f.namespace.as_deref())));
     let mut gaps = std::mem::take(&mut inventory.gaps);
     gaps.extend(std::mem::take(&mut evaluation.gaps));
     if !scope.only.is_empty() {
         gaps.retain(|g| !matches!(g.section.as_str(), section::NODES | section::CONTROL_PLANE));
     }
     for ns in &scope.only {
-        let seen = inventory
-            .objects
-            .iter()
-            .any(|o| o.id.namespace.as_deref() == Some(ns.as_str()) || (o.id.kind == "Namespace" && o.id.name == *ns));
+        let seen = inventory.objects.iter().any(|o| {
+            crate::inventory::applied_namespace(&o.id.kind, o.id.namespace.as_deref()) == Some(ns.as_str())
+                || (o.id.kind == "Namespace" && o.id.name == *ns)
+        });
         if !seen {
             gaps.push(CoverageGap::unavailable(
                 "scope",

@@ -37,6 +37,31 @@ pub struct Object {
     pub id: ObjectRef,
     /// The object exactly as read (apiVersion, kind, metadata, spec, status).
     pub raw: Value,
+    /// Where it was read from, for objects read from files (`None` live).
+    pub source: Option<SourceLocation>,
+    /// Its document in the file (1-based) and, in a `List`, its item: what
+    /// tells two objects of one identity apart without depending on lines.
+    pub document: (usize, Option<usize>),
+    /// Whether another, different object of the inventory has the same
+    /// identity (a base manifest and an overlay of one Deployment): findings
+    /// on it are then told apart by their source (see [`Inventory::dedup`]).
+    pub shared_identity: bool,
+}
+
+/// Where an object was read from: a file and the line its document starts on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct SourceLocation {
+    /// The file, as the path was given (`manifests/web.yaml`).
+    pub file: String,
+    /// The first line of the object's document (1-based).
+    pub line: usize,
+}
+
+impl SourceLocation {
+    /// `file:line`.
+    pub fn display(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
 }
 
 impl Object {
@@ -55,7 +80,29 @@ impl Object {
             .to_string();
         let namespace = meta.get("namespace").and_then(Value::as_str).map(str::to_string);
         let group = api_group(raw.get("apiVersion").and_then(Value::as_str).unwrap_or("v1")).to_string();
-        Some(Self { id: ObjectRef { group, kind, namespace, name }, raw })
+        Some(Self {
+            id: ObjectRef { group, kind, namespace, name },
+            raw,
+            source: None,
+            document: (0, None),
+            shared_identity: false,
+        })
+    }
+
+    /// The object, read from `source`, document `document` (and item, in a `List`).
+    pub fn at(mut self, source: SourceLocation, document: (usize, Option<usize>)) -> Self {
+        self.source = Some(source);
+        self.document = document;
+        self
+    }
+
+    /// What tells this object's findings apart from those of another object
+    /// of the same identity (`file#document[.item]`); `None` when no other
+    /// object shares its identity.
+    pub fn distinction(&self) -> Option<String> {
+        let source = self.source.as_ref().filter(|_| self.shared_identity)?;
+        let item = self.document.1.map(|i| format!(".{i}")).unwrap_or_default();
+        Some(format!("{}#{}{item}", source.file, self.document.0))
     }
 
     /// The object's `metadata`.
@@ -294,19 +341,38 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// Adds an object; a later object with the same identity replaces the earlier one's
-    /// place in the checks (snapshots often hold both a List dump and single files).
+    /// Adds an object.
     pub fn push(&mut self, object: Object) {
         self.objects.push(object);
     }
 
-    /// Removes duplicate identities, keeping the last object loaded for each.
+    /// Removes true duplicates: the same object listed twice, as a snapshot
+    /// bundle or a cluster dump does (a `List` dump and a single file), known
+    /// by the same identity and either the same `metadata.uid` or the same
+    /// content; the last one loaded is kept. Different objects that share an
+    /// identity (a base manifest and a kustomize patch of one Deployment, two
+    /// documents of one file) are all kept and evaluated, each reported with
+    /// its own source, and marked [`Object::shared_identity`].
     pub fn dedup(&mut self) {
-        let mut seen = std::collections::HashSet::new();
+        use std::collections::HashMap;
+        let uid = |o: &Object| o.metadata().get("uid").and_then(Value::as_str).map(str::to_string);
+        let same = |a: &Object, b: &Object| match (uid(a), uid(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a.raw == b.raw,
+        };
+        let mut by_id: HashMap<ObjectRef, Vec<usize>> = HashMap::new();
         let mut kept: Vec<Object> = Vec::with_capacity(self.objects.len());
         for object in std::mem::take(&mut self.objects).into_iter().rev() {
-            if seen.insert(object.id.clone()) {
-                kept.push(object);
+            let earlier = by_id.entry(object.id.clone()).or_default();
+            if earlier.iter().any(|&i| same(&kept[i], &object)) {
+                continue;
+            }
+            earlier.push(kept.len());
+            kept.push(object);
+        }
+        for indices in by_id.values().filter(|v| v.len() > 1) {
+            for &i in indices {
+                kept[i].shared_identity = true;
             }
         }
         kept.reverse();
@@ -323,6 +389,45 @@ impl Inventory {
     pub fn retain_namespaces(&mut self, filter: &NamespaceFilter) {
         self.objects.retain(|o| filter.keeps_object(o));
     }
+}
+
+/// The namespace `kubectl apply` puts a namespaced object in when its manifest
+/// names none and the context sets none.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// Namespaced kinds manifests commonly leave the namespace out of.
+const NAMESPACED_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "ReplicationController",
+    "Service",
+    "Endpoints",
+    "EndpointSlice",
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+    "PersistentVolumeClaim",
+    "LimitRange",
+    "ResourceQuota",
+    "Lease",
+];
+
+/// The namespace an object of `kind` lives in once applied: its own, or for
+/// a namespaced kind whose manifest names none, [`DEFAULT_NAMESPACE`].
+/// Cluster-scoped (and unknown) kinds keep `None`.
+pub fn applied_namespace<'a>(kind: &str, namespace: Option<&'a str>) -> Option<&'a str> {
+    namespace.or_else(|| NAMESPACED_KINDS.contains(&kind).then_some(DEFAULT_NAMESPACE))
 }
 
 /// Components recognised by the `component` label kubeadm and most distributions set.
@@ -374,7 +479,7 @@ impl NamespaceFilter {
             let namespace = involved.and_then(|i| i.get("namespace")).and_then(serde_json::Value::as_str);
             return self.keeps(namespace.filter(|ns| !ns.is_empty()));
         }
-        self.keeps(object.id.namespace.as_deref()) || is_control_plane_data(object)
+        self.keeps(applied_namespace(&object.id.kind, object.id.namespace.as_deref())) || is_control_plane_data(object)
     }
 
     /// Whether a finding or gap about `namespace` (`None` = cluster-level) is reported.
@@ -440,19 +545,36 @@ mod tests {
         assert!(!f.selects(Some("data")));
     }
 
-    #[test]
-    fn dedup_keeps_last() {
-        let mut inv = Inventory::default();
-        for image in ["a", "b"] {
-            inv.push(
-                Object::from_value(
-                    json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "n"}, "spec": {"image": image}}),
-                )
-                .unwrap(),
-            );
+    fn pod(uid: Option<&str>, image: &str) -> Object {
+        let mut pod = json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "n"}, "spec": {"image": image}});
+        if let Some(uid) = uid {
+            pod["metadata"]["uid"] = json!(uid);
         }
+        Object::from_value(pod).unwrap()
+    }
+
+    #[test]
+    fn dedup_drops_only_the_same_object_listed_twice() {
+        // The same object twice (same uid, or the same content): the last one is kept.
+        let mut inv = Inventory::default();
+        inv.push(pod(Some("u1"), "a"));
+        inv.push(pod(Some("u1"), "b"));
+        inv.push(pod(None, "c"));
+        inv.push(pod(None, "c"));
         inv.dedup();
-        assert_eq!(inv.objects.len(), 1);
-        assert_eq!(inv.objects[0].raw["spec"]["image"], "b");
+        let images: Vec<_> = inv.objects.iter().map(|o| o.raw["spec"]["image"].as_str().unwrap()).collect();
+        assert_eq!(images, ["b", "c"]);
+        assert!(inv.objects.iter().all(|o| o.shared_identity), "two different objects named n/p");
+        // Different objects of one name (a manifest and its patch) are both kept.
+        let mut inv = Inventory::default();
+        inv.push(pod(None, "a"));
+        inv.push(pod(None, "b"));
+        inv.push(pod(Some("u2"), "a"));
+        inv.dedup();
+        assert_eq!(inv.objects.len(), 3);
+        let mut one = Inventory::default();
+        one.push(pod(None, "a"));
+        one.dedup();
+        assert!(!one.objects[0].shared_identity);
     }
 }

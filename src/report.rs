@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::inventory::CoverageGap;
+use crate::inventory::{CoverageGap, SourceLocation};
 
 mod diff;
 mod read;
@@ -96,6 +96,9 @@ pub struct Finding {
     /// How many times it was seen (events, matching log lines, affected pods).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// For findings grouped per controller (events, logs, pod status): how many of its pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<u64>,
     /// When it was first seen (RFC 3339), where the source says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
@@ -105,6 +108,10 @@ pub struct Finding {
     /// Compared with a previous report: `new` or `open` (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FindingStatus>,
+    /// Where the object was read from (file and line), for snapshot and
+    /// manifest input; absent for live objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLocation>,
 }
 
 /// A finding's state relative to a previous report.
@@ -139,6 +146,23 @@ impl Finding {
         self.container = container.map(str::to_string);
         self.fingerprint =
             Finding::fingerprint_of(&self.rule, &self.kind, self.namespace.as_deref(), &self.name, container);
+        self
+    }
+
+    /// Records where the object was read from. When another object of the
+    /// inventory has the same identity, `distinction` (its file and document)
+    /// goes into the fingerprint too, so the two objects' findings stay apart
+    /// in diffs; otherwise the fingerprint survives edits and moves.
+    pub fn at(mut self, source: Option<&SourceLocation>, distinction: Option<&str>) -> Self {
+        if let Some(d) = distinction {
+            let mut h = Sha256::new();
+            for part in [self.fingerprint.as_str(), d] {
+                h.update(part.as_bytes());
+                h.update([0u8]);
+            }
+            self.fingerprint = hex::encode(&h.finalize()[..8]);
+        }
+        self.source = source.cloned();
         self
     }
 
@@ -185,8 +209,11 @@ pub struct Summary {
     /// Checks evaluated that passed (one per rule and object or container).
     pub passed: usize,
     /// 0–100, Polaris's formula: `2·passed / (2·passed + warning + 2·danger) × 100`.
-    /// Info findings do not lower it. 100 when nothing was evaluated.
-    pub score: u8,
+    /// Info findings do not lower it. Absent when nothing was evaluated (no
+    /// check passed, no warning or danger): a run that inspected nothing has
+    /// no score, not a perfect one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
 }
 
 impl Summary {
@@ -207,17 +234,23 @@ impl Summary {
             score: score(passed, total.warning, total.danger),
         }
     }
+
+    /// The score as shown: `91/100`, or `n/a` when nothing was evaluated.
+    pub fn score_text(&self) -> String {
+        self.score.map_or_else(|| "n/a".to_string(), |s| format!("{s}/100"))
+    }
 }
 
-/// Polaris's score: passes count double, a danger counts double, a warning once.
-pub fn score(passed: usize, warning: usize, danger: usize) -> u8 {
+/// Polaris's score: passes count double, a danger counts double, a warning
+/// once. `None` when there is nothing to weigh (nothing was evaluated).
+pub fn score(passed: usize, warning: usize, danger: usize) -> Option<u8> {
     let good = 2 * passed;
     let total = good + warning + 2 * danger;
     if total == 0 {
-        return 100;
+        return None;
     }
     // Rounded down so that any danger keeps a perfect score out of reach.
-    ((good * 100) / total) as u8
+    Some(((good * 100) / total) as u8)
 }
 
 /// The tool that wrote a report.
@@ -571,12 +604,16 @@ mod tests {
 
     #[test]
     fn polaris_score() {
-        assert_eq!(score(0, 0, 0), 100);
-        assert_eq!(score(10, 0, 0), 100);
+        assert_eq!(score(0, 0, 0), None, "nothing evaluated is no score, not 100");
+        assert_eq!(score(10, 0, 0), Some(100));
         // 2·8 / (16 + 2 + 2·1) = 0.8
-        assert_eq!(score(8, 2, 1), 80);
-        assert_eq!(score(0, 1, 0), 0);
-        assert_eq!(score(1000, 0, 1), 99);
+        assert_eq!(score(8, 2, 1), Some(80));
+        assert_eq!(score(0, 1, 0), Some(0));
+        assert_eq!(score(1000, 0, 1), Some(99));
+        let empty = Summary::from_findings(&[], 0);
+        assert_eq!(empty.score_text(), "n/a");
+        assert!(serde_json::to_value(&empty).unwrap().get("score").is_none(), "absent from the JSON");
+        assert_eq!(Summary::from_findings(&[], 3).score_text(), "100/100");
     }
 
     #[test]

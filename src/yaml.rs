@@ -155,10 +155,45 @@ pub enum ParseError {
 /// would, but within [`expansion_budget`] nodes (aliases expanded). Call
 /// [`check`] first: the parser reads the whole document before building anything.
 pub fn value_from_str(text: &str) -> Result<Value, ParseError> {
+    parse_value(text, None)
+}
+
+/// Parses one Kubernetes manifest as [`value_from_str`] does, but reads its
+/// plain (unquoted) scalars the way Kubernetes does: its YAML decoder
+/// (`sigs.k8s.io/yaml` over go-yaml v2) follows YAML 1.1, where `y`, `yes`,
+/// `on` and `n`, `no`, `off` (in lower, Title or UPPER case) are booleans as
+/// much as `true` and `false`. So `privileged: on` is privileged, as the API
+/// server, Polaris and KubeEye read it. Quoted (`"on"`) they stay strings,
+/// and keys stay as written.
+pub fn manifest_from_str(text: &str) -> Result<Value, ParseError> {
+    parse_value(text, Some(text))
+}
+
+/// A YAML 1.1 boolean spelling that YAML 1.2 (and so serde_norway) reads as a string.
+fn yaml11_bool(scalar: &str) -> Option<bool> {
+    match scalar {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether `scalar`, borrowed from `text`, was written without quotes: a quoted
+/// scalar sits between two equal quote characters, a plain one never does.
+fn is_plain(text: &str, scalar: &str) -> bool {
+    let (base, at) = (text.as_ptr() as usize, scalar.as_ptr() as usize);
+    let Some(start) = at.checked_sub(base).filter(|s| *s <= text.len()) else { return false };
+    let bytes = text.as_bytes();
+    let before = start.checked_sub(1).and_then(|i| bytes.get(i));
+    let after = bytes.get(start + scalar.len());
+    !matches!((before, after), (Some(b'"'), Some(b'"')) | (Some(b'\''), Some(b'\'')))
+}
+
+fn parse_value(text: &str, yaml11: Option<&str>) -> Result<Value, ParseError> {
     let limit = expansion_budget(text.len());
     let budget = Budget { left: Cell::new(limit), exceeded: Cell::new(false) };
     let de = serde_norway::Deserializer::from_str(text);
-    ValueSeed(&budget).deserialize(de).map_err(|e| {
+    ValueSeed(&budget, yaml11).deserialize(de).map_err(|e| {
         if budget.exceeded.get() {
             ParseError::Limit(LimitError::TooManyExpanded { limit })
         } else {
@@ -202,8 +237,9 @@ impl Budget {
 
 /// Builds a `serde_json::Value` exactly as its own `Deserialize` does (same
 /// visits, same error texts), counting nodes.
+/// With a text, plain YAML 1.1 booleans borrowed from it become booleans (see [`manifest_from_str`]).
 #[derive(Clone, Copy)]
-struct ValueSeed<'a>(&'a Budget);
+struct ValueSeed<'a>(&'a Budget, Option<&'a str>);
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
     type Value = Value;
@@ -246,6 +282,17 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Value, E> {
+        // Plain scalars arrive borrowed from the text, so whether they were quoted can be seen there.
+        if let Some(text) = self.1
+            && let Some(b) = yaml11_bool(v)
+            && is_plain(text, v)
+        {
+            return Ok(Value::Bool(b));
+        }
         Ok(Value::String(v.to_owned()))
     }
 

@@ -25,7 +25,7 @@
     const f = { order: order };
     for (const name in fieldIndex) f[name] = strings[row[fieldIndex[name]]];
     f.object = BARE_KINDS.has(f.kind) ? f.name : f.kind + '/' + f.name;
-    f.haystack = [f.namespace, f.kind, f.name, f.container, f.rule, f.category, f.reason, f.message]
+    f.haystack = [f.namespace, f.kind, f.name, f.container, f.rule, f.category, f.reason, f.message, f.source]
       .join('\u0000').toLowerCase();
     return f;
   });
@@ -119,7 +119,15 @@
       if (f.status) badge(st, 'st st-' + f.status, f.status);
     }
     cell(tr, f.namespace);
-    cell(tr, f.object, 'obj');
+    const obj = cell(tr, f.object, 'obj');
+    if (f.source) {
+      // Where the object was read from (snapshot and manifest input).
+      const src = document.createElement('span');
+      src.className = 'src';
+      src.textContent = f.source;
+      obj.appendChild(document.createElement('br'));
+      obj.appendChild(src);
+    }
     cell(tr, f.container);
     const ruleCell = cell(tr, '');
     if (documented.has(f.rule)) {

@@ -645,6 +645,12 @@ fn the_demo_snapshot_shows_every_section() {
             "no {section} finding in the demo"
         );
     }
+    // Every finding says which file and line its object came from, whatever its section.
+    for f in report["findings"].as_array().unwrap() {
+        let file = f["source"]["file"].as_str().unwrap_or_else(|| panic!("no source: {f}"));
+        assert!(file.starts_with("examples/demo-cluster/"), "{file}");
+        assert!(f["source"]["line"].as_u64().unwrap() >= 1);
+    }
     let table = ke(&["diag", "--snapshot", "examples/demo-cluster"]);
     for heading in ["CONTROL PLANE", "NODES", "PODS", "EVENTS", "CONTAINER LOGS", "WORKLOADS"] {
         assert!(table.stdout.contains(heading), "{heading} missing");
@@ -728,6 +734,92 @@ fn namespace_scope_keeps_cluster_health_and_does_not_claim_resolutions() {
     // A namespace that does not exist is said, not scored 100.
     let (_, nosuch) = json_report(&["diag", "--snapshot", "examples/demo-cluster", "-n", "nosuch"]);
     assert!(nosuch["coverage"].as_array().unwrap().iter().any(|g| g["resource"] == "namespace nosuch"));
+}
+
+#[test]
+fn objects_of_one_name_in_different_files_are_each_evaluated_with_their_source() {
+    // A base Deployment and a kustomize patch of it holding only `replicas`: the
+    // patch used to replace the base, whose findings vanished without a word.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("base")).unwrap();
+    std::fs::create_dir_all(dir.path().join("overlays/prod")).unwrap();
+    let base = concat!(
+        "# the base\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n",
+        "spec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n",
+        "    spec:\n      containers:\n      - {name: web, image: registry.example.com/web:1, securityContext: {privileged: true}}\n",
+    );
+    write(&dir.path().join("base"), "deployment.yaml", base);
+    write(
+        &dir.path().join("overlays/prod"),
+        "replicas.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 6\n",
+    );
+    // Two documents of one file with one name, and the same object listed twice (a dump and a single file).
+    let api = |privileged: bool| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: shop, uid: u-{privileged}}}\nspec:\n  selector: {{matchLabels: {{app: api}}}}\n  template:\n    metadata: {{labels: {{app: api}}}}\n    spec:\n      containers:\n      - {{name: api, image: registry.example.com/api:1, securityContext: {{privileged: {privileged}}}}}\n"
+        )
+    };
+    write(dir.path(), "api.yaml", &format!("{}---\n{}", api(false), api(true)));
+    write(dir.path(), "api-again.yaml", &api(true));
+    let snapshot = dir.path().to_str().unwrap();
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot]);
+    let privileged = findings(&report, "runAsPrivileged");
+    let sources: Vec<(String, u64)> = privileged
+        .iter()
+        .map(|f| {
+            let file = f["source"]["file"].as_str().unwrap().strip_prefix(snapshot).unwrap().to_string();
+            (file, f["source"]["line"].as_u64().unwrap())
+        })
+        .collect();
+    // The api listed twice with one uid is one object; the base web is evaluated despite the patch.
+    assert_eq!(sources.len(), 2, "{privileged:?}");
+    assert!(sources.contains(&("/base/deployment.yaml".to_string(), 2)), "{sources:?}");
+    assert!(sources.iter().any(|(f, _)| f.starts_with("/api")), "{sources:?}");
+    let fingerprints: std::collections::HashSet<_> =
+        report["findings"].as_array().unwrap().iter().map(|f| f["fingerprint"].as_str().unwrap()).collect();
+    assert_eq!(fingerprints.len(), report["findings"].as_array().unwrap().len(), "fingerprints stay unique");
+    // Every finding on snapshot input says where its object came from.
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["source"]["file"].is_string()));
+}
+
+#[test]
+fn namespace_less_manifests_are_in_default_for_namespace_selection() {
+    // kubectl apply puts them in `default`: -n default reports them, excluding default drops them.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: nginx}\n",
+    );
+    let snapshot = dir.path().to_str().unwrap();
+    let on_web = |report: &Value| findings(report, "tagNotSpecified").len();
+    assert_eq!(on_web(&json_report(&["diag", "--snapshot", snapshot]).1), 1);
+    let (_, in_default) = json_report(&["diag", "--snapshot", snapshot, "-n", "default"]);
+    assert_eq!(on_web(&in_default), 1);
+    assert!(in_default["coverage"].as_array().unwrap().is_empty(), "default is not empty: {}", in_default["coverage"]);
+    assert_eq!(on_web(&json_report(&["diag", "--snapshot", snapshot, "-n", "shop"]).1), 0);
+    assert_eq!(on_web(&json_report(&["diag", "--snapshot", snapshot, "--exclude-namespace", "default"]).1), 0);
+}
+
+#[test]
+fn nothing_evaluated_is_no_score_in_every_output() {
+    // Every document rejected: nothing was inspected, which is not a perfect 100.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "broken.yaml", "kind: Pod\n  bad indent: [\n---\nkind: Deployment\nmetadata: [\n");
+    let snapshot = dir.path().to_str().unwrap();
+    let (_, report) = json_report(&["diag", "--snapshot", snapshot]);
+    assert_eq!(report["coverage"].as_array().unwrap().len(), 2);
+    assert!(report["summary"].get("score").is_none(), "{}", report["summary"]);
+    let table = ke(&["diag", "--snapshot", snapshot]);
+    assert!(table.stdout.contains("best-practice score n/a (Polaris)"), "{}", table.stdout);
+    assert!(!table.stdout.contains("100/100"), "{}", table.stdout);
+    let html = ke(&["diag", "--snapshot", snapshot, "-o", "html"]);
+    assert!(html.stdout.contains("No best-practice score: nothing was evaluated"));
+    assert!(html.stdout.contains(">n/a</text>"));
+    let yaml = ke(&["diag", "--snapshot", snapshot, "-o", "yaml"]);
+    assert!(!yaml.stdout.contains("score:"), "{}", yaml.stdout);
 }
 
 #[test]

@@ -23,7 +23,7 @@ fn digest() -> Digest {
         overview: Some(
             "Kubernetes v1.30.4 · 3 nodes (2 Ready) · 4 namespaces · 9 workloads · 30 pods (1 Pending)".into(),
         ),
-        summary: Summary { danger: 3, warning: 12, info: 4, score: 61, ..Summary::default() },
+        summary: Summary { danger: 3, warning: 12, info: 4, score: Some(61), ..Summary::default() },
         new: Some(2),
         resolved: Some(5),
         top: vec![DigestFinding {

@@ -32,6 +32,8 @@ fn finding(rule: &str, severity: Severity, name: &str) -> Finding {
         first_seen: None,
         last_seen: None,
         status: None,
+        pods: None,
+        source: None,
     }
 }
 

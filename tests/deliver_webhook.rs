@@ -26,7 +26,7 @@ fn digest() -> Digest {
             reasons: vec!["etcd unhealthy".into(), "2 nodes NotReady".into()],
         }),
         overview: None,
-        summary: Summary { danger: 3, warning: 12, info: 4, score: 61, ..Summary::default() },
+        summary: Summary { danger: 3, warning: 12, info: 4, score: Some(61), ..Summary::default() },
         new: Some(2),
         resolved: Some(5),
         top: vec![

@@ -90,8 +90,13 @@ fn sections_rules_and_score_are_there() {
         assert!(page.contains(&format!("id=\"rule-{rule}\"")), "rule anchor {rule}");
     }
     assert!(page.contains("2·passed ÷ (2·passed + warnings + 2·dangers)"), "score explained");
-    assert!(page.contains(&format!("aria-label=\"Best-practice score {} of 100\"", report.summary.score)));
+    assert!(
+        page.contains(&format!("aria-label=\"Best-practice score {} of 100\"", report.summary.score.expect("a score")))
+    );
     assert!(page.contains("node-exporter"), "resolved finding listed");
+    // The findings table knows where each object was read from.
+    assert!(page.contains("\"source\""), "a source field in the findings data");
+    assert!(page.contains("tests/fixtures/report/cluster.yaml:"), "file:line of the fixture's objects");
     assert!(page.contains("<title>kubeeye report: prod-eu DOWN (2026-11-25 02:00 UTC)</title>"));
     // Health heads the page, before the score and any best-practice finding.
     let banner = "<p class=\"health health-down\" role=\"status\"><b>DOWN</b>: etcd unhealthy, 1 node NotReady";

@@ -47,7 +47,7 @@ fn csv_report() {
 fn csv_report_with_diff_has_a_status_column() {
     let text = render(&diffed(), Format::Csv);
     let header = text.lines().next().expect("header");
-    assert!(header.ends_with(",message,remediation,status"), "{header}");
+    assert!(header.ends_with(",message,remediation,status,source"), "{header}");
     insta::assert_snapshot!("report-diff.csv", text);
 }
 
@@ -61,7 +61,7 @@ fn csv_is_rfc4180_and_reads_back() {
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("parses back");
     assert_eq!(rows.len(), report.findings.len());
     for (row, f) in rows.iter().zip(&report.findings) {
-        assert_eq!(row.len(), 10);
+        assert_eq!(row.len(), 11, "status and source columns");
         assert_eq!(&row[1], f.rule);
         // Multi-line remediation survives quoting.
         assert_eq!(&row[8], f.remediation);

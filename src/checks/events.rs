@@ -1,7 +1,11 @@
-//! Warning events, grouped by object and reason with counts and first/last
-//! seen, so a thousand repeats are one line. Events node-problem-detector and
-//! the kubelet raise about nodes (OOM kills, hung tasks, ext4 errors …) are
-//! set aside for the node checks instead.
+//! Warning events, grouped with counts and first/last seen, so a thousand
+//! repeats are one line: events about a pod are grouped by the pod's
+//! controller and reason (a Deployment's 200 back-off events on 40 pods are
+//! one finding naming the number of pods and one sample), with a fingerprint
+//! of controller and reason that survives a rollout's new pod names; events
+//! about any other object by object and reason. Events node-problem-detector
+//! and the kubelet raise about nodes (OOM kills, hung tasks, ext4 errors …)
+//! are set aside for the node checks instead.
 //!
 //! Events arrive page by page; only the groups are kept.
 
@@ -12,7 +16,7 @@ use serde::Deserialize;
 use super::Evaluation;
 use super::health::{Context, WARNING_EVENTS, emit};
 use crate::clock::{self, Timestamp};
-use crate::inventory::{Object, ObjectRef, section};
+use crate::inventory::{Object, ObjectRef, SourceLocation, section};
 use crate::report::Finding;
 use crate::rules::{Logic, Rule, RuleSet};
 use crate::text::truncate;
@@ -96,6 +100,8 @@ pub struct Group {
     pub last_seen: Option<String>,
     last: Option<Timestamp>,
     first: Option<Timestamp>,
+    /// Where the first event of the group was read from (snapshots).
+    source: Option<SourceLocation>,
 }
 
 impl Group {
@@ -114,6 +120,116 @@ impl Group {
             self.message = truncate(message, 500);
         }
     }
+
+    /// Adds another group's events (of another pod of the same controller).
+    fn merge(&mut self, other: &Group) {
+        self.add(&other.reason, &other.message, other.count, other.first, other.last);
+        if self.source.is_none() {
+            self.source.clone_from(&other.source);
+        }
+    }
+}
+
+/// The groups of several pods of one controller with one reason.
+#[derive(Debug, Default)]
+struct Rollup {
+    group: Group,
+    pods: u64,
+    /// The pod whose message is shown.
+    sample: String,
+    /// Whether the groups are a controller's pods' (not one object's own).
+    rolled: bool,
+}
+
+/// Where a pod's events are reported: its controller when the pod was seen
+/// (pod name → controller), otherwise the pod itself.
+pub type PodControllers = HashMap<(Option<String>, String), ObjectRef>;
+
+/// The controllers of an inventory by namespace, kind and name, to find the
+/// controller of a pod that is gone from its generated name.
+struct Controllers<'i>(HashSet<(Option<&'i str>, &'i str, &'i str)>);
+
+impl<'i> Controllers<'i> {
+    fn of(inventory: &'i crate::inventory::Inventory) -> Self {
+        let ids = inventory.objects.iter().map(|o| &o.id).chain(&inventory.known);
+        let kinds = ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"];
+        Self(
+            ids.filter(|id| kinds.contains(&id.kind.as_str()))
+                .map(|id| (id.namespace.as_deref(), id.kind.as_str(), id.name.as_str()))
+                .collect(),
+        )
+    }
+
+    fn has(&self, namespace: Option<&str>, kind: &str, name: &str) -> bool {
+        self.0.contains(&(namespace, kind, name))
+    }
+
+    /// The controller whose pod `name` was, when that controller exists: pods
+    /// are named `<replicaset>-<5 chars>` (a Deployment's ReplicaSet is
+    /// `<deployment>-<template hash>`), `<daemonset or job>-<5 chars>`, or
+    /// `<statefulset>-<ordinal>`. Events outlive their pods by an hour, so
+    /// after a rollout the old pods' events still name their controller.
+    fn of_pod(&self, namespace: Option<&str>, name: &str) -> Option<ObjectRef> {
+        let owner = |group: &str, kind: &str, name: &str| ObjectRef {
+            group: group.into(),
+            kind: kind.into(),
+            namespace: namespace.map(str::to_string),
+            name: name.into(),
+        };
+        let (base, suffix) = name.rsplit_once('-')?;
+        if !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()) && self.has(namespace, "StatefulSet", base)
+        {
+            return Some(owner("apps", "StatefulSet", base));
+        }
+        if suffix.len() != 5 || !suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+            return None;
+        }
+        if let Some((deployment, hash)) = base.rsplit_once('-')
+            && (6..=10).contains(&hash.len())
+            && self.has(namespace, "Deployment", deployment)
+        {
+            return Some(owner("apps", "Deployment", deployment));
+        }
+        [("apps", "ReplicaSet"), ("apps", "DaemonSet"), ("batch", "Job")]
+            .into_iter()
+            .find(|(_, kind)| self.has(namespace, kind, base))
+            .map(|(group, kind)| owner(group, kind, base))
+    }
+}
+
+/// Folds per-object groups into per-controller ones: groups about pods of one
+/// controller with one key (reason, or rule and reason) become one, counting
+/// the pods; groups about other objects stay as they are. A pod's controller
+/// is the one it was seen with, or for a pod that is gone the controller
+/// its name points to, when that exists.
+fn roll_up<'g, K: Ord + Clone>(
+    groups: impl Iterator<Item = (K, &'g ObjectRef, &'g Group)>,
+    controllers: &PodControllers,
+    existing: &Controllers<'_>,
+) -> BTreeMap<(K, ObjectRef), Rollup> {
+    let mut out: BTreeMap<(K, ObjectRef), Rollup> = BTreeMap::new();
+    for (key, object, g) in groups {
+        let inferred;
+        let owner = if object.kind != "Pod" {
+            object
+        } else if let Some(c) = controllers.get(&(object.namespace.clone(), object.name.clone())) {
+            c
+        } else if let Some(c) = existing.of_pod(object.namespace.as_deref(), &object.name) {
+            inferred = c;
+            &inferred
+        } else {
+            object
+        };
+        let r = out.entry((key, owner.clone())).or_default();
+        r.pods += 1;
+        r.rolled |= owner != object;
+        let newer = r.sample.is_empty() || g.last >= r.group.last;
+        r.group.merge(g);
+        if newer {
+            r.sample.clone_from(&object.name);
+        }
+    }
+    out
 }
 
 /// Node problems taken from events, for the node checks.
@@ -164,6 +280,7 @@ impl<'r> EventTracker<'r> {
     }
 
     fn add_one(&mut self, ctx: &Context<'_>, event: &Object) {
+        let source = event.source.as_ref();
         let Ok(e) = EventView::deserialize(&event.raw) else { return };
         if e.kind.as_deref() != Some("Warning") {
             return;
@@ -203,7 +320,9 @@ impl<'r> EventTracker<'r> {
                 && p.matches_event(&reason, &message)
             {
                 let key = (i, namespace.clone(), e.involved_object.kind.clone(), e.involved_object.name.clone());
-                self.pattern_hits.entry(key).or_default().add(&reason, &message, count, first, last);
+                let g = self.pattern_hits.entry(key).or_default();
+                g.add(&reason, &message, count, first, last);
+                g.source = g.source.take().or_else(|| source.cloned());
             }
         }
         if e.involved_object.kind == "Node" {
@@ -226,45 +345,64 @@ impl<'r> EventTracker<'r> {
             return;
         }
         let key = (namespace, e.involved_object.kind, e.involved_object.name, reason.clone());
-        self.groups.entry(key).or_default().add(&reason, &message, count, first, last);
+        let g = self.groups.entry(key).or_default();
+        g.add(&reason, &message, count, first, last);
+        g.source = g.source.take().or_else(|| source.cloned());
     }
 
-    /// Emits one `WarningEvent` finding per group, and the pattern rules'
-    /// findings. Events repeating what the pod checks already reported for a
-    /// pod (`reported_pods`: back-offs, failed pulls) are left out: one cause, one finding.
-    pub fn finish(&self, ctx: &Context<'_>, eval: &mut Evaluation, reported_pods: &HashSet<(Option<String>, String)>) {
+    /// Emits one `WarningEvent` finding per controller (or object) and
+    /// reason, and the pattern rules' findings likewise. Events repeating what
+    /// the pod checks already reported for a pod (`reported_pods`: back-offs,
+    /// failed pulls) are left out: one cause, one finding. `controllers` maps
+    /// the pods seen to their controllers.
+    pub fn finish(
+        &self,
+        ctx: &Context<'_>,
+        eval: &mut Evaluation,
+        reported_pods: &HashSet<(Option<String>, String)>,
+        controllers: &PodControllers,
+    ) {
+        let object = |namespace: &Option<String>, kind: &str, name: &str| ObjectRef {
+            group: String::new(),
+            kind: kind.to_string(),
+            namespace: namespace.clone(),
+            name: name.to_string(),
+        };
+        let existing = Controllers::of(ctx.inventory);
         for rule in ctx.bound(&WARNING_EVENTS) {
-            for ((namespace, kind, name, reason), g) in &self.groups {
-                if kind == "Pod"
-                    && POD_STATUS_REASONS.contains(&reason.as_str())
-                    && reported_pods.contains(&(namespace.clone(), name.clone()))
-                {
-                    continue;
-                }
-                let object = ObjectRef {
-                    group: String::new(),
-                    kind: kind.clone(),
-                    namespace: namespace.clone(),
-                    name: name.clone(),
-                };
-                emit(ctx, eval, group_finding(rule, &object, reason, g, None), None);
+            let kept: Vec<(String, ObjectRef, &Group)> = self
+                .groups
+                .iter()
+                .filter(|((namespace, kind, name, reason), _)| {
+                    !(kind == "Pod"
+                        && POD_STATUS_REASONS.contains(&reason.as_str())
+                        && reported_pods.contains(&(namespace.clone(), name.clone())))
+                })
+                .map(|((namespace, kind, name, reason), g)| (reason.clone(), object(namespace, kind, name), g))
+                .collect();
+            let rolled = roll_up(kept.iter().map(|(reason, o, g)| (reason.clone(), o, *g)), controllers, &existing);
+            for ((reason, owner), r) in &rolled {
+                emit(ctx, eval, group_finding(rule, owner, reason, r, None), None);
             }
         }
-        for ((i, namespace, kind, name), g) in &self.pattern_hits {
+        let hits: Vec<((usize, String), ObjectRef, &Group)> = self
+            .pattern_hits
+            .iter()
+            .map(|((i, namespace, kind, name), g)| ((*i, g.reason.clone()), object(namespace, kind, name), g))
+            .collect();
+        let rolled = roll_up(hits.iter().map(|(key, o, g)| (key.clone(), o, *g)), controllers, &existing);
+        for (((i, reason), owner), r) in &rolled {
             let Some(rule) = self.patterns.get(*i) else { continue };
-            let object = ObjectRef {
-                group: String::new(),
-                kind: kind.clone(),
-                namespace: namespace.clone(),
-                name: name.clone(),
-            };
-            let message = format!("{}: {}", rule.failure_message, g.message);
-            emit(ctx, eval, group_finding(rule, &object, &g.reason, g, Some(message)), None);
+            let message = format!("{}: {}", rule.failure_message, r.group.message);
+            emit(ctx, eval, group_finding(rule, owner, reason, r, Some(message)), None);
         }
     }
 }
 
-fn group_finding(rule: &Rule, object: &ObjectRef, reason: &str, g: &Group, message: Option<String>) -> Finding {
+/// One finding for a group; the fingerprint is rule, reason and the object or
+/// controller, so new pods of a rollout keep it.
+fn group_finding(rule: &Rule, object: &ObjectRef, reason: &str, r: &Rollup, message: Option<String>) -> Finding {
+    let g = &r.group;
     let mut f = Finding::new(rule, section::EVENTS, object);
     // Several reasons on one object are separate groups: the reason is part of the identity.
     f.fingerprint = Finding::fingerprint_of(
@@ -274,17 +412,128 @@ fn group_finding(rule: &Rule, object: &ObjectRef, reason: &str, g: &Group, messa
         &object.name,
         None,
     );
-    f.message = message.unwrap_or_else(|| g.message.clone());
+    let message = message.unwrap_or_else(|| g.message.clone());
+    f.message = if !r.rolled {
+        message
+    } else if r.pods == 1 {
+        format!("pod {}: {message}", r.sample)
+    } else {
+        format!("{} pods (e.g. {}): {message}", r.pods, r.sample)
+    };
     f.reason = Some(reason.to_string());
     f.count = Some(g.count);
+    f.pods = r.rolled.then_some(r.pods);
     f.first_seen = g.first_seen.clone();
     f.last_seen = g.last_seen.clone();
+    f.source = g.source.clone();
     f
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::evaluate_with;
+    use crate::config::InspectSettings;
+    use crate::inventory::Inventory;
+    use serde_json::json;
+
+    /// Pods of Deployment `web` (ReplicaSet `web-<hash>`), each with a Warning
+    /// event and an error in its log, inspected at 02:00.
+    fn rollout(hash: &str, pods: &[&str]) -> Vec<crate::report::Finding> {
+        let mut inventory = Inventory { collected_at: Some("2026-11-25T02:00:00Z".into()), ..Inventory::default() };
+        for (i, suffix) in pods.iter().enumerate() {
+            let pod = format!("web-{hash}-{suffix}");
+            let objects = [
+                json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": pod, "namespace": "shop", "labels": {"app": "web", "pod-template-hash": hash},
+                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("web-{hash}"), "controller": true, "uid": "u"}]},
+                    "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+                    "status": {"phase": "Running"}}),
+                json!({"apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "Unhealthy",
+                    "metadata": {"name": format!("{pod}.1"), "namespace": "shop"},
+                    "message": format!("Readiness probe failed on {pod}"), "count": i + 2,
+                    "firstTimestamp": "2026-11-25T01:10:00Z", "lastTimestamp": format!("2026-11-25T01:5{i}:00Z"),
+                    "involvedObject": {"kind": "Pod", "name": pod, "namespace": "shop"}}),
+                json!({"apiVersion": "kubeeye.io/v1", "kind": "ContainerLog",
+                    "metadata": {"namespace": "shop", "name": format!("{pod}.web")}, "pod": pod, "container": "web",
+                    "log": "ok\nwrite /data/x: input/output error\nwrite /data/y: input/output error\n"}),
+            ];
+            for o in objects {
+                inventory.push(crate::inventory::Object::from_value(o).expect("an object"));
+            }
+        }
+        let rules = RuleSet::builtin().expect("built-in rules");
+        evaluate_with(&inventory, &rules, &InspectSettings::default())
+            .findings
+            .into_iter()
+            .filter(|f| matches!(f.rule.as_str(), "WarningEvent" | "PodIOError"))
+            .collect()
+    }
+
+    #[test]
+    fn pod_events_and_logs_are_one_finding_per_controller_that_survives_a_rollout() {
+        let before = rollout("7d4b9c8f5", &["aaaaa", "bbbbb", "ccccc"]);
+        assert_eq!(before.len(), 2, "{before:#?}");
+        let event = before.iter().find(|f| f.rule == "WarningEvent").expect("the events' finding");
+        assert_eq!((event.kind.as_str(), event.name.as_str()), ("Deployment", "web"));
+        assert_eq!(event.count, Some(2 + 3 + 4), "every event counted");
+        assert_eq!(event.pods, Some(3));
+        assert_eq!(event.message, "3 pods (e.g. web-7d4b9c8f5-ccccc): Readiness probe failed on web-7d4b9c8f5-ccccc");
+        assert_eq!(event.last_seen.as_deref(), Some("2026-11-25T01:52:00Z"));
+        let log = before.iter().find(|f| f.rule == "PodIOError").expect("the logs' finding");
+        assert_eq!(
+            (log.kind.as_str(), log.name.as_str(), log.container.as_deref()),
+            ("Deployment", "web", Some("web"))
+        );
+        assert_eq!(log.count, Some(6), "two lines in each of three pods");
+        assert!(log.message.contains("(6 lines in 3 pods (e.g. web-7d4b9c8f5-aaaaa))"), "{}", log.message);
+        // The next night the pods have new names: the same findings, not new ones.
+        let after = rollout("5c9f7b6d4", &["xxxxx", "yyyyy"]);
+        let fingerprints = |fs: &[crate::report::Finding]| fs.iter().map(|f| f.fingerprint.clone()).collect::<Vec<_>>();
+        assert_eq!(fingerprints(&before), fingerprints(&after));
+    }
+
+    #[test]
+    fn events_of_pods_that_are_gone_go_to_the_controller_their_name_points_to() {
+        let mut inventory = Inventory { collected_at: Some("2026-11-25T02:00:00Z".into()), ..Inventory::default() };
+        let event = |pod: &str| {
+            json!({"apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "BackOff",
+                "metadata": {"name": format!("{pod}.1"), "namespace": "shop"},
+                "message": "Back-off restarting failed container", "count": 3,
+                "lastTimestamp": "2026-11-25T01:50:00Z",
+                "involvedObject": {"kind": "Pod", "name": pod, "namespace": "shop"}})
+        };
+        let objects = [
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}}),
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "shop"}}),
+            event("web-7d4b9c8f5-aaaaa"),
+            event("web-5c9f7b6d4-bbbbb"),
+            event("db-0"),
+            event("db-1"),
+            // No such controller: the pod stays itself.
+            event("cache-6f8d9c7b5-ccccc"),
+        ];
+        for o in objects {
+            inventory.push(crate::inventory::Object::from_value(o).expect("an object"));
+        }
+        let rules = RuleSet::builtin().expect("built-in rules");
+        let mut found: Vec<(String, String, Option<u64>)> =
+            evaluate_with(&inventory, &rules, &InspectSettings::default())
+                .findings
+                .into_iter()
+                .filter(|f| f.rule == "WarningEvent")
+                .map(|f| (f.kind, f.name, f.count))
+                .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("Deployment".to_string(), "web".to_string(), Some(6)),
+                ("Pod".to_string(), "cache-6f8d9c7b5-ccccc".to_string(), Some(3)),
+                ("StatefulSet".to_string(), "db".to_string(), Some(6)),
+            ]
+        );
+    }
 
     #[test]
     fn group_keeps_latest_message_and_bounds() {

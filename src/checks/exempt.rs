@@ -41,7 +41,9 @@ fn annotated(rule: &Rule, annotations: &Value) -> bool {
 
 fn config_matches(e: &Exemption, rule: &Rule, id: &ObjectRef, container: Option<&str>) -> bool {
     let rule_ok = e.rules.is_empty() || e.rules.iter().any(|r| *r == rule.id || rule.aliases.contains(r));
-    let ns_ok = e.namespace.as_deref().is_none_or(|ns| id.namespace.as_deref() == Some(ns));
+    // A namespace-less manifest's object is in `default` once applied.
+    let namespace = crate::inventory::applied_namespace(&id.kind, id.namespace.as_deref());
+    let ns_ok = e.namespace.as_deref().is_none_or(|ns| namespace == Some(ns));
     let name_ok = e.controller_names.is_empty() || e.controller_names.iter().any(|p| id.name.starts_with(p.as_str()));
     // A container-name exemption applies to container-level findings only.
     let container_ok =
@@ -79,6 +81,21 @@ mod tests {
         ("HighRiskCapabilities", "dangerousCapabilities"),
         ("InsecureCapabilities", "insecureCapabilities"),
     ];
+
+    #[test]
+    fn a_namespace_exemption_of_default_covers_namespace_less_manifests() {
+        let rules = RuleSet::builtin().expect("built-in rules load");
+        let rule = rules.get("tagNotSpecified").expect("a rule");
+        let config = |ns: &str| RuleSet {
+            exemptions: vec![Exemption { namespace: Some(ns.into()), ..Exemption::default() }],
+            ..RuleSet::default()
+        };
+        let id =
+            |kind: &str| ObjectRef { group: String::new(), kind: kind.into(), namespace: None, name: "web".into() };
+        assert!(is_exempt(rule, &id("Deployment"), None, &[], &config("default")));
+        assert!(!is_exempt(rule, &id("Deployment"), None, &[], &config("shop")));
+        assert!(!is_exempt(rule, &id("ClusterRole"), None, &[], &config("default")), "cluster-scoped");
+    }
 
     #[test]
     fn kubeeye_v0_names_exempt_the_rule_they_mean() {

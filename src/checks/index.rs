@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::inventory::{Inventory, Object};
+use crate::inventory::{DEFAULT_NAMESPACE, Inventory, Object};
 
 /// Objects other checks look up, by namespace or name.
 #[derive(Debug, Default)]
@@ -24,8 +24,6 @@ const NAMED: &[&str] = &["Lease", "NodeMetrics", "KubeletSummary", "APIServerHea
 /// apply` without `-n` puts it in the context's namespace, `default` unless
 /// set. So objects without a namespace relate to each other and to objects
 /// in `default`.
-const DEFAULT_NAMESPACE: &str = "default";
-
 fn namespace_key(namespace: Option<&str>) -> &str {
     namespace.unwrap_or(DEFAULT_NAMESPACE)
 }

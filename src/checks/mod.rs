@@ -129,6 +129,7 @@ pub struct State<'r> {
     eval: Evaluation,
     pods: pods::PodTracker,
     events: events::EventTracker<'r>,
+    logs: logs::LogTracker,
     control_plane: Vec<ControlPlanePod>,
     npd_pods: bool,
     evaluated: usize,
@@ -153,6 +154,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
             stand_ins: HashSet::new(),
             eval: Evaluation::default(),
             pods: pods::PodTracker::default(),
+            logs: logs::LogTracker::default(),
             control_plane: Vec::new(),
             npd_pods: false,
             evaluated: 0,
@@ -243,7 +245,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         let s = &mut self.state;
         let ctx =
             Context { inventory: self.inventory, index: &self.index, rules: s.rules, settings: s.settings, now: s.now };
-        logs::check(&ctx, &s.log_rules, log, &mut s.eval);
+        s.logs.check(&ctx, &s.log_rules, log, &mut s.eval);
     }
 
     /// Runs the checks that need everything seen, and returns the evaluation.
@@ -255,8 +257,10 @@ impl<'i, 'r> Inspector<'i, 'r> {
         control_plane::check(&ctx, &self.state.control_plane, &mut eval);
         certs::check(&ctx, &mut eval);
         node::check(&ctx, &npd, &mut eval);
-        self.state.events.finish(&ctx, &mut eval, &self.state.pods.reported_pods);
+        self.state.events.finish(&ctx, &mut eval, &self.state.pods.reported_pods, &self.state.pods.controllers);
         self.state.pods.finish(&ctx, &mut eval);
+        self.state.logs.finish(&ctx, &self.state.log_rules, &self.state.pods.controllers, &mut eval);
+        locate(self.inventory, &mut eval.findings);
         crate::report::sort_findings(&mut eval.findings);
         eval
     }
@@ -277,7 +281,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         for rule in s.pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
             if !exempt::is_exempt(rule, &w.id, None, &annotations, s.rules) {
                 let outcome = run(rule, Subject::Workload(&w), &self.index);
-                record(rule, outcome, &w.id, None, eval);
+                record(rule, outcome, &w.id, None, w.object, eval);
             }
         }
         for (raw, init) in w.containers() {
@@ -293,7 +297,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
                     continue;
                 }
                 let outcome = run(rule, Subject::Container(&w, &container), &self.index);
-                record(rule, outcome, &w.id, name, eval);
+                record(rule, outcome, &w.id, name, w.object, eval);
             }
         }
     }
@@ -305,7 +309,53 @@ impl<'i, 'r> Inspector<'i, 'r> {
                 continue;
             }
             let outcome = run(rule, Subject::Object(object), &self.index);
-            record(rule, outcome, &object.id, None, &mut s.eval);
+            record(rule, outcome, &object.id, None, object, &mut s.eval);
+        }
+    }
+}
+
+/// Gives the findings the checks left without a source (nodes, control plane,
+/// grouped events) the source of the object they name, when the inventory was
+/// read from files and holds that object; pod-status findings name their
+/// controller's manifest when it was read, their sample pod's otherwise. A control-plane
+/// component's finding takes its leader Lease's source, else its static
+/// pod's; the API server's certificate, the recorded health answers'.
+fn locate(inventory: &Inventory, findings: &mut [Finding]) {
+    let mut sources = std::collections::HashMap::new();
+    let mut components = std::collections::HashMap::new();
+    let mut health_answers = None;
+    for o in &inventory.objects {
+        let Some(source) = &o.source else { continue };
+        let key = (o.id.kind.as_str(), o.id.namespace.as_deref(), o.id.name.as_str());
+        sources.entry(key).or_insert(source);
+        if o.id.kind == "APIServerHealth" {
+            health_answers.get_or_insert(source);
+        } else if o.id.kind == "Lease" && o.id.namespace.as_deref() == Some("kube-system") {
+            components.insert(o.id.name.as_str(), source);
+        } else if o.id.kind == "Pod"
+            && let Some(component) = control_plane_component(&o.raw)
+        {
+            components.entry(component).or_insert(source);
+        }
+    }
+    if sources.is_empty() {
+        return;
+    }
+    // The API server's /readyz answers speak for etcd and itself when no pod or lease does.
+    if let Some(source) = health_answers {
+        for component in ["kube-apiserver", "etcd"] {
+            components.entry(component).or_insert(source);
+        }
+    }
+    for f in findings.iter_mut().filter(|f| f.source.is_none() || f.section == section::PODS) {
+        let found = match f.kind.as_str() {
+            // The serving certificate is read with the health answers.
+            "Certificate" => health_answers.as_ref().or_else(|| components.get(f.name.as_str())),
+            "ControlPlane" => components.get(f.name.as_str()),
+            _ => sources.get(&(f.kind.as_str(), f.namespace.as_deref(), f.name.as_str())),
+        };
+        if let Some(s) = found {
+            f.source = Some((*s).clone());
         }
     }
 }
@@ -396,12 +446,21 @@ fn context_for(subject: Subject<'_>) -> Value {
     }
 }
 
-fn record(rule: &Rule, outcome: Outcome, id: &ObjectRef, container: Option<&str>, eval: &mut Evaluation) {
+fn record(
+    rule: &Rule,
+    outcome: Outcome,
+    id: &ObjectRef,
+    container: Option<&str>,
+    object: &Object,
+    eval: &mut Evaluation,
+) {
     match outcome {
         Outcome::Skip => {}
         Outcome::Pass => eval.passed += 1,
         Outcome::Fail(message) => {
-            let mut f = Finding::new(rule, section_of(rule), id).with_container(container);
+            let mut f = Finding::new(rule, section_of(rule), id)
+                .with_container(container)
+                .at(object.source.as_ref(), object.distinction().as_deref());
             if let Some(m) = message {
                 f.message = m;
             }

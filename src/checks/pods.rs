@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::Evaluation;
 use super::control_plane::human_age;
+use super::events::PodControllers;
 use super::health::{ABNORMAL_PODS, CRASH_LOOPS, Context, HealthCheck, IMAGE_PULL_FAILURES, emit};
 use super::workload::controller_of;
 use crate::clock;
@@ -81,6 +82,8 @@ struct Terminated {
 struct Problem {
     pods: u64,
     sample_pod: String,
+    /// Where the sample pod was read from (snapshots), for a controller that was not.
+    source: Option<crate::inventory::SourceLocation>,
     reason: String,
     message: String,
 }
@@ -93,11 +96,18 @@ pub struct PodTracker {
     /// Pods reported here (namespace, name): their BackOff and pull-failure
     /// events say the same thing again and are not reported separately.
     pub reported_pods: HashSet<(Option<String>, String)>,
+    /// Every pod seen that has a controller, to the controller it is
+    /// reported under: events and log findings of pods are grouped by it.
+    pub controllers: PodControllers,
 }
 
 impl PodTracker {
     /// Takes one pod.
     pub fn add(&mut self, ctx: &Context<'_>, pod: &Object) {
+        let controller = controller_of(pod);
+        if controller != pod.id {
+            self.controllers.insert((pod.id.namespace.clone(), pod.id.name.clone()), controller);
+        }
         let Some(status) = pod.raw.get("status") else { return };
         let Ok(status) = PodStatusView::deserialize(status) else { return };
         match status.phase.as_deref() {
@@ -205,6 +215,7 @@ impl PodTracker {
         p.pods += 1;
         if p.sample_pod.is_empty() {
             p.sample_pod.clone_from(&pod.id.name);
+            p.source.clone_from(&pod.source);
             p.message = message;
             p.reason = reason.to_string();
         }
@@ -224,6 +235,8 @@ impl PodTracker {
                 .with_message(format!("{pods}: {}", p.message));
             f.reason = Some(p.reason.clone());
             f.count = Some(p.pods);
+            f.pods = Some(p.pods);
+            f.source.clone_from(&p.source);
             emit(ctx, eval, f, None);
         }
     }

@@ -1,5 +1,13 @@
 //! Recognising secrets in plain sight: secret-looking names and values.
-//! Only names and keys ever leave this module; values are never reported.
+//! Only names, keys and what shape a value has ever leave this module;
+//! values are never reported.
+//!
+//! Values are matched on secret *shapes* only: key material, the token
+//! formats of the big providers, and an assignment such as
+//! `db.password=hunter22` whose value is neither a placeholder nor a plain
+//! word. Ordinary configuration that merely mentions a password
+//! (`passwd:         compat` in an `nsswitch.conf`, `password_file=/run/…`)
+//! is not a secret.
 
 use std::sync::LazyLock;
 
@@ -21,17 +29,33 @@ static NOT_A_VALUE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
-/// Values shaped like credentials, whatever their key.
-static SECRET_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+/// Values shaped like credentials whatever surrounds them, with what they are.
+static SECRET_SHAPES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    [
         // Any PEM private key (PKCS#1/#8, EC, DSA, OpenSSH, encrypted), a PGP
-        // secret key block, an SSH2 (RFC 4716) key, a PuTTY key file.
-        r"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)? ?-{4,5}",
-        r"|PuTTY-User-Key-File-\d+:",
-        r"|\b(AKIA|ASIA)[A-Z0-9]{16}\b",
-        r"|\bgh[pousr]_[A-Za-z0-9]{36}\b",
-        r"|\bxox[abpr]-[A-Za-z0-9-]{10,}",
-        r"|(?i)\b(password|passwd|secret)\s*[=:]\s*\S{4,}",
+        // secret key block, an SSH2 (RFC 4716) key.
+        (r"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)? ?-{4,5}", "a private key"),
+        (r"PuTTY-User-Key-File-\d+:", "a private key"),
+        (r"\b(AKIA|ASIA)[A-Z0-9]{16}\b", "an AWS access key id"),
+        (r"\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{60,}", "a GitHub token"),
+        (r"\bglpat-[A-Za-z0-9_-]{20,}", "a GitLab token"),
+        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "a Slack token"),
+        (r"\bAIza[0-9A-Za-z_-]{35}\b", "a Google API key"),
+        (r"\b[rs]k_live_[0-9A-Za-z]{20,}", "a Stripe secret key"),
+        (r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", "a JSON Web Token"),
+    ]
+    .into_iter()
+    .map(|(pattern, what)| (Regex::new(pattern).expect("static regex"), what))
+    .collect()
+});
+
+/// `<name>=<value>` or `<name>: <value>` where the name ends in a secret word
+/// (`spring.datasource.password`, `"client_secret":`); group 1 is the word,
+/// group 2 the value (quotes and trailing separators left out).
+static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"(?i)(?:^|[^a-z0-9])(passwords?|passwd|pwd|passphrase|secret|client_?secret|secret_?(?:access_?)?key"#,
+        r#"|api_?key|access_?token|auth_?token|token)["']?[ \t]*(?:=|:)[ \t]*["']?([^\s"'`,;]*)"#
     ))
     .expect("static regex")
 });
@@ -41,21 +65,70 @@ pub fn is_sensitive_name(name: &str) -> bool {
     SENSITIVE_NAME.is_match(name) && !NOT_A_VALUE.is_match(name)
 }
 
-/// Whether a value is shaped like a credential (a private key, a cloud or
-/// GitHub/Slack token, `password=…`), whatever its name.
+/// Whether a value is shaped like a credential (key material, a cloud,
+/// GitHub, GitLab, Slack or Stripe token, a JWT, `password=<non-trivial>`),
+/// whatever its name.
 pub fn is_secret_value(value: &str) -> bool {
-    SECRET_VALUE.is_match(value)
+    secret_shape(value).is_some()
 }
 
-/// Keys of a ConfigMap's `data` whose name or value looks like a secret.
-pub fn configmap_keys(configmap: &Value) -> Vec<String> {
+/// What a value holds that is shaped like a credential, if anything:
+/// `a private key`, `a GitHub token`, `a password assignment (password=…)` …
+pub fn secret_shape(value: &str) -> Option<String> {
+    if let Some((_, what)) = SECRET_SHAPES.iter().find(|(re, _)| re.is_match(value)) {
+        return Some((*what).to_string());
+    }
+    ASSIGNMENT.captures_iter(value).find_map(|c| {
+        let word = c.get(1)?.as_str();
+        let secret = c.get(2)?.as_str();
+        let password = word.to_ascii_lowercase().starts_with("pass") || word.eq_ignore_ascii_case("pwd");
+        let shaped = if password { is_password_like(secret) } else { is_token_like(secret) };
+        shaped.then(|| format!("a {} assignment ({word}=…)", if password { "password" } else { "secret" }))
+    })
+}
+
+/// A value that stands for itself, not for something else: not empty, not a
+/// placeholder or template (`${DB_PASSWORD}`, `{{ .Values.x }}`, `<changeme>`,
+/// `%(pw)s`), not a path or file reference.
+fn is_literal(value: &str) -> bool {
+    !value.is_empty()
+        && !value.starts_with(['$', '{', '%', '<', '/', '@', '*', '(', '[', '.', '~'])
+        && !value.contains("${")
+        && !value.contains("{{")
+}
+
+/// A password: six characters or more, and not a plain lowercase word shorter
+/// than twelve (`compat`, `files`, `required`, `changeme`: configuration
+/// words and stand-ins, not credentials).
+fn is_password_like(value: &str) -> bool {
+    let plain_word = value.len() < 12 && value.bytes().all(|b| b.is_ascii_lowercase());
+    is_literal(value) && value.chars().count() >= 6 && !plain_word
+}
+
+/// A token or key: sixteen characters or more mixing letters and digits, as
+/// generated secrets are (names such as `my-app-secret` are references).
+fn is_token_like(value: &str) -> bool {
+    is_literal(value)
+        && value.len() >= 16
+        && value.bytes().any(|b| b.is_ascii_digit())
+        && value.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+/// The keys of a ConfigMap's `data` that look like a secret, each with why:
+/// `DB_PASSWORD` (`named like a secret`), `signing.pem` (`holds a private key`).
+pub fn configmap_keys(configmap: &Value) -> Vec<(String, String)> {
     let Some(data) = configmap.get("data").and_then(Value::as_object) else { return Vec::new() };
     data.iter()
-        .filter(|(k, v)| {
+        .filter_map(|(k, v)| {
             let value = v.as_str().unwrap_or_default();
-            (is_sensitive_name(k) && !value.is_empty()) || SECRET_VALUE.is_match(value)
+            if let Some(shape) = secret_shape(value) {
+                Some((k.clone(), format!("holds {shape}")))
+            } else if is_sensitive_name(k) && !value.is_empty() {
+                Some((k.clone(), "is named like a secret".to_string()))
+            } else {
+                None
+            }
         })
-        .map(|(k, _)| k.clone())
         .collect()
 }
 
@@ -90,12 +163,56 @@ mod tests {
             "postgresql.conf": "max_connections = 100\n",
             "app.properties": "db.url=jdbc:x\ndb.password=hunter22\n",
             "tls.key": "-----BEGIN PRIVATE KEY-----\nMII...",
-            "api_key": "AKIAFAKEEXAMPLEONLY000",
+            "api_key": "AKIAFAKEEXAMPLE00000",
             "token_url": "https://auth.example.com/token"
         }});
         let mut keys = configmap_keys(&cm);
         keys.sort();
-        assert_eq!(keys, ["api_key", "app.properties", "tls.key"]);
+        assert_eq!(
+            keys,
+            [
+                ("api_key".to_string(), "holds an AWS access key id".to_string()),
+                ("app.properties".to_string(), "holds a password assignment (password=…)".to_string()),
+                ("tls.key".to_string(), "holds a private key".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn ordinary_configuration_is_not_a_secret() {
+        let nsswitch =
+            "passwd:         compat\ngroup:          compat\nshadow:         compat\nhosts:          files dns\n";
+        for text in [
+            nsswitch,
+            "passwd: files systemd\n",
+            "password_file=/run/secrets/db\n",
+            "password=${DB_PASSWORD}\n",
+            "password: {{ .Values.db.password }}\n",
+            "spring.datasource.password=<changeme>\n",
+            "auth:\n  password: required\n",
+            "secret: my-app-secret\n",
+            "token: abc\n",
+            "tokenizer: whitespace\n",
+            "bearer_token_file: /var/run/secrets/kubernetes.io/serviceaccount/token\n",
+            "PasswordAuthentication no\n",
+        ] {
+            assert_eq!(secret_shape(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn assignments_of_real_secrets() {
+        for text in [
+            "db.password=hunter22\n",
+            "DB_PASSWORD: \"S3cr3t!\"\n",
+            "{\"password\": \"correcthorsebatterystaple\"}",
+            "client_secret = 8f2b1c9e4d7a6b3c0e5f\n",
+            "api_key: sk9a8b7c6d5e4f3g2h1\n",
+        ] {
+            assert!(secret_shape(text).is_some(), "{text:?}");
+        }
+        assert!(is_secret_value("ghp_0123456789abcdefghijABCDEFGHIJ012345"));
+        assert!(is_secret_value("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJlLXBhcnQ"));
     }
 
     #[test]

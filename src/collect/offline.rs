@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::inventory::{CoverageGap, Inventory, Object};
+use crate::inventory::{CoverageGap, Inventory, Object, SourceLocation};
 
 /// A snapshot path that cannot be read at all: the inspection cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -276,9 +276,12 @@ pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
     let text = crate::yaml::strip_bom(text);
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let docs = if is_json { json_documents(text) } else { yaml_documents(text) };
-    for (index, doc) in docs.into_iter().enumerate() {
+    for (index, (line, doc)) in docs.into_iter().enumerate() {
         match doc {
-            Ok(Some(value)) => add_document(value, path, index + 1, inventory),
+            Ok(Some(value)) => {
+                let source = SourceLocation { file: path.display().to_string(), line };
+                add_document(value, path, index + 1, source, inventory);
+            }
             Ok(None) => {}
             Err(reason) => inventory.gaps.push(gap(path, Some(index + 1), reason)),
         }
@@ -287,16 +290,25 @@ pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
 
 type Document = Result<Option<Value>, String>;
 
-fn json_documents(text: &str) -> Vec<Document> {
+/// Each document with the line it starts on.
+fn json_documents(text: &str) -> Vec<(usize, Document)> {
     let mut docs = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    // Lines are counted on from the previous document, so many documents cost one pass.
+    let (mut counted, mut line) = (0, 1);
     loop {
+        // The stream stands after the previous document; the next starts at the next non-blank byte.
+        let rest = text.as_bytes().get(stream.byte_offset()..).unwrap_or_default();
+        let blank = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let start = stream.byte_offset() + blank;
+        line += text.as_bytes().get(counted..start).unwrap_or_default().iter().filter(|b| **b == b'\n').count();
+        counted = start.max(counted);
         match stream.next() {
             None => break,
-            Some(Ok(v)) => docs.push(Ok(Some(v))),
+            Some(Ok(v)) => docs.push((line, Ok(Some(v)))),
             Some(Err(e)) => {
                 // A JSON syntax error leaves no reliable place to resume from.
-                docs.push(Err(format!("invalid JSON: {e}")));
+                docs.push((line, Err(format!("invalid JSON: {e}"))));
                 break;
             }
         }
@@ -305,7 +317,8 @@ fn json_documents(text: &str) -> Vec<Document> {
 }
 
 /// Splits on `---` separator lines first, so one malformed document does not hide the next.
-fn yaml_documents(text: &str) -> Vec<Document> {
+/// Each document comes with the line of its first content (comments and blank lines skipped).
+fn yaml_documents(text: &str) -> Vec<(usize, Document)> {
     let mut docs = Vec::new();
     let mut current = String::new();
     let mut start_line = 1;
@@ -315,10 +328,17 @@ fn yaml_documents(text: &str) -> Vec<Document> {
             // Keep document numbering aligned with what editors show: an empty
             // leading document before the first `---` is not counted.
             if !docs.is_empty() {
-                docs.push(Ok(None));
+                docs.push((start_line, Ok(None)));
             }
         } else {
-            docs.push(parse_yaml(current, start_line));
+            let skipped = current
+                .lines()
+                .take_while(|l| {
+                    let l = l.trim_start();
+                    l.is_empty() || l.starts_with('#') || l.starts_with('%')
+                })
+                .count();
+            docs.push((start_line + skipped, parse_yaml(current, start_line)));
         }
         current.clear();
     };
@@ -347,7 +367,7 @@ fn is_separator(line: &str) -> bool {
 fn parse_yaml(text: &str, start_line: usize) -> Document {
     let limit = |e: crate::yaml::LimitError| e.shifted(start_line - 1).to_string();
     crate::yaml::check(text).map_err(limit)?;
-    match crate::yaml::value_from_str(text) {
+    match crate::yaml::manifest_from_str(text) {
         Ok(Value::Null) => Ok(None),
         Ok(v) => Ok(Some(v)),
         Err(crate::yaml::ParseError::Limit(e)) => Err(limit(e)),
@@ -363,7 +383,7 @@ fn strip_location(message: &str) -> &str {
     message.find(" at line ").map_or(message, |i| &message[..i])
 }
 
-fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Inventory) {
+fn add_document(value: Value, path: &Path, index: usize, source: SourceLocation, inventory: &mut Inventory) {
     let Some(map) = value.as_object() else {
         inventory.gaps.push(gap(path, Some(index), "not a Kubernetes object (expected a mapping)".into()));
         return;
@@ -381,14 +401,18 @@ fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Invento
         tracing::debug!(file = %path.display(), document = index, kind, "skipped: a build configuration, not a Kubernetes object");
         return;
     }
-    if kind.ends_with("List") && map.get("items").is_some() {
+    // `items: null` (or none at all, for a generic `List`) is an empty list, as
+    // `kubectl get -o yaml` prints when nothing matched.
+    let empty_list = kind == "List" && map.get("metadata").and_then(|m| m.get("name")).is_none();
+    if kind.ends_with("List") && (map.contains_key("items") || empty_list) {
         let list_kind = kind.to_string();
         let api_version = map.get("apiVersion").and_then(Value::as_str).map(str::to_string);
         let items = match value {
-            Value::Object(mut m) => m.remove("items"),
+            Value::Object(mut m) => m.remove("items").filter(|items| !items.is_null()),
             _ => None,
         };
-        let Some(Value::Array(items)) = items else {
+        let items = items.unwrap_or(Value::Array(Vec::new()));
+        let Value::Array(items) = items else {
             inventory.gaps.push(gap(path, Some(index), format!("{list_kind}: `items` is not a list")));
             return;
         };
@@ -396,16 +420,23 @@ fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Invento
         let item_kind = (list_kind != "List").then(|| list_kind.trim_end_matches("List"));
         for (i, mut item) in items.into_iter().enumerate() {
             crate::inventory::fill_list_item(&mut item, item_kind, api_version.as_deref());
-            add_object(item, path, index, Some(i), inventory);
+            add_object(item, path, source.clone(), index, Some(i), inventory);
         }
     } else {
-        add_object(value, path, index, None, inventory);
+        add_object(value, path, source, index, None, inventory);
     }
 }
 
-fn add_object(value: Value, path: &Path, index: usize, item: Option<usize>, inventory: &mut Inventory) {
+fn add_object(
+    value: Value,
+    path: &Path,
+    source: SourceLocation,
+    index: usize,
+    item: Option<usize>,
+    inventory: &mut Inventory,
+) {
     match Object::from_value(value) {
-        Some(object) => inventory.push(object),
+        Some(object) => inventory.push(object.at(source, (index, item))),
         None => {
             let what = item.map(|i| format!("item {i}: ")).unwrap_or_default();
             inventory.gaps.push(gap(path, Some(index), format!("{what}object has no kind or metadata.name")));
@@ -464,6 +495,75 @@ mod tests {
         assert_eq!(inv.objects.len(), 1);
         assert_eq!(inv.objects[0].id.group, "apps");
         assert!(inv.gaps[0].reason.contains("item 1"));
+    }
+
+    #[test]
+    fn objects_know_their_file_and_line() {
+        let inv = load_text(
+            "m.yaml",
+            "# header\n\napiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n---\n# b\napiVersion: v1\nkind: List\nitems:\n- {kind: Pod, apiVersion: v1, metadata: {name: b, namespace: x}}\n- {kind: Pod, apiVersion: v1, metadata: {name: b, namespace: x}, spec: {}}\n",
+        );
+        type At = (String, usize, (usize, Option<usize>), bool);
+        let at: Vec<At> = inv
+            .objects
+            .iter()
+            .map(|o| {
+                let s = o.source.as_ref().unwrap();
+                (o.id.name.clone(), s.line, o.document, o.shared_identity)
+            })
+            .collect();
+        assert_eq!(
+            at,
+            [
+                ("a".to_string(), 3, (1, None), false),
+                ("b".to_string(), 8, (2, Some(0)), true),
+                ("b".to_string(), 8, (2, Some(1)), true),
+            ]
+        );
+        assert!(inv.objects[0].source.as_ref().unwrap().file.ends_with("m.yaml"));
+        let inv = load_text(
+            "c.json",
+            "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"}}\n\n  {\"apiVersion\":\"v1\",\n\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\"}}\n{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"c\"}}",
+        );
+        let lines: Vec<usize> = inv.objects.iter().map(|o| o.source.as_ref().unwrap().line).collect();
+        assert_eq!(lines, [1, 3, 5]);
+    }
+
+    #[test]
+    fn an_empty_list_is_no_objects_and_no_gap() {
+        for text in [
+            "apiVersion: v1\nkind: List\nitems: null\nmetadata: {resourceVersion: \"\"}\n",
+            "apiVersion: v1\nkind: List\nitems:\n",
+            "apiVersion: v1\nkind: List\n",
+            "apiVersion: v1\nkind: PodList\nitems: ~\n",
+        ] {
+            let inv = load_text("empty.yaml", text);
+            assert!(inv.objects.is_empty(), "{text:?}");
+            assert!(inv.gaps.is_empty(), "{text:?}: {:?}", inv.gaps);
+        }
+        let inv = load_text("bad.yaml", "apiVersion: v1\nkind: List\nitems: {a: 1}\n");
+        assert_eq!(inv.gaps[0].reason, "List: `items` is not a list");
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_in_manifests_are_booleans() {
+        let inv = load_text(
+            "pod.yaml",
+            concat!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {quoted: \"on\", single: 'yes'}}\n",
+                "spec:\n  hostNetwork: yes\n  hostPID: On\n  hostIPC: n\n",
+                "  containers:\n  - name: c\n    securityContext: {privileged: on, readOnlyRootFilesystem: OFF}\n",
+                "    args: [on, \"off\", 'no', yes please]\n",
+            ),
+        );
+        let pod = &inv.objects[0].raw;
+        assert_eq!(pod["spec"]["hostNetwork"], true);
+        assert_eq!(pod["spec"]["hostPID"], true);
+        assert_eq!(pod["spec"]["hostIPC"], false);
+        assert_eq!(pod["spec"]["containers"][0]["securityContext"]["privileged"], true);
+        assert_eq!(pod["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"], false);
+        assert_eq!(pod["spec"]["containers"][0]["args"], serde_json::json!([true, "off", "no", "yes please"]));
+        assert_eq!(pod["metadata"]["labels"], serde_json::json!({"quoted": "on", "single": "yes"}));
     }
 
     #[test]

@@ -196,6 +196,8 @@ mod tests {
             first_seen: None,
             last_seen: None,
             status: None,
+            pods: None,
+            source: None,
         }
     }
 

@@ -107,6 +107,8 @@ pub struct DigestView<'a> {
     pub color: &'static str,
     /// A short tone emoji for chat formats.
     pub emoji: &'static str,
+    /// The best-practice score as shown: `91/100`, or `n/a` when nothing was evaluated.
+    pub score_text: String,
 }
 
 impl<'a> DigestView<'a> {
@@ -141,6 +143,7 @@ impl<'a> DigestView<'a> {
             tone,
             color,
             emoji,
+            score_text: digest.summary.score_text(),
         }
     }
 }

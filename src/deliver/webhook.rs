@@ -243,7 +243,7 @@ mod tests {
                 reasons: vec![format!("{evil} unhealthy"), "<!here>".into()],
             }),
             overview: Some(format!("Kubernetes {evil} · 3 nodes")),
-            summary: Summary { danger: 3, warning: 12, info: 1, score: 42, ..Summary::default() },
+            summary: Summary { danger: 3, warning: 12, info: 1, score: Some(42), ..Summary::default() },
             new: Some(2),
             resolved: Some(1),
             top: vec![DigestFinding {
@@ -288,6 +288,31 @@ mod tests {
         let slack = body(WebhookFormat::Slack, &digest).unwrap();
         assert!(!slack.contains("<!channel>") && !slack.contains("<!here>"), "Slack mentions must be escaped: {slack}");
         assert_eq!(generic["health"]["status"], "down");
+    }
+
+    #[test]
+    fn every_chat_post_carries_the_overview_and_the_score_or_n_a() {
+        let overview = "Kubernetes v1.30.4 · 6 nodes (5 Ready) · 12 namespaces · 84 workloads · 230 pods";
+        let digest = Digest { overview: Some(overview.into()), ..hostile() };
+        let unscored = Digest { summary: Summary { score: None, ..hostile().summary }, overview: None, ..hostile() };
+        for format in WebhookFormat::ALL {
+            let name = format.name();
+            let value: serde_json::Value = serde_json::from_str(&body(format, &digest).unwrap()).unwrap();
+            let all = value.to_string();
+            assert!(all.contains("12 namespaces · 84 workloads · 230 pods"), "{name} lacks the overview: {all}");
+            if format != WebhookFormat::Generic {
+                assert!(all.contains("42/100"), "{name} lacks the score: {all}");
+            }
+            let value: serde_json::Value = serde_json::from_str(&body(format, &unscored).unwrap()).unwrap();
+            let all = value.to_string();
+            assert!(!all.contains("/100"), "{name} shows a score for nothing evaluated: {all}");
+            if format == WebhookFormat::Generic {
+                assert!(value["summary"].get("score").is_none(), "{all}");
+                assert_eq!(value["overview"], serde_json::Value::Null);
+            } else {
+                assert!(all.contains("n/a"), "{name} does not say n/a: {all}");
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The CSV view: one row per finding, for a spreadsheet.
 //!
 //! Columns: `severity, rule, category, namespace, kind, name, container,
-//! message, remediation`, and `status` (`new` / `open`) when the report was
-//! compared with a previous one. Quoting follows RFC 4180 (the `csv` crate:
+//! message, remediation`, then `status` (`new` / `open`) when the report was
+//! compared with a previous one, and `source` (`file:line` of the object's
+//! manifest) when the findings were read from files. Quoting follows RFC 4180 (the `csv` crate:
 //! fields with commas, quotes or line breaks are quoted, quotes doubled,
 //! records end in CRLF). The file is UTF-8 and starts with a byte order mark,
 //! without which Excel reads it as the local code page and garbles names and
@@ -30,14 +31,22 @@ const COLUMNS: [&str; 9] =
 pub fn write_csv(report: &Report, out: &mut dyn Write) -> Result<(), csv::Error> {
     out.write_all(BOM)?;
     let with_status = report.diff.is_some();
+    let with_source = report.findings.iter().any(|f| f.source.is_some());
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if with_status {
         header.push("status");
     }
+    if with_source {
+        header.push("source");
+    }
     w.write_record(&header)?;
     for f in &report.findings {
-        w.write_record(row(f, with_status))?;
+        let mut cells = row(f, with_status);
+        if with_source {
+            cells.push(cell(&f.source.as_ref().map(crate::inventory::SourceLocation::display).unwrap_or_default()));
+        }
+        w.write_record(cells)?;
     }
     w.flush()?;
     Ok(())

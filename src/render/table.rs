@@ -244,14 +244,26 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
     if !workloads.is_empty() {
         heading(out, "WORKLOADS")?;
         let mut t = Table::new(vec!["NAMESPACE", "SEVERITY", "NAME", "KIND", "TIME", "MESSAGE"]);
-        for ((ns, severity, kind, name), group) in group_by_object(&workloads) {
+        let groups = group_by_object(&workloads);
+        // Where two objects share a name (a manifest and its patch), the name says which file.
+        let objects: std::collections::BTreeSet<_> =
+            groups.keys().map(|(ns, _, kind, name, source)| (*ns, *kind, *name, source)).collect();
+        let mut names: BTreeMap<(Option<&str>, &str, &str), usize> = BTreeMap::new();
+        for (ns, kind, name, _) in objects {
+            *names.entry((ns, kind, name)).or_default() += 1;
+        }
+        for ((ns, severity, kind, name, source), group) in &groups {
             let mut rules: Vec<&str> = group.iter().map(|f| f.rule.as_str()).collect();
             rules.dedup();
+            let shown = match source {
+                Some(at) if names.get(&(*ns, kind, name)).is_some_and(|n| *n > 1) => format!("{name} ({at})"),
+                _ => name.to_string(),
+            };
             t.row(vec![
                 plain(ns.unwrap_or("-")),
-                sev(severity),
-                plain(name),
-                plain(kind),
+                sev(*severity),
+                plain(shown),
+                plain(*kind),
                 plain(&report.started_at),
                 plain(format!("[{}]", rules.join(" "))),
             ]);
@@ -277,12 +289,12 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
     writeln!(out)?;
     writeln!(
         out,
-        "{} danger, {} warning, {} info; {} checks passed; best-practice score {}/100 (Polaris){}",
+        "{} danger, {} warning, {} info; {} checks passed; best-practice score {} (Polaris){}",
         s.danger,
         s.warning,
         s.info,
         s.passed,
-        s.score,
+        s.score_text(),
         if report.complete { "" } else { " (inspection incomplete: see NOT INSPECTED)" }
     )?;
     if let Some(d) = &report.diff {
@@ -303,13 +315,19 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
     Ok(())
 }
 
-type GroupKey<'a> = (Option<&'a str>, Severity, &'a str, &'a str);
+/// Namespace, severity, kind, name, and where the object was read from (objects
+/// of one name from different files are different rows).
+type GroupKey<'a> = (Option<&'a str>, Severity, &'a str, &'a str, Option<String>);
 
 /// Groups findings by namespace, severity, kind and name, keeping rule ids sorted.
 fn group_by_object<'a>(findings: &[&'a Finding]) -> BTreeMap<GroupKey<'a>, Vec<&'a Finding>> {
     let mut groups: BTreeMap<GroupKey<'_>, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
-        groups.entry((f.namespace.as_deref(), f.severity, f.kind.as_str(), f.name.as_str())).or_default().push(f);
+        let source = f.source.as_ref().map(crate::inventory::SourceLocation::display);
+        groups
+            .entry((f.namespace.as_deref(), f.severity, f.kind.as_str(), f.name.as_str(), source))
+            .or_default()
+            .push(f);
     }
     for group in groups.values_mut() {
         group.sort_by(|a, b| a.rule.cmp(&b.rule));

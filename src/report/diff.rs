@@ -43,7 +43,9 @@ pub fn apply_diff(report: &mut Report, previous: &Report) {
         }
         // The previous report's own status (new/open against the one before) means nothing here.
         let gone = Finding { status: None, ..f.clone() };
-        let looked = !nothing_verified && !unread.contains(f.section.as_str()) && scope.covers(f.namespace.as_deref());
+        let looked = !nothing_verified
+            && !unread.contains(f.section.as_str())
+            && scope.covers(crate::inventory::applied_namespace(&f.kind, f.namespace.as_deref()));
         if looked { resolved.push(gone) } else { unverified.push(gone) }
     }
     report.diff = Some(Diff { previous_started_at: previous.started_at.clone(), new, open, resolved, unverified });
@@ -73,6 +75,8 @@ mod tests {
             first_seen: None,
             last_seen: None,
             status: None,
+            pods: None,
+            source: None,
         }
     }
 

@@ -29,9 +29,11 @@ impl Finding {
             ),
             reason: None,
             count: None,
+            pods: None,
             first_seen: None,
             last_seen: None,
             status: None,
+            source: None,
         }
     }
 }

@@ -108,6 +108,8 @@ fn finding(rule: &Rule, sec: &str, i: usize) -> Finding {
         first_seen: None,
         last_seen: None,
         status: None,
+        pods: None,
+        source: None,
     }
     .with_container(container.as_deref());
     // Unique identity per finding, as the checks guarantee.

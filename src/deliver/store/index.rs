@@ -105,6 +105,8 @@ struct Row<'a> {
     status_text: &'static str,
     /// The health reasons, comma-separated.
     reasons: String,
+    /// The best-practice score (`91`), or `n/a` when the run evaluated nothing.
+    score: String,
 }
 
 /// What `index.html.hbs` sees.
@@ -139,7 +141,8 @@ pub fn render_index(clusters: &[Latest], generated_at: &str) -> Result<String, T
                 None => (worst, worst),
             };
             let reasons = latest.health.as_ref().map(|h| h.reasons.join(", ")).unwrap_or_default();
-            Row { latest, status, status_text, reasons }
+            let score = latest.summary.score.map_or_else(|| "n/a".to_string(), |s| s.to_string());
+            Row { latest, status, status_text, reasons, score }
         })
         .collect();
     rows.sort_by(|a, b| a.latest.cluster.cmp(&b.latest.cluster));
@@ -165,14 +168,20 @@ mod tests {
             started_at: "2026-11-25T02:00:00Z".into(),
             complete: false,
             health: Some(Health { status: HealthStatus::Degraded, reasons: vec!["1 node NotReady".into()] }),
-            summary: Summary { danger: 3, warning: 12, score: 71, ..Summary::default() },
+            summary: Summary { danger: 3, warning: 12, score: Some(71), ..Summary::default() },
             reports: ReportKeys {
                 html: Some("x/2026/11/25/20261125T020000Z/report.html".into()),
                 csv: None,
                 json: Some("x/2026/11/25/20261125T020000Z/report.json".into()),
             },
         };
-        let html = render_index(&[latest], "2026-11-25T02:05:00Z").unwrap();
+        let unscored = Latest {
+            cluster: "empty".into(),
+            summary: Summary { score: None, ..Summary::default() },
+            ..latest.clone()
+        };
+        let html = render_index(&[latest, unscored], "2026-11-25T02:05:00Z").unwrap();
+        assert!(html.contains("<td class=\"num\">n/a</td>"), "a run that evaluated nothing: {html}");
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("href=\"x/2026/11/25/20261125T020000Z/report.html\""));

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::report::{Finding, FindingStatus, Report};
 
 /// Field names, in the order of each row's entries (the script looks them up by name).
-pub const FIELDS: [&str; 13] = [
+pub const FIELDS: [&str; 14] = [
     "severity",
     "status",
     "section",
@@ -26,17 +26,18 @@ pub const FIELDS: [&str; 13] = [
     "reason",
     "count",
     "lastSeen",
+    "source",
 ];
 
 /// What the `findings-data` script element holds.
 #[derive(Debug, Serialize)]
 pub struct FindingsData {
     /// Names of a row's entries, in order.
-    pub fields: [&'static str; 13],
+    pub fields: [&'static str; 14],
     /// Distinct strings; rows index into it.
     pub strings: Vec<String>,
     /// One per finding, in report order.
-    pub rows: Vec<[u32; 13]>,
+    pub rows: Vec<[u32; 14]>,
     /// Rules with documentation in the page (their ids link to `#rule-<id>`).
     pub documented: Vec<String>,
     /// Whether findings carry a diff status.
@@ -76,7 +77,7 @@ pub fn encode(report: &Report) -> FindingsData {
     }
 }
 
-fn row(f: &Finding, s: &mut Strings) -> [u32; 13] {
+fn row(f: &Finding, s: &mut Strings) -> [u32; 14] {
     let status = match f.status {
         Some(FindingStatus::New) => "new",
         Some(FindingStatus::Open) => "open",
@@ -96,5 +97,6 @@ fn row(f: &Finding, s: &mut Strings) -> [u32; 13] {
         s.id(f.reason.as_deref().unwrap_or("")),
         s.id(&f.count.map(|c| c.to_string()).unwrap_or_default()),
         s.id(f.last_seen.as_deref().unwrap_or("")),
+        s.id(&f.source.as_ref().map(crate::inventory::SourceLocation::display).unwrap_or_default()),
     ]
 }

@@ -105,9 +105,11 @@ pub struct HealthView {
 /// Score and counts.
 #[derive(Debug, Serialize)]
 pub struct SummaryView {
-    /// 0–100.
-    pub score: u8,
-    /// `good` (≥ 80), `fair` (≥ 50) or `poor`.
+    /// 0–100, or `n/a` when nothing was evaluated.
+    pub score: String,
+    /// Whether there is a score (something was evaluated).
+    pub scored: bool,
+    /// `good` (≥ 80), `fair` (≥ 50), `poor`, or `none` without a score.
     pub grade: &'static str,
     /// `stroke-dasharray` of the score ring: the score's share of its circumference.
     pub ring: String,
@@ -373,13 +375,15 @@ pub fn page(report: &Report) -> Page {
             errors: report.coverage.iter().filter(|g| g.kind == GapKind::Error).count(),
         },
         summary: SummaryView {
-            score: s.score,
+            score: s.score.map_or_else(|| "n/a".to_string(), |n| n.to_string()),
+            scored: s.score.is_some(),
             grade: match s.score {
-                80.. => "good",
-                50..=79 => "fair",
-                _ => "poor",
+                Some(80..) => "good",
+                Some(50..=79) => "fair",
+                Some(_) => "poor",
+                None => "none",
             },
-            ring: format!("{:.1} {RING:.1}", RING * f64::from(s.score.min(100)) / 100.0),
+            ring: format!("{:.1} {RING:.1}", RING * f64::from(s.score.unwrap_or(0).min(100)) / 100.0),
             danger: thousands(s.danger),
             warning: thousands(s.warning),
             info: thousands(s.info),
