@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::checks::code::CodeCheck;
 use crate::checks::health::HealthCheck;
-use crate::checks::schema::CompiledSchema;
+use crate::checks::schema::{self, CompiledSchema};
 use crate::report::Severity;
 
 mod compat;
@@ -914,6 +914,7 @@ fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic,
                 });
             }
             let compile = |what: &str, text: &str| {
+                schema::check_pattern_length(&format!("`{what}`"), text)?;
                 regex::RegexBuilder::new(text)
                     .size_limit(1 << 20)
                     .build()

@@ -44,6 +44,10 @@ pub enum Outcome {
     Fail(Option<String>),
     /// The rule does not apply to this subject.
     Skip,
+    /// The rule could not be evaluated on this subject (a templated schema
+    /// that does not compile with its values): a coverage gap saying why,
+    /// neither a pass nor a finding.
+    Unjudged(String),
 }
 
 /// What a rule looks at.
@@ -331,7 +335,10 @@ pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
                 }
                 _ => instance,
             };
-            let valid = schema.is_valid(instance, || context_for(subject));
+            let valid = match schema.validate(instance, || context_for(subject)) {
+                Ok(valid) => valid,
+                Err(why) => return Outcome::Unjudged(why),
+            };
             let reported = match polarity {
                 Polarity::ReportInvalid => !valid,
                 Polarity::ReportValid => valid,
@@ -400,6 +407,18 @@ fn record(rule: &Rule, outcome: Outcome, id: &ObjectRef, container: Option<&str>
     match outcome {
         Outcome::Skip => {}
         Outcome::Pass => eval.passed += 1,
+        Outcome::Unjudged(why) => {
+            let object = match container {
+                Some(c) => format!("{} {} container {c}", id.kind, id.display_name()),
+                None => format!("{} {}", id.kind, id.display_name()),
+            };
+            let resource = format!("rule {} on {object}", rule.id);
+            eval.gaps.push(CoverageGap::error(
+                section_of(rule),
+                resource,
+                format!("{why} (rule from {})", rule.origin),
+            ));
+        }
         Outcome::Fail(message) => {
             let mut f = Finding::new(rule, section_of(rule), id).with_container(container);
             if let Some(m) = message {
