@@ -58,7 +58,7 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     let mut rule_files = file.rules.clone();
     rule_files.extend(args.rules.iter().cloned());
     // Rules and config are validated before anything is read from the cluster.
-    let rules = RuleSet::load(&rule_files)?;
+    let rules = RuleSet::load(&rule_files)?.with_settings(&file.inspection);
     let scope = namespace_filter(&args.scope, &file);
     let source = source_of(&args.snapshot, &args.cluster);
     // Checked before the inspection, which may take minutes.

@@ -92,7 +92,7 @@ impl Job {
     ) -> Result<Self, JobError> {
         let mut rule_files = config.rules.clone();
         rule_files.extend(extra_rules.iter().cloned());
-        let rules = RuleSet::load(&rule_files)?;
+        let rules = RuleSet::load(&rule_files)?.with_settings(&config.inspection);
         let fail_on = fail_on.or(config.fail_on);
         let mut formats: Vec<Format> = config
             .outputs

@@ -50,6 +50,7 @@ fn report(cluster: &str, started_at: &str, danger: usize) -> Report {
         summary: Summary::from_findings(&findings, 10),
         coverage: vec![],
         findings,
+        exemptions: Vec::new(),
         scope: None,
         rules: Default::default(),
         diff: None,

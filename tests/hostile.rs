@@ -468,3 +468,65 @@ fn a_templated_schema_that_breaks_on_one_object_is_a_gap_naming_rule_and_object(
     let reason = gaps[0]["reason"].as_str().unwrap();
     assert!(reason.contains("does not compile") && reason.contains(arg(&rules)), "{reason}");
 }
+
+/// A pod that exempts itself from every rule while running privileged, with
+/// the host's PID namespace and its root filesystem mounted.
+const SELF_EXEMPT: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: miner\n  namespace: shop\n  annotations: {polaris.fairwinds.com/exempt: \"true\"}\nspec:\n  hostPID: true\n  volumes: [{name: root, hostPath: {path: /}}]\n  containers:\n  - name: miner\n    image: evil/miner:1\n    securityContext: {privileged: true}\n    volumeMounts: [{name: root, mountPath: /host}]\n";
+
+#[test]
+fn a_self_exempting_pod_is_listed_and_the_config_can_ignore_annotations() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = write(dir.path(), "pod.yaml", SELF_EXEMPT);
+    let run = ke(&["diag", "--snapshot", arg(&snapshot), "-o", "json"], MINUTE);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    // It gave zero findings and a score of 100 with no trace anywhere.
+    assert_eq!(report["findings"], serde_json::json!([]));
+    let exempted = report["exemptions"].as_array().unwrap();
+    assert_eq!(exempted.len(), 1, "{exempted:?}");
+    let e = &exempted[0];
+    assert_eq!((&e["kind"], &e["namespace"], &e["name"]), (&"Pod".into(), &"shop".into(), &"miner".into()));
+    assert_eq!((&e["source"], &e["origin"]), (&"annotation".into(), &"polaris.fairwinds.com/exempt".into()));
+    let rules: Vec<&str> = e["rules"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    for rule in ["runAsPrivileged", "hostPIDSet", "hostPathSet"] {
+        assert!(rules.contains(&rule), "{rules:?}");
+    }
+
+    let table = ke(&["diag", "--snapshot", arg(&snapshot)], MINUTE);
+    let line = table.stdout.lines().find(|l| l.contains("miner")).unwrap_or_else(|| panic!("{}", table.stdout));
+    assert!(line.contains("annotation polaris.fairwinds.com/exempt") && line.contains("runAsPrivileged"), "{line}");
+    assert!(table.stdout.contains("score 100/100 (Polaris); 1 exempted by annotation (see EXEMPTED)"));
+    let html = ke(&["diag", "--snapshot", arg(&snapshot), "-o", "html"], MINUTE);
+    assert!(
+        html.stdout.contains(r#"<span class="n">1</span><span class="l">exempted (1 by annotation)</span>"#),
+        "the summary counts it"
+    );
+    assert!(html.stdout.contains("<td class=\"obj\">Pod/miner</td>"), "the Exemptions section lists it");
+
+    // The config switch: annotations are ignored, the pod is judged.
+    let config = write(dir.path(), "kubeeye.yaml", "inspection:\n  exemptions: {annotations: false}\n");
+    let run = ke(&["diag", "--snapshot", arg(&snapshot), "--config", arg(&config), "-o", "json"], MINUTE);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let found: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    for rule in ["runAsPrivileged", "hostPIDSet", "hostPathSet"] {
+        assert!(found.contains(&rule), "{found:?}");
+    }
+    assert_eq!(report["exemptions"], serde_json::json!([]));
+}
+
+#[test]
+fn config_exemptions_name_their_rule_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = write(dir.path(), "pod.yaml", POD);
+    let rules = write(
+        dir.path(),
+        "rules.yaml",
+        "exemptions:\n  - namespace: shop\n    controllerNames: [web]\n    rules: [runAsRootAllowed, livenessProbeMissing]\n",
+    );
+    let run = ke(&["diag", "--snapshot", arg(&snapshot), "-f", arg(&rules), "-o", "json"], MINUTE);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["exemptions"],
+        serde_json::json!([{"kind": "Pod", "namespace": "shop", "name": "web", "source": "config",
+            "origin": arg(&rules), "rules": ["livenessProbeMissing", "runAsRootAllowed"]}])
+    );
+}

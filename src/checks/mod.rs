@@ -82,6 +82,8 @@ pub struct Evaluation {
     pub passed: usize,
     /// Sources the checks needed and the inventory lacks.
     pub gaps: Vec<CoverageGap>,
+    /// Objects exemptions took out of rules.
+    pub exempted: exempt::Exempted,
 }
 
 /// Evaluates every enabled rule on an inventory held in memory, with default settings.
@@ -279,10 +281,12 @@ impl<'i, 'r> Inspector<'i, 'r> {
         let s = &mut self.state;
         let eval = &mut s.eval;
         for rule in s.pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
-            if !exempt::is_exempt(rule, &w.id, None, &annotations, s.rules) {
-                let outcome = run(rule, Subject::Workload(&w), &self.index);
-                record(rule, outcome, &w.id, None, eval);
+            if let Some(by) = exempt::exemption(rule, &w.id, None, &annotations, s.rules) {
+                eval.exempted.record(&w.id, rule, by);
+                continue;
             }
+            let outcome = run(rule, Subject::Workload(&w), &self.index);
+            record(rule, outcome, &w.id, None, eval);
         }
         for (raw, init) in w.containers() {
             // Merged once per container, shared by every rule that inherits the pod's securityContext.
@@ -293,7 +297,8 @@ impl<'i, 'r> Inspector<'i, 'r> {
                 if (init && rule.skip_init_containers) || (!init && rule.skip_containers) {
                     continue;
                 }
-                if exempt::is_exempt(rule, &w.id, name, &annotations, s.rules) {
+                if let Some(by) = exempt::exemption(rule, &w.id, name, &annotations, s.rules) {
+                    eval.exempted.record(&w.id, rule, by);
                     continue;
                 }
                 let outcome = run(rule, Subject::Container(&w, &container), &self.index);
@@ -305,7 +310,10 @@ impl<'i, 'r> Inspector<'i, 'r> {
     fn object_rules(&mut self, object: &Object) {
         let s = &mut self.state;
         for rule in s.kind_rules.iter().filter(|r| r.target.selects_object(&object.id.kind)) {
-            if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], s.rules) {
+            if let Some(by) =
+                exempt::exemption(rule, &object.id, None, &[object.metadata().get("annotations")], s.rules)
+            {
+                s.eval.exempted.record(&object.id, rule, by);
                 continue;
             }
             let outcome = run(rule, Subject::Object(object), &self.index);
