@@ -42,9 +42,10 @@ pub fn is_sensitive_name(name: &str) -> bool {
 }
 
 /// Whether a value is shaped like a credential (a private key, a cloud or
-/// GitHub/Slack token, `password=…`), whatever its name.
+/// GitHub/Slack token, `password=…`), whatever its name, or is the marker a
+/// redacted `ke snapshot` left where such a value was.
 pub fn is_secret_value(value: &str) -> bool {
-    SECRET_VALUE.is_match(value)
+    SECRET_VALUE.is_match(value) || value.contains(crate::text::REDACTED_CREDENTIAL)
 }
 
 /// Keys of a ConfigMap's `data` whose name or value looks like a secret.
@@ -53,7 +54,7 @@ pub fn configmap_keys(configmap: &Value) -> Vec<String> {
     data.iter()
         .filter(|(k, v)| {
             let value = v.as_str().unwrap_or_default();
-            (is_sensitive_name(k) && !value.is_empty()) || SECRET_VALUE.is_match(value)
+            (is_sensitive_name(k) && !value.is_empty()) || is_secret_value(value)
         })
         .map(|(k, _)| k.clone())
         .collect()
