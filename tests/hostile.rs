@@ -530,3 +530,45 @@ fn config_exemptions_name_their_rule_file() {
             "origin": arg(&rules), "rules": ["livenessProbeMissing", "runAsRootAllowed"]}])
     );
 }
+
+#[test]
+fn a_late_local_write_failure_still_archives_from_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, store) = (dir.path().join("out"), dir.path().join("store"));
+    std::fs::create_dir(&out).unwrap();
+    // The outputs directory is writable (the up-front check passes), but the
+    // run's own directory cannot be made: a file sits where it goes.
+    write(&out, "late", "not a directory");
+    let config = write(
+        dir.path(),
+        "kubeeye.yaml",
+        &format!(
+            "cluster: late\noutputs: {{directory: {}}}\nstorage: {{url: 'file://{}'}}\n",
+            out.display(),
+            store.display()
+        ),
+    );
+    let run = ke(&["run", "--snapshot", "examples/demo-cluster", "--config", arg(&config)], MINUTE);
+    // A delivery failed (the local copy); the archive did not.
+    assert_eq!(run.code, Some(4), "{}\n{}", run.stdout, run.stderr);
+    let local = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("FAILED") && l.contains("local"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(local.contains(&format!("cannot create {}", out.join("late").display())), "{local}");
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("ok") && l.contains("store") && l.contains("uploaded")),
+        "{}",
+        run.stdout
+    );
+    let latest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("late/latest.json")).unwrap()).unwrap();
+    let json_key = latest["reports"]["json"].as_str().unwrap();
+    let archived: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(json_key)).unwrap()).unwrap();
+    assert_eq!(archived["cluster"]["name"], "late");
+    for format in ["html", "csv"] {
+        let key = latest["reports"][format].as_str().unwrap();
+        assert!(store.join(key).is_file(), "{key}");
+    }
+}
