@@ -424,6 +424,37 @@ fn a_snapshot_masks_values_by_default_and_keeps_the_findings() {
 }
 
 #[test]
+fn a_plain_http_api_server_makes_the_certificate_check_unavailable_and_warns() {
+    // As through `kubectl proxy`: http://, no TLS to read a certificate from.
+    let mut values = small_cluster();
+    values.extend(shifted(Path::new("tests/fixtures/NodeDisk/pass.yaml")));
+    let server =
+        FakeApiServer::start(FakeCluster::from_values(values), Options { plain_http: true, ..Options::default() });
+    assert!(server.url().starts_with("http://"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.kubeconfig(&kubeconfig);
+    let run = ke(&["diag", "--kubeconfig", kubeconfig.to_str().unwrap(), "-o", "json"]);
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", run.stdout, run.stderr));
+    common::schema::assert_valid_report(&report);
+    let coverage = report["coverage"].as_array().unwrap();
+    let gap = coverage
+        .iter()
+        .find(|g| g["resource"] == "apiserver serving certificate")
+        .unwrap_or_else(|| panic!("{coverage:?}"));
+    assert_eq!(gap["kind"], "unavailable", "{gap}");
+    assert!(gap["reason"].as_str().unwrap().contains("plain http"), "{gap}");
+    // Everything else was read: the run is complete, and it was inspected over http.
+    assert_eq!(report["complete"], true, "{coverage:?}");
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "PodIOError"));
+    assert!(server.stats().log.iter().any(|r| r.path.starts_with("/api/v1/")));
+    let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.contains("sent in clear")).collect();
+    assert_eq!(warnings.len(), 1, "warned once: {}", run.stderr);
+    assert!(warnings[0].contains(&server.url()), "{}", warnings[0]);
+}
+
+#[test]
 fn install_and_uninstall_node_problem_detector_with_server_side_apply() {
     let cluster = Cluster::start(small_cluster(), Faults::default());
     let first = ke(&["install", "npd", "--kubeconfig", cluster.kc()]);
