@@ -130,16 +130,6 @@ impl Exempted {
             })
             .collect()
     }
-
-    /// How many objects are listed.
-    pub fn len(&self) -> usize {
-        self.by_object.len()
-    }
-
-    /// Whether nothing was exempted.
-    pub fn is_empty(&self) -> bool {
-        self.by_object.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -199,5 +189,51 @@ mod tests {
             let other = other.expect("another rule");
             assert!(!is_exempt(other, &web, None, &[Some(&kubeeye)], &config), "`{old}` exempts {} only", id);
         }
+    }
+
+    #[test]
+    fn an_exemption_says_where_it_comes_from() {
+        let rules = RuleSet::builtin().expect("built-in rules load");
+        let rule = rules.get("runAsPrivileged").expect("rule");
+        let web = ObjectRef {
+            group: "apps".into(),
+            kind: "DaemonSet".into(),
+            namespace: Some("ops".into()),
+            name: "web".into(),
+        };
+        let by = |annotations: Value, set: &RuleSet| exemption(rule, &web, None, &[Some(&annotations)], set);
+        let annotation = |key: &str| Some(ExemptedBy { source: ExemptionSource::Annotation, origin: key.into() });
+        let none = RuleSet::default();
+        assert_eq!(
+            by(json!({"polaris.fairwinds.com/exempt": "TRUE"}), &none),
+            annotation("polaris.fairwinds.com/exempt")
+        );
+        assert_eq!(
+            by(json!({"polaris.fairwinds.com/runAsPrivileged-exempt": "true"}), &none),
+            annotation("polaris.fairwinds.com/runAsPrivileged-exempt")
+        );
+        assert_eq!(by(json!({"kubeeye.io/exempt": "x, runAsPrivileged"}), &none), annotation("kubeeye.io/exempt"));
+        assert_eq!(by(json!({"kubeeye.io/exempt": "hostPIDSet"}), &none), None);
+        let config = RuleSet {
+            exemptions: vec![Exemption {
+                namespace: Some("ops".into()),
+                origin: "team.yaml".into(),
+                ..Exemption::default()
+            }],
+            ..RuleSet::default()
+        };
+        let from_config = Some(ExemptedBy { source: ExemptionSource::Config, origin: "team.yaml".into() });
+        assert_eq!(by(json!({}), &config), from_config);
+        // Annotations ignored: only the config decides.
+        let strict = RuleSet { annotation_exemptions_disallowed: true, ..RuleSet::default() };
+        assert_eq!(by(json!({"polaris.fairwinds.com/exempt": "true"}), &strict), None);
+
+        let mut exempted = Exempted::default();
+        exempted.record(&web, rule, annotation("kubeeye.io/exempt").expect("some"));
+        exempted.record(&web, rules.get("hostPIDSet").expect("rule"), annotation("kubeeye.io/exempt").expect("some"));
+        exempted.record(&web, rule, annotation("kubeeye.io/exempt").expect("some"));
+        let list = exempted.into_list();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].rules, ["hostPIDSet", "runAsPrivileged"]);
     }
 }
