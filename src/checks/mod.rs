@@ -421,6 +421,8 @@ fn record(rule: &Rule, outcome: Outcome, id: &ObjectRef, container: Option<&str>
                 None => format!("{} {}", id.kind, id.display_name()),
             };
             let resource = format!("rule {} on {object}", rule.id);
+            // The reason may quote a pattern filled from the object: a few hundred characters say enough.
+            let why = crate::text::truncate(&why, 500);
             eval.gaps.push(CoverageGap::error(
                 section_of(rule),
                 resource,
