@@ -11,6 +11,7 @@ use crate::cli::{
 };
 use crate::collect::client::ClusterAccess;
 use crate::collect::live::LiveCollector;
+use crate::collect::redact::Redaction;
 use crate::collect::snapshot::SnapshotWriter;
 use crate::config::FileConfig;
 use crate::exit::ExitStatus;
@@ -58,7 +59,7 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     let mut rule_files = file.rules.clone();
     rule_files.extend(args.rules.iter().cloned());
     // Rules and config are validated before anything is read from the cluster.
-    let rules = RuleSet::load(&rule_files)?;
+    let rules = RuleSet::load(&rule_files)?.with_settings(&file.inspection);
     let scope = namespace_filter(&args.scope, &file);
     let source = source_of(&args.snapshot, &args.cluster);
     // Checked before the inspection, which may take minutes.
@@ -192,7 +193,9 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
 fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let file = args.config.as_deref().map(FileConfig::load).transpose()?.unwrap_or_default();
     let scope = namespace_filter(&args.scope, &file);
-    let mut writer = SnapshotWriter::create(&args.output).map_err(anyhow::Error::msg)?;
+    let redaction =
+        (!args.keep_values).then_some(Redaction { is_credential: crate::checks::sensitive::is_secret_value });
+    let mut writer = SnapshotWriter::create(&args.output, redaction).map_err(anyhow::Error::msg)?;
     let access = access_of(&args.cluster);
     let settings = file.inspection.clone();
     let runtime = inspect::runtime()?;
@@ -223,6 +226,14 @@ fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStat
         )
         .map_err(anyhow::Error::msg)?;
     writeln!(out, "wrote {written} objects to {}", args.output.display())?;
+    if args.keep_values {
+        writeln!(out, "values kept as read (--keep-values): treat the bundle as you would the cluster's secrets")?;
+    } else {
+        writeln!(
+            out,
+            "values masked: env values, ConfigMap data, secrets in args, logs and annotations (--keep-values keeps them)"
+        )?;
+    }
     for gap in &inventory.gaps {
         writeln!(out, "  not read: {} {}: {}", gap.section, gap.resource, gap.reason)?;
     }

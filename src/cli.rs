@@ -53,8 +53,13 @@ ke diag -f rules.yaml --fail-on danger      custom rules; exit 1 on a danger fin
     /// Save what ke reads from a cluster to a directory, for `ke diag --snapshot` later.
     #[command(long_about = "Save what ke reads from a cluster to a directory: the objects the checks use, \
 Warning events, the tails of container logs, health endpoints, node metrics and kubelet summaries. \
-`ke diag --snapshot DIR` then reproduces the same findings offline (support bundles, review). \
-Secrets are never read; container logs may contain sensitive data: review before sharing.")]
+`ke diag --snapshot DIR` then reproduces the same findings offline (support bundles, review).\n\n\
+Secrets are never read, and values are masked by default, because bundles get passed around: literal \
+environment values, ConfigMap data and kubectl's last-applied-configuration become \
+`(redacted by ke snapshot)` (or `(credential redacted by ke snapshot)` where the value looked like one, \
+so the sensitive-data rules still fire), and passwords, tokens, keys and URL credentials inside args, \
+commands, annotations, event messages and log lines become `***`. --keep-values writes everything as \
+read (for custom rules that inspect such values); treat that bundle like the cluster's secrets.")]
     Snapshot(SnapshotArgs),
     /// Install a component ke relies on into the cluster (server-side apply).
     #[command(long_about = "Install a component ke relies on into the cluster, with server-side apply \
@@ -146,6 +151,12 @@ pub struct SnapshotArgs {
     /// Config file (its `inspection:` settings: page size, log limits …).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Write values as read. By default literal env values, ConfigMap data and
+    /// kubectl's last-applied-configuration are masked, and secret-looking parts
+    /// of args, commands, annotations, event messages and logs; the masked bundle
+    /// gives the same findings.
+    #[arg(long)]
+    pub keep_values: bool,
 }
 
 /// `ke diag` options.

@@ -24,6 +24,25 @@ pub struct InspectSettings {
     pub logs: LogSettings,
     /// How the live collector talks to the API server.
     pub collection: CollectionSettings,
+    /// Which exemptions apply.
+    pub exemptions: ExemptionSettings,
+}
+
+/// Which exemptions apply. Every exemption that applied is listed in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ExemptionSettings {
+    /// Exemption annotations on objects (`polaris.fairwinds.com/exempt`,
+    /// `kubeeye.io/exempt` …) apply. `false`: they are ignored, so whoever can
+    /// annotate a workload cannot take it out of the inspection (Polaris's
+    /// `disallowAnnotationExemptions` in a rule file does the same).
+    pub annotations: bool,
+}
+
+impl Default for ExemptionSettings {
+    fn default() -> Self {
+        ExemptionSettings { annotations: true }
+    }
 }
 
 /// Thresholds of the node, certificate, lease and pod checks.

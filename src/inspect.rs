@@ -219,6 +219,7 @@ impl Inspected {
             summary: Summary::from_findings(&self.evaluation.findings, self.evaluation.passed),
             coverage: self.gaps,
             findings: self.evaluation.findings,
+            exemptions: self.evaluation.exempted.into_list(),
             scope: self.scope,
             rules: docs,
             diff: None,

@@ -309,6 +309,10 @@ pub struct Report {
     pub coverage: Vec<CoverageGap>,
     /// The findings, sorted by severity, namespace, kind, name, container, rule.
     pub findings: Vec<Finding>,
+    /// Objects that exemptions took out of some rules, so that an object
+    /// exempting itself is never invisible. Absent in reports written before it existed.
+    #[serde(default)]
+    pub exemptions: Vec<ExemptedObject>,
     /// The namespaces covered, when the inspection was limited to some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ReportScope>,
@@ -318,6 +322,46 @@ pub struct Report {
     /// Comparison with a previous report (`--previous`, or the last run in the store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<Diff>,
+}
+
+/// One object some rules skipped because of an exemption, and where the exemption comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExemptedObject {
+    /// Kind of the object (as findings name it: a controller, not its pods).
+    pub kind: String,
+    /// Namespace, absent for cluster-scoped objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Object name.
+    pub name: String,
+    /// An annotation on the object (or its pod template), or a config exemption.
+    pub source: ExemptionSource,
+    /// The annotation key (`polaris.fairwinds.com/exempt`), or the file of the
+    /// config exemption (`built-in` for kubeeye's defaults, `rules/exemptions.yaml`).
+    pub origin: String,
+    /// The rules it was not evaluated by, sorted.
+    pub rules: Vec<String>,
+}
+
+/// Where an exemption comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExemptionSource {
+    /// An annotation on the object itself: whoever can edit it can exempt it.
+    Annotation,
+    /// An `exemptions:` entry of a rule file (kubeeye's defaults included).
+    Config,
+}
+
+impl ExemptionSource {
+    /// `annotation` or `config`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExemptionSource::Annotation => "annotation",
+            ExemptionSource::Config => "config",
+        }
+    }
 }
 
 /// The cluster's health: up or not, and why, decided from the findings of the
@@ -568,10 +612,11 @@ pub struct Diff {
 }
 
 /// Current [`Report::schema_version`]. Version 2 added `health` and `overview`.
-pub const SCHEMA_VERSION: &str = "2";
+pub const SCHEMA_VERSION: &str = "3";
 
-/// Versions [`read_report`] accepts: this one, and 1, which lacks `health` and `overview`.
-pub const READABLE_SCHEMA_VERSIONS: &[&str] = &["1", SCHEMA_VERSION];
+/// Versions [`read_report`] accepts: this one, 2, which lacks `exemptions`,
+/// and 1, which also lacks `health` and `overview`.
+pub const READABLE_SCHEMA_VERSIONS: &[&str] = &["1", "2", SCHEMA_VERSION];
 
 impl Report {
     /// Whether any finding reaches `threshold`.

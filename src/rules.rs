@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::checks::code::CodeCheck;
 use crate::checks::health::HealthCheck;
-use crate::checks::schema::CompiledSchema;
+use crate::checks::schema::{self, CompiledSchema};
 use crate::report::Severity;
 
 mod compat;
@@ -466,6 +466,9 @@ pub struct Exemption {
     /// Rule ids; empty = every rule.
     #[serde(default)]
     pub rules: Vec<String>,
+    /// The rule file it comes from (`built-in` for kubeeye's defaults), for reports.
+    #[serde(skip)]
+    pub origin: String,
 }
 
 /// Every rule in effect, plus exemptions.
@@ -505,6 +508,12 @@ impl RuleSet {
         Self::from_sources(&sources)
     }
 
+    /// Applies the config's say on exemptions (`inspection.exemptions`).
+    pub fn with_settings(mut self, settings: &crate::config::InspectSettings) -> Self {
+        self.annotation_exemptions_disallowed |= !settings.exemptions.annotations;
+        self
+    }
+
     /// Loads rules from `(file name, text, is_builtin)` triples.
     pub fn from_sources(sources: &[(String, String, bool)]) -> Result<Self, RuleError> {
         let mut set = RuleSet::default();
@@ -542,10 +551,12 @@ impl RuleSet {
                 }
                 overrides.push((file.clone(), id, severity));
             }
+            let origin = if *builtin { "built-in".to_string() } else { file.clone() };
+            let exemptions = parsed.exemptions.into_iter().map(|e| Exemption { origin: origin.clone(), ..e });
             if *builtin {
-                builtin_exemptions.extend(parsed.exemptions);
+                builtin_exemptions.extend(exemptions);
             } else {
-                set.exemptions.extend(parsed.exemptions);
+                set.exemptions.extend(exemptions);
                 default_exemptions &= parsed.default_exemptions.unwrap_or(true);
             }
             set.allowed_registries.extend(parsed.allowed_registries);
@@ -914,6 +925,7 @@ fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic,
                 });
             }
             let compile = |what: &str, text: &str| {
+                schema::check_pattern_length(&format!("`{what}`"), text)?;
                 regex::RegexBuilder::new(text)
                     .size_limit(1 << 20)
                     .build()

@@ -10,7 +10,7 @@ use crate::clock;
 use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::config::{FileConfig, NotifyWhen, ReportFormat};
 use crate::deliver::secret::{self, SecretError};
-use crate::deliver::store::{ReportStore, StoreError};
+use crate::deliver::store::{Rendered, ReportStore, StoreError};
 use crate::deliver::templates::{self, DigestView, Escape};
 use crate::deliver::{Delivery, Digest, email, webhook};
 use crate::exit::ExitStatus;
@@ -92,7 +92,7 @@ impl Job {
     ) -> Result<Self, JobError> {
         let mut rule_files = config.rules.clone();
         rule_files.extend(extra_rules.iter().cloned());
-        let rules = RuleSet::load(&rule_files)?;
+        let rules = RuleSet::load(&rule_files)?.with_settings(&config.inspection);
         let fail_on = fail_on.or(config.fail_on);
         let mut formats: Vec<Format> = config
             .outputs
@@ -156,7 +156,8 @@ impl Job {
             Ok(None) => {}
             Err(e) => deliveries.push(e.delivery(self.store.location(&format!("{}/latest.json", report.cluster.name)))),
         }
-        let (files, csv, errors) = self.write_local(&report);
+        let Local { rendered, files, errors } = self.write_local(&report);
+        let csv = rendered.iter().find(|r| r.format == Format::Csv.extension()).map(|r| r.bytes.to_vec());
         for e in errors {
             deliveries.push(Delivery {
                 channel: "local".into(),
@@ -166,8 +167,9 @@ impl Job {
                 detail: e,
             });
         }
+        // From memory: a report whose local copy failed (a full disk) is still archived.
         let archived =
-            if files.is_empty() { None } else { Some(self.store.archive(&report, &files, clock::now()).await) };
+            if rendered.is_empty() { None } else { Some(self.store.archive(&report, &rendered, clock::now()).await) };
         let report_url = archived.as_ref().and_then(|a| a.report_url.clone());
         deliveries.extend(archived.into_iter().flat_map(|a| a.deliveries));
         let digest = Digest::from_report(&report, report_url);
@@ -232,33 +234,33 @@ impl Job {
     }
 
     /// Renders every format into memory and writes it under the outputs
-    /// directory in the archive's layout; returns the files and the CSV bytes.
-    fn write_local(&self, report: &Report) -> (Vec<PathBuf>, Option<Vec<u8>>, Vec<String>) {
-        let dir = local_dir(&self.config.outputs.directory, report);
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            return (Vec::new(), None, vec![format!("cannot create {}: {e}", dir.display())]);
-        }
-        let (mut files, mut csv, mut errors) = (Vec::new(), None, Vec::new());
+    /// directory in the archive's layout. A write that fails is an error in
+    /// the list; the rendered reports are returned all the same.
+    fn write_local(&self, report: &Report) -> Local {
+        let mut local = Local::default();
         // JSON first: it is the next run's baseline, and the one format that must not be lost.
         let mut formats = self.formats.clone();
         formats.sort_by_key(|f| *f != Format::Json);
         for format in formats {
             let mut bytes = Vec::new();
-            if let Err(e) = render::write(report, format, &mut bytes) {
-                errors.push(format!("rendering {}: {e}", format.extension()));
-                continue;
+            match render::write(report, format, &mut bytes) {
+                Ok(()) => local.rendered.push(Rendered { format: format.extension(), bytes: bytes.into() }),
+                Err(e) => local.errors.push(format!("rendering {}: {e}", format.extension())),
             }
-            let path = dir.join(format!("report.{}", format.extension()));
-            if let Err(e) = std::fs::write(&path, &bytes) {
-                errors.push(format!("cannot write {}: {e}", path.display()));
-                continue;
-            }
-            if format == Format::Csv {
-                csv = Some(bytes);
-            }
-            files.push(path);
         }
-        (files, csv, errors)
+        let dir = local_dir(&self.config.outputs.directory, report);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            local.errors.push(format!("cannot create {}: {e}", dir.display()));
+            return local;
+        }
+        for r in &local.rendered {
+            let path = dir.join(format!("report.{}", r.format));
+            match std::fs::write(&path, &r.bytes) {
+                Ok(()) => local.files.push(path),
+                Err(e) => local.errors.push(format!("cannot write {}: {e}", path.display())),
+            }
+        }
+        local
     }
 
     fn should_notify(&self, report: &Report) -> bool {
@@ -270,6 +272,17 @@ impl Job {
             NotifyWhen::Always => true,
         }
     }
+}
+
+/// A run's reports: rendered in memory, and the local files that could be written.
+#[derive(Debug, Default)]
+struct Local {
+    /// Every format that rendered.
+    rendered: Vec<Rendered>,
+    /// The files written.
+    files: Vec<PathBuf>,
+    /// What failed, rendering or writing.
+    errors: Vec<String>,
 }
 
 /// `<dir>/<cluster>/<YYYY>/<MM>/<DD>/<timestamp>/`: the archive's layout, so

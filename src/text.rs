@@ -55,6 +55,13 @@ pub fn redact_secrets(line: &str) -> String {
     text.into_owned()
 }
 
+/// What `ke snapshot` writes in place of a value it masks.
+pub const REDACTED: &str = "(redacted by ke snapshot)";
+
+/// What `ke snapshot` writes in place of a value shaped like a credential; the
+/// checks recognise it as one, so a redacted snapshot gives the same findings.
+pub const REDACTED_CREDENTIAL: &str = "(credential redacted by ke snapshot)";
+
 /// A count with thousands separators: `38149` → `38,149`.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();

@@ -1005,3 +1005,44 @@ fn kubeeye_v01_check_files_load_as_custom_checks() {
     assert_eq!(hits("runningAsNonRoot"), ["legacy/sidecar"], "schemaTarget Pod sees the pod with this container alone");
     assert_eq!(findings(&report, "runningAsNonRoot")[0]["message"], "Should not be allowed to run as root");
 }
+
+/// `scripts/pin-base-images` on a copy of `deploy/Dockerfile`, with a stand-in
+/// resolver (this machine reaches no registry): every FROM gets a digest, the
+/// rest stays byte for byte, and `--check` tells pinned from unpinned.
+#[test]
+fn the_release_script_pins_the_dockerfile_base_images_by_digest() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dockerfile = dir.path().join("Dockerfile");
+    let original = std::fs::read_to_string("deploy/Dockerfile").unwrap();
+    std::fs::write(&dockerfile, &original).unwrap();
+    let resolver = dir.path().join("resolve");
+    std::fs::write(&resolver, "#!/usr/bin/env bash\necho \"sha256:$(printf %s \"$1\" | sha256sum | cut -d' ' -f1)\"\n")
+        .unwrap();
+    std::fs::set_permissions(&resolver, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = |args: &[&str]| {
+        std::process::Command::new("scripts/pin-base-images")
+            .args(args)
+            .arg(&dockerfile)
+            .env("KE_DIGEST_CMD", &resolver)
+            .output()
+            .unwrap()
+    };
+    let check = script(&["--check"]);
+    assert_eq!(check.status.code(), Some(1), "the repository's Dockerfile is unpinned until release");
+    assert!(String::from_utf8_lossy(&check.stderr).contains("gcr.io/distroless/cc-debian12:nonroot"));
+    let pin = script(&[]);
+    assert!(pin.status.success(), "{}", String::from_utf8_lossy(&pin.stderr));
+    let pinned = std::fs::read_to_string(&dockerfile).unwrap();
+    let froms: Vec<&str> = pinned.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(froms.len(), 2, "{pinned}");
+    for from in &froms {
+        let image = from.split_whitespace().nth(1).unwrap();
+        let (_, digest) = image.split_once("@sha256:").unwrap_or_else(|| panic!("{from}"));
+        assert_eq!(digest.len(), 64, "{from}");
+    }
+    assert!(froms[0].ends_with(" AS build"), "{}", froms[0]);
+    let others = |text: &str| text.lines().filter(|l| !l.starts_with("FROM ")).collect::<Vec<_>>().join("\n");
+    assert_eq!(others(&pinned), others(&original));
+    assert!(script(&["--check"]).status.success());
+}

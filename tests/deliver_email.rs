@@ -198,3 +198,34 @@ async fn a_missing_password_or_bad_settings_fail_clearly_without_sending() {
     assert!(email::send_with(&nobody, &digest(), None, fast()).await.detail.contains("no recipient"));
     assert!(server.messages().is_empty());
 }
+
+#[tokio::test]
+async fn a_server_that_floods_its_replies_is_left_after_a_bounded_read() {
+    use crate::support::smtp::{Flood, start_flooding};
+    for flood in [Flood::EndlessGreeting, Flood::EndlessEhloReply] {
+        let (port, sent) = start_flooding(flood);
+        let started = Instant::now();
+        let delivery = email::send_with(&settings(port), &digest(), None, fast()).await;
+        let took = started.elapsed();
+        assert!(!delivery.ok, "{flood:?}: {delivery:?}");
+        // Before: read until the exchange's bound (15 s here) three times over,
+        // as much as the server could send in that time.
+        assert!(took < Duration::from_secs(5), "{flood:?}: {took:?}");
+        assert!(delivery.detail.contains("without waiting for a command"), "{flood:?}: {}", delivery.detail);
+        assert_eq!(delivery.attempts, 1, "{flood:?}: a flood is not retried");
+        let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(sent < 64 << 20, "{flood:?}: the server got {sent} bytes out before ke hung up");
+    }
+}
+
+#[tokio::test]
+async fn implicit_tls_with_a_private_ca() {
+    let server = SmtpServer::start_implicit_tls();
+    let settings = EmailSettings { tls: EmailTls::Tls, ca_file: server.ca_file.clone(), ..settings(server.port) };
+    let delivery = email::send_with(&settings, &digest(), None, fast()).await;
+    assert!(delivery.ok, "{delivery:?}");
+    assert_eq!(server.messages().len(), 1);
+    // Without the CA the handshake fails, once.
+    let delivery = email::send_with(&EmailSettings { ca_file: None, ..settings }, &digest(), None, fast()).await;
+    assert!(!delivery.ok && delivery.attempts == 1, "{delivery:?}");
+}

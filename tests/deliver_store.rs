@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kubeeye::config::{Retention, StorageSettings};
 use kubeeye::deliver::retry::Backoff;
-use kubeeye::deliver::store::{Latest, ReportStore, StoreErrorKind};
+use kubeeye::deliver::store::{Latest, Rendered, ReportStore, StoreErrorKind};
 use kubeeye::report::{Cluster, Finding, Report, Severity, Summary, Tool};
 
 use crate::support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
@@ -52,6 +52,7 @@ fn report(cluster: &str, started_at: &str, danger: usize) -> Report {
         summary: Summary::from_findings(&findings, 10),
         coverage: vec![],
         findings,
+        exemptions: Vec::new(),
         scope: None,
         rules: Default::default(),
         diff: None,
@@ -66,6 +67,11 @@ fn write_local(dir: &Path, report: &Report) -> Vec<PathBuf> {
     std::fs::write(&files[1], "severity,rule\ndanger,runAsPrivileged\n").expect("test setup");
     std::fs::write(&files[2], serde_json::to_vec_pretty(report).expect("test setup")).expect("test setup");
     files
+}
+
+/// The reports as `ke run` hands them to the store: rendered, in memory.
+fn rendered(files: &[PathBuf]) -> Vec<Rendered> {
+    files.iter().map(|f| Rendered::read(f).expect("test setup")).collect()
 }
 
 /// S3 settings for the test server, credentials from files as a mounted Secret would give them.
@@ -118,7 +124,7 @@ async fn archive_writes_the_layout_reads_the_previous_run_and_prunes_only_its_ow
         let before = store.previous("prod-eu").await.unwrap();
         assert_eq!(before.as_ref(), previous_reports.last(), "run {i} reads the run before it");
         let files = write_local(&work.path().join(format!("run{i}")), &run);
-        let archived = store.archive(&run, &files, ts(day)).await;
+        let archived = store.archive(&run, &rendered(&files), ts(day)).await;
         assert!(archived.ok(), "{:#?}", archived.deliveries);
         assert!(files.iter().all(|f| f.exists()), "local copies stay");
         previous_reports.push(run);
@@ -183,7 +189,7 @@ async fn archive_writes_the_layout_reads_the_previous_run_and_prunes_only_its_ow
     // A second cluster in the same bucket: the index becomes a fleet overview.
     let staging = report("staging <b>&</b>", "2026-11-25T03:00:00Z", 0);
     let files = write_local(&work.path().join("staging"), &staging);
-    let archived = store.archive(&staging, &files, ts("2026-11-25T03:00:00Z")).await;
+    let archived = store.archive(&staging, &rendered(&files), ts("2026-11-25T03:00:00Z")).await;
     assert!(archived.ok(), "{:#?}", archived.deliveries);
     assert_eq!(archived.deliveries[2].detail, "lists 2 cluster(s)");
     let index = String::from_utf8(server.read(BUCKET, "nightly/index.html").unwrap()).unwrap();
@@ -205,7 +211,7 @@ async fn a_missing_bucket_fails_the_upload_by_name_and_leaves_the_local_files() 
     let files = write_local(&work.path().join("run"), &run);
     let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
 
-    let archived = store.archive(&run, &files, ts("2026-11-25T02:00:00Z")).await;
+    let archived = store.archive(&run, &rendered(&files), ts("2026-11-25T02:00:00Z")).await;
     assert_eq!(archived.deliveries.len(), 1, "nothing after a failed upload: {:#?}", archived.deliveries);
     let upload = &archived.deliveries[0];
     assert!(!upload.ok);
@@ -232,7 +238,7 @@ async fn server_errors_are_retried_with_backoff_until_the_store_recovers() {
     let files = write_local(&work.path().join("run"), &run);
 
     server.fail_next(2);
-    let archived = store.archive(&run, &files, ts("2026-11-25T02:00:00Z")).await;
+    let archived = store.archive(&run, &rendered(&files), ts("2026-11-25T02:00:00Z")).await;
     assert!(archived.ok(), "{:#?}", archived.deliveries);
     assert_eq!(archived.deliveries[0].attempts, 3, "two 500s, then success");
     assert_eq!(server.objects(BUCKET).len(), 5, "three reports, latest.json, index.html");
@@ -248,7 +254,7 @@ async fn a_store_that_keeps_failing_is_reported_after_the_last_attempt() {
     let files = write_local(&work.path().join("run"), &run);
 
     server.fail_next(1000);
-    let archived = store.archive(&run, &files, ts("2026-11-25T02:00:00Z")).await;
+    let archived = store.archive(&run, &rendered(&files), ts("2026-11-25T02:00:00Z")).await;
     let upload = &archived.deliveries[0];
     assert!(!upload.ok);
     assert_eq!(upload.attempts, 3);
@@ -267,7 +273,7 @@ async fn wrong_credentials_are_named_not_shown() {
     let store = ReportStore::open(&settings, work.path()).unwrap().with_backoff(fast());
     let run = report("prod-eu", "2026-11-25T02:00:00Z", 1);
     let files = write_local(&work.path().join("run"), &run);
-    let archived = store.archive(&run, &files, ts("2026-11-25T02:00:00Z")).await;
+    let archived = store.archive(&run, &rendered(&files), ts("2026-11-25T02:00:00Z")).await;
     let upload = &archived.deliveries[0];
     assert!(!upload.ok);
     assert_eq!(upload.attempts, 1);
@@ -286,7 +292,7 @@ async fn a_local_directory_is_the_default_store() {
     for day in ["2026-11-20T02:00:00Z", "2026-11-25T02:00:00Z"] {
         let run = report("prod-eu", day, 2);
         let files = write_local(&work.path().join(&day[..10]), &run);
-        let archived = store.archive(&run, &files, ts(day)).await;
+        let archived = store.archive(&run, &rendered(&files), ts(day)).await;
         assert!(archived.ok(), "{:#?}", archived.deliveries);
         let url = archived.report_url.unwrap();
         let stamp = format!("{}T020000Z/report.html", day[..10].replace('-', ""));

@@ -15,7 +15,7 @@ fn fixtures() -> FakeCluster {
 }
 
 fn start(faults: Faults) -> FakeApiServer {
-    FakeApiServer::start(fixtures(), Options { token: TOKEN.into(), faults })
+    FakeApiServer::start(fixtures(), Options { token: TOKEN.into(), faults, ..Options::default() })
 }
 
 fn client_trusting(ca_pem: &str) -> reqwest::Client {

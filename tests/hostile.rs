@@ -387,3 +387,188 @@ fn mutated_files_never_crash_the_loaders() {
     }
     assert!(rounds >= 500, "only {rounds} rounds in {:?}", started.elapsed());
 }
+
+/// A container rule file with one schema under `image`.
+fn image_rule(id: &str, image_schema: &str) -> String {
+    format!(
+        "customChecks:\n  {id}:\n    severity: warning\n    failureMessage: Image refused.\n    category: Images\n    target: Container\n    schema:\n      properties:\n        image: {image_schema}\n"
+    )
+}
+
+#[test]
+fn schema_patterns_that_need_backtracking_are_refused_at_load() {
+    // On the backtracking engine this loaded and took about 55 ms per
+    // container image of 40 `a`s and a `b` (release): 55 s over 1,000.
+    let dir = tempfile::tempdir().unwrap();
+    let mut snapshot = String::new();
+    for i in 0..1000 {
+        snapshot.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: web-{i}, namespace: shop}}\nspec:\n  containers: [{{name: web, image: {}b}}]\n",
+            "a".repeat(40)
+        ));
+    }
+    let snapshot = write(dir.path(), "pods.yaml", &snapshot);
+    let rules = write(dir.path(), "rules.yaml", &image_rule("slowImage", "{pattern: '^(a|a)+$(?<!x)'}"));
+    let run = ke(&["diag", "--snapshot", arg(&snapshot), "-f", arg(&rules)], MINUTE);
+    assert_eq!(run.code, Some(2), "{}\n{}", run.stdout, run.stderr);
+    let expected = format!("{}: rule `slowImage`: invalid schema", rules.display());
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(run.stderr.contains("look-around") && run.stderr.contains("RE2"), "{}", run.stderr);
+    assert!(run.took < Duration::from_secs(10), "{:?}", run.took);
+}
+
+#[test]
+fn a_ten_megabyte_pattern_is_refused_by_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a".repeat(10 << 20);
+    for (id, text) in [
+        ("longSchemaPattern", image_rule("longSchemaPattern", &format!("{{pattern: '{long}'}}"))),
+        (
+            "longLogPattern",
+            format!(
+                "customChecks:\n  longLogPattern:\n    severity: warning\n    target: ContainerLog\n    category: Logs\n    failureMessage: x\n    pattern: '{long}'\n"
+            ),
+        ),
+    ] {
+        let rules = write(dir.path(), "rules.yaml", &text);
+        let run = ke(&["rules", "list", "-f", arg(&rules)], MINUTE);
+        assert_eq!(run.code, Some(2), "{}", run.stderr);
+        let expected = format!("{}: rule `{id}`: ", rules.display());
+        assert!(run.stderr.contains(&expected), "{}", run.stderr);
+        assert!(run.stderr.contains("10485760 characters long; patterns may have at most 16384"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_templated_schema_that_breaks_on_one_object_is_a_gap_naming_rule_and_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = write(
+        dir.path(),
+        "pods.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: web, image: shop/web}]\n\
+         ---\napiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: shop, labels: {team: 'sh(op'}}\nspec:\n  containers: [{name: api, image: other/api}]\n",
+    );
+    let rules = write(dir.path(), "rules.yaml", &image_rule("teamImage", "{pattern: '^{{ .metadata.labels.team }}/'}"));
+    let run = ke(&["diag", "--snapshot", arg(&snapshot), "-f", arg(&rules), "-o", "json"], MINUTE);
+    // Incomplete: one object could not be judged by the rule.
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let team: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "teamImage")
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(team.is_empty(), "api was counted as failing: {team:?}");
+    let gaps = report["coverage"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0]["resource"], "rule teamImage on Pod shop/api container api");
+    assert_eq!(gaps[0]["section"], "workloads");
+    let reason = gaps[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("does not compile") && reason.contains(arg(&rules)), "{reason}");
+}
+
+/// A pod that exempts itself from every rule while running privileged, with
+/// the host's PID namespace and its root filesystem mounted.
+const SELF_EXEMPT: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: miner\n  namespace: shop\n  annotations: {polaris.fairwinds.com/exempt: \"true\"}\nspec:\n  hostPID: true\n  volumes: [{name: root, hostPath: {path: /}}]\n  containers:\n  - name: miner\n    image: evil/miner:1\n    securityContext: {privileged: true}\n    volumeMounts: [{name: root, mountPath: /host}]\n";
+
+#[test]
+fn a_self_exempting_pod_is_listed_and_the_config_can_ignore_annotations() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = write(dir.path(), "pod.yaml", SELF_EXEMPT);
+    let run = ke(&["diag", "--snapshot", arg(&snapshot), "-o", "json"], MINUTE);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    // It gave zero findings and a score of 100 with no trace anywhere.
+    assert_eq!(report["findings"], serde_json::json!([]));
+    let exempted = report["exemptions"].as_array().unwrap();
+    assert_eq!(exempted.len(), 1, "{exempted:?}");
+    let e = &exempted[0];
+    assert_eq!((&e["kind"], &e["namespace"], &e["name"]), (&"Pod".into(), &"shop".into(), &"miner".into()));
+    assert_eq!((&e["source"], &e["origin"]), (&"annotation".into(), &"polaris.fairwinds.com/exempt".into()));
+    let rules: Vec<&str> = e["rules"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    for rule in ["runAsPrivileged", "hostPIDSet", "hostPathSet"] {
+        assert!(rules.contains(&rule), "{rules:?}");
+    }
+
+    let table = ke(&["diag", "--snapshot", arg(&snapshot)], MINUTE);
+    let line = table.stdout.lines().find(|l| l.contains("miner")).unwrap_or_else(|| panic!("{}", table.stdout));
+    assert!(line.contains("annotation polaris.fairwinds.com/exempt") && line.contains("runAsPrivileged"), "{line}");
+    assert!(table.stdout.contains("score 100/100 (Polaris); 1 exempted by annotation (see EXEMPTED)"));
+    let html = ke(&["diag", "--snapshot", arg(&snapshot), "-o", "html"], MINUTE);
+    assert!(
+        html.stdout.contains(r#"<span class="n">1</span><span class="l">exempted (1 by annotation)</span>"#),
+        "the summary counts it"
+    );
+    assert!(html.stdout.contains("<td class=\"obj\">Pod/miner</td>"), "the Exemptions section lists it");
+
+    // The config switch: annotations are ignored, the pod is judged.
+    let config = write(dir.path(), "kubeeye.yaml", "inspection:\n  exemptions: {annotations: false}\n");
+    let run = ke(&["diag", "--snapshot", arg(&snapshot), "--config", arg(&config), "-o", "json"], MINUTE);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let found: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    for rule in ["runAsPrivileged", "hostPIDSet", "hostPathSet"] {
+        assert!(found.contains(&rule), "{found:?}");
+    }
+    assert_eq!(report["exemptions"], serde_json::json!([]));
+}
+
+#[test]
+fn config_exemptions_name_their_rule_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = write(dir.path(), "pod.yaml", POD);
+    let rules = write(
+        dir.path(),
+        "rules.yaml",
+        "exemptions:\n  - namespace: shop\n    controllerNames: [web]\n    rules: [runAsRootAllowed, livenessProbeMissing]\n",
+    );
+    let run = ke(&["diag", "--snapshot", arg(&snapshot), "-f", arg(&rules), "-o", "json"], MINUTE);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["exemptions"],
+        serde_json::json!([{"kind": "Pod", "namespace": "shop", "name": "web", "source": "config",
+            "origin": arg(&rules), "rules": ["livenessProbeMissing", "runAsRootAllowed"]}])
+    );
+}
+
+#[test]
+fn a_late_local_write_failure_still_archives_from_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, store) = (dir.path().join("out"), dir.path().join("store"));
+    std::fs::create_dir(&out).unwrap();
+    // The outputs directory is writable (the up-front check passes), but the
+    // run's own directory cannot be made: a file sits where it goes.
+    write(&out, "late", "not a directory");
+    let config = write(
+        dir.path(),
+        "kubeeye.yaml",
+        &format!(
+            "cluster: late\noutputs: {{directory: {}}}\nstorage: {{url: 'file://{}'}}\n",
+            out.display(),
+            store.display()
+        ),
+    );
+    let run = ke(&["run", "--snapshot", "examples/demo-cluster", "--config", arg(&config)], MINUTE);
+    // A delivery failed (the local copy); the archive did not.
+    assert_eq!(run.code, Some(4), "{}\n{}", run.stdout, run.stderr);
+    let local = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("FAILED") && l.contains("local"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(local.contains(&format!("cannot create {}", out.join("late").display())), "{local}");
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("ok") && l.contains("store") && l.contains("uploaded")),
+        "{}",
+        run.stdout
+    );
+    let latest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("late/latest.json")).unwrap()).unwrap();
+    let json_key = latest["reports"]["json"].as_str().unwrap();
+    let archived: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(json_key)).unwrap()).unwrap();
+    assert_eq!(archived["cluster"]["name"], "late");
+    for format in ["html", "csv"] {
+        let key = latest["reports"][format].as_str().unwrap();
+        assert!(store.join(key).is_file(), "{key}");
+    }
+}

@@ -344,6 +344,116 @@ fn a_snapshot_reproduces_the_live_findings() {
     assert_eq!(again.code, 2, "refuses to overwrite: {}", again.stderr);
 }
 
+/// Every file of a directory tree, as text.
+fn all_text(dir: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            text.push_str(&all_text(&path));
+        } else {
+            text.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    text
+}
+
+#[test]
+fn a_snapshot_masks_values_by_default_and_keeps_the_findings() {
+    let mut values = small_cluster();
+    values.extend(shifted(Path::new("tests/fixtures/NodeDisk/fail.yaml")));
+    values.extend(shifted(Path::new("tests/fixtures/sensitiveContainerEnvVar/fail-literal-password.yaml")));
+    values.extend(shifted(Path::new("tests/fixtures/sensitiveContainerEnvVar/fail-private-key-value.yaml")));
+    values.extend(shifted(Path::new("tests/fixtures/sensitiveConfigmapContent/fail-embedded-key.yaml")));
+    for v in values.iter_mut() {
+        match v["kind"].as_str() {
+            Some("Deployment") => {
+                if v.to_string().contains("TLS_PEM") {
+                    v["metadata"]["name"] = "web-tls".into();
+                }
+                v["metadata"]["annotations"] = serde_json::json!({
+                    "kubectl.kubernetes.io/last-applied-configuration": "{\"env\": [{\"value\": \"hunter2-applied\"}]}"});
+                v["spec"]["template"]["spec"]["containers"][0]["args"] =
+                    serde_json::json!(["--listen=:8080", "--password=hunter2-arg"]);
+            }
+            Some("ContainerLog") => {
+                let log = format!("{}connect postgres://app:hunter2-log@db:5432 failed\n", v["log"].as_str().unwrap());
+                v["log"] = log.into();
+            }
+            _ => {}
+        }
+    }
+    let cluster = Cluster::start(values, Faults::default());
+    let (_, live, _) = cluster.diag(&[]);
+    let rules: Vec<&str> = live["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    for rule in ["sensitiveContainerEnvVar", "sensitiveConfigmapContent", "PodIOError"] {
+        assert!(rules.contains(&rule), "{rule}: {rules:?}");
+    }
+    let masked = cluster.dir.path().join("masked");
+    let run = ke(&["snapshot", "--kubeconfig", cluster.kc(), "-o", masked.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("values masked"), "{}", run.stdout);
+    let text = all_text(&masked);
+    // Before: every one of them was in the bundle verbatim.
+    for secret in ["hunter2", "MIIEowIBAAKCAQEA", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"] {
+        assert!(!text.contains(secret), "{secret} in the bundle");
+    }
+    assert!(text.contains("--listen=:8080") && text.contains("input/output error"), "the rest stays");
+    let offline = ke(&["diag", "--snapshot", masked.to_str().unwrap(), "-o", "json"]);
+    let offline: Value = serde_json::from_str(&offline.stdout).unwrap();
+    let prints = |r: &Value| {
+        let mut v: Vec<String> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["fingerprint"].as_str().unwrap(), f["message"].as_str().unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(prints(&live), prints(&offline), "the masked bundle gives the same findings");
+
+    let kept = cluster.dir.path().join("kept");
+    let run = ke(&["snapshot", "--kubeconfig", cluster.kc(), "-o", kept.to_str().unwrap(), "--keep-values"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let text = all_text(&kept);
+    for secret in ["hunter2-prod", "hunter2-arg", "hunter2-log", "hunter2-applied", "MIIEowIBAAKCAQEA", "MIIEvQIBADAN"]
+    {
+        assert!(text.contains(secret), "--keep-values keeps {secret}");
+    }
+}
+
+#[test]
+fn a_plain_http_api_server_makes_the_certificate_check_unavailable_and_warns() {
+    // As through `kubectl proxy`: http://, no TLS to read a certificate from.
+    let mut values = small_cluster();
+    values.extend(shifted(Path::new("tests/fixtures/NodeDisk/pass.yaml")));
+    let server =
+        FakeApiServer::start(FakeCluster::from_values(values), Options { plain_http: true, ..Options::default() });
+    assert!(server.url().starts_with("http://"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.kubeconfig(&kubeconfig);
+    let run = ke(&["diag", "--kubeconfig", kubeconfig.to_str().unwrap(), "-o", "json"]);
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", run.stdout, run.stderr));
+    common::schema::assert_valid_report(&report);
+    let coverage = report["coverage"].as_array().unwrap();
+    let gap = coverage
+        .iter()
+        .find(|g| g["resource"] == "apiserver serving certificate")
+        .unwrap_or_else(|| panic!("{coverage:?}"));
+    assert_eq!(gap["kind"], "unavailable", "{gap}");
+    assert!(gap["reason"].as_str().unwrap().contains("plain http"), "{gap}");
+    // Everything else was read: the run is complete, and it was inspected over http.
+    assert_eq!(report["complete"], true, "{coverage:?}");
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "PodIOError"));
+    assert!(server.stats().log.iter().any(|r| r.path.starts_with("/api/v1/")));
+    let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.contains("sent in clear")).collect();
+    assert_eq!(warnings.len(), 1, "warned once: {}", run.stderr);
+    assert!(warnings[0].contains(&server.url()), "{}", warnings[0]);
+}
+
 #[test]
 fn install_and_uninstall_node_problem_detector_with_server_side_apply() {
     let cluster = Cluster::start(small_cluster(), Faults::default());

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::Evaluation;
-use super::exempt;
+use super::exempt::{self, ExemptedBy};
 use super::index::Index;
 use crate::clock::Timestamp;
 use crate::config::InspectSettings;
@@ -135,9 +135,9 @@ impl<'a> Context<'a> {
         self.rules.rules.iter().find(|r| r.id == id).filter(|r| r.enabled())
     }
 
-    /// Whether a config exemption or the object's annotations exempt it from `rule`.
-    pub fn exempt(&self, rule: &Rule, object: &ObjectRef, annotations: Option<&Value>) -> bool {
-        exempt::is_exempt(rule, object, None, &[annotations], self.rules)
+    /// What exempts the object from `rule`, if a config exemption or its annotations do.
+    pub fn exemption(&self, rule: &Rule, object: &ObjectRef, annotations: Option<&Value>) -> Option<ExemptedBy> {
+        exempt::exemption(rule, object, None, &[annotations], self.rules)
     }
 
     /// Whether a timestamp lies inside the inspection window (events, restarts).
@@ -156,8 +156,9 @@ pub fn emit(ctx: &Context<'_>, eval: &mut Evaluation, finding: Finding, annotati
         namespace: finding.namespace.clone(),
         name: finding.name.clone(),
     };
-    if !ctx.exempt(rule, &object, annotations) {
-        eval.findings.push(finding);
+    match ctx.exemption(rule, &object, annotations) {
+        Some(by) => eval.exempted.record(&object, rule, by),
+        None => eval.findings.push(finding),
     }
 }
 

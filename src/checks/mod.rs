@@ -44,6 +44,10 @@ pub enum Outcome {
     Fail(Option<String>),
     /// The rule does not apply to this subject.
     Skip,
+    /// The rule could not be evaluated on this subject (a templated schema
+    /// that does not compile with its values): a coverage gap saying why,
+    /// neither a pass nor a finding.
+    Unjudged(String),
 }
 
 /// What a rule looks at.
@@ -78,6 +82,8 @@ pub struct Evaluation {
     pub passed: usize,
     /// Sources the checks needed and the inventory lacks.
     pub gaps: Vec<CoverageGap>,
+    /// Objects exemptions took out of rules.
+    pub exempted: exempt::Exempted,
 }
 
 /// Evaluates every enabled rule on an inventory held in memory, with default settings.
@@ -279,10 +285,12 @@ impl<'i, 'r> Inspector<'i, 'r> {
         let s = &mut self.state;
         let eval = &mut s.eval;
         for rule in s.pod_rules.iter().filter(|r| r.controllers.selects(w.kind())) {
-            if !exempt::is_exempt(rule, &w.id, None, &annotations, s.rules) {
-                let outcome = run(rule, Subject::Workload(&w), &self.index);
-                record(rule, outcome, &w.id, None, w.object, eval);
+            if let Some(by) = exempt::exemption(rule, &w.id, None, &annotations, s.rules) {
+                eval.exempted.record(&w.id, rule, by);
+                continue;
             }
+            let outcome = run(rule, Subject::Workload(&w), &self.index);
+            record(rule, outcome, &w.id, None, w.object, eval);
         }
         for (raw, init) in w.containers() {
             // Merged once per container, shared by every rule that inherits the pod's securityContext.
@@ -293,7 +301,8 @@ impl<'i, 'r> Inspector<'i, 'r> {
                 if (init && rule.skip_init_containers) || (!init && rule.skip_containers) {
                     continue;
                 }
-                if exempt::is_exempt(rule, &w.id, name, &annotations, s.rules) {
+                if let Some(by) = exempt::exemption(rule, &w.id, name, &annotations, s.rules) {
+                    eval.exempted.record(&w.id, rule, by);
                     continue;
                 }
                 let outcome = run(rule, Subject::Container(&w, &container), &self.index);
@@ -305,7 +314,10 @@ impl<'i, 'r> Inspector<'i, 'r> {
     fn object_rules(&mut self, object: &Object) {
         let s = &mut self.state;
         for rule in s.kind_rules.iter().filter(|r| r.target.selects_object(&object.id.kind)) {
-            if exempt::is_exempt(rule, &object.id, None, &[object.metadata().get("annotations")], s.rules) {
+            if let Some(by) =
+                exempt::exemption(rule, &object.id, None, &[object.metadata().get("annotations")], s.rules)
+            {
+                s.eval.exempted.record(&object.id, rule, by);
                 continue;
             }
             let outcome = run(rule, Subject::Object(object), &self.index);
@@ -381,7 +393,10 @@ pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
                 }
                 _ => instance,
             };
-            let valid = schema.is_valid(instance, || context_for(subject));
+            let valid = match schema.validate(instance, || context_for(subject)) {
+                Ok(valid) => valid,
+                Err(why) => return Outcome::Unjudged(why),
+            };
             let reported = match polarity {
                 Polarity::ReportInvalid => !valid,
                 Polarity::ReportValid => valid,
@@ -457,6 +472,20 @@ fn record(
     match outcome {
         Outcome::Skip => {}
         Outcome::Pass => eval.passed += 1,
+        Outcome::Unjudged(why) => {
+            let object = match container {
+                Some(c) => format!("{} {} container {c}", id.kind, id.display_name()),
+                None => format!("{} {}", id.kind, id.display_name()),
+            };
+            let resource = format!("rule {} on {object}", rule.id);
+            // The reason may quote a pattern filled from the object: a few hundred characters say enough.
+            let why = crate::text::truncate(&why, 500);
+            eval.gaps.push(CoverageGap::error(
+                section_of(rule),
+                resource,
+                format!("{why} (rule from {})", rule.origin),
+            ));
+        }
         Outcome::Fail(message) => {
             let mut f = Finding::new(rule, section_of(rule), id)
                 .with_container(container)

@@ -67,7 +67,8 @@ pub fn is_sensitive_name(name: &str) -> bool {
 
 /// Whether a value is shaped like a credential (key material, a cloud,
 /// GitHub, GitLab, Slack or Stripe token, a JWT, `password=<non-trivial>`),
-/// whatever its name.
+/// whatever its name, or is the marker a redacted `ke snapshot` left where
+/// such a value was.
 pub fn is_secret_value(value: &str) -> bool {
     secret_shape(value).is_some()
 }
@@ -75,6 +76,9 @@ pub fn is_secret_value(value: &str) -> bool {
 /// What a value holds that is shaped like a credential, if anything:
 /// `a private key`, `a GitHub token`, `a password assignment (password=…)` …
 pub fn secret_shape(value: &str) -> Option<String> {
+    if value.contains(crate::text::REDACTED_CREDENTIAL) {
+        return Some("a credential (redacted by ke snapshot)".to_string());
+    }
     if let Some((_, what)) = SECRET_SHAPES.iter().find(|(re, _)| re.is_match(value)) {
         return Some((*what).to_string());
     }

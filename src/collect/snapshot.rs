@@ -1,6 +1,7 @@
 //! Writing a snapshot directory (`ke snapshot -o DIR`) that `ke diag
 //! --snapshot DIR` reads back to the same findings. Pages are written as they
-//! stream by, so memory stays bounded like a live inspection's.
+//! stream by, so memory stays bounded like a live inspection's. Values are
+//! masked as they are written unless the caller keeps them (see [`Redaction`]).
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::live::StreamSink;
+use super::redact::Redaction;
 use crate::inventory::{CoverageGap, Inventory, LogRecord, Object, ObjectRef};
 
 /// Writes a snapshot directory.
@@ -17,24 +19,42 @@ pub struct SnapshotWriter {
     pages: usize,
     objects: usize,
     logs: Option<BufWriter<File>>,
+    /// How values are masked; `None` keeps them (`--keep-values`).
+    redaction: Option<Redaction>,
     /// The first write error; later writes are skipped and the error is reported.
     pub error: Option<String>,
 }
 
 impl SnapshotWriter {
-    /// Creates `dir` (which must not exist or be empty).
-    pub fn create(dir: &Path) -> Result<Self, String> {
+    /// Creates `dir` (which must not exist or be empty). With a `redaction`,
+    /// every object and log is masked before it is written.
+    pub fn create(dir: &Path, redaction: Option<Redaction>) -> Result<Self, String> {
         if dir.exists() && fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
             return Err(format!("{} exists and is not empty; choose a new directory", dir.display()));
         }
         fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        Ok(SnapshotWriter { dir: dir.to_path_buf(), pages: 0, objects: 0, logs: None, error: None })
+        Ok(SnapshotWriter { dir: dir.to_path_buf(), pages: 0, objects: 0, logs: None, redaction, error: None })
     }
 
     fn write_list(&mut self, name: &str, objects: &[&Value]) {
         if self.error.is_some() || objects.is_empty() {
             return;
         }
+        let masked: Vec<Value>;
+        let objects = match &self.redaction {
+            Some(r) => {
+                masked = objects
+                    .iter()
+                    .map(|o| {
+                        let mut o = (*o).clone();
+                        r.object(&mut o);
+                        o
+                    })
+                    .collect();
+                masked.iter().collect()
+            }
+            None => objects.to_vec(),
+        };
         let path = self.dir.join(name);
         let result = (|| -> std::io::Result<()> {
             if let Some(parent) = path.parent() {
@@ -83,6 +103,7 @@ impl SnapshotWriter {
         let mut record = json!({
             "apiVersion": "kubeeye.io/v1", "kind": "Inspection", "metadata": {"name": "inspection"},
             "cluster": cluster, "source": source, "collectedAt": collected_at, "coverage": coverage,
+            "redacted": self.redaction.is_some(),
         });
         if let Some(version) = kubernetes_version {
             record["kubernetesVersion"] = json!(version);
@@ -132,10 +153,14 @@ impl StreamSink for SnapshotWriter {
                 }
             }
         }
+        let text = match &self.redaction {
+            Some(r) => std::borrow::Cow::Owned(r.log(record.text)),
+            None => std::borrow::Cow::Borrowed(record.text),
+        };
         let object = json!({
             "apiVersion": "kubeeye.io/v1", "kind": "ContainerLog",
             "metadata": {"namespace": record.namespace, "name": format!("{}.{}", record.pod, record.container)},
-            "pod": record.pod, "container": record.container, "log": record.text,
+            "pod": record.pod, "container": record.container, "log": text,
         });
         if let Some(out) = self.logs.as_mut() {
             let written = serde_json::to_writer(&mut *out, &object)

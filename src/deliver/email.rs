@@ -6,18 +6,22 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use lettre::Message;
 use lettre::address::AddressError;
 use lettre::message::header::{ContentType, ContentTypeErr};
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
 
 use super::retry::{Backoff, Retryable, retry};
 use super::templates::{self, DigestView, Escape};
 use super::{Delivery, Digest};
 use crate::config::{EmailSettings, EmailTls};
 use crate::deliver::secret;
+
+pub mod session;
+
+use session::{Security, SessionError, Target};
 
 /// Default for `timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -125,8 +129,8 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
     builder.multipart(body).map_err(EmailError::Message)
 }
 
-/// The SMTP transport the settings describe (nothing is sent yet).
-fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
+/// Where and how the settings say to send (nothing is sent yet).
+fn target(settings: &EmailSettings) -> Result<Target, EmailError> {
     let port = settings.port.unwrap_or(settings.tls.default_port());
     let tls_parameters = || {
         let mut b = TlsParameters::builder(settings.host.clone());
@@ -137,33 +141,38 @@ fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Execut
         }
         b.build().map_err(EmailError::Tls)
     };
-    let tls = match settings.tls {
-        EmailTls::StartTls => Tls::Required(tls_parameters()?),
-        EmailTls::Tls => Tls::Wrapper(tls_parameters()?),
-        EmailTls::None => Tls::None,
+    let security = match settings.tls {
+        EmailTls::StartTls => Security::StartTls(tls_parameters()?),
+        EmailTls::Tls => Security::Implicit(tls_parameters()?),
+        EmailTls::None => Security::None,
     };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
-        .port(port)
-        .tls(tls)
-        .timeout(Some(settings.timeout.unwrap_or(DEFAULT_TIMEOUT)));
-    if let Some(user) = &settings.username {
-        let password = secret::read(
-            settings.password_env.as_deref(),
-            settings.password_file.as_deref(),
-            Some(DEFAULT_PASSWORD_ENV),
-        )
-        .map_err(EmailError::Password)?
-        .ok_or(EmailError::NoPassword)?;
-        builder = builder.credentials(Credentials::new(user.clone(), password));
-    }
-    Ok(builder.build())
+    let credentials = match &settings.username {
+        Some(user) => {
+            let password = secret::read(
+                settings.password_env.as_deref(),
+                settings.password_file.as_deref(),
+                Some(DEFAULT_PASSWORD_ENV),
+            )
+            .map_err(EmailError::Password)?
+            .ok_or(EmailError::NoPassword)?;
+            Some(Credentials::new(user.clone(), password))
+        }
+        None => None,
+    };
+    Ok(Target {
+        host: settings.host.clone(),
+        port,
+        security,
+        credentials,
+        connect_timeout: settings.timeout.unwrap_or(DEFAULT_TIMEOUT),
+    })
 }
 
 /// One failed send.
 #[derive(Debug)]
 enum SendError {
-    /// What lettre reported.
-    Smtp(lettre::transport::smtp::Error),
+    /// What the exchange reported.
+    Session(SessionError),
     /// The whole exchange outlasted its bound.
     TooSlow(Duration),
 }
@@ -171,9 +180,14 @@ enum SendError {
 impl Retryable for SendError {
     fn is_retryable(&self) -> bool {
         // A refused connection, a dropped one, a timeout or a 4xx reply may
-        // pass next time; a 5xx (bad address, failed auth) or a TLS failure will not.
+        // pass next time; a 5xx (bad address, failed auth), a TLS failure or
+        // a server that floods its replies will not.
         match self {
-            SendError::Smtp(e) => !(e.is_permanent() || e.is_tls() || e.is_client() || is_tls_rejection(e)),
+            SendError::Session(e) if e.is_reply_too_large() => false,
+            SendError::Session(SessionError::Connect(_)) => true,
+            SendError::Session(SessionError::Smtp(e)) => {
+                !(e.is_permanent() || e.is_tls() || e.is_client() || is_tls_rejection(e))
+            }
             SendError::TooSlow(_) => true,
         }
     }
@@ -188,7 +202,7 @@ fn is_tls_rejection(e: &lettre::transport::smtp::Error) -> bool {
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SendError::Smtp(e) => write!(f, "{e}"),
+            SendError::Session(e) => write!(f, "{e}"),
             SendError::TooSlow(d) => {
                 write!(f, "the SMTP exchange took longer than {}", crate::config::format_duration(*d))
             }
@@ -211,19 +225,18 @@ pub async fn send_with(settings: &EmailSettings, digest: &Digest, csv: Option<&[
         Ok(m) => m,
         Err(e) => return failed(e.to_string()),
     };
-    let transport = match transport(settings) {
+    let server = match self::target(settings) {
         Ok(t) => t,
         Err(e) => return failed(e.to_string()),
     };
     let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let outcome = retry(ATTEMPTS, backoff, |_| {
-        let message = message.clone();
-        let transport = &transport;
+        let (message, server) = (&message, &server);
         async move {
-            // lettre's timeout covers each step; this bounds the whole exchange.
+            // Connecting has its own timeout; this bounds the whole exchange.
             let bound = timeout.saturating_mul(3);
-            match tokio::time::timeout(bound, transport.send(message)).await {
-                Ok(result) => result.map_err(SendError::Smtp),
+            match tokio::time::timeout(bound, session::send(server, message)).await {
+                Ok(result) => result.map_err(SendError::Session),
                 Err(_) => Err(SendError::TooSlow(bound)),
             }
         }

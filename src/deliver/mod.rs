@@ -227,6 +227,7 @@ mod tests {
             summary: Summary { danger: 1474, warning: 38149, ..Summary::from_findings(&findings, 0) },
             coverage: vec![],
             findings,
+            exemptions: Vec::new(),
             scope: None,
             rules: Default::default(),
             diff: None,

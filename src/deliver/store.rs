@@ -61,6 +61,31 @@ impl std::fmt::Debug for ReportStore {
     }
 }
 
+/// One rendered report, held in memory: what is archived, whether or not its
+/// local copy could be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// `html`, `csv` or `json`.
+    pub format: &'static str,
+    /// The report as rendered.
+    pub bytes: bytes::Bytes,
+}
+
+impl Rendered {
+    /// A report file written earlier (`report.html` …), read back.
+    pub fn read(path: &Path) -> Result<Self, StoreError> {
+        let local = |m: String| StoreError::new(StoreErrorKind::Local, m);
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+        let format = layout::FORMATS
+            .iter()
+            .copied()
+            .find(|f| *f == extension)
+            .ok_or_else(|| local(format!("{} is not an html, csv or json report", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|e| local(format!("cannot read {}: {e}", path.display())))?;
+        Ok(Rendered { format, bytes: bytes.into() })
+    }
+}
+
 /// A run's reports in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uploaded {
@@ -229,31 +254,21 @@ impl ReportStore {
         })
     }
 
-    /// Uploads a run's local report files (`*.html`, `*.csv`, `*.json`) as
+    /// Uploads a run's reports (rendered in memory) as
     /// `<cluster>/YYYY/MM/DD/<stamp>/report.<ext>`, JSON first. Stops at the
     /// first object that still fails after its retries.
-    pub async fn upload(&self, report: &Report, files: &[PathBuf]) -> Result<Uploaded, StoreError> {
+    pub async fn upload(&self, report: &Report, reports: &[Rendered]) -> Result<Uploaded, StoreError> {
         let started = started_at(report)?;
-        let mut ordered: Vec<(&str, &PathBuf)> = Vec::new();
-        for path in files {
-            let format = path.extension().and_then(|e| e.to_str()).filter(|e| layout::FORMATS.contains(e));
-            let format = format.ok_or_else(|| {
-                StoreError::new(StoreErrorKind::Local, format!("{} is not an html, csv or json report", path.display()))
-            })?;
-            ordered.push((format, path));
-        }
+        let mut ordered: Vec<&Rendered> = reports.iter().collect();
         // JSON first: it is what the next run diffs against.
-        ordered.sort_by_key(|(format, _)| layout::FORMATS.iter().rev().position(|f| f == format));
+        ordered.sort_by_key(|r| layout::FORMATS.iter().rev().position(|f| *f == r.format));
         let mut uploaded = Uploaded { keys: ReportKeys::default(), attempts: 0, bytes: 0 };
-        for (format, path) in ordered {
-            let bytes = tokio::fs::read(path)
-                .await
-                .map_err(|e| StoreError::new(StoreErrorKind::Local, format!("cannot read {}: {e}", path.display())))?;
-            let key = layout::report_key(&report.cluster.name, started, format);
-            uploaded.bytes += bytes.len() as u64;
-            let attempts = self.put(&key, bytes.into()).await?;
+        for rendered in ordered {
+            let key = layout::report_key(&report.cluster.name, started, rendered.format);
+            uploaded.bytes += rendered.bytes.len() as u64;
+            let attempts = self.put(&key, rendered.bytes.clone()).await?;
             uploaded.attempts = uploaded.attempts.max(attempts);
-            uploaded.keys.set(format, key);
+            uploaded.keys.set(rendered.format, key);
         }
         Ok(uploaded)
     }
@@ -373,15 +388,16 @@ impl ReportStore {
         }
     }
 
-    /// Archives one run: uploads `files`, then updates `latest.json`, the
-    /// index and retention, and links the HTML report. Never fails as a whole:
-    /// every step reports a [`Delivery`] (channel `store`), and nothing after a
-    /// failed upload is attempted, so `latest.json` only ever points at a
-    /// complete run. The local files are left as they are.
-    pub async fn archive(&self, report: &Report, files: &[PathBuf], now: Timestamp) -> Archived {
+    /// Archives one run: uploads its rendered `reports` (from memory, so a
+    /// local copy that could not be written is archived all the same), then
+    /// updates `latest.json`, the index and retention, and links the HTML
+    /// report. Never fails as a whole: every step reports a [`Delivery`]
+    /// (channel `store`), and nothing after a failed upload is attempted, so
+    /// `latest.json` only ever points at a complete run.
+    pub async fn archive(&self, report: &Report, reports: &[Rendered], now: Timestamp) -> Archived {
         let mut deliveries = Vec::new();
         let run = started_at(report).map(|s| layout::run_dir(&report.cluster.name, s)).unwrap_or_default();
-        let uploaded = match self.upload(report, files).await {
+        let uploaded = match self.upload(report, reports).await {
             Ok(u) => u,
             Err(e) => {
                 deliveries.push(e.delivery(self.location(&format!("{run}/"))));

@@ -53,6 +53,7 @@ const PARTIALS: &[(&str, &str)] = &[
     ("workloads", include_str!("../../templates/partials/workloads.hbs")),
     ("findings", include_str!("../../templates/partials/findings.hbs")),
     ("coverage", include_str!("../../templates/partials/coverage.hbs")),
+    ("exemptions", include_str!("../../templates/partials/exemptions.hbs")),
     ("changes", include_str!("../../templates/partials/changes.hbs")),
     ("rules", include_str!("../../templates/partials/rules.hbs")),
 ];

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::inventory::section;
-use crate::report::{Finding, HealthStatus, Report, Severity};
+use crate::report::{ExemptionSource, Finding, HealthStatus, Report, Severity};
 
 /// Table rendering options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -273,6 +273,32 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
     if report.findings.is_empty() {
         heading(out, "No findings.")?;
     }
+    // Annotations and the user's own config exemptions in full: an object
+    // exempting itself must show. kubeeye's defaults (kube-system agents) in one line.
+    let (builtin, listed): (Vec<_>, Vec<_>) =
+        report.exemptions.iter().partition(|e| e.source == ExemptionSource::Config && e.origin == BUILT_IN);
+    if !listed.is_empty() {
+        heading(out, &format!("EXEMPTED ({}):", listed.len()))?;
+        let mut t = Table::new(vec!["NAMESPACE", "KIND", "NAME", "SOURCE", "RULES"]);
+        for e in listed {
+            t.row(vec![
+                plain(or_dash(e.namespace.as_deref())),
+                plain(&e.kind),
+                plain(&e.name),
+                plain(format!("{} {}", e.source.as_str(), e.origin)),
+                plain(format!("[{}]", e.rules.join(" "))),
+            ]);
+        }
+        t.write(out, opts.color)?;
+    }
+    if !builtin.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} exempted by kubeeye's default exemptions (rules/exemptions.yaml; -o json lists them)",
+            plural_objects(builtin.len())
+        )?;
+    }
     if !report.coverage.is_empty() {
         heading(out, &format!("NOT INSPECTED ({}):", report.coverage.len()))?;
         let mut t = Table::new(vec!["SECTION", "RESOURCE", "KIND", "REASON"]);
@@ -287,14 +313,16 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
     }
     let s = &report.summary;
     writeln!(out)?;
+    let annotated = report.exemptions.iter().filter(|e| e.source == ExemptionSource::Annotation).count();
     writeln!(
         out,
-        "{} danger, {} warning, {} info; {} checks passed; best-practice score {} (Polaris){}",
+        "{} danger, {} warning, {} info; {} checks passed; best-practice score {} (Polaris){}{}",
         s.danger,
         s.warning,
         s.info,
         s.passed,
         s.score_text(),
+        if annotated == 0 { String::new() } else { format!("; {annotated} exempted by annotation (see EXEMPTED)") },
         if report.complete { "" } else { " (inspection incomplete: see NOT INSPECTED)" }
     )?;
     if let Some(d) = &report.diff {
@@ -313,6 +341,13 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         )?;
     }
     Ok(())
+}
+
+/// The origin of kubeeye's default exemptions.
+const BUILT_IN: &str = "built-in";
+
+fn plural_objects(n: usize) -> String {
+    if n == 1 { "1 object".into() } else { format!("{n} objects") }
 }
 
 /// Namespace, severity, kind, name, and where the object was read from (objects
@@ -365,6 +400,7 @@ mod tests {
             summary: Summary::from_findings(&findings, 0),
             coverage: Vec::new(),
             findings,
+            exemptions: Vec::new(),
             scope: None,
             rules: BTreeMap::new(),
             diff: None,

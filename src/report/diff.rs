@@ -93,6 +93,7 @@ mod tests {
             summary: Summary::from_findings(&findings, 0),
             coverage: vec![],
             findings,
+            exemptions: Vec::new(),
             scope: None,
             rules: Default::default(),
             diff: None,

@@ -78,9 +78,21 @@ mod tests {
         assert!(matches!(parse_report(br#"{"apiVersion": "v1", "kind": "Pod"}"#), Err(ParseReportError::NotAReport)));
         assert!(matches!(parse_report(br#"{"schemaVersion": 1}"#), Err(ParseReportError::NotAReport)));
         let err = parse_report(br#"{"schemaVersion": "9"}"#).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("schema version 9") && err.contains("reads versions 1 to 2"), "{err}");
+        assert!(err.contains("schema version 9") && err.contains("reads versions 1 to 3"), "{err}");
         assert!(matches!(parse_report(br#"{"schemaVersion": "1"}"#), Err(ParseReportError::Invalid(_))));
         assert!(matches!(parse_report(br#"{"schemaVersion": "2"}"#), Err(ParseReportError::Invalid(_))));
+        assert!(matches!(parse_report(br#"{"schemaVersion": "3"}"#), Err(ParseReportError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_version_2_report_without_exemptions_reads() {
+        let v2 = br#"{"schemaVersion": "2", "tool": {"name": "kubeeye", "version": "0.1.0"},
+            "cluster": {"name": "c", "sources": []}, "startedAt": "2026-11-25T02:00:00Z",
+            "finishedAt": "2026-11-25T02:00:00Z", "complete": true, "health": {"status": "healthy", "reasons": []},
+            "summary": {"danger": 0, "warning": 0, "info": 0, "byCategory": {}, "passed": 0, "score": 100},
+            "coverage": [], "findings": []}"#;
+        let report = parse_report(v2).unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.exemptions.is_empty());
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub fn report(n: usize) -> Report {
         summary: Summary::from_findings(&findings, n * 3),
         coverage: vec![],
         findings,
+        exemptions: Vec::new(),
         scope: None,
         rules: docs,
         diff: None,

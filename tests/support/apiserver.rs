@@ -61,19 +61,23 @@ pub struct Options {
     pub token: String,
     /// Faults planted from the start.
     pub faults: Faults,
+    /// Serve plain `http://` instead of TLS, as `kubectl proxy` does.
+    pub plain_http: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { token: "kubeeye-test-token".into(), faults: Faults::default() }
+        Self { token: "kubeeye-test-token".into(), faults: Faults::default(), plain_http: false }
     }
 }
 
-/// A running fake API server on `https://127.0.0.1:PORT`; stops when dropped.
+/// A running fake API server on `https://127.0.0.1:PORT` (or `http://` with
+/// [`Options::plain_http`]); stops when dropped.
 pub struct FakeApiServer {
     shared: Arc<Shared>,
     addr: SocketAddr,
     ca_pem: String,
+    plain_http: bool,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -94,7 +98,7 @@ impl FakeApiServer {
             .expect("build the fake API server's runtime");
         let (shutdown, stop) = oneshot::channel();
         let served = shared.clone();
-        let acceptor = TlsAcceptor::from(pki.server_config);
+        let acceptor = (!options.plain_http).then(|| TlsAcceptor::from(pki.server_config));
         let thread = std::thread::Builder::new()
             .name("fake-apiserver".into())
             .spawn(move || {
@@ -103,12 +107,20 @@ impl FakeApiServer {
                 runtime.shutdown_timeout(Duration::from_millis(100));
             })
             .expect("spawn the fake API server thread");
-        Self { shared, addr, ca_pem: pki.ca_pem, shutdown: Some(shutdown), thread: Some(thread) }
+        Self {
+            shared,
+            addr,
+            ca_pem: pki.ca_pem,
+            plain_http: options.plain_http,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
     }
 
-    /// `https://127.0.0.1:PORT`.
+    /// `https://127.0.0.1:PORT`, or `http://` for a plain-http server.
     pub fn url(&self) -> String {
-        format!("https://{}", self.addr)
+        let scheme = if self.plain_http { "http" } else { "https" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The listening address.
@@ -131,9 +143,11 @@ impl FakeApiServer {
         tls::unrelated_ca_pem()
     }
 
-    /// The kubeconfig for this server (context [`CONTEXT`], the CA inline, the token).
+    /// The kubeconfig for this server (context [`CONTEXT`], the CA inline
+    /// unless plain http, the token).
     pub fn kubeconfig_yaml(&self) -> String {
-        kubeconfig::render(&self.url(), &self.ca_pem, self.token())
+        let ca = (!self.plain_http).then_some(self.ca_pem.as_str());
+        kubeconfig::render(&self.url(), ca, self.token())
     }
 
     /// Writes [`Self::kubeconfig_yaml`] to `path`.
@@ -188,7 +202,7 @@ impl Drop for FakeApiServer {
 
 async fn serve(
     listener: std::net::TcpListener,
-    acceptor: TlsAcceptor,
+    acceptor: Option<TlsAcceptor>,
     shared: Arc<Shared>,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -206,13 +220,21 @@ async fn serve(
         let acceptor = acceptor.clone();
         let shared = shared.clone();
         tokio::spawn(async move {
-            // A failed handshake (a client that does not trust the CA) is the client's error to report.
-            let Ok(tls) = acceptor.accept(tcp).await else { return };
             let service = service_fn(move |request| {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(service::handle(shared, request).await) }
             });
-            let _ = Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await;
+            let builder = Builder::new(TokioExecutor::new());
+            match acceptor {
+                Some(acceptor) => {
+                    // A failed handshake (a client that does not trust the CA) is the client's error to report.
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let _ = builder.serve_connection(TokioIo::new(tls), service).await;
+                }
+                None => {
+                    let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+                }
+            }
         });
     }
 }

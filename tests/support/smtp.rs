@@ -109,6 +109,57 @@ impl SmtpServer {
         server
     }
 
+    /// A server speaking TLS from the first byte (SMTPS, port 465 style): a
+    /// TLS front (certificate for 127.0.0.1 from a fresh CA) on a plain server.
+    pub fn start_implicit_tls() -> SmtpServer {
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let plain = Self::launch(None, None);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "kubeeye test CA");
+        let ca = ca_params.self_signed(&ca_key).expect("CA");
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+        let cert = params.signed_by(&key, &issuer).expect("server cert");
+        let ca_path = dir.path().join("ca.crt");
+        std::fs::write(&ca_path, ca.pem()).expect("write");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("certificate and key match");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("non-blocking");
+        let upstream = plain.port;
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(async move {
+                        let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                        let Ok(mut plain) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
+                            return;
+                        };
+                        let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                    });
+                }
+            });
+        });
+        SmtpServer { port, ca_file: Some(ca_path), messages: plain.messages, _dir: Some(dir) }
+    }
+
     fn launch(ssl: Option<SslConfig>, account: Option<(String, String)>) -> SmtpServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -141,4 +192,55 @@ impl SmtpServer {
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
+}
+
+/// How a hostile SMTP server answers.
+#[derive(Debug, Clone, Copy)]
+pub enum Flood {
+    /// A greeting that never ends: `220 ` and then bytes without a line end.
+    EndlessGreeting,
+    /// A proper greeting, then an EHLO reply that never ends.
+    EndlessEhloReply,
+}
+
+/// A server on 127.0.0.1 that floods every client as `flood` says, until the
+/// client hangs up; returns the port and a counter of the bytes it sent.
+pub fn start_flooding(flood: Flood) -> (u16, Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let chunk = vec![b'a'; 64 << 10];
+                let prefix: &[u8] = match flood {
+                    Flood::EndlessGreeting => b"220 ",
+                    Flood::EndlessEhloReply => {
+                        if stream.write_all(b"220 flood.kubeeye.test ESMTP\r\n").is_err() {
+                            return;
+                        }
+                        let mut ehlo = String::new();
+                        let Ok(reader) = stream.try_clone() else { return };
+                        if BufReader::new(reader).read_line(&mut ehlo).is_err() {
+                            return;
+                        }
+                        b"250-"
+                    }
+                };
+                if stream.write_all(prefix).is_err() {
+                    return;
+                }
+                // Until ke hangs up.
+                while stream.write_all(&chunk).is_ok() {
+                    counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (port, sent)
 }

@@ -2,7 +2,7 @@
 //! field present (templates run in strict mode), numbers already formatted.
 //! Cluster text stays raw here; handlebars escapes it on output.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -10,7 +10,7 @@ use super::chart::{self, Chart};
 use super::safe::http_link;
 use crate::clock;
 use crate::inventory::{GapKind, section};
-use crate::report::{Finding, FindingStatus, Report, Severity};
+use crate::report::{ExemptedObject, ExemptionSource, Finding, FindingStatus, Report, Severity};
 pub use crate::text::thousands;
 
 /// Rows a section table shows before pointing to the findings table: the
@@ -53,6 +53,8 @@ pub struct Page {
     pub findings: FindingsTable,
     /// What could not be inspected.
     pub coverage: Coverage,
+    /// Objects exemptions took out of rules.
+    pub exemptions: Exemptions,
     /// Comparison with the previous report; `null` without one.
     pub diff: Option<DiffView>,
     /// One entry per rule: description, why, remediation, references.
@@ -123,6 +125,10 @@ pub struct SummaryView {
     pub passed: String,
     /// All findings.
     pub total: String,
+    /// Objects exempted from at least one rule.
+    pub exempted: String,
+    /// Of them, exempted by their own annotations; empty when none.
+    pub exempted_by_annotation: String,
 }
 
 /// A link in the table of contents.
@@ -230,6 +236,30 @@ pub struct Coverage {
     pub complete: bool,
     /// One row per gap, errors first.
     pub gaps: Vec<GapRow>,
+}
+
+/// Objects exemptions took out of rules.
+#[derive(Debug, Serialize)]
+pub struct Exemptions {
+    /// The first [`SECTION_ROWS`] entries, as the report lists them.
+    pub rows: Vec<ExemptionRow>,
+    /// Entries not listed.
+    pub more: usize,
+}
+
+/// One exempted object and where the exemption comes from.
+#[derive(Debug, Serialize)]
+pub struct ExemptionRow {
+    /// Namespace, `-` for cluster-scoped objects.
+    pub namespace: String,
+    /// `Kind/name`.
+    pub object: String,
+    /// `annotation` or `config` (a CSS class).
+    pub source: &'static str,
+    /// The annotation key or the rule file.
+    pub origin: String,
+    /// Rule ids, comma-separated.
+    pub rules: String,
 }
 
 /// A coverage gap.
@@ -341,6 +371,8 @@ pub fn page(report: &Report) -> Page {
             if coverage.complete || coverage.gaps.is_empty() { "" } else { "warning" },
         ),
     ];
+    let exempted = exempted_objects(report);
+    nav.push(nav_item("exemptions", "Exemptions", count(exempted.0), if exempted.1 > 0 { "warning" } else { "" }));
     if let Some(d) = &diff {
         nav.push(nav_item("changes", "Changes", count(d.resolved_total), ""));
     }
@@ -389,6 +421,8 @@ pub fn page(report: &Report) -> Page {
             info: thousands(s.info),
             passed: thousands(s.passed),
             total: thousands(report.findings.len()),
+            exempted: thousands(exempted.0),
+            exempted_by_annotation: count(exempted.1),
         },
         chart: chart::layout(&s.by_category),
         nav,
@@ -400,8 +434,34 @@ pub fn page(report: &Report) -> Page {
         workloads,
         findings: FindingsTable { total: report.findings.len(), has_status: report.diff.is_some() },
         coverage,
+        exemptions: Exemptions {
+            rows: report.exemptions.iter().take(SECTION_ROWS).map(exemption_row).collect(),
+            more: report.exemptions.len().saturating_sub(SECTION_ROWS),
+        },
         diff,
         rules: rules(report),
+    }
+}
+
+/// Objects exempted from some rule, and of them those exempted by an annotation
+/// (an object listed once per source counts once).
+fn exempted_objects(report: &Report) -> (usize, usize) {
+    fn key(e: &ExemptedObject) -> (Option<&str>, &str, &str) {
+        (e.namespace.as_deref(), e.kind.as_str(), e.name.as_str())
+    }
+    let all: BTreeSet<_> = report.exemptions.iter().map(key).collect();
+    let annotated: BTreeSet<_> =
+        report.exemptions.iter().filter(|e| e.source == ExemptionSource::Annotation).map(key).collect();
+    (all.len(), annotated.len())
+}
+
+fn exemption_row(e: &ExemptedObject) -> ExemptionRow {
+    ExemptionRow {
+        namespace: e.namespace.clone().unwrap_or_else(|| "-".into()),
+        object: format!("{}/{}", e.kind, e.name),
+        source: e.source.as_str(),
+        origin: e.origin.clone(),
+        rules: e.rules.join(", "),
     }
 }
 

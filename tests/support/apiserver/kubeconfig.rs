@@ -7,15 +7,16 @@ use serde_json::json;
 /// The context (and cluster) name the kubeconfig defines.
 pub const CONTEXT: &str = "fake";
 
-/// The kubeconfig YAML: one cluster with the CA inline, one token user, one current context.
-pub fn render(server_url: &str, ca_pem: &str, token: &str) -> String {
+/// The kubeconfig YAML: one cluster with the CA inline (when there is one), one token user, one current context.
+pub fn render(server_url: &str, ca_pem: Option<&str>, token: &str) -> String {
+    let mut cluster = json!({"server": server_url});
+    if let Some(ca) = ca_pem {
+        cluster["certificate-authority-data"] = STANDARD.encode(ca).into();
+    }
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{
-            "name": CONTEXT,
-            "cluster": {"server": server_url, "certificate-authority-data": STANDARD.encode(ca_pem)},
-        }],
+        "clusters": [{"name": CONTEXT, "cluster": cluster}],
         "users": [{"name": "kubeeye", "user": {"token": token}}],
         "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "kubeeye"}}],
         "current-context": CONTEXT,
