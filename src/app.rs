@@ -193,8 +193,7 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
 fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let file = args.config.as_deref().map(FileConfig::load).transpose()?.unwrap_or_default();
     let scope = namespace_filter(&args.scope, &file);
-    let redaction =
-        (!args.keep_values).then_some(Redaction { is_credential: crate::checks::sensitive::is_secret_value });
+    let redaction = (!args.keep_values).then_some(Redaction { credential: crate::checks::sensitive::secret_shape });
     let mut writer = SnapshotWriter::create(&args.output, redaction).map_err(anyhow::Error::msg)?;
     let access = access_of(&args.cluster);
     let settings = file.inspection.clone();

@@ -56,7 +56,7 @@ Warning events, the tails of container logs, health endpoints, node metrics and 
 `ke diag --snapshot DIR` then reproduces the same findings offline (support bundles, review).\n\n\
 Secrets are never read, and values are masked by default, because bundles get passed around: literal \
 environment values, ConfigMap data and kubectl's last-applied-configuration become \
-`(redacted by ke snapshot)` (or `(credential redacted by ke snapshot)` where the value looked like one, \
+`(redacted by ke snapshot)` (or `(a private key, redacted by ke snapshot)`, naming the shape, where the value looked like a credential, \
 so the sensitive-data rules still fire), and passwords, tokens, keys and URL credentials inside args, \
 commands, annotations, event messages and log lines become `***`. --keep-values writes everything as \
 read (for custom rules that inspect such values); treat that bundle like the cluster's secrets.")]

@@ -58,9 +58,23 @@ pub fn redact_secrets(line: &str) -> String {
 /// What `ke snapshot` writes in place of a value it masks.
 pub const REDACTED: &str = "(redacted by ke snapshot)";
 
-/// What `ke snapshot` writes in place of a value shaped like a credential; the
-/// checks recognise it as one, so a redacted snapshot gives the same findings.
-pub const REDACTED_CREDENTIAL: &str = "(credential redacted by ke snapshot)";
+/// The end of what `ke snapshot` writes in place of a value shaped like a credential.
+const REDACTED_CREDENTIAL_END: &str = ", redacted by ke snapshot)";
+
+/// What `ke snapshot` writes in place of a value shaped like a credential,
+/// naming its shape: `(a private key, redacted by ke snapshot)`. The checks read
+/// the shape back ([`redacted_shape`]), so a redacted snapshot gives the same findings.
+pub fn redacted_credential(shape: &str) -> String {
+    format!("({shape}{REDACTED_CREDENTIAL_END}")
+}
+
+/// The shape a [`redacted_credential`] marker names, when `value` is one.
+pub fn redacted_shape(value: &str) -> Option<&str> {
+    value
+        .strip_prefix('(')?
+        .strip_suffix(REDACTED_CREDENTIAL_END)
+        .filter(|shape| shape.len() < 80 && !shape.contains('\n'))
+}
 
 /// A count with thousands separators: `38149` → `38,149`.
 pub fn thousands(n: usize) -> String {

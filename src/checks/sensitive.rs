@@ -76,8 +76,8 @@ pub fn is_secret_value(value: &str) -> bool {
 /// What a value holds that is shaped like a credential, if anything:
 /// `a private key`, `a GitHub token`, `a password assignment (password=…)` …
 pub fn secret_shape(value: &str) -> Option<String> {
-    if value.contains(crate::text::REDACTED_CREDENTIAL) {
-        return Some("a credential (redacted by ke snapshot)".to_string());
+    if let Some(shape) = crate::text::redacted_shape(value) {
+        return Some(shape.to_string());
     }
     if let Some((_, what)) = SECRET_SHAPES.iter().find(|(re, _)| re.is_match(value)) {
         return Some((*what).to_string());

@@ -3,21 +3,22 @@
 //! keeps in `last-applied-configuration`, and the secret-looking parts of
 //! container args and commands, annotations, event messages and log tails.
 //!
-//! A masked value becomes [`REDACTED`], or [`REDACTED_CREDENTIAL`] when it was
-//! shaped like a credential, which the checks still read as one: the bundle
+//! A masked value becomes [`REDACTED`], or a [`redacted_credential`] marker
+//! naming its shape when it was shaped like a credential, which the checks still read as one: the bundle
 //! gives the same findings as the cluster it was taken from. Names, images,
 //! flags and log lines stay, so schema, pattern and log rules still match.
 
 use serde_json::Value;
 
-use crate::text::{REDACTED, REDACTED_CREDENTIAL, redact_secrets};
+use crate::text::{REDACTED, redact_secrets, redacted_credential};
 
 /// How values are recognised as credentials. Collection does not judge, so
 /// the caller hands in the checks' own test.
 #[derive(Debug, Clone, Copy)]
 pub struct Redaction {
-    /// Whether a value is shaped like a credential (a private key, a token, `password=…`).
-    pub is_credential: fn(&str) -> bool,
+    /// What credential a value is shaped like (`a private key`, `a GitHub
+    /// token`, `a password assignment (password=…)`), if any.
+    pub credential: fn(&str) -> Option<String>,
 }
 
 /// The annotation in which `kubectl apply` keeps the whole previous manifest, values included.
@@ -94,8 +95,9 @@ impl Redaction {
         if let Value::String(text) = value
             && !text.is_empty()
         {
-            let marker = if (self.is_credential)(text) { REDACTED_CREDENTIAL } else { REDACTED };
-            *value = Value::String(marker.into());
+            let marker =
+                (self.credential)(text).map_or_else(|| REDACTED.to_string(), |shape| redacted_credential(&shape));
+            *value = Value::String(marker);
         }
     }
 
@@ -103,7 +105,7 @@ impl Redaction {
     /// secret-looking parts masked, and as a whole when it still looks like a credential.
     fn words(&self, text: &str) -> String {
         let masked = redact_secrets(text);
-        if (self.is_credential)(&masked) { REDACTED_CREDENTIAL.into() } else { masked }
+        (self.credential)(&masked).map_or(masked, |shape| redacted_credential(&shape))
     }
 }
 
@@ -114,7 +116,15 @@ mod tests {
     use super::*;
 
     fn redaction() -> Redaction {
-        Redaction { is_credential: |v| v.contains("PRIVATE KEY") || v.contains("password=hunter") }
+        Redaction {
+            credential: |v| {
+                if v.contains("PRIVATE KEY") {
+                    Some("a private key".into())
+                } else {
+                    v.contains("password=hunter").then(|| "a password".into())
+                }
+            },
+        }
     }
 
     #[test]
@@ -133,9 +143,12 @@ mod tests {
         let c = &deploy["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["image"], "nginx:1.25");
         assert_eq!(c["args"], json!(["--listen=:8080", "--db-password=***"]));
-        assert_eq!(c["command"], json!(["run", REDACTED_CREDENTIAL]));
+        assert_eq!(c["command"], json!(["run", "(a private key, redacted by ke snapshot)"]));
         let values: Vec<&Value> = c["env"].as_array().unwrap().iter().map(|e| &e["value"]).collect();
-        assert_eq!(values, [&json!(REDACTED), &json!(REDACTED_CREDENTIAL), &json!(""), &Value::Null]);
+        assert_eq!(
+            values,
+            [&json!(REDACTED), &json!("(a private key, redacted by ke snapshot)"), &json!(""), &Value::Null]
+        );
         assert_eq!(c["env"][3]["valueFrom"]["secretKeyRef"]["name"], "s");
         let annotations = &deploy["metadata"]["annotations"];
         assert_eq!(annotations[LAST_APPLIED], REDACTED);
@@ -150,7 +163,7 @@ mod tests {
         redaction().object(&mut cm);
         assert_eq!(
             cm,
-            json!({"kind": "ConfigMap", "data": {"a.conf": REDACTED, "app.properties": REDACTED_CREDENTIAL, "e": ""},
+            json!({"kind": "ConfigMap", "data": {"a.conf": REDACTED, "app.properties": "(a password, redacted by ke snapshot)", "e": ""},
                 "binaryData": {"blob": ""}})
         );
         let mut event = json!({"kind": "Event", "message": "login with password=hunter2 failed"});
