@@ -16,7 +16,7 @@ ke diag --snapshot manifests/ -f rules.yaml --fail-on danger\n  \
 ke snapshot -o support-bundle/            save what ke reads, for offline review\n  \
 ke rules list\n  ke rules explain runAsPrivileged")]
 pub struct Cli {
-    /// Log more to stderr (-v info, -vv debug).
+    /// Log more to stderr: -v adds ke's progress and the libraries' warnings (kube, HTTP, object store), -vv debug.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// When to colour output.

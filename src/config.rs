@@ -441,6 +441,42 @@ pub struct FileConfig {
     pub storage: StorageSettings,
     /// `ke run`: who hears about the result.
     pub notify: NotifySettings,
+    /// `ke run`: how long delivery (archive and notifications) may take.
+    pub delivery: DeliverySettings,
+}
+
+/// Bounds on delivery as a whole, so a store that stops answering cannot hold
+/// back the morning digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// From the end of the inspection, the time by which every channel has
+    /// finished (default `3m`). The store gets this less a reserve for the
+    /// notifications (a quarter of it, at most a minute); then the digest goes
+    /// out, whatever the store is doing, and the store is reported as failed.
+    #[serde(with = "humantime_serde")]
+    pub deadline: Duration,
+}
+
+/// Default for `delivery.deadline`.
+pub const DEFAULT_DELIVERY_DEADLINE: Duration = Duration::from_secs(180);
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings { deadline: DEFAULT_DELIVERY_DEADLINE }
+    }
+}
+
+impl DeliverySettings {
+    /// The time the notifications are left: a quarter of the deadline, at most a minute.
+    pub fn notify_reserve(&self) -> Duration {
+        (self.deadline / 4).min(Duration::from_secs(60))
+    }
+
+    /// The time the store is given before the digest goes out.
+    pub fn store_budget(&self) -> Duration {
+        self.deadline.saturating_sub(self.notify_reserve())
+    }
 }
 
 /// The local copy of each run's reports.
@@ -475,7 +511,9 @@ pub struct StorageSettings {
     /// Region (S3); default `us-east-1`.
     pub region: Option<String>,
     /// Path-style addressing (`endpoint/bucket/key`), as most S3-compatible servers need.
-    pub path_style: bool,
+    /// Default: on for an endpoint given by IP address or as `localhost` (no
+    /// `bucket.` host name can exist there, as the AWS SDKs reason), off otherwise.
+    pub path_style: Option<bool>,
     /// Allow plain HTTP endpoints (in-cluster MinIO).
     pub allow_http: bool,
     /// Environment variable holding the access key id (default `AWS_ACCESS_KEY_ID`).
@@ -496,6 +534,9 @@ pub struct StorageSettings {
     pub retention: Retention,
     /// Attempts per upload before giving up (default 4), with exponential backoff.
     pub attempts: Option<u32>,
+    /// Give up on one request to the store after this long (default `30s`).
+    #[serde(with = "humantime_serde_opt")]
+    pub timeout: Option<Duration>,
 }
 
 /// How long archived runs are kept. Only runs this tool wrote are pruned.
@@ -882,6 +923,8 @@ impl FileConfig {
             ("inspection.collection.requestTimeout", Some(self.inspection.collection.request_timeout)),
             ("inspection.logs.timeout", Some(self.inspection.logs.timeout)),
             ("inspection.events.window", Some(self.inspection.events.window)),
+            ("storage.timeout", self.storage.timeout),
+            ("notify.email.timeout", self.notify.email.as_ref().and_then(|e| e.timeout)),
         ];
         let webhooks = self.notify.webhooks.iter().enumerate().map(|(i, w)| (i, w.timeout));
         for (name, value) in positive
@@ -906,6 +949,12 @@ impl FileConfig {
             return Err("notify.email: `tls: none` with a username would send the SMTP password in clear; use \
                         `tls: starttls` or `tls: tls`, or set `allowPlaintextAuth: true` for a relay on a trusted network"
                 .into());
+        }
+        if self.delivery.deadline < Duration::from_secs(4) {
+            return Err(format!(
+                "delivery.deadline must be at least 4s, not {} (the store and the notifications share it)",
+                format_duration(self.delivery.deadline)
+            ));
         }
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {

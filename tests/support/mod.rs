@@ -11,4 +11,5 @@
 pub mod apiserver;
 pub mod http;
 pub mod s3;
+pub mod silent;
 pub mod smtp;

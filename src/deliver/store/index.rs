@@ -29,6 +29,21 @@ pub struct Latest {
     pub summary: Summary,
     /// The run's reports, as keys relative to the store prefix.
     pub reports: ReportKeys,
+    /// The newest run that reached the cluster (this one, when it did): what
+    /// the next run compares with, and a run retention never prunes. Absent in
+    /// pointers written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+}
+
+/// A run kept as the baseline: when it started and its reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Baseline {
+    /// When the run started (RFC 3339).
+    pub started_at: String,
+    /// Its reports, as keys relative to the store prefix.
+    pub reports: ReportKeys,
 }
 
 /// The keys of one run's reports, relative to the store prefix.
@@ -79,9 +94,21 @@ impl ReportKeys {
 }
 
 impl Latest {
-    /// The pointer to a run just archived.
-    pub fn of(report: &Report, reports: ReportKeys) -> Self {
+    /// The pointer to a run just archived. `previous` is the pointer it
+    /// replaces: a run that could not reach the cluster keeps its baseline.
+    pub fn of(report: &Report, reports: ReportKeys, previous: Option<&Latest>) -> Self {
+        let baseline = if report.reached_cluster() {
+            Some(Baseline { started_at: report.started_at.clone(), reports: reports.clone() })
+        } else {
+            // A pointer from before baselines existed: its run is one when it was complete.
+            previous.and_then(|p| {
+                p.baseline.clone().or_else(|| {
+                    p.complete.then(|| Baseline { started_at: p.started_at.clone(), reports: p.reports.clone() })
+                })
+            })
+        };
         Latest {
+            baseline,
             schema_version: LATEST_SCHEMA_VERSION.into(),
             cluster: report.cluster.name.clone(),
             started_at: report.started_at.clone(),
@@ -171,6 +198,7 @@ mod tests {
                 csv: None,
                 json: Some("x/2026/11/25/20261125T020000Z/report.json".into()),
             },
+            baseline: None,
         };
         let html = render_index(&[latest], "2026-11-25T02:05:00Z").unwrap();
         assert!(!html.contains("<script>alert"), "{html}");
