@@ -180,6 +180,28 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         if let Some(s) = &schedule {
             writeln!(out, "  schedule: {} ({})", s.as_str(), args.time_zone.as_deref().unwrap_or("UTC"))?;
         }
+        // The settings hold together; now whether each channel answers, without delivering anything.
+        out.flush()?;
+        let runtime = inspect::runtime()?;
+        let probes = runtime.block_on(crate::deliver::probe::all(
+            &job.store,
+            job.config.notify.email.as_ref(),
+            &job.config.notify.webhooks,
+        ));
+        writeln!(out, "channels:")?;
+        for p in &probes {
+            let mark = if p.ok { "ok    " } else { "FAILED" };
+            writeln!(out, "  {mark} {:<16} {}: {}", p.channel, p.target, p.detail)?;
+        }
+        let failed = probes.iter().filter(|p| !p.ok).count();
+        if failed > 0 {
+            writeln!(
+                out,
+                "{failed} of {} channel(s) cannot be reached; a run now would fail to deliver",
+                probes.len()
+            )?;
+            return Ok(ExitStatus::DeliveryFailed);
+        }
         return Ok(ExitStatus::Clean);
     }
     let runtime = inspect::runtime()?;

@@ -203,7 +203,9 @@ pub struct RunArgs {
     /// The config file (commented examples: examples/kubeeye.yaml, and `data.kubeeye.yaml` of deploy/configmap.yaml).
     #[arg(long, value_name = "FILE", env = "KE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Validate the config, rule files, storage and notification settings, then exit.
+    /// Validate the config, rule files, storage and notification settings, then try each channel without
+    /// delivering: list the store's prefix, connect (and log in) to SMTP, reach each webhook host (TLS
+    /// included). Exit 0 when all answer, 2 for a config error, 4 when a channel cannot be reached.
     #[arg(long)]
     pub check_config: bool,
     /// Inspect these files or directories instead of the cluster (repeatable).

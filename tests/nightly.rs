@@ -242,3 +242,79 @@ async fn ip_and_localhost_endpoints_are_addressed_path_style() {
     assert_eq!(runs.len(), 2, "{runs:?}");
     assert!(runs.iter().any(|r| r.starts_with("ip/by-ip/")) && runs.iter().any(|r| r.starts_with("ip/by-name/")));
 }
+
+/// `ke run --config <config> --check-config` with `vars`.
+async fn check(config: &str, vars: Vec<(String, String)>) -> crate::common::cli::Run {
+    ke(["run", "--config", config, "--check-config"].map(String::from).to_vec(), vars).await
+}
+
+/// The `channels:` line of `channel` in a `--check-config` output.
+fn probe_line<'a>(stdout: &'a str, channel: &str) -> &'a str {
+    stdout
+        .lines()
+        .skip_while(|l| *l != "channels:")
+        .find(|l| l.split_whitespace().nth(1) == Some(channel))
+        .unwrap_or_else(|| panic!("no line for {channel}: {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_probes_every_channel_without_delivering() {
+    let s3 = S3Server::start(&[BUCKET]).await;
+    let smtp = SmtpServer::start_tls("kubeeye", "relay-password");
+    let hook = Receiver::start(Reply::Status(200, "{}".into())).await;
+    // A TLS server whose certificate no trust store knows.
+    let untrusted = FakeApiServer::start(FakeCluster::from_values(Vec::new()), Options::default());
+    let env = Env::new();
+    let password = env.path("smtp-password");
+    std::fs::write(&password, "relay-password\n").unwrap();
+    let text = |bucket: &str, smtp_port: u16| {
+        format!(
+            "outputs: {{directory: {dir}}}\nstorage:\n  url: s3://{bucket}/nightly\n  endpoint: {s3}\n  \
+             allowHttp: true\n  accessKeyIdEnv: TEST_S3_KEY\n  secretAccessKeyEnv: TEST_S3_SECRET\n\
+             notify:\n  email: {{host: 127.0.0.1, port: {smtp_port}, tls: starttls, caFile: {ca}, username: kubeeye, \
+             passwordFile: {password}, from: a@example.com, to: [b@example.com]}}\n  webhooks:\n    \
+             - {{name: ops, format: generic, urlEnv: TEST_HOOK_URL}}\n    \
+             - {{name: tls, format: generic, urlEnv: TEST_TLS_URL, timeout: 5s}}\n",
+            dir = env.path("local").display(),
+            s3 = s3.endpoint,
+            ca = smtp.ca_file.as_ref().unwrap().display(),
+            password = password.display(),
+        )
+    };
+    let mut vars = s3_vars();
+    vars.push(("TEST_HOOK_URL".into(), format!("{}/hooks/secret-path", hook.base)));
+    vars.push(("TEST_TLS_URL".into(), format!("{}/hook", untrusted.url())));
+
+    let config = env.config(&text(BUCKET, smtp.port));
+    let run = check(&config, vars.clone()).await;
+    assert!(run.stdout.starts_with("config OK"), "{}\n{}", run.stdout, run.stderr);
+    assert!(probe_line(&run.stdout, "store").contains("ok"), "{}", run.stdout);
+    assert!(probe_line(&run.stdout, "email").contains("authenticated"), "{}", run.stdout);
+    assert!(probe_line(&run.stdout, "webhook:ops").trim_start().starts_with("ok"), "{}", run.stdout);
+    let tls = probe_line(&run.stdout, "webhook:tls");
+    assert!(tls.contains("FAILED") && tls.contains("TLS handshake"), "an unknown CA fails the probe: {tls}");
+    assert_eq!(run.code, 4, "one channel cannot be reached: {}", run.stdout);
+    assert!(!run.stdout.contains("secret-path"), "no webhook URL in the output");
+    assert!(hook.requests().is_empty(), "nothing posted");
+    assert!(smtp.messages().is_empty(), "nothing mailed");
+    assert!(s3.objects(BUCKET).is_empty(), "nothing written");
+
+    // Every channel reachable: exit 0.
+    vars.retain(|(k, _)| k != "TEST_TLS_URL");
+    vars.push(("TEST_TLS_URL".into(), format!("{}/other", hook.base)));
+    let run = check(&config, vars.clone()).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // A missing bucket, a wrong SMTP password, and a webhook host that is down.
+    std::fs::write(&password, "wrong-password").unwrap();
+    let config = env.config(&text("no-such-bucket", smtp.port));
+    vars.retain(|(k, _)| k != "TEST_HOOK_URL");
+    vars.push(("TEST_HOOK_URL".into(), format!("http://127.0.0.1:{}/x", crate::support::smtp::closed_port())));
+    let run = check(&config, vars.clone()).await;
+    assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+    assert!(probe_line(&run.stdout, "store").contains("no-such-bucket does not exist"), "{}", run.stdout);
+    assert!(probe_line(&run.stdout, "email").contains("535"), "{}", run.stdout);
+    assert!(probe_line(&run.stdout, "webhook:ops").contains("cannot connect"), "{}", run.stdout);
+    assert!(run.stdout.contains("3 of 4 channel(s) cannot be reached"), "{}", run.stdout);
+    assert!(!run.stdout.contains("wrong-password"));
+}

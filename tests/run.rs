@@ -299,13 +299,15 @@ async fn an_unreachable_cluster_still_reports_and_exits_incomplete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_config_validates_without_running() {
     let env = Env::new();
-    let good = env.config(
-        "outputs: {directory: /tmp/unused}\nnotify:\n  webhooks:\n    - {name: ops, format: generic, urlEnv: X}\n",
-    );
+    let good = env.config(&format!(
+        "outputs: {{directory: {}}}\nnotify:\n  webhooks:\n    - {{name: ops, format: generic, urlEnv: X}}\n",
+        env.path("local").display()
+    ));
+    let receiver = Receiver::start(Reply::Status(200, "{}".into())).await;
     let run = ke(vec!["run".into(), "--config".into(), good.clone(), "--check-config".into()], vec![]).await;
     assert_eq!(run.code, 2, "the webhook's URL variable is not set: {}", run.stderr);
     assert!(run.stderr.contains("kubeeye.yaml: notify.webhooks[ops]") && run.stderr.contains("X"), "{}", run.stderr);
-    let with_env = vec![("X".to_string(), "https://hooks.example.com/abc".to_string())];
+    let with_env = vec![("X".to_string(), format!("{}/abc", receiver.base))];
     let run = ke(vec!["run".into(), "--config".into(), good, "--check-config".into()], with_env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.starts_with("config OK"));

@@ -128,7 +128,7 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
 }
 
 /// The SMTP transport the settings describe (nothing is sent yet).
-fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
+pub fn transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, EmailError> {
     let port = settings.port.unwrap_or(settings.tls.default_port());
     let tls_parameters = || {
         let mut b = TlsParameters::builder(settings.host.clone());

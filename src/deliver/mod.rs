@@ -3,6 +3,7 @@
 //! own and reports a [`Delivery`]; one failing channel never blocks another.
 
 pub mod email;
+pub mod probe;
 pub mod retry;
 pub mod secret;
 pub mod store;

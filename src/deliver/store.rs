@@ -291,6 +291,19 @@ impl ReportStore {
         self.put(&layout::latest_key(&report.cluster.name), bytes.into()).await
     }
 
+    /// Lists the prefix once with the configured credentials (`ke run
+    /// --check-config`): what a run will need, without writing anything.
+    pub async fn probe(&self) -> Delivery {
+        let prefix = (!self.prefix.is_empty()).then(|| Key::from(self.prefix.as_str()));
+        match self.store.list_with_delimiter(prefix.as_ref()).await {
+            Ok(listing) => {
+                let clusters = listing.common_prefixes.len();
+                self.delivery("", true, 1, format!("listed with the configured credentials ({clusters} folder(s))"))
+            }
+            Err(e) => self.error(&e, "list", "").delivery(self.location("")),
+        }
+    }
+
     /// Every cluster's `latest.json` under the prefix (directories without one,
     /// or with something else in it, are not ours and are skipped).
     pub async fn clusters(&self) -> Result<Vec<Latest>, StoreError> {
