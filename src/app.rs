@@ -187,6 +187,7 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             &job.store,
             job.config.notify.email.as_ref(),
             &job.config.notify.webhooks,
+            job.config.notify.pushgateway.as_ref(),
         ));
         writeln!(out, "channels:")?;
         for p in &probes {

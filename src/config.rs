@@ -203,6 +203,39 @@ impl Visitor<'_> for DurationVisitor {
     }
 }
 
+/// Checks what the Pushgateway settings can be checked for without I/O: an
+/// http(s) URL, label names Prometheus accepts, a password with a username.
+fn check_pushgateway(push: &PushgatewaySettings) -> Result<(), String> {
+    match url::Url::parse(&push.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+        _ => return Err(format!("notify.pushgateway.url `{}` is not an http(s) URL", push.url)),
+    }
+    let label = |name: &str| {
+        let mut chars = name.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with("__")
+    };
+    if push.job.is_empty() {
+        return Err("notify.pushgateway.job must not be empty".into());
+    }
+    for (name, value) in &push.grouping {
+        if !label(name) || matches!(name.as_str(), "job" | "cluster") {
+            return Err(format!(
+                "notify.pushgateway.grouping: `{name}` cannot be a grouping label (letters, digits and `_`, not \
+                 starting with a digit or `__`; `job` and `cluster` are set by ke)"
+            ));
+        }
+        if value.is_empty() {
+            return Err(format!("notify.pushgateway.grouping.{name} must not be empty"));
+        }
+    }
+    if push.username.is_none() && (push.password_env.is_some() || push.password_file.is_some()) {
+        return Err("notify.pushgateway: a password is named but no username".into());
+    }
+    Ok(())
+}
+
 /// Checks a namespace name is a DNS-1123 label, as Kubernetes requires
 /// (lower-case letters, digits and `-`, at most 63, starting and ending
 /// alphanumeric), so no name can smuggle a path or query into a request.
@@ -560,6 +593,45 @@ pub struct NotifySettings {
     pub email: Option<EmailSettings>,
     /// Webhooks: Slack, Teams, DingTalk, Feishu, WeCom, or generic JSON.
     pub webhooks: Vec<WebhookSettings>,
+    /// A Prometheus Pushgateway the run's metrics are pushed to (every run,
+    /// whatever `when` says: alerts need every run).
+    pub pushgateway: Option<PushgatewaySettings>,
+}
+
+/// Pushing the run's metrics to a Prometheus Pushgateway, grouped by `job`,
+/// `cluster` and the extra `grouping` labels. Each push replaces the metrics
+/// of the same names in its group; `kubeeye_last_success_timestamp_seconds` is
+/// pushed only by runs that reached the cluster, so it survives failed nights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushgatewaySettings {
+    /// The Pushgateway's base URL, e.g. `http://pushgateway.monitoring:9091`.
+    pub url: String,
+    /// The `job` grouping label (default `kubeeye`).
+    #[serde(default = "default_push_job")]
+    pub job: String,
+    /// More grouping labels (`{environment: prod}`); `cluster` is always one.
+    #[serde(default)]
+    pub grouping: std::collections::BTreeMap<String, String>,
+    /// Basic-auth username, when the Pushgateway (or its proxy) wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Environment variable holding the basic-auth password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File holding the basic-auth password (a mounted Secret).
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
+    /// Give up on one attempt after this long (default 10s).
+    #[serde(default, with = "humantime_serde_opt")]
+    pub timeout: Option<Duration>,
+    /// Attempts before giving up (default 3), with exponential backoff.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+}
+
+fn default_push_job() -> String {
+    "kubeeye".into()
 }
 
 /// SMTP delivery of the digest.
@@ -927,6 +999,12 @@ impl FileConfig {
             ("notify.email.timeout", self.notify.email.as_ref().and_then(|e| e.timeout)),
         ];
         let webhooks = self.notify.webhooks.iter().enumerate().map(|(i, w)| (i, w.timeout));
+        if let Some(push) = &self.notify.pushgateway {
+            if push.timeout.is_some_and(|d| d.is_zero()) {
+                return Err("notify.pushgateway.timeout must be at least 1s".into());
+            }
+            check_pushgateway(push)?;
+        }
         for (name, value) in positive
             .into_iter()
             .map(|(n, v)| (n.to_string(), v))

@@ -12,7 +12,7 @@ use crate::config::{FileConfig, NotifyWhen, ReportFormat};
 use crate::deliver::secret::{self, SecretError};
 use crate::deliver::store::{ReportStore, StoreError, within};
 use crate::deliver::templates::{self, DigestView, Escape};
-use crate::deliver::{Delivery, Digest, email, webhook};
+use crate::deliver::{Delivery, Digest, email, pushgateway, webhook};
 use crate::exit::ExitStatus;
 use crate::inspect::{self, InspectError, Inspected, Source};
 use crate::inventory::{CoverageGap, NamespaceFilter};
@@ -66,6 +66,9 @@ pub enum JobError {
         #[source]
         source: SecretError,
     },
+    /// The Pushgateway's password cannot be read, or none is named for its username.
+    #[error("notify.pushgateway: {0}")]
+    PushgatewayPassword(String),
     /// A webhook names no source for its URL.
     #[error(
         "notify.webhooks[{name}]: set urlEnv or urlFile (webhook URLs are credentials and never live in the config)"
@@ -115,6 +118,8 @@ impl Job {
             // The JSON report is the contract the next run diffs against.
             formats.push(Format::Json);
         }
+        // The metrics file beside the reports, for alerting on the job from the archive.
+        formats.push(Format::OpenMetrics);
         check_writable(&config.outputs.directory).map_err(JobError::Outputs)?;
         let store = ReportStore::open(&config.storage, &config.outputs.directory).map_err(JobError::Storage)?;
         if let Some(email) = &config.notify.email {
@@ -131,6 +136,22 @@ impl Job {
                     Ok(Some(_)) => {}
                     Ok(None) => return Err(JobError::Email(email::EmailError::NoPassword)),
                     Err(source) => return Err(JobError::SmtpPassword { key, source }),
+                }
+            }
+        }
+        if let Some(push) = &config.notify.pushgateway
+            && push.username.is_some()
+        {
+            match secret::read(push.password_env.as_deref(), push.password_file.as_deref(), None) {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(JobError::PushgatewayPassword(
+                        "username is set but no password: set passwordEnv or passwordFile".into(),
+                    ));
+                }
+                Err(e) => {
+                    let key = if push.password_file.is_some() { "passwordFile" } else { "passwordEnv" };
+                    return Err(JobError::PushgatewayPassword(format!("{key}: {e}")));
                 }
             }
         }
@@ -202,30 +223,38 @@ impl Job {
         print_digest(&digest, out);
         // The digest is on stdout before any channel is tried: a channel that hangs or dies loses nothing printed.
         let _ = out.flush();
-        if self.should_notify(&report) {
-            // The notifications get what is left of the deadline, and at least their reserve.
-            let notify_deadline = (delivery_start + self.config.delivery.deadline)
-                .max(tokio::time::Instant::now() + self.config.delivery.notify_reserve());
-            let email = async {
-                match &self.config.notify.email {
-                    Some(settings) => {
-                        let target = format!("{} via {}", settings.to.join(", "), settings.host);
-                        let send = email::send(settings, &digest, csv.as_deref());
-                        Some(bounded("email".into(), target, notify_deadline, send).await)
-                    }
-                    None => None,
-                }
-            };
-            let hooks = futures::future::join_all(self.config.notify.webhooks.iter().map(|w| {
-                let target = webhook::target_of(w);
-                bounded(format!("webhook:{}", w.name), target, notify_deadline, webhook::post(w, &digest))
-            }));
-            let (mail, posted) = tokio::join!(email, hooks);
-            deliveries.extend(mail);
-            deliveries.extend(posted);
-        } else {
+        // The notifications (and the metrics push) get what is left of the deadline, and at least their reserve.
+        let notify_deadline = (delivery_start + self.config.delivery.deadline)
+            .max(tokio::time::Instant::now() + self.config.delivery.notify_reserve());
+        let notify = self.should_notify(&report);
+        if !notify {
             let _ = writeln!(out, "notifications skipped (notify.when: {})", self.config.notify.when);
         }
+        let email = async {
+            match &self.config.notify.email {
+                Some(settings) if notify => {
+                    let target = format!("{} via {}", settings.to.join(", "), settings.host);
+                    let send = email::send(settings, &digest, csv.as_deref());
+                    Some(bounded("email".into(), target, notify_deadline, send).await)
+                }
+                _ => None,
+            }
+        };
+        let hooks = futures::future::join_all(self.config.notify.webhooks.iter().filter(|_| notify).map(|w| {
+            let target = webhook::target_of(w);
+            bounded(format!("webhook:{}", w.name), target, notify_deadline, webhook::post(w, &digest))
+        }));
+        // Metrics go out every run: an alert on the job needs the quiet nights too.
+        let metrics = async {
+            let settings = self.config.notify.pushgateway.as_ref()?;
+            let body = render::metrics::render(&report, render::metrics::Dialect::Prometheus);
+            let push = pushgateway::push(settings, &report.cluster.name, &body);
+            Some(bounded("pushgateway".into(), settings.url.clone(), notify_deadline, push).await)
+        };
+        let (mail, posted, pushed) = tokio::join!(email, hooks, metrics);
+        deliveries.extend(mail);
+        deliveries.extend(posted);
+        deliveries.extend(pushed);
         for d in &files {
             let _ = writeln!(out, "wrote {}", d.display());
         }

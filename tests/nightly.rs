@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::run::{BUCKET, Env, clock_passes, cluster, config_text, ke, run_dirs};
 use crate::support::apiserver::{FakeApiServer, FakeCluster, Options};
 use crate::support::http::{Receiver, Reply};
+use crate::support::pushgateway::{self, Pushgateway};
 use crate::support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 use crate::support::silent::SilentServer;
 use crate::support::smtp::SmtpServer;
@@ -317,4 +318,99 @@ async fn check_config_probes_every_channel_without_delivering() {
     assert!(probe_line(&run.stdout, "webhook:ops").contains("cannot connect"), "{}", run.stdout);
     assert!(run.stdout.contains("3 of 4 channel(s) cannot be reached"), "{}", run.stdout);
     assert!(!run.stdout.contains("wrong-password"));
+}
+
+/// The value of the one sample of `name` in `samples` whose labels contain every one of `labels`.
+fn value_of(samples: &[(String, f64)], labels: &[&str]) -> Option<f64> {
+    let matching: Vec<f64> =
+        samples.iter().filter(|(l, _)| labels.iter().all(|want| l.contains(want))).map(|(_, v)| *v).collect();
+    assert!(matching.len() <= 1, "{labels:?} matches several samples: {samples:?}");
+    matching.first().copied()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_reach_a_pushgateway_and_the_archive() {
+    let gateway = tokio::task::spawn_blocking(Pushgateway::start).await.unwrap();
+    let mut env = Env::new();
+    env.vars.push(("TEST_PG_PASSWORD".into(), pushgateway::PASSWORD.into()));
+    let archive = env.path("archive");
+    let config = env.config(&format!(
+        "cluster: prod-eu\noutputs: {{directory: {}}}\nstorage: {{url: 'file://{}'}}\nnotify:\n  when: changes\n  \
+         pushgateway:\n    url: {}\n    username: {}\n    passwordEnv: TEST_PG_PASSWORD\n    \
+         grouping: {{environment: test}}\n",
+        env.path("local").display(),
+        archive.display(),
+        gateway.url,
+        pushgateway::USER,
+    ));
+    let group = ["job=\"kubeeye\"", "cluster=\"prod-eu\"", "environment=\"test\""];
+
+    // Night one reaches the cluster.
+    let server = FakeApiServer::start(FakeCluster::from_values(cluster(true)), Options::default());
+    let kubeconfig = env.kubeconfig(&server, "kubeconfig");
+    let run = env.run(&config, &kubeconfig).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.lines().any(|l| l.starts_with("ok") && l.contains("pushgateway")), "{}", run.stdout);
+    let report: Value = {
+        let json = run.stdout.lines().find_map(|l| l.strip_prefix("wrote ").filter(|p| p.ends_with(".json"))).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+    };
+    let danger = report["summary"]["danger"].as_u64().unwrap() as f64;
+    let findings = gateway.samples("kubeeye_findings");
+    let pushed_danger: f64 = findings
+        .iter()
+        .filter(|(l, _)| l.contains("severity=\"danger\"") && group.iter().all(|g| l.contains(g)))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(pushed_danger, danger, "{findings:?}");
+    let score = report["summary"]["score"].as_u64().unwrap() as f64;
+    assert_eq!(value_of(&gateway.samples("kubeeye_score"), &group), Some(score));
+    assert_eq!(value_of(&gateway.samples("kubeeye_coverage_gaps"), &group), Some(0.0));
+    assert!(value_of(&gateway.samples("kubeeye_inspection_duration_seconds"), &group).is_some());
+    let first_run = value_of(&gateway.samples("kubeeye_last_run_timestamp_seconds"), &group).unwrap();
+    let first_success = value_of(&gateway.samples("kubeeye_last_success_timestamp_seconds"), &group).unwrap();
+    assert_eq!(first_run, first_success);
+    let finished = kubeeye::clock::parse(report["finishedAt"].as_str().unwrap()).unwrap().as_second() as f64;
+    assert_eq!(first_run, finished);
+
+    // The same metrics, as OpenMetrics, beside the reports in the archive.
+    let prom = walk_files(&archive).into_iter().find(|p| p.ends_with("report.prom")).expect("report.prom archived");
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(text.contains("# UNIT kubeeye_inspection_duration_seconds seconds"), "{text}");
+    assert_eq!(value_of(&pushgateway::parse_samples(&text, "kubeeye_score"), &["cluster=\"prod-eu\""]), Some(score));
+    assert_eq!(
+        value_of(
+            &pushgateway::parse_samples(&text, "kubeeye_last_success_timestamp_seconds"),
+            &["cluster=\"prod-eu\""]
+        ),
+        Some(first_success)
+    );
+
+    // Night two cannot reach the cluster: the run is recorded, the last success stays.
+    drop(server);
+    clock_passes(report["startedAt"].as_str().unwrap()).await;
+    let run = env.run(&config, &kubeconfig).await;
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.lines().any(|l| l.starts_with("ok") && l.contains("pushgateway")), "{}", run.stdout);
+    let second_run = value_of(&gateway.samples("kubeeye_last_run_timestamp_seconds"), &group).unwrap();
+    assert!(second_run > first_run, "{second_run} after {first_run}");
+    assert_eq!(value_of(&gateway.samples("kubeeye_last_success_timestamp_seconds"), &group), Some(first_success));
+    assert_eq!(value_of(&gateway.samples("kubeeye_coverage_gaps"), &group), Some(1.0));
+
+    // A wrong password is a failed delivery that says so.
+    env.vars = vec![("TEST_PG_PASSWORD".into(), "wrong".into())];
+    let run = env.run(&config, &kubeconfig).await;
+    assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+    let line = run.stdout.lines().find(|l| l.contains("pushgateway")).unwrap();
+    assert!(line.starts_with("FAILED") && line.contains("401"), "{line}");
+    assert!(!run.stdout.contains("wrong"), "{}", run.stdout);
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .flat_map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { vec![e.path()] })
+        .collect()
 }

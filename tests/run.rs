@@ -251,10 +251,10 @@ async fn failing_channels_are_reported_and_no_report_is_lost() {
     assert!(failed.iter().any(|l| l.contains("webhook:slack")), "{failed:?}");
     assert!(run.stdout.lines().any(|l| l.starts_with("ok") && l.contains("webhook:ops")), "{}", run.stdout);
     assert_eq!(good.requests().len(), 1, "the good webhook got the digest although others failed");
-    // No report lost: all three are on disk.
+    // No report lost: all three are on disk, and the metrics file beside them.
     let written: Vec<PathBuf> =
         run.stdout.lines().filter_map(|l| l.strip_prefix("wrote ")).map(PathBuf::from).collect();
-    assert_eq!(written.len(), 3, "{}", run.stdout);
+    assert_eq!(written.len(), 4, "{}", run.stdout);
     for path in &written {
         assert!(path.exists() && std::fs::metadata(path).unwrap().len() > 0, "{}", path.display());
     }

@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod probe;
+pub mod pushgateway;
 pub mod retry;
 pub mod secret;
 pub mod store;

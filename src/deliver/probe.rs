@@ -11,10 +11,15 @@ use tokio::net::TcpStream;
 
 use super::store::ReportStore;
 use super::{Delivery, email, secret, webhook};
-use crate::config::{EmailSettings, WebhookSettings};
+use crate::config::{EmailSettings, PushgatewaySettings, WebhookSettings};
 
 /// Probes every channel at once; the store first in the list, then email, then the webhooks.
-pub async fn all(store: &ReportStore, email: Option<&EmailSettings>, webhooks: &[WebhookSettings]) -> Vec<Delivery> {
+pub async fn all(
+    store: &ReportStore,
+    email: Option<&EmailSettings>,
+    webhooks: &[WebhookSettings],
+    pushgateway: Option<&PushgatewaySettings>,
+) -> Vec<Delivery> {
     let mail = async {
         match email {
             Some(settings) => Some(self::email(settings).await),
@@ -22,11 +27,34 @@ pub async fn all(store: &ReportStore, email: Option<&EmailSettings>, webhooks: &
         }
     };
     let hooks = futures::future::join_all(webhooks.iter().map(webhook));
-    let (stored, mail, hooks) = tokio::join!(store.probe(), mail, hooks);
+    let push = async {
+        match pushgateway {
+            Some(settings) => Some(self::pushgateway(settings).await),
+            None => None,
+        }
+    };
+    let (stored, mail, hooks, push) = tokio::join!(store.probe(), mail, hooks, push);
     let mut probes = vec![stored];
     probes.extend(mail);
     probes.extend(hooks);
+    probes.extend(push);
     probes
+}
+
+/// Resolves and connects to the Pushgateway (TLS included for `https`); pushes nothing.
+pub async fn pushgateway(settings: &PushgatewaySettings) -> Delivery {
+    let url = match url::Url::parse(&settings.url) {
+        Ok(u) if u.host_str().is_some() => u,
+        _ => return outcome("pushgateway", settings.url.clone(), Err("not an http(s) URL".into())),
+    };
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let target = format!("{host}:{port}");
+    let timeout = settings.timeout.unwrap_or(super::pushgateway::DEFAULT_TIMEOUT);
+    let result = tokio::time::timeout(timeout, reach(&host, port, url.scheme() == "https"))
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer from {target} within {}", crate::config::format_duration(timeout))));
+    outcome("pushgateway", target, result.map(|d| d.replace("nothing posted", "nothing pushed")))
 }
 
 /// Connects to the SMTP server, upgrades to TLS as configured and

@@ -260,7 +260,10 @@ impl ReportStore {
         for path in files {
             let format = path.extension().and_then(|e| e.to_str()).filter(|e| layout::FORMATS.contains(e));
             let format = format.ok_or_else(|| {
-                StoreError::new(StoreErrorKind::Local, format!("{} is not an html, csv or json report", path.display()))
+                StoreError::new(
+                    StoreErrorKind::Local,
+                    format!("{} is not an html, csv, json or prom report", path.display()),
+                )
             })?;
             ordered.push((format, path));
         }

@@ -9,6 +9,7 @@ use crate::report::Report;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod metrics;
 pub mod table;
 pub mod terminal;
 
@@ -25,6 +26,8 @@ pub enum Format {
     Csv,
     /// A single self-contained HTML page.
     Html,
+    /// The report's counts as OpenMetrics, for alerting (`report.prom` in the archive).
+    OpenMetrics,
 }
 
 impl Format {
@@ -36,6 +39,7 @@ impl Format {
             Format::Yaml => "yaml",
             Format::Csv => "csv",
             Format::Html => "html",
+            Format::OpenMetrics => "prom",
         }
     }
 
@@ -47,6 +51,7 @@ impl Format {
             Format::Yaml => "application/yaml",
             Format::Csv => "text/csv; charset=utf-8; header=present",
             Format::Html => "text/html; charset=utf-8",
+            Format::OpenMetrics => metrics::content_type(metrics::Dialect::OpenMetrics),
         }
     }
 }
@@ -80,6 +85,7 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> Result<(),
         Format::Yaml => json::write_yaml(report, out)?,
         Format::Csv => csv::write_csv(report, out)?,
         Format::Html => html::write_html(report, out)?,
+        Format::OpenMetrics => metrics::write_metrics(report, metrics::Dialect::OpenMetrics, out)?,
     }
     Ok(())
 }

@@ -47,6 +47,7 @@ fn client_options(settings: &StorageSettings) -> ClientOptions {
         .with_content_type_for_suffix("html", "text/html; charset=utf-8")
         .with_content_type_for_suffix("csv", "text/csv; charset=utf-8")
         .with_content_type_for_suffix("json", "application/json")
+        .with_content_type_for_suffix("prom", "application/openmetrics-text; version=1.0.0; charset=utf-8")
 }
 
 fn no_retries() -> RetryConfig {

@@ -58,6 +58,9 @@ pub struct ReportKeys {
     /// `report.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<String>,
+    /// `report.prom`: the run's metrics (OpenMetrics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
 }
 
 impl ReportKeys {
@@ -67,6 +70,7 @@ impl ReportKeys {
             "html" => self.html = Some(key),
             "csv" => self.csv = Some(key),
             "json" => self.json = Some(key),
+            "prom" => self.metrics = Some(key),
             _ => {}
         }
     }
@@ -76,7 +80,9 @@ impl ReportKeys {
     /// another cluster (or by hand) cannot make the index link `javascript:`,
     /// `data:`, `../` or another cluster's files.
     pub fn keep_own(&mut self, segment: &str) {
-        for (format, key) in [("html", &mut self.html), ("csv", &mut self.csv), ("json", &mut self.json)] {
+        for (format, key) in
+            [("html", &mut self.html), ("csv", &mut self.csv), ("json", &mut self.json), ("prom", &mut self.metrics)]
+        {
             let own = key
                 .as_deref()
                 .and_then(super::layout::parse_report_key)
@@ -87,9 +93,9 @@ impl ReportKeys {
         }
     }
 
-    /// The keys present, in html, csv, json order.
+    /// The keys present, in html, csv, json, metrics order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        [&self.html, &self.csv, &self.json].into_iter().flatten().map(String::as_str)
+        [&self.html, &self.csv, &self.json, &self.metrics].into_iter().flatten().map(String::as_str)
     }
 }
 
@@ -197,6 +203,7 @@ mod tests {
                 html: Some("x/2026/11/25/20261125T020000Z/report.html".into()),
                 csv: None,
                 json: Some("x/2026/11/25/20261125T020000Z/report.json".into()),
+                metrics: None,
             },
             baseline: None,
         };
@@ -215,16 +222,19 @@ mod tests {
             html: Some("javascript:alert(1)".into()),
             csv: Some("../../other/2026/11/25/20261125T020000Z/report.csv".into()),
             json: Some("other/2026/11/25/20261125T020000Z/report.json".into()),
+            metrics: Some("other/2026/11/25/20261125T020000Z/report.prom".into()),
         };
         keys.keep_own("prod");
-        assert_eq!(keys, ReportKeys { html: None, csv: None, json: None });
+        assert_eq!(keys, ReportKeys::default());
         let mut mine = ReportKeys {
             html: Some("prod/2026/11/25/20261125T020000Z/report.html".into()),
             csv: Some("data:text/html,x".into()),
             json: Some("prod/2026/11/25/20261125T020000Z/report.csv".into()),
+            metrics: Some("prod/2026/11/25/20261125T020000Z/report.prom".into()),
         };
         mine.keep_own("prod");
         assert_eq!(mine.html.as_deref(), Some("prod/2026/11/25/20261125T020000Z/report.html"));
         assert_eq!((mine.csv, mine.json), (None, None));
+        assert_eq!(mine.metrics.as_deref(), Some("prod/2026/11/25/20261125T020000Z/report.prom"));
     }
 }

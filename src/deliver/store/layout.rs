@@ -13,8 +13,9 @@
 use crate::clock::Timestamp;
 use crate::config::Retention;
 
-/// The report formats the layout knows.
-pub const FORMATS: [&str; 3] = ["html", "csv", "json"];
+/// The report formats the layout knows (`report.prom`: the run's metrics in
+/// OpenMetrics). JSON last: uploads go in reverse order, the baseline first.
+pub const FORMATS: [&str; 4] = ["html", "csv", "prom", "json"];
 
 /// The name of each cluster's pointer to its latest run.
 pub const LATEST: &str = "latest.json";
