@@ -112,6 +112,8 @@ fn format_of(output: OutputFormat, color: ColorChoice) -> render::Format {
         OutputFormat::Yaml => render::Format::Yaml,
         OutputFormat::Csv => render::Format::Csv,
         OutputFormat::Html => render::Format::Html,
+        OutputFormat::Sarif => render::Format::Sarif,
+        OutputFormat::Junit => render::Format::Junit,
     }
 }
 

@@ -305,6 +305,10 @@ pub enum OutputFormat {
     Csv,
     /// A self-contained HTML page.
     Html,
+    /// SARIF 2.1.0 for code scanning (GitHub, GitLab): rules with help text, file and line for --snapshot.
+    Sarif,
+    /// JUnit XML for CI test reports: a failing test case per danger or warning finding.
+    Junit,
 }
 
 /// Formats of `ke rules list`.

@@ -48,6 +48,8 @@ pub struct Inspected {
     pub health: Option<Health>,
     /// What the cluster is made of (`None` when nothing was inspected).
     pub overview: Option<Overview>,
+    /// Where each object read from a file was (snapshots), for CI formats.
+    pub locations: BTreeMap<String, crate::inventory::Location>,
 }
 
 /// Why an inspection could not happen at all.
@@ -191,6 +193,7 @@ pub fn finish(
         gaps,
         evaluation,
         scope: report_scope,
+        locations: inventory.locations,
     }
 }
 
@@ -221,6 +224,7 @@ impl Inspected {
             scope: self.scope,
             rules: docs,
             diff: None,
+            locations: self.locations,
         }
     }
 }

@@ -291,6 +291,22 @@ pub struct Inventory {
     /// Pods streamed page by page and dropped (live), counted by phase; pods
     /// kept as objects (snapshots) are not in it.
     pub streamed_pod_phases: std::collections::BTreeMap<String, usize>,
+    /// Where each object read from a file was, by [`location_key`] (snapshots only).
+    pub locations: std::collections::BTreeMap<String, Location>,
+}
+
+/// Where an object was read from: a file, and the line its document starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file, as given or found under a given directory.
+    pub file: String,
+    /// The line (1-based) of the object's document.
+    pub line: usize,
+}
+
+/// The key of an object's [`Location`]: `Kind/namespace/name` (`Kind//name` cluster-wide).
+pub fn location_key(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    format!("{kind}/{}/{name}", namespace.unwrap_or_default())
 }
 
 impl Inventory {

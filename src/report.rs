@@ -285,6 +285,11 @@ pub struct Report {
     /// Comparison with a previous report (`--previous`, or the last run in the store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<Diff>,
+    /// Where the objects of a snapshot were read from, by
+    /// [`location_key`](crate::inventory::location_key): file and line, for the
+    /// CI formats (SARIF, JUnit). Not part of the JSON contract.
+    #[serde(skip)]
+    pub locations: BTreeMap<String, crate::inventory::Location>,
 }
 
 /// The cluster's health: up or not, and why, decided from the findings of the

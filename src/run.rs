@@ -393,6 +393,7 @@ fn unreachable_cluster(e: &InspectError, source: &Source) -> Inspected {
         // Nothing could be inspected; from inside the cluster that means its API is not answering.
         health: Some(Health { status: HealthStatus::Down, reasons: vec!["API server unreachable".into()] }),
         overview: None,
+        locations: Default::default(),
     }
 }
 
@@ -407,6 +408,7 @@ fn placeholder_report() -> Report {
         scope: None,
         health: Some(Health { status: HealthStatus::Healthy, reasons: Vec::new() }),
         overview: Some(Overview::default()),
+        locations: Default::default(),
     }
     .into_report(&RuleSet::default(), "check".into())
 }

@@ -53,6 +53,7 @@ fn report(cluster: &str, started_at: &str, danger: usize) -> Report {
         scope: None,
         rules: Default::default(),
         diff: None,
+        locations: Default::default(),
     }
 }
 

@@ -70,9 +70,11 @@ fn csv_is_rfc4180_and_reads_back() {
 
 #[test]
 fn json_round_trips_through_read_report() {
-    for report in [fixture::cluster_report(), diffed(), fixture::previous_report()] {
+    for mut report in [fixture::cluster_report(), diffed(), fixture::previous_report()] {
         let text = render(&report, Format::Json);
         schema::assert_valid_report(&serde_json::from_str(&text).expect("JSON"));
+        // Where a snapshot's objects were read from is for the CI formats only, not the JSON contract.
+        report.locations.clear();
         assert_eq!(parse_report(text.as_bytes()).expect("reads back"), report);
     }
 }

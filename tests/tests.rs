@@ -10,6 +10,7 @@
 mod common;
 mod support;
 
+mod ci_formats;
 mod cli;
 mod deliver_email;
 mod deliver_store;

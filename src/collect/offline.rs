@@ -276,9 +276,9 @@ pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
     let text = crate::yaml::strip_bom(text);
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let docs = if is_json { json_documents(text) } else { yaml_documents(text) };
-    for (index, doc) in docs.into_iter().enumerate() {
+    for (index, (line, doc)) in docs.into_iter().enumerate() {
         match doc {
-            Ok(Some(value)) => add_document(value, path, index + 1, inventory),
+            Ok(Some(value)) => add_document(value, path, index + 1, line, inventory),
             Ok(None) => {}
             Err(reason) => inventory.gaps.push(gap(path, Some(index + 1), reason)),
         }
@@ -287,16 +287,21 @@ pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
 
 type Document = Result<Option<Value>, String>;
 
-fn json_documents(text: &str) -> Vec<Document> {
+/// Each document with the line it starts on.
+fn json_documents(text: &str) -> Vec<(usize, Document)> {
     let mut docs = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     loop {
+        let start = stream.byte_offset();
+        // The line of the value's first character, past the whitespace before it.
+        let skipped = text[start..].len() - text[start..].trim_start().len();
+        let line = text[..start + skipped].matches('\n').count() + 1;
         match stream.next() {
             None => break,
-            Some(Ok(v)) => docs.push(Ok(Some(v))),
+            Some(Ok(v)) => docs.push((line, Ok(Some(v)))),
             Some(Err(e)) => {
                 // A JSON syntax error leaves no reliable place to resume from.
-                docs.push(Err(format!("invalid JSON: {e}")));
+                docs.push((line, Err(format!("invalid JSON: {e}"))));
                 break;
             }
         }
@@ -304,8 +309,10 @@ fn json_documents(text: &str) -> Vec<Document> {
     docs
 }
 
-/// Splits on `---` separator lines first, so one malformed document does not hide the next.
-fn yaml_documents(text: &str) -> Vec<Document> {
+/// Splits on `---` separator lines first, so one malformed document does not
+/// hide the next. Each document comes with the line of its first content
+/// (past blank and comment lines), where an editor should jump to.
+fn yaml_documents(text: &str) -> Vec<(usize, Document)> {
     let mut docs = Vec::new();
     let mut current = String::new();
     let mut start_line = 1;
@@ -315,10 +322,14 @@ fn yaml_documents(text: &str) -> Vec<Document> {
             // Keep document numbering aligned with what editors show: an empty
             // leading document before the first `---` is not counted.
             if !docs.is_empty() {
-                docs.push(Ok(None));
+                docs.push((start_line, Ok(None)));
             }
         } else {
-            docs.push(parse_yaml(current, start_line));
+            let content = current
+                .lines()
+                .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .unwrap_or_default();
+            docs.push((start_line + content, parse_yaml(current, start_line)));
         }
         current.clear();
     };
@@ -363,7 +374,7 @@ fn strip_location(message: &str) -> &str {
     message.find(" at line ").map_or(message, |i| &message[..i])
 }
 
-fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Inventory) {
+fn add_document(value: Value, path: &Path, index: usize, line: usize, inventory: &mut Inventory) {
     let Some(map) = value.as_object() else {
         inventory.gaps.push(gap(path, Some(index), "not a Kubernetes object (expected a mapping)".into()));
         return;
@@ -396,16 +407,27 @@ fn add_document(value: Value, path: &Path, index: usize, inventory: &mut Invento
         let item_kind = (list_kind != "List").then(|| list_kind.trim_end_matches("List"));
         for (i, mut item) in items.into_iter().enumerate() {
             crate::inventory::fill_list_item(&mut item, item_kind, api_version.as_deref());
-            add_object(item, path, index, Some(i), inventory);
+            add_object(item, path, (index, line), Some(i), inventory);
         }
     } else {
-        add_object(value, path, index, None, inventory);
+        add_object(value, path, (index, line), None, inventory);
     }
 }
 
-fn add_object(value: Value, path: &Path, index: usize, item: Option<usize>, inventory: &mut Inventory) {
+/// Adds one object read from document `index` (starting at `line`) of `path`.
+fn add_object(
+    value: Value,
+    path: &Path,
+    (index, line): (usize, usize),
+    item: Option<usize>,
+    inventory: &mut Inventory,
+) {
     match Object::from_value(value) {
-        Some(object) => inventory.push(object),
+        Some(object) => {
+            let key = crate::inventory::location_key(&object.id.kind, object.id.namespace.as_deref(), &object.id.name);
+            inventory.locations.insert(key, crate::inventory::Location { file: path.display().to_string(), line });
+            inventory.push(object);
+        }
         None => {
             let what = item.map(|i| format!("item {i}: ")).unwrap_or_default();
             inventory.gaps.push(gap(path, Some(index), format!("{what}object has no kind or metadata.name")));

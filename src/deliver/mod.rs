@@ -239,6 +239,7 @@ mod tests {
             scope: None,
             rules: Default::default(),
             diff: None,
+            locations: Default::default(),
         };
         let digest = Digest::from_report(&report, None);
         let order: Vec<&str> = digest.top.iter().map(|f| f.rule.as_str()).collect();

@@ -9,7 +9,9 @@ use crate::report::Report;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod junit;
 pub mod metrics;
+pub mod sarif;
 pub mod table;
 pub mod terminal;
 
@@ -28,6 +30,10 @@ pub enum Format {
     Html,
     /// The report's counts as OpenMetrics, for alerting (`report.prom` in the archive).
     OpenMetrics,
+    /// SARIF 2.1.0, for code-scanning services.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
 }
 
 impl Format {
@@ -40,6 +46,8 @@ impl Format {
             Format::Csv => "csv",
             Format::Html => "html",
             Format::OpenMetrics => "prom",
+            Format::Sarif => "sarif",
+            Format::Junit => "xml",
         }
     }
 
@@ -52,6 +60,8 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8; header=present",
             Format::Html => "text/html; charset=utf-8",
             Format::OpenMetrics => metrics::content_type(metrics::Dialect::OpenMetrics),
+            Format::Sarif => "application/sarif+json",
+            Format::Junit => "application/xml",
         }
     }
 }
@@ -86,6 +96,8 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> Result<(),
         Format::Csv => csv::write_csv(report, out)?,
         Format::Html => html::write_html(report, out)?,
         Format::OpenMetrics => metrics::write_metrics(report, metrics::Dialect::OpenMetrics, out)?,
+        Format::Sarif => sarif::write_sarif(report, out)?,
+        Format::Junit => junit::write_junit(report, out)?,
     }
     Ok(())
 }

@@ -350,6 +350,7 @@ mod tests {
             scope: None,
             rules: BTreeMap::new(),
             diff: None,
+            locations: Default::default(),
             health: None,
             overview: None,
         };

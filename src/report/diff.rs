@@ -92,6 +92,7 @@ mod tests {
             scope: None,
             rules: Default::default(),
             diff: None,
+            locations: Default::default(),
         }
     }
 

@@ -75,6 +75,7 @@ pub fn report(n: usize) -> Report {
         scope: None,
         rules: docs,
         diff: None,
+        locations: Default::default(),
     }
 }
 
