@@ -50,6 +50,15 @@ fn dispatch(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow
         Command::Install(args) => install(&args, true, out),
         Command::Uninstall(args) => install(&args, false, out),
         Command::Rules { command } => rules(command, out),
+        Command::Config { command } => {
+            match command {
+                crate::cli::ConfigCommand::Schema => {
+                    out.write_all(crate::config::reference::schema_text().as_bytes())?
+                }
+                crate::cli::ConfigCommand::Docs => out.write_all(crate::config::reference::markdown().as_bytes())?,
+            }
+            Ok(ExitStatus::Clean)
+        }
     }
 }
 

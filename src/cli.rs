@@ -84,6 +84,21 @@ Exit codes: 0 clean, 1 findings at failOn, 2 invalid config, 3 inspection incomp
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Print the config file's reference: its JSON Schema or the Markdown reference.
+    Config {
+        /// What to print.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// `ke config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The config file's JSON Schema (draft-07), as in schemas/config.schema.json.
+    Schema,
+    /// Every key with its type, default, environment variable and an example, as in docs/config.md.
+    Docs,
 }
 
 /// How to reach the cluster, as kubectl spells it.

@@ -7,13 +7,16 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::report::Severity;
 
+pub mod reference;
+
 /// Everything that tunes one inspection. Every field has a default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct InspectSettings {
     /// Usage and age thresholds of the code checks.
@@ -27,7 +30,7 @@ pub struct InspectSettings {
 }
 
 /// Thresholds of the node, certificate, lease and pod checks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Thresholds {
     /// `NodeCPU`: usage ÷ allocatable above this percentage.
@@ -69,11 +72,12 @@ impl Default for Thresholds {
 }
 
 /// How Warning events are read and grouped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct EventSettings {
     /// Only events seen within this window count (also the log window).
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
     pub window: Duration,
     /// Reasons never reported as `WarningEvent` (noisy in your cluster).
     pub ignore_reasons: Vec<String>,
@@ -86,10 +90,11 @@ impl Default for EventSettings {
 }
 
 /// Bounds on container log collection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LogSettings {
-    /// Read logs at all.
+    /// Read container logs (on by default: part of a complete inspection; needs
+    /// `get pods/log`, in the base RBAC). Samples in findings are redacted.
     pub enabled: bool,
     /// Lines from the end of each log.
     pub tail_lines: u32,
@@ -99,6 +104,7 @@ pub struct LogSettings {
     pub concurrency: usize,
     /// Give up on one log after this long.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
     pub timeout: Duration,
     /// Longest sample line kept in a finding.
     pub sample_chars: usize,
@@ -118,7 +124,7 @@ impl Default for LogSettings {
 }
 
 /// How the live collector reads the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CollectionSettings {
     /// Items per list page (`limit`).
@@ -127,9 +133,11 @@ pub struct CollectionSettings {
     pub concurrency: usize,
     /// Give up on one request after this long.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
     pub request_timeout: Duration,
     /// Read node filesystem usage from the kubelet Summary API through the node proxy.
-    /// Needs `nodes/proxy` (a broad grant); off means `NodeDisk` is not evaluated.
+    /// Off by default: it needs `nodes/proxy`, which reaches every kubelet endpoint
+    /// (deploy/rbac-optional.yaml); off means `NodeDisk` is not evaluated.
     pub kubelet_summary: bool,
     /// `--snapshot`: a file larger than this many bytes is not read (a coverage gap).
     pub max_file_bytes: u64,
@@ -141,7 +149,7 @@ impl Default for CollectionSettings {
             page_size: 500,
             concurrency: 8,
             request_timeout: Duration::from_secs(30),
-            kubelet_summary: true,
+            kubelet_summary: false,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
@@ -452,7 +460,7 @@ mod tests {
 
 /// A config file: what `ke run` (and `ke diag --config`) reads. Unknown keys
 /// are errors, so a typo never silently falls back to a default.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct FileConfig {
     /// The cluster's display name in reports (default: the kubeconfig context, or `in-cluster`).
@@ -466,7 +474,8 @@ pub struct FileConfig {
     /// Thresholds, windows and collection limits.
     pub inspection: InspectSettings,
     /// `ke run`: exit with code 1 when a finding reaches this severity (`danger`, `warning` or `info`).
-    #[serde(deserialize_with = "fail_on")]
+    #[serde(deserialize_with = "fail_on", serialize_with = "serialize_fail_on")]
+    #[schemars(with = "Option<FailOn>")]
     pub fail_on: Option<Severity>,
     /// `ke run`: where reports are written locally first.
     pub outputs: OutputSettings,
@@ -480,7 +489,7 @@ pub struct FileConfig {
 
 /// Bounds on delivery as a whole, so a store that stops answering cannot hold
 /// back the morning digest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DeliverySettings {
     /// From the end of the inspection, the time by which every channel has
@@ -488,6 +497,7 @@ pub struct DeliverySettings {
     /// notifications (a quarter of it, at most a minute); then the digest goes
     /// out, whatever the store is doing, and the store is reported as failed.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
     pub deadline: Duration,
 }
 
@@ -513,7 +523,7 @@ impl DeliverySettings {
 }
 
 /// The local copy of each run's reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct OutputSettings {
     /// Directory the reports are written to before any upload (default `kubeeye-reports`).
@@ -533,7 +543,7 @@ impl Default for OutputSettings {
 
 /// Object storage for the report archive. Credentials never live here: they
 /// come from the environment or from files mounted from a Secret.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct StorageSettings {
     /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`, or
@@ -562,6 +572,7 @@ pub struct StorageSettings {
     pub public_base_url: Option<String>,
     /// Lifetime of presigned links (default `7d`).
     #[serde(with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub presign_expiry: Option<Duration>,
     /// Pruning of old runs.
     pub retention: Retention,
@@ -569,11 +580,12 @@ pub struct StorageSettings {
     pub attempts: Option<u32>,
     /// Give up on one request to the store after this long (default `30s`).
     #[serde(with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
 }
 
 /// How long archived runs are kept. Only runs this tool wrote are pruned.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Retention {
     /// Delete runs older than this many days.
@@ -584,7 +596,7 @@ pub struct Retention {
 
 /// Notification channels. Secrets (SMTP password, webhook URLs) are named by
 /// environment variable or file, never written here.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NotifySettings {
     /// When to notify: `always` (default), `findings` (danger or warning present), `changes` (new or resolved findings).
@@ -602,7 +614,7 @@ pub struct NotifySettings {
 /// `cluster` and the extra `grouping` labels. Each push replaces the metrics
 /// of the same names in its group; `kubeeye_last_success_timestamp_seconds` is
 /// pushed only by runs that reached the cluster, so it survives failed nights.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PushgatewaySettings {
     /// The Pushgateway's base URL, e.g. `http://pushgateway.monitoring:9091`.
@@ -624,6 +636,7 @@ pub struct PushgatewaySettings {
     pub password_file: Option<std::path::PathBuf>,
     /// Give up on one attempt after this long (default 10s).
     #[serde(default, with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
     /// Attempts before giving up (default 3), with exponential backoff.
     #[serde(default)]
@@ -635,7 +648,7 @@ fn default_push_job() -> String {
 }
 
 /// SMTP delivery of the digest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmailSettings {
     /// SMTP server host.
@@ -671,11 +684,12 @@ pub struct EmailSettings {
     pub attach_csv: bool,
     /// Give up on the server after this long (default 30s).
     #[serde(default, with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
 }
 
 /// One webhook.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSettings {
     /// A name for logs and the delivery summary.
@@ -690,6 +704,7 @@ pub struct WebhookSettings {
     pub url_file: Option<std::path::PathBuf>,
     /// Give up on one attempt after this long (default 10s).
     #[serde(default, with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
     /// Attempts before giving up (default 3), with exponential backoff.
     #[serde(default)]
@@ -754,6 +769,43 @@ macro_rules! word_impls {
             }
         }
     )*};
+}
+
+/// The schema of a [`Word`]: one of its spellings (in any case; the schema lists them lower-case).
+fn word_schema<T: Word>() -> schemars::Schema {
+    let words: Vec<&str> = T::WORDS.iter().map(|(w, _)| *w).collect();
+    schemars::json_schema!({ "type": "string", "enum": words })
+}
+
+/// `JsonSchema` for [`Word`] enums.
+macro_rules! word_schemas {
+    ($($t:ty),*) => {$(
+        impl JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($t).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                word_schema::<$t>()
+            }
+        }
+    )*};
+}
+
+/// A duration as written in the config: `90s`, `10m`, `24h`, `7d`, `1h30m`, or seconds.
+pub struct DurationText;
+
+impl JsonSchema for DurationText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": ["string", "integer"],
+            "pattern": "^([0-9]+|([0-9]+[smhd])+)$",
+            "minimum": 0,
+            "description": "A duration: 90s, 10m, 24h, 7d, 1h30m, or a number of seconds (0s to 366d)."
+        })
+    }
 }
 
 /// The name of `value` in `T::WORDS` (its first spelling).
@@ -893,10 +945,11 @@ impl WebhookFormat {
 }
 
 word_impls!(ReportFormat, NotifyWhen, EmailTls, WebhookFormat);
+word_schemas!(ReportFormat, NotifyWhen, EmailTls, WebhookFormat, FailOn);
 
 /// `failOn` is a severity; `error` is accepted for `danger`, as in Polaris configs.
 #[derive(Clone, Copy, PartialEq)]
-struct FailOn(Severity);
+pub struct FailOn(Severity);
 
 impl Word for FailOn {
     const NAMES: &'static [&'static str] = &["danger", "warning", "info"];
@@ -911,6 +964,14 @@ impl Word for FailOn {
 impl<'de> Deserialize<'de> for FailOn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize_word(d)
+    }
+}
+
+/// Writes `failOn` as its word.
+fn serialize_fail_on<S: Serializer>(value: &Option<Severity>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(severity) => s.serialize_str(severity.as_str()),
+        None => s.serialize_none(),
     }
 }
 

@@ -99,6 +99,11 @@ fn every_health_check_is_found_live_from_its_fixture_and_not_from_a_healthy_one(
         .iter()
         .flat_map(|rule| fixture_files(rule).into_iter().map(move |(p, fail)| (rule.clone(), p, fail)))
         .collect();
+    // NodeDisk reads kubelet summaries, an opt-in (nodes/proxy): switched on here.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubeeye.yaml");
+    std::fs::write(&config, "inspection: {collection: {kubeletSummary: true}}\n").unwrap();
+    let config = config.to_str().unwrap();
     // Independent clusters, a few at a time.
     let problems = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -107,7 +112,7 @@ fn every_health_check_is_found_live_from_its_fixture_and_not_from_a_healthy_one(
             s.spawn(move || {
                 for (rule, path, fail) in chunk {
                     let cluster = Cluster::start(shifted(path), Faults::default());
-                    let (_, report, stderr) = cluster.diag(&[]);
+                    let (_, report, stderr) = cluster.diag(&["--config", config]);
                     let hits = findings(&report, rule);
                     let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display();
                     if *fail && hits.is_empty() {

@@ -12,6 +12,7 @@ mod support;
 
 mod ci_formats;
 mod cli;
+mod config_reference;
 mod deliver_email;
 mod deliver_store;
 mod deliver_webhook;
