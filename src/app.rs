@@ -51,6 +51,15 @@ fn dispatch(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow
         Command::Install(args) => install(&args, true, out),
         Command::Uninstall(args) => install(&args, false, out),
         Command::Rules { command } => rules(command, out),
+        Command::Config { command } => {
+            match command {
+                crate::cli::ConfigCommand::Schema => {
+                    out.write_all(crate::config::reference::schema_text().as_bytes())?
+                }
+                crate::cli::ConfigCommand::Docs => out.write_all(crate::config::reference::markdown().as_bytes())?,
+            }
+            Ok(ExitStatus::Clean)
+        }
     }
 }
 
@@ -113,6 +122,8 @@ fn format_of(output: OutputFormat, color: ColorChoice) -> render::Format {
         OutputFormat::Yaml => render::Format::Yaml,
         OutputFormat::Csv => render::Format::Csv,
         OutputFormat::Html => render::Format::Html,
+        OutputFormat::Sarif => render::Format::Sarif,
+        OutputFormat::Junit => render::Format::Junit,
     }
 }
 
@@ -180,6 +191,29 @@ fn run_job(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         )?;
         if let Some(s) = &schedule {
             writeln!(out, "  schedule: {} ({})", s.as_str(), args.time_zone.as_deref().unwrap_or("UTC"))?;
+        }
+        // The settings hold together; now whether each channel answers, without delivering anything.
+        out.flush()?;
+        let runtime = inspect::runtime()?;
+        let probes = runtime.block_on(crate::deliver::probe::all(
+            &job.store,
+            job.config.notify.email.as_ref(),
+            &job.config.notify.webhooks,
+            job.config.notify.pushgateway.as_ref(),
+        ));
+        writeln!(out, "channels:")?;
+        for p in &probes {
+            let mark = if p.ok { "ok    " } else { "FAILED" };
+            writeln!(out, "  {mark} {:<16} {}: {}", p.channel, p.target, p.detail)?;
+        }
+        let failed = probes.iter().filter(|p| !p.ok).count();
+        if failed > 0 {
+            writeln!(
+                out,
+                "{failed} of {} channel(s) cannot be reached; a run now would fail to deliver",
+                probes.len()
+            )?;
+            return Ok(ExitStatus::DeliveryFailed);
         }
         return Ok(ExitStatus::Clean);
     }

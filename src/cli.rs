@@ -16,7 +16,7 @@ ke diag --snapshot manifests/ -f rules.yaml --fail-on danger\n  \
 ke snapshot -o support-bundle/            save what ke reads, for offline review\n  \
 ke rules list\n  ke rules explain runAsPrivileged")]
 pub struct Cli {
-    /// Log more to stderr (-v info, -vv debug).
+    /// Log more to stderr: -v adds ke's progress and the libraries' warnings (kube, HTTP, object store), -vv debug.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// When to colour output.
@@ -89,6 +89,21 @@ Exit codes: 0 clean, 1 findings at failOn, 2 invalid config, 3 inspection incomp
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Print the config file's reference: its JSON Schema or the Markdown reference.
+    Config {
+        /// What to print.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// `ke config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The config file's JSON Schema (draft-07), as in schemas/config.schema.json.
+    Schema,
+    /// Every key with its type, default, environment variable and an example, as in docs/config.md.
+    Docs,
 }
 
 /// How to reach the cluster, as kubectl spells it.
@@ -214,7 +229,9 @@ pub struct RunArgs {
     /// The config file (commented examples: examples/kubeeye.yaml, and `data.kubeeye.yaml` of deploy/configmap.yaml).
     #[arg(long, value_name = "FILE", env = "KE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Validate the config, rule files, storage and notification settings, then exit.
+    /// Validate the config, rule files, storage and notification settings, then try each channel without
+    /// delivering: list the store's prefix, connect (and log in) to SMTP, reach each webhook host (TLS
+    /// included). Exit 0 when all answer, 2 for a config error, 4 when a channel cannot be reached.
     #[arg(long)]
     pub check_config: bool,
     /// Inspect these files or directories instead of the cluster (repeatable).
@@ -314,6 +331,10 @@ pub enum OutputFormat {
     Csv,
     /// A self-contained HTML page.
     Html,
+    /// SARIF 2.1.0 for code scanning (GitHub, GitLab): rules with help text, file and line for --snapshot.
+    Sarif,
+    /// JUnit XML for CI test reports: a failing test case per danger or warning finding.
+    Junit,
 }
 
 /// Formats of `ke rules list`.

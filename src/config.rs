@@ -7,13 +7,16 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::report::Severity;
 
+pub mod reference;
+
 /// Everything that tunes one inspection. Every field has a default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct InspectSettings {
     /// Usage and age thresholds of the code checks.
@@ -29,7 +32,7 @@ pub struct InspectSettings {
 }
 
 /// Which exemptions apply. Every exemption that applied is listed in the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ExemptionSettings {
     /// Exemption annotations on objects (`polaris.fairwinds.com/exempt`,
@@ -46,7 +49,7 @@ impl Default for ExemptionSettings {
 }
 
 /// Thresholds of the node, certificate, lease and pod checks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Thresholds {
     /// `NodeCPU`: usage ÷ allocatable above this percentage.
@@ -88,11 +91,12 @@ impl Default for Thresholds {
 }
 
 /// How Warning events are read and grouped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct EventSettings {
     /// Only events seen within this window count (also the log window).
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
     pub window: Duration,
     /// Reasons never reported as `WarningEvent` (noisy in your cluster).
     pub ignore_reasons: Vec<String>,
@@ -105,10 +109,11 @@ impl Default for EventSettings {
 }
 
 /// Bounds on container log collection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LogSettings {
-    /// Read logs at all.
+    /// Read container logs (on by default: part of a complete inspection; needs
+    /// `get pods/log`, in the base RBAC). Samples in findings are redacted.
     pub enabled: bool,
     /// Lines from the end of each log.
     pub tail_lines: u32,
@@ -118,6 +123,7 @@ pub struct LogSettings {
     pub concurrency: usize,
     /// Give up on one log after this long.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
     pub timeout: Duration,
     /// Longest sample line kept in a finding.
     pub sample_chars: usize,
@@ -137,7 +143,7 @@ impl Default for LogSettings {
 }
 
 /// How the live collector reads the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CollectionSettings {
     /// Items per list page (`limit`).
@@ -146,9 +152,11 @@ pub struct CollectionSettings {
     pub concurrency: usize,
     /// Give up on one request after this long.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
     pub request_timeout: Duration,
     /// Read node filesystem usage from the kubelet Summary API through the node proxy.
-    /// Needs `nodes/proxy` (a broad grant); off means `NodeDisk` is not evaluated.
+    /// Off by default: it needs `nodes/proxy`, which reaches every kubelet endpoint
+    /// (deploy/rbac-optional.yaml); off means `NodeDisk` is not evaluated.
     pub kubelet_summary: bool,
     /// `--snapshot`: a file larger than this many bytes is not read (a coverage gap).
     pub max_file_bytes: u64,
@@ -160,7 +168,7 @@ impl Default for CollectionSettings {
             page_size: 500,
             concurrency: 8,
             request_timeout: Duration::from_secs(30),
-            kubelet_summary: true,
+            kubelet_summary: false,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
@@ -220,6 +228,39 @@ impl Visitor<'_> for DurationVisitor {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
         parse_duration(v).map_err(E::custom)
     }
+}
+
+/// Checks what the Pushgateway settings can be checked for without I/O: an
+/// http(s) URL, label names Prometheus accepts, a password with a username.
+fn check_pushgateway(push: &PushgatewaySettings) -> Result<(), String> {
+    match url::Url::parse(&push.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+        _ => return Err(format!("notify.pushgateway.url `{}` is not an http(s) URL", push.url)),
+    }
+    let label = |name: &str| {
+        let mut chars = name.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with("__")
+    };
+    if push.job.is_empty() {
+        return Err("notify.pushgateway.job must not be empty".into());
+    }
+    for (name, value) in &push.grouping {
+        if !label(name) || matches!(name.as_str(), "job" | "cluster") {
+            return Err(format!(
+                "notify.pushgateway.grouping: `{name}` cannot be a grouping label (letters, digits and `_`, not \
+                 starting with a digit or `__`; `job` and `cluster` are set by ke)"
+            ));
+        }
+        if value.is_empty() {
+            return Err(format!("notify.pushgateway.grouping.{name} must not be empty"));
+        }
+    }
+    if push.username.is_none() && (push.password_env.is_some() || push.password_file.is_some()) {
+        return Err("notify.pushgateway: a password is named but no username".into());
+    }
+    Ok(())
 }
 
 /// Checks a namespace name is a DNS-1123 label, as Kubernetes requires
@@ -438,7 +479,7 @@ mod tests {
 
 /// A config file: what `ke run` (and `ke diag --config`) reads. Unknown keys
 /// are errors, so a typo never silently falls back to a default.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct FileConfig {
     /// The cluster's display name in reports (default: the kubeconfig context, or `in-cluster`).
@@ -452,7 +493,8 @@ pub struct FileConfig {
     /// Thresholds, windows and collection limits.
     pub inspection: InspectSettings,
     /// `ke run`: exit with code 1 when a finding reaches this severity (`danger`, `warning` or `info`).
-    #[serde(deserialize_with = "fail_on")]
+    #[serde(deserialize_with = "fail_on", serialize_with = "serialize_fail_on")]
+    #[schemars(with = "Option<FailOn>")]
     pub fail_on: Option<Severity>,
     /// `ke run`: where reports are written locally first.
     pub outputs: OutputSettings,
@@ -460,10 +502,47 @@ pub struct FileConfig {
     pub storage: StorageSettings,
     /// `ke run`: who hears about the result.
     pub notify: NotifySettings,
+    /// `ke run`: how long delivery (archive and notifications) may take.
+    pub delivery: DeliverySettings,
+}
+
+/// Bounds on delivery as a whole, so a store that stops answering cannot hold
+/// back the morning digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// From the end of the inspection, the time by which every channel has
+    /// finished (default `3m`). The store gets this less a reserve for the
+    /// notifications (a quarter of it, at most a minute); then the digest goes
+    /// out, whatever the store is doing, and the store is reported as failed.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub deadline: Duration,
+}
+
+/// Default for `delivery.deadline`.
+pub const DEFAULT_DELIVERY_DEADLINE: Duration = Duration::from_secs(180);
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings { deadline: DEFAULT_DELIVERY_DEADLINE }
+    }
+}
+
+impl DeliverySettings {
+    /// The time the notifications are left: a quarter of the deadline, at most a minute.
+    pub fn notify_reserve(&self) -> Duration {
+        (self.deadline / 4).min(Duration::from_secs(60))
+    }
+
+    /// The time the store is given before the digest goes out.
+    pub fn store_budget(&self) -> Duration {
+        self.deadline.saturating_sub(self.notify_reserve())
+    }
 }
 
 /// The local copy of each run's reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct OutputSettings {
     /// Directory the reports are written to before any upload (default `kubeeye-reports`).
@@ -483,7 +562,7 @@ impl Default for OutputSettings {
 
 /// Object storage for the report archive. Credentials never live here: they
 /// come from the environment or from files mounted from a Secret.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct StorageSettings {
     /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`, or
@@ -494,7 +573,9 @@ pub struct StorageSettings {
     /// Region (S3); default `us-east-1`.
     pub region: Option<String>,
     /// Path-style addressing (`endpoint/bucket/key`), as most S3-compatible servers need.
-    pub path_style: bool,
+    /// Default: on for an endpoint given by IP address or as `localhost` (no
+    /// `bucket.` host name can exist there, as the AWS SDKs reason), off otherwise.
+    pub path_style: Option<bool>,
     /// Allow plain HTTP endpoints (in-cluster MinIO).
     pub allow_http: bool,
     /// Environment variable holding the access key id (default `AWS_ACCESS_KEY_ID`).
@@ -510,15 +591,20 @@ pub struct StorageSettings {
     pub public_base_url: Option<String>,
     /// Lifetime of presigned links (default `7d`).
     #[serde(with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub presign_expiry: Option<Duration>,
     /// Pruning of old runs.
     pub retention: Retention,
     /// Attempts per upload before giving up (default 4), with exponential backoff.
     pub attempts: Option<u32>,
+    /// Give up on one request to the store after this long (default `30s`).
+    #[serde(with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
+    pub timeout: Option<Duration>,
 }
 
 /// How long archived runs are kept. Only runs this tool wrote are pruned.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Retention {
     /// Delete runs older than this many days.
@@ -529,7 +615,7 @@ pub struct Retention {
 
 /// Notification channels. Secrets (SMTP password, webhook URLs) are named by
 /// environment variable or file, never written here.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NotifySettings {
     /// When to notify: `always` (default), `findings` (danger or warning present), `changes` (new or resolved findings).
@@ -538,10 +624,50 @@ pub struct NotifySettings {
     pub email: Option<EmailSettings>,
     /// Webhooks: Slack, Teams, DingTalk, Feishu, WeCom, or generic JSON.
     pub webhooks: Vec<WebhookSettings>,
+    /// A Prometheus Pushgateway the run's metrics are pushed to (every run,
+    /// whatever `when` says: alerts need every run).
+    pub pushgateway: Option<PushgatewaySettings>,
+}
+
+/// Pushing the run's metrics to a Prometheus Pushgateway, grouped by `job`,
+/// `cluster` and the extra `grouping` labels. Each push replaces the metrics
+/// of the same names in its group; `kubeeye_last_success_timestamp_seconds` is
+/// pushed only by runs that reached the cluster, so it survives failed nights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushgatewaySettings {
+    /// The Pushgateway's base URL, e.g. `http://pushgateway.monitoring:9091`.
+    pub url: String,
+    /// The `job` grouping label (default `kubeeye`).
+    #[serde(default = "default_push_job")]
+    pub job: String,
+    /// More grouping labels (`{environment: prod}`); `cluster` is always one.
+    #[serde(default)]
+    pub grouping: std::collections::BTreeMap<String, String>,
+    /// Basic-auth username, when the Pushgateway (or its proxy) wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Environment variable holding the basic-auth password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File holding the basic-auth password (a mounted Secret).
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
+    /// Give up on one attempt after this long (default 10s).
+    #[serde(default, with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
+    pub timeout: Option<Duration>,
+    /// Attempts before giving up (default 3), with exponential backoff.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+}
+
+fn default_push_job() -> String {
+    "kubeeye".into()
 }
 
 /// SMTP delivery of the digest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmailSettings {
     /// SMTP server host.
@@ -577,11 +703,12 @@ pub struct EmailSettings {
     pub attach_csv: bool,
     /// Give up on the server after this long (default 30s).
     #[serde(default, with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
 }
 
 /// One webhook.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSettings {
     /// A name for logs and the delivery summary.
@@ -596,6 +723,7 @@ pub struct WebhookSettings {
     pub url_file: Option<std::path::PathBuf>,
     /// Give up on one attempt after this long (default 10s).
     #[serde(default, with = "humantime_serde_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
     /// Attempts before giving up (default 3), with exponential backoff.
     #[serde(default)]
@@ -660,6 +788,43 @@ macro_rules! word_impls {
             }
         }
     )*};
+}
+
+/// The schema of a [`Word`]: one of its spellings (in any case; the schema lists them lower-case).
+fn word_schema<T: Word>() -> schemars::Schema {
+    let words: Vec<&str> = T::WORDS.iter().map(|(w, _)| *w).collect();
+    schemars::json_schema!({ "type": "string", "enum": words })
+}
+
+/// `JsonSchema` for [`Word`] enums.
+macro_rules! word_schemas {
+    ($($t:ty),*) => {$(
+        impl JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($t).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                word_schema::<$t>()
+            }
+        }
+    )*};
+}
+
+/// A duration as written in the config: `90s`, `10m`, `24h`, `7d`, `1h30m`, or seconds.
+pub struct DurationText;
+
+impl JsonSchema for DurationText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": ["string", "integer"],
+            "pattern": "^([0-9]+|([0-9]+[smhd])+)$",
+            "minimum": 0,
+            "description": "A duration: 90s, 10m, 24h, 7d, 1h30m, or a number of seconds (0s to 366d)."
+        })
+    }
 }
 
 /// The name of `value` in `T::WORDS` (its first spelling).
@@ -799,10 +964,11 @@ impl WebhookFormat {
 }
 
 word_impls!(ReportFormat, NotifyWhen, EmailTls, WebhookFormat);
+word_schemas!(ReportFormat, NotifyWhen, EmailTls, WebhookFormat, FailOn);
 
 /// `failOn` is a severity; `error` is accepted for `danger`, as in Polaris configs.
 #[derive(Clone, Copy, PartialEq)]
-struct FailOn(Severity);
+pub struct FailOn(Severity);
 
 impl Word for FailOn {
     const NAMES: &'static [&'static str] = &["danger", "warning", "info"];
@@ -817,6 +983,14 @@ impl Word for FailOn {
 impl<'de> Deserialize<'de> for FailOn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize_word(d)
+    }
+}
+
+/// Writes `failOn` as its word.
+fn serialize_fail_on<S: Serializer>(value: &Option<Severity>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(severity) => s.serialize_str(severity.as_str()),
+        None => s.serialize_none(),
     }
 }
 
@@ -901,8 +1075,16 @@ impl FileConfig {
             ("inspection.collection.requestTimeout", Some(self.inspection.collection.request_timeout)),
             ("inspection.logs.timeout", Some(self.inspection.logs.timeout)),
             ("inspection.events.window", Some(self.inspection.events.window)),
+            ("storage.timeout", self.storage.timeout),
+            ("notify.email.timeout", self.notify.email.as_ref().and_then(|e| e.timeout)),
         ];
         let webhooks = self.notify.webhooks.iter().enumerate().map(|(i, w)| (i, w.timeout));
+        if let Some(push) = &self.notify.pushgateway {
+            if push.timeout.is_some_and(|d| d.is_zero()) {
+                return Err("notify.pushgateway.timeout must be at least 1s".into());
+            }
+            check_pushgateway(push)?;
+        }
         for (name, value) in positive
             .into_iter()
             .map(|(n, v)| (n.to_string(), v))
@@ -925,6 +1107,12 @@ impl FileConfig {
             return Err("notify.email: `tls: none` with a username would send the SMTP password in clear; use \
                         `tls: starttls` or `tls: tls`, or set `allowPlaintextAuth: true` for a relay on a trusted network"
                 .into());
+        }
+        if self.delivery.deadline < Duration::from_secs(4) {
+            return Err(format!(
+                "delivery.deadline must be at least 4s, not {} (the store and the notifications share it)",
+                format_duration(self.delivery.deadline)
+            ));
         }
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {

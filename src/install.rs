@@ -3,8 +3,14 @@
 //! running it twice changes nothing and `kubectl apply` users see one owner.
 //!
 //! This is the only part of ke that writes to a cluster, and only when asked.
+//!
+//! The rules ConfigMap is merged, never overwritten: a file a user added is
+//! kept as it is, rules and conditions a user added to ke's files are kept
+//! beside ke's, and a file that is not JSON is left alone. The whole
+//! ConfigMap is mounted, and the DaemonSet loads every monitor file in it
+//! (named in its `--config.*-monitor` flags by what each file is).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::collect::client::{Api, RequestError, status_error};
 use crate::collect::pager::{encode, encode_segment};
@@ -66,8 +72,115 @@ pub enum InstallError {
     },
 }
 
-/// The objects of the compiled-in manifests, in apply order.
+/// The name of the ConfigMap holding node-problem-detector's monitors.
+pub const NPD_CONFIGMAP: &str = "node-problem-detector-config";
+/// Where the DaemonSet mounts it.
+const CONFIG_DIR: &str = "/config";
+
+/// The objects of the compiled-in manifests, in apply order, the DaemonSet
+/// loading every monitor of the compiled-in ConfigMap.
 pub fn npd_objects() -> Result<Vec<Object>, InstallError> {
+    let mut objects = manifest_objects()?;
+    let data = config_data(&objects).cloned().unwrap_or_default();
+    load_monitors(&mut objects, &data)?;
+    Ok(objects)
+}
+
+/// The monitors ConfigMap's `data` among `objects`.
+fn config_data(objects: &[Object]) -> Option<&Map<String, Value>> {
+    objects
+        .iter()
+        .find(|o| o.id.kind == "ConfigMap" && o.id.name == NPD_CONFIGMAP)
+        .and_then(|o| o.raw.get("data"))
+        .and_then(Value::as_object)
+}
+
+/// What kind of node-problem-detector monitor a config file is, by its content:
+/// the flag that loads it.
+pub fn monitor_flag(text: &str) -> Option<&'static str> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let plugin = value.get("plugin").and_then(Value::as_str);
+    match plugin {
+        Some("custom") => Some("--config.custom-plugin-monitor"),
+        Some("kmsg" | "journald" | "filelog") => Some("--config.system-log-monitor"),
+        _ if ["cpu", "disk", "memory", "host", "net", "osFeature"].iter().any(|k| value.get(k).is_some()) => {
+            Some("--config.system-stats-monitor")
+        }
+        _ => None,
+    }
+}
+
+/// Points the DaemonSet's monitor flags at every monitor file in `data`
+/// (mounted whole at /config), so a file added to the ConfigMap is loaded.
+fn load_monitors(objects: &mut [Object], data: &Map<String, Value>) -> Result<(), InstallError> {
+    let mut flags: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+    for (key, text) in data {
+        if let Some(flag) = text.as_str().and_then(monitor_flag) {
+            flags.entry(flag).or_default().push(format!("{CONFIG_DIR}/{key}"));
+        }
+    }
+    let problem =
+        |problem: &str| InstallError::Manifest { file: "deploy/npd/daemonset.yaml".into(), problem: problem.into() };
+    let daemonset = objects.iter_mut().find(|o| o.id.kind == "DaemonSet").ok_or_else(|| problem("no DaemonSet"))?;
+    let command = daemonset
+        .raw
+        .pointer_mut("/spec/template/spec/containers/0/command")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| problem("no command on the first container"))?;
+    command.retain(|a| !a.as_str().is_some_and(|a| a.starts_with("--config.") && a.contains("-monitor=")));
+    let at = command.len().min(2);
+    for (i, (flag, mut files)) in flags.into_iter().enumerate() {
+        files.sort();
+        command.insert(at + i, Value::String(format!("{flag}={}", files.join(","))));
+    }
+    Ok(())
+}
+
+/// Merges the monitors ConfigMap's `data` as the cluster has it (`theirs`)
+/// into ke's (`ours`): a file only the cluster has is kept as it is; in a file
+/// both have, the rules and conditions only the cluster's has are kept after
+/// ke's; a file of ke's that the cluster holds as something other than JSON is
+/// left as it is. Returns the merged data and a line per file kept or merged.
+pub fn merge_config(ours: &Map<String, Value>, theirs: &Map<String, Value>) -> (Map<String, Value>, Vec<String>) {
+    let mut merged = ours.clone();
+    let mut notes = Vec::new();
+    for (key, their) in theirs {
+        let Some(our) = ours.get(key) else {
+            merged.insert(key.clone(), their.clone());
+            notes.push(format!("kept {key}, which you added"));
+            continue;
+        };
+        if our == their {
+            continue;
+        }
+        let parse = |v: &Value| v.as_str().and_then(|t| serde_json::from_str::<Value>(t).ok()).filter(Value::is_object);
+        let (Some(mut ours_json), Some(theirs_json)) = (parse(our), parse(their)) else {
+            merged.insert(key.clone(), their.clone());
+            notes.push(format!("kept {key} as you left it (not JSON ke can merge); ke's version was not applied"));
+            continue;
+        };
+        let mut added = 0;
+        for list in ["rules", "conditions"] {
+            let Some(their_items) = theirs_json.get(list).and_then(Value::as_array) else { continue };
+            let Some(our_items) = ours_json.get_mut(list).and_then(Value::as_array_mut) else { continue };
+            for item in their_items {
+                if !our_items.contains(item) {
+                    our_items.push(item.clone());
+                    added += 1;
+                }
+            }
+        }
+        if added > 0 {
+            notes.push(format!("kept {added} rule(s) or condition(s) you added to {key}"));
+        }
+        let text = serde_json::to_string_pretty(&ours_json).unwrap_or_default();
+        merged.insert(key.clone(), Value::String(format!("{text}\n")));
+    }
+    (merged, notes)
+}
+
+/// The objects of the compiled-in manifests, in apply order, as written.
+fn manifest_objects() -> Result<Vec<Object>, InstallError> {
     let mut objects = Vec::new();
     for (file, text) in NPD_MANIFESTS {
         for (i, doc) in text.split("\n---").enumerate() {
@@ -119,9 +232,36 @@ fn label(object: &Object) -> String {
 }
 
 /// Applies every object with server-side apply; returns one line per object.
+/// The monitors ConfigMap is first merged with the one in the cluster (see
+/// [`merge_config`]), and the DaemonSet loads every monitor of the result.
 pub async fn apply(api: &Api, objects: &[Object]) -> Result<Vec<String>, InstallError> {
+    let mut objects = objects.to_vec();
     let mut done = Vec::new();
-    for object in objects {
+    if let Some(index) = objects.iter().position(|o| o.id.kind == "ConfigMap" && o.id.name == NPD_CONFIGMAP) {
+        let path = object_path(&objects[index])
+            .map_err(|problem| InstallError::Manifest { file: "deploy/npd".into(), problem })?;
+        let label = label(&objects[index]);
+        let answer = api
+            .send(http::Method::GET, &path, None, Vec::new())
+            .await
+            .map_err(|source| InstallError::Request { action: "read", object: label.clone(), source })?;
+        let theirs = match answer.status {
+            404 => Map::new(),
+            s if s >= 400 => {
+                return Err(InstallError::Request { action: "read", object: label, source: status_error(&answer) });
+            }
+            _ => serde_json::from_slice::<Value>(&answer.body)
+                .ok()
+                .and_then(|v| v.get("data").and_then(Value::as_object).cloned())
+                .unwrap_or_default(),
+        };
+        let ours = objects[index].raw.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+        let (merged, notes) = merge_config(&ours, &theirs);
+        done.extend(notes.into_iter().map(|n| format!("{label}: {n}")));
+        load_monitors(&mut objects, &merged)?;
+        objects[index].raw["data"] = Value::Object(merged);
+    }
+    for object in &objects {
         let path =
             object_path(object).map_err(|problem| InstallError::Manifest { file: "deploy/npd".into(), problem })?;
         let url = format!("{path}?fieldManager={}&force=true", encode(FIELD_MANAGER));
@@ -161,6 +301,51 @@ pub async fn delete(api: &Api, objects: &[Object]) -> Result<Vec<String>, Instal
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn data(pairs: &[(&str, &str)]) -> Map<String, Value> {
+        pairs.iter().map(|(k, v)| ((*k).to_string(), Value::String((*v).to_string()))).collect()
+    }
+
+    #[test]
+    fn a_users_files_and_rules_are_merged_not_overwritten() {
+        let ours =
+            data(&[("kernel-monitor.json", r#"{"plugin": "kmsg", "rules": [{"reason": "A"}], "conditions": []}"#)]);
+        let theirs = data(&[
+            (
+                "kernel-monitor.json",
+                r#"{"plugin": "kmsg", "rules": [{"reason": "A"}, {"reason": "Mine"}], "conditions": []}"#,
+            ),
+            ("my-monitor.json", r#"{"plugin": "journald", "rules": []}"#),
+        ]);
+        let (merged, notes) = merge_config(&ours, &theirs);
+        let kernel: Value = serde_json::from_str(merged["kernel-monitor.json"].as_str().unwrap()).unwrap();
+        assert_eq!(kernel["rules"], serde_json::json!([{"reason": "A"}, {"reason": "Mine"}]));
+        assert_eq!(merged["my-monitor.json"], theirs["my-monitor.json"]);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        let broken = data(&[("kernel-monitor.json", "{ not json")]);
+        let (merged, _) = merge_config(&ours, &broken);
+        assert_eq!(merged["kernel-monitor.json"], "{ not json", "never clobbered");
+        assert_eq!(monitor_flag(r#"{"plugin": "custom"}"#), Some("--config.custom-plugin-monitor"));
+        assert_eq!(monitor_flag(r#"{"disk": {}}"#), Some("--config.system-stats-monitor"));
+        assert_eq!(monitor_flag("README"), None);
+    }
+
+    #[test]
+    fn the_daemonset_as_written_loads_every_monitor_of_the_configmap() {
+        let command = |objects: &[Object]| {
+            objects.iter().find(|o| o.id.kind == "DaemonSet").unwrap().raw["spec"]["template"]["spec"]["containers"][0]
+                ["command"]
+                .clone()
+        };
+        // deploy/npd/ is also applied with `kubectl apply -k`: its flags must already name every file.
+        assert_eq!(command(&manifest_objects().unwrap()), command(&npd_objects().unwrap()));
+        let data = config_data(&manifest_objects().unwrap()).cloned().unwrap();
+        for key in
+            ["kernel-monitor.json", "docker-monitor.json", "systemd-monitor.json", "systemd-monitor-counter.json"]
+        {
+            assert!(data.get(key).and_then(Value::as_str).and_then(monitor_flag).is_some(), "{key}");
+        }
+    }
 
     #[test]
     fn manifests_parse_and_have_paths() {

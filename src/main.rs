@@ -18,9 +18,11 @@ fn main() -> ExitCode {
     // One TLS crypto provider for every client (kube, object_store, reqwest, lettre): aws-lc-rs.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
+    // ke's own warnings always; the libraries' lines (kube, hyper, object_store …)
+    // only with -v: what they report reaches the user as ke's own messages and coverage gaps.
     let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "kubeeye=warn",
+        1 => "kubeeye=info,warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KE_LOG")

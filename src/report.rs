@@ -619,6 +619,14 @@ pub const SCHEMA_VERSION: &str = "3";
 pub const READABLE_SCHEMA_VERSIONS: &[&str] = &["1", "2", SCHEMA_VERSION];
 
 impl Report {
+    /// Whether the run saw the cluster at all: false for a run that could not
+    /// reach it (an `inspection` error and nothing found). Such a report is no
+    /// baseline: comparing with it would call every finding new.
+    pub fn reached_cluster(&self) -> bool {
+        !(self.coverage.iter().any(|g| g.section == "inspection" && g.kind == crate::inventory::GapKind::Error)
+            && self.findings.is_empty())
+    }
+
     /// Whether any finding reaches `threshold`.
     pub fn fails_at(&self, threshold: Severity) -> bool {
         self.findings.iter().any(|f| f.severity.reaches(threshold))

@@ -10,9 +10,9 @@ use crate::clock;
 use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::config::{FileConfig, NotifyWhen, ReportFormat};
 use crate::deliver::secret::{self, SecretError};
-use crate::deliver::store::{Rendered, ReportStore, StoreError};
+use crate::deliver::store::{Rendered, ReportStore, StoreError, within};
 use crate::deliver::templates::{self, DigestView, Escape};
-use crate::deliver::{Delivery, Digest, email, webhook};
+use crate::deliver::{Delivery, Digest, email, pushgateway, webhook};
 use crate::exit::ExitStatus;
 use crate::inspect::{self, InspectError, Inspected, Source};
 use crate::inventory::{CoverageGap, NamespaceFilter};
@@ -51,14 +51,24 @@ pub enum JobError {
     #[error("outputs.directory: {0}")]
     Outputs(String),
     /// `storage:` cannot be used (URL, credentials, the local directory).
-    #[error("storage: {0}")]
+    #[error("{0}")]
     Storage(#[source] StoreError),
-    /// `notify.email:` cannot be used (an address, the CA file, a template).
-    #[error("notify.email: {0}")]
+    /// `notify.email:` cannot be used (an address, the CA file, a template, no password).
+    #[error("{0}")]
     Email(#[source] email::EmailError),
-    /// `notify.email.username` with no password to go with it.
-    #[error("notify.email: a username is set but no password (passwordEnv, passwordFile or KE_SMTP_PASSWORD)")]
-    NoSmtpPassword(#[source] Option<SecretError>),
+    /// The SMTP password's variable or file, named by `passwordEnv` or
+    /// `passwordFile`, cannot be read.
+    #[error("notify.email.{key}: {source} (the SMTP password of notify.email.username)")]
+    SmtpPassword {
+        /// `passwordEnv` or `passwordFile`.
+        key: &'static str,
+        /// Which variable or file, and why.
+        #[source]
+        source: SecretError,
+    },
+    /// The Pushgateway's password cannot be read, or none is named for its username.
+    #[error("notify.pushgateway: {0}")]
+    PushgatewayPassword(String),
     /// A webhook names no source for its URL.
     #[error(
         "notify.webhooks[{name}]: set urlEnv or urlFile (webhook URLs are credentials and never live in the config)"
@@ -108,6 +118,8 @@ impl Job {
             // The JSON report is the contract the next run diffs against.
             formats.push(Format::Json);
         }
+        // The metrics file beside the reports, for alerting on the job from the archive.
+        formats.push(Format::OpenMetrics);
         check_writable(&config.outputs.directory).map_err(JobError::Outputs)?;
         let store = ReportStore::open(&config.storage, &config.outputs.directory).map_err(JobError::Storage)?;
         if let Some(email) = &config.notify.email {
@@ -119,10 +131,27 @@ impl Job {
                     email.password_file.as_deref(),
                     Some(email::DEFAULT_PASSWORD_ENV),
                 );
+                let key = if email.password_file.is_some() { "passwordFile" } else { "passwordEnv" };
                 match password {
                     Ok(Some(_)) => {}
-                    Ok(None) => return Err(JobError::NoSmtpPassword(None)),
-                    Err(e) => return Err(JobError::NoSmtpPassword(Some(e))),
+                    Ok(None) => return Err(JobError::Email(email::EmailError::NoPassword)),
+                    Err(source) => return Err(JobError::SmtpPassword { key, source }),
+                }
+            }
+        }
+        if let Some(push) = &config.notify.pushgateway
+            && push.username.is_some()
+        {
+            match secret::read(push.password_env.as_deref(), push.password_file.as_deref(), None) {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(JobError::PushgatewayPassword(
+                        "username is set but no password: set passwordEnv or passwordFile".into(),
+                    ));
+                }
+                Err(e) => {
+                    let key = if push.password_file.is_some() { "passwordFile" } else { "passwordEnv" };
+                    return Err(JobError::PushgatewayPassword(format!("{key}: {e}")));
                 }
             }
         }
@@ -148,13 +177,24 @@ impl Job {
             }
         };
         let mut deliveries: Vec<Delivery> = Vec::new();
-        match self.store.previous(&report.cluster.name).await {
+        // From here the clock of delivery.deadline runs: the store gets its share, then the digest goes out.
+        let delivery_start = tokio::time::Instant::now();
+        let store_deadline = delivery_start + self.config.delivery.store_budget();
+        let latest = self
+            .store
+            .location(&format!("{}/latest.json", crate::deliver::store::layout::cluster_segment(&report.cluster.name)));
+        let mut no_comparison = None;
+        let previous = self.store.previous(&report.cluster.name);
+        match within(Some(store_deadline), "read of", &latest, previous).await {
             // A run that could not reach the cluster saw nothing: comparing with it would call
             // every finding new. Such a run is archived and notified, but is no baseline.
-            Ok(Some(previous)) if inspected_nothing(&previous) => {}
+            Ok(Some(previous)) if !previous.reached_cluster() => {}
             Ok(Some(previous)) => crate::report::apply_diff(&mut report, &previous),
             Ok(None) => {}
-            Err(e) => deliveries.push(e.delivery(self.store.location(&format!("{}/latest.json", report.cluster.name)))),
+            Err(e) => {
+                no_comparison = Some(e.message.clone());
+                deliveries.push(e.delivery(latest));
+            }
         }
         let Local { rendered, files, errors } = self.write_local(&report);
         let csv = rendered.iter().find(|r| r.format == Format::Csv.extension()).map(|r| r.bytes.to_vec());
@@ -168,31 +208,55 @@ impl Job {
             });
         }
         // From memory: a report whose local copy failed (a full disk) is still archived.
-        let archived =
-            if rendered.is_empty() { None } else { Some(self.store.archive(&report, &rendered, clock::now()).await) };
+        let archived = if rendered.is_empty() {
+            None
+        } else {
+            Some(self.store.archive_until(&report, &rendered, clock::now(), Some(store_deadline)).await)
+        };
         let report_url = archived.as_ref().and_then(|a| a.report_url.clone());
+        let archive_failure =
+            archived.as_ref().and_then(|a| a.deliveries.iter().find(|d| !d.ok)).map(|d| d.detail.clone());
         deliveries.extend(archived.into_iter().flat_map(|a| a.deliveries));
-        let digest = Digest::from_report(&report, report_url);
+        let note = archive_note(archive_failure.as_deref(), no_comparison.as_deref(), report.diff.is_some());
+        let digest = Digest::from_report(&report, report_url).with_archive_note(note);
         if self.config.notify.email.is_none() {
             let _ = writeln!(out, "No email is configured (notify.email); this is the digest it would send:\n");
         }
         print_digest(&digest, out);
         // The digest is on stdout before any channel is tried: a channel that hangs or dies loses nothing printed.
         let _ = out.flush();
-        if self.should_notify(&report) {
-            let email = async {
-                match &self.config.notify.email {
-                    Some(settings) => Some(email::send(settings, &digest, csv.as_deref()).await),
-                    None => None,
-                }
-            };
-            let hooks = webhook::post_all(&self.config.notify.webhooks, &digest);
-            let (mail, posted) = tokio::join!(email, hooks);
-            deliveries.extend(mail);
-            deliveries.extend(posted);
-        } else {
+        // The notifications (and the metrics push) get what is left of the deadline, and at least their reserve.
+        let notify_deadline = (delivery_start + self.config.delivery.deadline)
+            .max(tokio::time::Instant::now() + self.config.delivery.notify_reserve());
+        let notify = self.should_notify(&report);
+        if !notify {
             let _ = writeln!(out, "notifications skipped (notify.when: {})", self.config.notify.when);
         }
+        let email = async {
+            match &self.config.notify.email {
+                Some(settings) if notify => {
+                    let target = format!("{} via {}", settings.to.join(", "), settings.host);
+                    let send = email::send(settings, &digest, csv.as_deref());
+                    Some(bounded("email".into(), target, notify_deadline, send).await)
+                }
+                _ => None,
+            }
+        };
+        let hooks = futures::future::join_all(self.config.notify.webhooks.iter().filter(|_| notify).map(|w| {
+            let target = webhook::target_of(w);
+            bounded(format!("webhook:{}", w.name), target, notify_deadline, webhook::post(w, &digest))
+        }));
+        // Metrics go out every run: an alert on the job needs the quiet nights too.
+        let metrics = async {
+            let settings = self.config.notify.pushgateway.as_ref()?;
+            let body = render::metrics::render(&report, render::metrics::Dialect::Prometheus);
+            let push = pushgateway::push(settings, &report.cluster.name, &body);
+            Some(bounded("pushgateway".into(), settings.url.clone(), notify_deadline, push).await)
+        };
+        let (mail, posted, pushed) = tokio::join!(email, hooks, metrics);
+        deliveries.extend(mail);
+        deliveries.extend(posted);
+        deliveries.extend(pushed);
         for d in &files {
             let _ = writeln!(out, "wrote {}", d.display());
         }
@@ -292,10 +356,35 @@ fn local_dir(base: &Path, report: &Report) -> PathBuf {
     base.join(crate::deliver::store::layout::run_dir(&report.cluster.name, started))
 }
 
-/// Whether a report is of a run that could not inspect at all.
-fn inspected_nothing(report: &Report) -> bool {
-    report.coverage.iter().any(|g| g.section == "inspection" && g.kind == crate::inventory::GapKind::Error)
-        && report.findings.is_empty()
+/// What the digest says when the archive failed or the previous run could not
+/// be read: `Archiving failed: <reason>; no comparison with the previous run`.
+fn archive_note(archive_failure: Option<&str>, previous_failure: Option<&str>, compared: bool) -> Option<String> {
+    let tail = if compared { "" } else { "; no comparison with the previous run" };
+    match (archive_failure, previous_failure) {
+        (Some(reason), _) => Some(format!("Archiving failed: {reason}{tail}")),
+        (None, Some(reason)) => Some(format!("Reading the previous run failed: {reason}{tail}")),
+        (None, None) => None,
+    }
+}
+
+/// Runs one notification channel until `deadline`; one still busy then is
+/// reported as failed, so the run ends on time.
+async fn bounded(
+    channel: String,
+    target: String,
+    deadline: tokio::time::Instant,
+    send: impl std::future::Future<Output = Delivery>,
+) -> Delivery {
+    match tokio::time::timeout_at(deadline, send).await {
+        Ok(delivery) => delivery,
+        Err(_) => Delivery {
+            channel,
+            target,
+            ok: false,
+            attempts: 1,
+            detail: "still not delivered at the delivery deadline (delivery.deadline); given up".into(),
+        },
+    }
 }
 
 /// A run whose cluster could not be reached still reports, so the morning

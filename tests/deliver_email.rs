@@ -35,6 +35,7 @@ fn digest() -> Digest {
         }],
         gaps: vec![],
         report_url: Some(REPORT_URL.into()),
+        archive_note: None,
     }
 }
 

@@ -82,7 +82,7 @@ fn s3_settings(server: &S3Server, secrets: &Path, retention: Retention, attempts
         url: Some(format!("s3://{BUCKET}/nightly")),
         endpoint: Some(server.endpoint.clone()),
         region: Some("us-east-1".into()),
-        path_style: true,
+        path_style: Some(true),
         allow_http: true,
         access_key_id_file: Some(secrets.join("access-key-id")),
         secret_access_key_file: Some(secrets.join("secret-access-key")),

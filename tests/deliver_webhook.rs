@@ -47,6 +47,7 @@ fn digest() -> Digest {
         ],
         gaps: vec![CoverageGap::error("nodes", "nodes", "403 forbidden")],
         report_url: Some(REPORT_URL.into()),
+        archive_note: None,
     }
 }
 

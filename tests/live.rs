@@ -99,6 +99,11 @@ fn every_health_check_is_found_live_from_its_fixture_and_not_from_a_healthy_one(
         .iter()
         .flat_map(|rule| fixture_files(rule).into_iter().map(move |(p, fail)| (rule.clone(), p, fail)))
         .collect();
+    // NodeDisk reads kubelet summaries, an opt-in (nodes/proxy): switched on here.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubeeye.yaml");
+    std::fs::write(&config, "inspection: {collection: {kubeletSummary: true}}\n").unwrap();
+    let config = config.to_str().unwrap();
     // Independent clusters, a few at a time.
     let problems = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -107,7 +112,7 @@ fn every_health_check_is_found_live_from_its_fixture_and_not_from_a_healthy_one(
             s.spawn(move || {
                 for (rule, path, fail) in chunk {
                     let cluster = Cluster::start(shifted(path), Faults::default());
-                    let (_, report, stderr) = cluster.diag(&[]);
+                    let (_, report, stderr) = cluster.diag(&["--config", config]);
                     let hits = findings(&report, rule);
                     let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display();
                     if *fail && hits.is_empty() {
@@ -474,6 +479,89 @@ fn install_and_uninstall_node_problem_detector_with_server_side_apply() {
     assert!(cluster.server.deleted().iter().any(|d| d["kind"] == "DaemonSet"));
     let dry = ke(&["install", "npd", "--dry-run"]);
     assert!(dry.stdout.contains("kind: DaemonSet"), "{}", dry.stdout);
+}
+
+/// What a user does with `kubectl apply --server-side` (or an edit): writes `object` as another field manager.
+fn apply_as_user(server: &FakeApiServer, path: &str, object: &Value) {
+    let ca = reqwest::Certificate::from_pem(server.ca_pem().as_bytes()).unwrap();
+    let client = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+    let request = client
+        .patch(format!("{}{path}?fieldManager=kubectl&force=true", server.url()))
+        .bearer_auth(server.token())
+        .header("content-type", "application/apply-patch+yaml")
+        .body(serde_json::to_vec(object).unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (status, text) = runtime.block_on(async {
+        let answer = request.send().await.unwrap();
+        (answer.status(), answer.text().await.unwrap_or_default())
+    });
+    assert!(status.is_success(), "{text}");
+}
+
+#[test]
+fn reinstalling_npd_keeps_what_users_added_and_loads_it() {
+    let cluster = Cluster::start(small_cluster(), Faults::default());
+    let first = ke(&["install", "npd", "--kubeconfig", cluster.kc()]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let configmap = |cluster: &Cluster| {
+        cluster
+            .server
+            .applied()
+            .into_iter()
+            .rev()
+            .find(|a| a.object["kind"] == "ConfigMap" && a.object["metadata"]["name"] == "node-problem-detector-config")
+            .unwrap()
+            .object
+    };
+    let installed = configmap(&cluster);
+    for key in ["kernel-monitor.json", "docker-monitor.json", "systemd-monitor.json", "systemd-monitor-counter.json"] {
+        assert!(installed["data"][key].is_string(), "{key}");
+    }
+    let kernel = installed["data"]["kernel-monitor.json"].as_str().unwrap();
+    for reason in ["MemoryReadError", "XfsHasShutdown"] {
+        assert!(kernel.contains(reason), "{reason}");
+    }
+    assert!(installed["data"]["docker-monitor.json"].as_str().unwrap().contains("DockerContainerStartupFailure"));
+    assert!(installed["data"]["systemd-monitor-counter.json"].as_str().unwrap().contains("FrequentKubeletRestart"));
+
+    // The user adds a rule to ke's kernel monitor and a monitor file of their own.
+    let mut edited = installed.clone();
+    let mut monitor: Value = serde_json::from_str(kernel).unwrap();
+    let mine = serde_json::json!({"type": "temporary", "reason": "MyDriverFault", "pattern": "mydriver: fault .*"});
+    monitor["rules"].as_array_mut().unwrap().push(mine.clone());
+    edited["data"]["kernel-monitor.json"] = Value::String(monitor.to_string());
+    edited["data"]["my-monitor.json"] = Value::String(
+        r#"{"plugin": "filelog", "pluginConfig": {"timestamp": "^.{15}", "message": "kernel: (.*)", "timestampFormat": "Jan _2 15:04:05"}, "logPath": "/var/log/kern.log", "lookback": "5m", "bufferSize": 10, "source": "my-monitor", "conditions": [], "rules": []}"#.into(),
+    );
+    edited["metadata"].as_object_mut().unwrap().remove("managedFields");
+    apply_as_user(&cluster.server, "/api/v1/namespaces/kube-system/configmaps/node-problem-detector-config", &edited);
+
+    // Reinstalling (an upgrade of ke, or by habit) keeps both.
+    let second = ke(&["install", "npd", "--kubeconfig", cluster.kc()]);
+    assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
+    assert!(second.stdout.contains("kept my-monitor.json, which you added"), "{}", second.stdout);
+    assert!(
+        second.stdout.contains("kept 1 rule(s) or condition(s) you added to kernel-monitor.json"),
+        "{}",
+        second.stdout
+    );
+    let merged = configmap(&cluster);
+    let kernel: Value = serde_json::from_str(merged["data"]["kernel-monitor.json"].as_str().unwrap()).unwrap();
+    let rules = kernel["rules"].as_array().unwrap();
+    assert!(rules.contains(&mine), "the user's rule survives: {kernel}");
+    assert!(rules.iter().any(|r| r["reason"] == "MemoryReadError"), "ke's rules too");
+    assert_eq!(merged["data"]["my-monitor.json"], edited["data"]["my-monitor.json"]);
+    // And node-problem-detector loads it: the whole ConfigMap is mounted, every monitor named.
+    let daemonset =
+        cluster.server.applied().into_iter().rev().find(|a| a.object["kind"] == "DaemonSet").unwrap().object;
+    let spec = &daemonset["spec"]["template"]["spec"];
+    let volume = spec["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "config").unwrap();
+    assert!(volume["configMap"].get("items").is_none(), "no items list: {volume}");
+    let command: Vec<&str> =
+        spec["containers"][0]["command"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let logs = command.iter().find(|a| a.starts_with("--config.system-log-monitor=")).unwrap();
+    assert!(logs.contains("/config/my-monitor.json") && logs.contains("/config/kernel-monitor.json"), "{command:?}");
+    assert!(command.contains(&"--config.custom-plugin-monitor=/config/systemd-monitor-counter.json"), "{command:?}");
 }
 
 #[test]

@@ -17,10 +17,10 @@ use crate::support::http::{Receiver, Reply};
 use crate::support::s3::{ACCESS_KEY, S3Server, SECRET_KEY};
 use crate::support::smtp::{SmtpServer, closed_port};
 
-const BUCKET: &str = "kubeeye-reports";
+pub(crate) const BUCKET: &str = "kubeeye-reports";
 
 /// Runs `ke` off the test's runtime, which keeps serving S3 and the receivers meanwhile.
-async fn ke(args: Vec<String>, env: Vec<(String, String)>) -> Run {
+pub(crate) async fn ke(args: Vec<String>, env: Vec<(String, String)>) -> Run {
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ke_with(&args, &env)
@@ -35,7 +35,7 @@ fn fixture(path: &str, kinds: &[&str]) -> Vec<Value> {
 
 /// A small cluster: one node (NotReady when `broken`), its metrics and
 /// summary, a crash-looping Deployment, a Warning event, healthy control plane.
-fn cluster(broken: bool) -> Vec<Value> {
+pub(crate) fn cluster(broken: bool) -> Vec<Value> {
     let node = if broken { "tests/fixtures/NodeNotReady/fail.yaml" } else { "tests/fixtures/NodeNotReady/pass.yaml" };
     let mut v = fixture(node, &["Node"]);
     v.extend(fixture("tests/fixtures/NodeCPU/pass.yaml", &["NodeMetrics"]));
@@ -47,39 +47,39 @@ fn cluster(broken: bool) -> Vec<Value> {
     v
 }
 
-struct Env {
+pub(crate) struct Env {
     dir: tempfile::TempDir,
-    vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
 }
 
 impl Env {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Env { dir: tempfile::tempdir().unwrap(), vars: Vec::new() }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn kubeconfig(&self, server: &FakeApiServer, name: &str) -> String {
+    pub(crate) fn kubeconfig(&self, server: &FakeApiServer, name: &str) -> String {
         let path = self.path(name);
         server.kubeconfig(&path);
         path.to_str().unwrap().to_string()
     }
 
-    fn config(&self, text: &str) -> String {
+    pub(crate) fn config(&self, text: &str) -> String {
         let path = self.path("kubeeye.yaml");
         std::fs::write(&path, text).unwrap();
         path.to_str().unwrap().to_string()
     }
 
-    async fn run(&self, config: &str, kubeconfig: &str) -> Run {
+    pub(crate) async fn run(&self, config: &str, kubeconfig: &str) -> Run {
         let args = ["run", "--config", config, "--kubeconfig", kubeconfig].map(String::from).to_vec();
         ke(args, self.vars.clone()).await
     }
 }
 
-fn config_text(local: &Path, s3: &str, bucket: &str, smtp_port: u16, extra_webhooks: &str) -> String {
+pub(crate) fn config_text(local: &Path, s3: &str, bucket: &str, smtp_port: u16, extra_webhooks: &str) -> String {
     format!(
         r#"cluster: prod-eu
 outputs:
@@ -112,7 +112,7 @@ notify:
     )
 }
 
-fn run_dirs(keys: &[String]) -> Vec<String> {
+pub(crate) fn run_dirs(keys: &[String]) -> Vec<String> {
     let mut dirs: Vec<String> = keys
         .iter()
         .filter(|k| k.ends_with("/report.json"))
@@ -251,10 +251,10 @@ async fn failing_channels_are_reported_and_no_report_is_lost() {
     assert!(failed.iter().any(|l| l.contains("webhook:slack")), "{failed:?}");
     assert!(run.stdout.lines().any(|l| l.starts_with("ok") && l.contains("webhook:ops")), "{}", run.stdout);
     assert_eq!(good.requests().len(), 1, "the good webhook got the digest although others failed");
-    // No report lost: all three are on disk.
+    // No report lost: all three are on disk, and the metrics file beside them.
     let written: Vec<PathBuf> =
         run.stdout.lines().filter_map(|l| l.strip_prefix("wrote ")).map(PathBuf::from).collect();
-    assert_eq!(written.len(), 3, "{}", run.stdout);
+    assert_eq!(written.len(), 4, "{}", run.stdout);
     for path in &written {
         assert!(path.exists() && std::fs::metadata(path).unwrap().len() > 0, "{}", path.display());
     }
@@ -299,13 +299,15 @@ async fn an_unreachable_cluster_still_reports_and_exits_incomplete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_config_validates_without_running() {
     let env = Env::new();
-    let good = env.config(
-        "outputs: {directory: /tmp/unused}\nnotify:\n  webhooks:\n    - {name: ops, format: generic, urlEnv: X}\n",
-    );
+    let good = env.config(&format!(
+        "outputs: {{directory: {}}}\nnotify:\n  webhooks:\n    - {{name: ops, format: generic, urlEnv: X}}\n",
+        env.path("local").display()
+    ));
+    let receiver = Receiver::start(Reply::Status(200, "{}".into())).await;
     let run = ke(vec!["run".into(), "--config".into(), good.clone(), "--check-config".into()], vec![]).await;
     assert_eq!(run.code, 2, "the webhook's URL variable is not set: {}", run.stderr);
     assert!(run.stderr.contains("kubeeye.yaml: notify.webhooks[ops]") && run.stderr.contains("X"), "{}", run.stderr);
-    let with_env = vec![("X".to_string(), "https://hooks.example.com/abc".to_string())];
+    let with_env = vec![("X".to_string(), format!("{}/abc", receiver.base))];
     let run = ke(vec!["run".into(), "--config".into(), good, "--check-config".into()], with_env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.starts_with("config OK"));
@@ -397,7 +399,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Returns once the wall clock is past the second of `started` (RFC 3339).
-async fn clock_passes(started: &str) {
+pub(crate) async fn clock_passes(started: &str) {
     let started = kubeeye::clock::parse(started).unwrap();
     while kubeeye::clock::now() <= started {
         let into_second = jiff::Timestamp::now().subsec_nanosecond().unsigned_abs();

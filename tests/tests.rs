@@ -10,7 +10,9 @@
 mod common;
 mod support;
 
+mod ci_formats;
 mod cli;
+mod config_reference;
 mod deliver_email;
 mod deliver_store;
 mod deliver_webhook;
@@ -19,6 +21,7 @@ mod hostile;
 mod html_browser;
 mod html_report;
 mod live;
+mod nightly;
 mod report_golden;
 mod rule_fixtures;
 mod rules_docs;

@@ -38,7 +38,7 @@ pub enum EmailError {
     #[error(transparent)]
     Template(#[from] templates::TemplateError),
     /// `from` is not an address.
-    #[error("email.from `{address}` is not an address: {source}")]
+    #[error("notify.email.from `{address}` is not an address: {source}")]
     From {
         /// The setting.
         address: String,
@@ -47,10 +47,10 @@ pub enum EmailError {
         source: AddressError,
     },
     /// `to` is empty.
-    #[error("email.to names no recipient")]
+    #[error("notify.email.to names no recipient")]
     NoRecipient,
     /// One of `to` is not an address.
-    #[error("email.to `{address}` is not an address: {source}")]
+    #[error("notify.email.to `{address}` is not an address: {source}")]
     To {
         /// The recipient as written.
         address: String,
@@ -65,7 +65,7 @@ pub enum EmailError {
     #[error("cannot build the message: {0}")]
     Message(#[source] lettre::error::Error),
     /// `caFile` cannot be read.
-    #[error("cannot read email.caFile {}: {source}", path.display())]
+    #[error("notify.email.caFile: cannot read {}: {source}", path.display())]
     CaFile {
         /// The file.
         path: PathBuf,
@@ -74,7 +74,7 @@ pub enum EmailError {
         source: std::io::Error,
     },
     /// `caFile` holds no PEM certificate.
-    #[error("email.caFile {} is not a PEM certificate: {source}", path.display())]
+    #[error("notify.email.caFile: {} is not a PEM certificate: {source}", path.display())]
     CaPem {
         /// The file.
         path: PathBuf,
@@ -83,13 +83,15 @@ pub enum EmailError {
         source: lettre::transport::smtp::Error,
     },
     /// The TLS parameters are unusable (the host is no valid server name …).
-    #[error("TLS settings: {0}")]
+    #[error("notify.email TLS settings: {0}")]
     Tls(#[source] lettre::transport::smtp::Error),
     /// The password is named but cannot be read.
     #[error("SMTP password: {0}")]
     Password(#[source] secret::SecretError),
     /// A username with no password anywhere.
-    #[error("email.username is set but no password: set {DEFAULT_PASSWORD_ENV}, passwordEnv or passwordFile")]
+    #[error(
+        "notify.email.username is set but no password: set passwordEnv or passwordFile, or the {DEFAULT_PASSWORD_ENV} variable"
+    )]
     NoPassword,
 }
 
@@ -130,7 +132,7 @@ pub fn message(settings: &EmailSettings, digest: &Digest, csv: Option<&[u8]>) ->
 }
 
 /// Where and how the settings say to send (nothing is sent yet).
-fn target(settings: &EmailSettings) -> Result<Target, EmailError> {
+pub fn target(settings: &EmailSettings) -> Result<Target, EmailError> {
     let port = settings.port.unwrap_or(settings.tls.default_port());
     let tls_parameters = || {
         let mut b = TlsParameters::builder(settings.host.clone());
@@ -251,7 +253,7 @@ pub async fn send_with(settings: &EmailSettings, digest: &Digest, csv: Option<&[
             detail: format!("accepted: {} {}", response.code(), response.message().collect::<Vec<_>>().join(" ")),
         },
         Err(e) => {
-            tracing::warn!(target = %target, attempts = outcome.attempts, error = %e, "email digest failed");
+            tracing::warn!("sending the email digest to {target} failed after {} attempt(s): {e}", outcome.attempts);
             Delivery { channel: "email".into(), target, ok: false, attempts: outcome.attempts, detail: e.to_string() }
         }
     }

@@ -3,6 +3,8 @@
 //! own and reports a [`Delivery`]; one failing channel never blocks another.
 
 pub mod email;
+pub mod probe;
+pub mod pushgateway;
 pub mod retry;
 pub mod secret;
 pub mod store;
@@ -41,6 +43,9 @@ pub struct Digest {
     pub gaps: Vec<CoverageGap>,
     /// Where the full HTML report can be read.
     pub report_url: Option<String>,
+    /// What went wrong with the archive, when something did:
+    /// `Archiving failed: <reason>; no comparison with the previous run`.
+    pub archive_note: Option<String>,
 }
 
 /// One finding as a notification shows it.
@@ -108,7 +113,13 @@ impl Digest {
                 .map(|g| CoverageGap { resource: one_line(&g.resource), reason: one_line(&g.reason), ..g.clone() })
                 .collect(),
             report_url,
+            archive_note: None,
         }
+    }
+
+    /// The digest with a note on what went wrong with the archive.
+    pub fn with_archive_note(self, note: Option<String>) -> Self {
+        Digest { archive_note: note.map(|n| one_line(&n)), ..self }
     }
 
     /// The email subject, health first:

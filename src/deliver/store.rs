@@ -238,18 +238,40 @@ impl ReportStore {
     /// The report of `cluster`'s previous run, read through its
     /// `latest.json`: `None` when there is none yet (first run, or a run
     /// archived without JSON). Call before [`ReportStore::archive`] replaces it.
+    ///
+    /// When the latest run could not reach the cluster, its baseline (the newest
+    /// run that did) is returned instead, so a bad night does not cost the next
+    /// one its comparison.
     pub async fn previous(&self, cluster: &str) -> Result<Option<Report>, StoreError> {
         let Some(latest) = self.latest(cluster).await? else { return Ok(None) };
-        let Some(key) = latest.reports.json else { return Ok(None) };
-        let Some(bytes) = self.get_optional(&key, MAX_REPORT_BYTES).await? else {
+        let report = match &latest.reports.json {
+            Some(key) => self.report(key).await?,
+            None => None,
+        };
+        match (report, latest.baseline) {
+            (Some(r), _) if r.reached_cluster() => Ok(Some(r)),
+            (report, Some(baseline)) if baseline.reports.json != latest.reports.json => match &baseline.reports.json {
+                Some(key) => Ok(self.report(key).await?.or(report)),
+                None => Ok(report),
+            },
+            (report, _) => Ok(report),
+        }
+    }
+
+    /// The JSON report at `key`; `None` when it is gone.
+    async fn report(&self, key: &str) -> Result<Option<Report>, StoreError> {
+        let Some(bytes) = self.get_optional(key, MAX_REPORT_BYTES).await? else {
             // A pointer to a deleted run (pruned by hand): no baseline, but say so.
-            tracing::warn!(key = %self.location(&key), "latest.json points at a report that is gone");
+            tracing::warn!(
+                "reading the previous run: {} is gone (latest.json points at it); no comparison",
+                self.location(key)
+            );
             return Ok(None);
         };
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             StoreError::new(
                 StoreErrorKind::Corrupt,
-                format!("{} is not a kubeeye JSON report: {e}", self.location(&key)),
+                format!("{} is not a kubeeye JSON report: {e}", self.location(key)),
             )
         })
     }
@@ -273,12 +295,28 @@ impl ReportStore {
         Ok(uploaded)
     }
 
-    /// Points `<cluster>/latest.json` at an uploaded run. Returns the attempts made.
+    /// Points `<cluster>/latest.json` at an uploaded run, keeping the baseline
+    /// of the pointer it replaces when this run could not reach the cluster.
+    /// Returns the attempts made.
     pub async fn update_latest(&self, report: &Report, keys: &ReportKeys) -> Result<u32, StoreError> {
-        let latest = Latest::of(report, keys.clone());
+        let previous = if report.reached_cluster() { None } else { self.latest(&report.cluster.name).await? };
+        let latest = Latest::of(report, keys.clone(), previous.as_ref());
         let bytes = serde_json::to_vec_pretty(&latest)
             .map_err(|e| StoreError::new(StoreErrorKind::Other, format!("cannot serialise latest.json: {e}")))?;
         self.put(&layout::latest_key(&report.cluster.name), bytes.into()).await
+    }
+
+    /// Lists the prefix once with the configured credentials (`ke run
+    /// --check-config`): what a run will need, without writing anything.
+    pub async fn probe(&self) -> Delivery {
+        let prefix = (!self.prefix.is_empty()).then(|| Key::from(self.prefix.as_str()));
+        match self.store.list_with_delimiter(prefix.as_ref()).await {
+            Ok(listing) => {
+                let clusters = listing.common_prefixes.len();
+                self.delivery("", true, 1, format!("listed with the configured credentials ({clusters} folder(s))"))
+            }
+            Err(e) => self.error(&e, "list", "").delivery(self.location("")),
+        }
     }
 
     /// Every cluster's `latest.json` under the prefix (directories without one,
@@ -301,7 +339,10 @@ impl ReportStore {
                     latest.reports.keep_own(segment);
                     clusters.push(latest);
                 }
-                Err(e) => tracing::warn!(key = %self.location(&key), error = %e, "skipping an unreadable latest.json"),
+                Err(e) => tracing::warn!(
+                    "rebuilding the index: skipping {}, which is not a kubeeye latest.json: {e}",
+                    self.location(&key)
+                ),
             }
         }
         Ok(clusters)
@@ -320,12 +361,21 @@ impl ReportStore {
     }
 
     /// Deletes `cluster`'s runs beyond the retention settings. Only keys of
-    /// the exact layout this tool writes are candidates; the newest run stays.
+    /// the exact layout this tool writes are candidates; the newest run stays,
+    /// and so does the baseline `latest.json` names (the newest run that
+    /// reached the cluster), however many runs failed since.
     pub async fn prune(&self, cluster: &str, now: Timestamp) -> Result<Pruned, StoreError> {
         if self.retention.max_age_days.is_none() && self.retention.max_count.is_none() {
             return Ok(Pruned::default());
         }
         let segment = layout::cluster_segment(cluster);
+        let latest = self.latest(cluster).await?;
+        let kept: Vec<Timestamp> = latest
+            .iter()
+            .flat_map(|l| l.reports.iter().chain(l.baseline.iter().flat_map(|b| b.reports.iter())))
+            .filter_map(layout::parse_report_key)
+            .map(|k| k.started)
+            .collect();
         let dir = self.key(&segment);
         let (listing, _) = self
             .retried(|_| async {
@@ -343,7 +393,7 @@ impl ReportStore {
             })
             .collect();
         let runs: Vec<Timestamp> = ours.iter().map(|(_, k)| k.started).collect();
-        let doomed = layout::runs_to_prune(&runs, &self.retention, now);
+        let doomed = layout::runs_to_prune(&runs, &self.retention, now, &kept);
         let mut pruned = Pruned { runs: doomed.len(), objects: 0, attempts: 0 };
         for (key, _) in ours.iter().filter(|(_, k)| doomed.contains(&k.started)) {
             let ((), attempts) = self
@@ -395,59 +445,114 @@ impl ReportStore {
     /// (channel `store`), and nothing after a failed upload is attempted, so
     /// `latest.json` only ever points at a complete run.
     pub async fn archive(&self, report: &Report, reports: &[Rendered], now: Timestamp) -> Archived {
+        self.archive_until(report, reports, now, None).await
+    }
+
+    /// [`ReportStore::archive`], stopping at `deadline`: the step under way
+    /// then is reported as failed and the later ones are not attempted.
+    pub async fn archive_until(
+        &self,
+        report: &Report,
+        reports: &[Rendered],
+        now: Timestamp,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Archived {
         let mut deliveries = Vec::new();
         let run = started_at(report).map(|s| layout::run_dir(&report.cluster.name, s)).unwrap_or_default();
-        let uploaded = match self.upload(report, reports).await {
+        let run_target = format!("{run}/");
+        let uploaded = match within(deadline, "upload", &self.location(&run_target), self.upload(report, reports)).await
+        {
             Ok(u) => u,
             Err(e) => {
-                deliveries.push(e.delivery(self.location(&format!("{run}/"))));
+                deliveries.push(e.delivery(self.location(&run_target)));
                 return Archived { deliveries, keys: None, report_url: None };
             }
         };
         let names: Vec<&str> = uploaded.keys.iter().filter_map(|k| k.rsplit('/').next()).collect();
         deliveries.push(self.delivery(
-            &format!("{run}/"),
+            &run_target,
             true,
             uploaded.attempts,
             format!("uploaded {} ({} bytes)", names.join(", "), uploaded.bytes),
         ));
+        let archived = |deliveries, report_url| Archived { deliveries, keys: Some(uploaded.keys.clone()), report_url };
 
         let latest_key = layout::latest_key(&report.cluster.name);
-        deliveries.push(match self.update_latest(report, &uploaded.keys).await {
-            Ok(attempts) => self.delivery(&latest_key, true, attempts, format!("points at {run}")),
-            Err(e) => e.delivery(self.location(&latest_key)),
-        });
-        deliveries.push(match self.update_index(now).await {
-            Ok((n, attempts)) => self.delivery(layout::INDEX, true, attempts, format!("lists {n} cluster(s)")),
-            Err(e) => e.delivery(self.location(layout::INDEX)),
-        });
+        let latest = self.update_latest(report, &uploaded.keys);
+        match within(deadline, "update", &self.location(&latest_key), latest).await {
+            Ok(attempts) => deliveries.push(self.delivery(&latest_key, true, attempts, format!("points at {run}"))),
+            Err(e) => {
+                deliveries.push(e.delivery(self.location(&latest_key)));
+                if e.kind == StoreErrorKind::Deadline {
+                    return archived(deliveries, None);
+                }
+            }
+        }
+        match within(deadline, "update", &self.location(layout::INDEX), self.update_index(now)).await {
+            Ok((n, attempts)) => {
+                deliveries.push(self.delivery(layout::INDEX, true, attempts, format!("lists {n} cluster(s)")));
+            }
+            Err(e) => {
+                deliveries.push(e.delivery(self.location(layout::INDEX)));
+                if e.kind == StoreErrorKind::Deadline {
+                    return archived(deliveries, None);
+                }
+            }
+        }
         if self.retention.max_age_days.is_some() || self.retention.max_count.is_some() {
             let dir = format!("{}/", layout::cluster_segment(&report.cluster.name));
-            deliveries.push(match self.prune(&report.cluster.name, now).await {
-                Ok(p) => self.delivery(
+            match within(deadline, "retention in", &self.location(&dir), self.prune(&report.cluster.name, now)).await {
+                Ok(p) => deliveries.push(self.delivery(
                     &dir,
                     true,
                     p.attempts.max(1),
                     format!("retention removed {} run(s), {} object(s)", p.runs, p.objects),
-                ),
-                Err(e) => self.delivery(&dir, false, e.attempts, format!("retention: {}", e.message)),
-            });
+                )),
+                Err(e) => {
+                    deliveries.push(self.delivery(&dir, false, e.attempts, format!("retention: {}", e.message)));
+                    if e.kind == StoreErrorKind::Deadline {
+                        return archived(deliveries, None);
+                    }
+                }
+            }
         }
         let report_url = match &uploaded.keys.html {
-            Some(key) => match self.link(key).await {
+            Some(key) => match within(deadline, "link to", &self.location(key), self.link(key)).await {
                 Ok(url) => Some(url),
                 Err(e) => {
-                    tracing::warn!(error = %e, "no link to the archived report");
+                    tracing::warn!("no link to the archived report in the notifications: {e}");
                     None
                 }
             },
             None => None,
         };
-        Archived { deliveries, keys: Some(uploaded.keys), report_url }
+        archived(deliveries, report_url)
     }
 
     fn delivery(&self, key: &str, ok: bool, attempts: u32, detail: String) -> Delivery {
         Delivery { channel: "store".into(), target: self.location(key), ok, attempts, detail }
+    }
+}
+
+/// Runs one store step, stopping it at `deadline` (when given) with an error
+/// that says so.
+pub async fn within<T>(
+    deadline: Option<tokio::time::Instant>,
+    action: &str,
+    location: &str,
+    step: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let Some(deadline) = deadline else { return step.await };
+    match tokio::time::timeout_at(deadline, step).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError {
+            kind: StoreErrorKind::Deadline,
+            message: format!(
+                "{action} {location} stopped at the delivery deadline (delivery.deadline) without an answer; \
+                 the store was given up so the digest goes out on time"
+            ),
+            attempts: 1,
+        }),
     }
 }
 

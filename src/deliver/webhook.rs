@@ -61,14 +61,19 @@ pub async fn post_all(settings: &[WebhookSettings], digest: &Digest) -> Vec<Deli
     futures::future::join_all(settings.iter().map(|s| post(s, digest))).await
 }
 
-/// Posts the digest to one webhook, waiting `backoff` between attempts.
-pub async fn post_with(settings: &WebhookSettings, digest: &Digest, backoff: Backoff) -> Delivery {
-    let channel = format!("webhook:{}", settings.name);
-    let source = match (&settings.url_file, &settings.url_env) {
+/// Where a webhook's URL comes from (`$VAR` or the file), to name it without its value.
+pub fn target_of(settings: &WebhookSettings) -> String {
+    match (&settings.url_file, &settings.url_env) {
         (Some(file), _) => file.display().to_string(),
         (None, Some(env)) => format!("${env}"),
         (None, None) => "(no URL)".to_string(),
-    };
+    }
+}
+
+/// Posts the digest to one webhook, waiting `backoff` between attempts.
+pub async fn post_with(settings: &WebhookSettings, digest: &Digest, backoff: Backoff) -> Delivery {
+    let channel = format!("webhook:{}", settings.name);
+    let source = target_of(settings);
     let failed =
         |target: String, detail: String| Delivery { channel: channel.clone(), target, ok: false, attempts: 0, detail };
 
@@ -104,7 +109,10 @@ pub async fn post_with(settings: &WebhookSettings, digest: &Digest, backoff: Bac
         Err(e) => (false, e.message),
     };
     if !ok {
-        tracing::warn!(channel = %channel, target = %target, attempts = outcome.attempts, detail = %detail, "webhook failed");
+        tracing::warn!(
+            "posting the digest to {channel} ({target}) failed after {} attempt(s): {detail}",
+            outcome.attempts
+        );
     }
     Delivery { channel, target, ok, attempts: outcome.attempts, detail }
 }
@@ -255,6 +263,7 @@ mod tests {
             }],
             gaps: vec![CoverageGap::error("nodes", "nodes \"x\"", "403 \n forbidden")],
             report_url: Some("https://reports.example.com/a b?x=\"1\"&y=<2>".into()),
+            archive_note: Some(format!("Archiving failed: {evil} [x](https://evil.example) <!here>")),
         }
     }
 
@@ -267,6 +276,7 @@ mod tests {
             top: vec![],
             gaps: vec![],
             report_url: None,
+            archive_note: None,
             complete: true,
             ..hostile()
         };

@@ -9,6 +9,9 @@ use crate::report::Report;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod junit;
+pub mod metrics;
+pub mod sarif;
 pub mod table;
 pub mod terminal;
 
@@ -25,6 +28,12 @@ pub enum Format {
     Csv,
     /// A single self-contained HTML page.
     Html,
+    /// The report's counts as OpenMetrics, for alerting (`report.prom` in the archive).
+    OpenMetrics,
+    /// SARIF 2.1.0, for code-scanning services.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
 }
 
 impl Format {
@@ -36,6 +45,9 @@ impl Format {
             Format::Yaml => "yaml",
             Format::Csv => "csv",
             Format::Html => "html",
+            Format::OpenMetrics => "prom",
+            Format::Sarif => "sarif",
+            Format::Junit => "xml",
         }
     }
 
@@ -47,6 +59,9 @@ impl Format {
             Format::Yaml => "application/yaml",
             Format::Csv => "text/csv; charset=utf-8; header=present",
             Format::Html => "text/html; charset=utf-8",
+            Format::OpenMetrics => metrics::content_type(metrics::Dialect::OpenMetrics),
+            Format::Sarif => "application/sarif+json",
+            Format::Junit => "application/xml",
         }
     }
 }
@@ -80,6 +95,9 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> Result<(),
         Format::Yaml => json::write_yaml(report, out)?,
         Format::Csv => csv::write_csv(report, out)?,
         Format::Html => html::write_html(report, out)?,
+        Format::OpenMetrics => metrics::write_metrics(report, metrics::Dialect::OpenMetrics, out)?,
+        Format::Sarif => sarif::write_sarif(report, out)?,
+        Format::Junit => junit::write_junit(report, out)?,
     }
     Ok(())
 }

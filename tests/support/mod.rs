@@ -10,5 +10,7 @@
 
 pub mod apiserver;
 pub mod http;
+pub mod pushgateway;
 pub mod s3;
+pub mod silent;
 pub mod smtp;

@@ -78,6 +78,25 @@ impl SessionError {
 
 /// Connects, secures, authenticates, sends `message` and quits.
 pub async fn send(target: &Target, message: &Message) -> Result<Response, SessionError> {
+    let mut connection = open(target).await?;
+    let response = connection.send(message.envelope(), &message.formatted()).await?;
+    // The message is accepted; a failing QUIT changes nothing.
+    let _ = connection.quit().await;
+    Ok(response)
+}
+
+/// Connects, secures and authenticates as [`send`] would, asks the server for
+/// a NOOP and quits: whether a digest could be sent, with nothing sent.
+/// `Ok(false)` when the server does not answer the NOOP.
+pub async fn probe(target: &Target) -> Result<bool, SessionError> {
+    let mut connection = open(target).await?;
+    let alive = connection.test_connected().await;
+    let _ = connection.quit().await;
+    Ok(alive)
+}
+
+/// A connection to the server, secured and authenticated as `target` says.
+async fn open(target: &Target) -> Result<AsyncSmtpConnection, SessionError> {
     let tcp = tokio::time::timeout(target.connect_timeout, TcpStream::connect((target.host.as_str(), target.port)))
         .await
         .map_err(|_| SessionError::Connect(io::Error::new(io::ErrorKind::TimedOut, "connection timed out")))?
@@ -103,10 +122,7 @@ pub async fn send(target: &Target, message: &Message) -> Result<Response, Sessio
     if let Some(credentials) = &target.credentials {
         connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials).await?;
     }
-    let response = connection.send(message.envelope(), &message.formatted()).await?;
-    // The message is accepted; a failing QUIT changes nothing.
-    let _ = connection.quit().await;
-    Ok(response)
+    Ok(connection)
 }
 
 /// A stream that stops reading after [`MAX_REPLY_BYTES`] without a write.

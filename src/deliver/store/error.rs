@@ -23,6 +23,8 @@ pub enum StoreErrorKind {
     Network,
     /// An object this tool reads back is not what it wrote.
     Corrupt,
+    /// The delivery deadline passed before the store answered.
+    Deadline,
     /// Anything else the store said no to.
     Other,
 }

@@ -29,6 +29,21 @@ pub struct Latest {
     pub summary: Summary,
     /// The run's reports, as keys relative to the store prefix.
     pub reports: ReportKeys,
+    /// The newest run that reached the cluster (this one, when it did): what
+    /// the next run compares with, and a run retention never prunes. Absent in
+    /// pointers written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+}
+
+/// A run kept as the baseline: when it started and its reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Baseline {
+    /// When the run started (RFC 3339).
+    pub started_at: String,
+    /// Its reports, as keys relative to the store prefix.
+    pub reports: ReportKeys,
 }
 
 /// The keys of one run's reports, relative to the store prefix.
@@ -43,6 +58,9 @@ pub struct ReportKeys {
     /// `report.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<String>,
+    /// `report.prom`: the run's metrics (OpenMetrics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
 }
 
 impl ReportKeys {
@@ -52,6 +70,7 @@ impl ReportKeys {
             "html" => self.html = Some(key),
             "csv" => self.csv = Some(key),
             "json" => self.json = Some(key),
+            "prom" => self.metrics = Some(key),
             _ => {}
         }
     }
@@ -61,7 +80,9 @@ impl ReportKeys {
     /// another cluster (or by hand) cannot make the index link `javascript:`,
     /// `data:`, `../` or another cluster's files.
     pub fn keep_own(&mut self, segment: &str) {
-        for (format, key) in [("html", &mut self.html), ("csv", &mut self.csv), ("json", &mut self.json)] {
+        for (format, key) in
+            [("html", &mut self.html), ("csv", &mut self.csv), ("json", &mut self.json), ("prom", &mut self.metrics)]
+        {
             let own = key
                 .as_deref()
                 .and_then(super::layout::parse_report_key)
@@ -72,16 +93,28 @@ impl ReportKeys {
         }
     }
 
-    /// The keys present, in html, csv, json order.
+    /// The keys present, in html, csv, json, metrics order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        [&self.html, &self.csv, &self.json].into_iter().flatten().map(String::as_str)
+        [&self.html, &self.csv, &self.json, &self.metrics].into_iter().flatten().map(String::as_str)
     }
 }
 
 impl Latest {
-    /// The pointer to a run just archived.
-    pub fn of(report: &Report, reports: ReportKeys) -> Self {
+    /// The pointer to a run just archived. `previous` is the pointer it
+    /// replaces: a run that could not reach the cluster keeps its baseline.
+    pub fn of(report: &Report, reports: ReportKeys, previous: Option<&Latest>) -> Self {
+        let baseline = if report.reached_cluster() {
+            Some(Baseline { started_at: report.started_at.clone(), reports: reports.clone() })
+        } else {
+            // A pointer from before baselines existed: its run is one when it was complete.
+            previous.and_then(|p| {
+                p.baseline.clone().or_else(|| {
+                    p.complete.then(|| Baseline { started_at: p.started_at.clone(), reports: p.reports.clone() })
+                })
+            })
+        };
         Latest {
+            baseline,
             schema_version: LATEST_SCHEMA_VERSION.into(),
             cluster: report.cluster.name.clone(),
             started_at: report.started_at.clone(),
@@ -173,7 +206,9 @@ mod tests {
                 html: Some("x/2026/11/25/20261125T020000Z/report.html".into()),
                 csv: None,
                 json: Some("x/2026/11/25/20261125T020000Z/report.json".into()),
+                metrics: None,
             },
+            baseline: None,
         };
         let unscored = Latest {
             cluster: "empty".into(),
@@ -196,16 +231,19 @@ mod tests {
             html: Some("javascript:alert(1)".into()),
             csv: Some("../../other/2026/11/25/20261125T020000Z/report.csv".into()),
             json: Some("other/2026/11/25/20261125T020000Z/report.json".into()),
+            metrics: Some("other/2026/11/25/20261125T020000Z/report.prom".into()),
         };
         keys.keep_own("prod");
-        assert_eq!(keys, ReportKeys { html: None, csv: None, json: None });
+        assert_eq!(keys, ReportKeys::default());
         let mut mine = ReportKeys {
             html: Some("prod/2026/11/25/20261125T020000Z/report.html".into()),
             csv: Some("data:text/html,x".into()),
             json: Some("prod/2026/11/25/20261125T020000Z/report.csv".into()),
+            metrics: Some("prod/2026/11/25/20261125T020000Z/report.prom".into()),
         };
         mine.keep_own("prod");
         assert_eq!(mine.html.as_deref(), Some("prod/2026/11/25/20261125T020000Z/report.html"));
         assert_eq!((mine.csv, mine.json), (None, None));
+        assert_eq!(mine.metrics.as_deref(), Some("prod/2026/11/25/20261125T020000Z/report.prom"));
     }
 }

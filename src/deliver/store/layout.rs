@@ -13,8 +13,9 @@
 use crate::clock::Timestamp;
 use crate::config::Retention;
 
-/// The report formats the layout knows.
-pub const FORMATS: [&str; 3] = ["html", "csv", "json"];
+/// The report formats the layout knows (`report.prom`: the run's metrics in
+/// OpenMetrics). JSON last: uploads go in reverse order, the baseline first.
+pub const FORMATS: [&str; 4] = ["html", "csv", "prom", "json"];
 
 /// The name of each cluster's pointer to its latest run.
 pub const LATEST: &str = "latest.json";
@@ -102,8 +103,8 @@ pub fn parse_report_key(key: &str) -> Option<ReportKey> {
 
 /// Which runs retention removes, given every run's start time. The newest
 /// run is always kept, whatever its age, so `latest.json` never points at a
-/// deleted report.
-pub fn runs_to_prune(runs: &[Timestamp], retention: &Retention, now: Timestamp) -> Vec<Timestamp> {
+/// deleted report; so are the runs in `kept` (the baseline).
+pub fn runs_to_prune(runs: &[Timestamp], retention: &Retention, now: Timestamp, kept: &[Timestamp]) -> Vec<Timestamp> {
     let mut runs = runs.to_vec();
     runs.sort_unstable_by(|a, b| b.cmp(a));
     runs.dedup();
@@ -114,6 +115,7 @@ pub fn runs_to_prune(runs: &[Timestamp], retention: &Retention, now: Timestamp) 
         .skip(1)
         .filter(|(i, ts)| *i >= keep || cutoff.is_some_and(|c| ts.as_second() < c))
         .map(|(_, ts)| ts)
+        .filter(|ts| !kept.contains(ts))
         .collect()
 }
 
@@ -166,11 +168,12 @@ mod tests {
                 .map(ts)
                 .to_vec();
         let by_count = Retention { max_age_days: None, max_count: Some(2) };
-        assert_eq!(runs_to_prune(&runs, &by_count, now), runs[2..].to_vec());
+        assert_eq!(runs_to_prune(&runs, &by_count, now, &[]), runs[2..].to_vec());
         let by_age = Retention { max_age_days: Some(7), max_count: None };
-        assert_eq!(runs_to_prune(&runs, &by_age, now), vec![runs[3]]);
-        assert!(runs_to_prune(&runs, &Retention::default(), now).is_empty());
+        assert_eq!(runs_to_prune(&runs, &by_age, now, &[]), vec![runs[3]]);
+        assert!(runs_to_prune(&runs, &Retention::default(), now, &[]).is_empty());
         let all_old = Retention { max_age_days: Some(1), max_count: Some(0) };
-        assert_eq!(runs_to_prune(&runs[2..], &all_old, now), vec![runs[3]]);
+        assert_eq!(runs_to_prune(&runs[2..], &all_old, now, &[]), vec![runs[3]]);
+        assert_eq!(runs_to_prune(&runs, &by_count, now, &[runs[3]]), vec![runs[2]], "the baseline stays");
     }
 }
