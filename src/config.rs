@@ -24,6 +24,103 @@ pub struct InspectSettings {
     pub logs: LogSettings,
     /// How the live collector talks to the API server.
     pub collection: CollectionSettings,
+    /// The Prometheus that `target: Prometheus` rules ask.
+    pub prometheus: PrometheusSettings,
+}
+
+/// Where PromQL rules send their instant queries, and how. Credentials come
+/// from environment variables or files, never from the config itself, and
+/// go only to this endpoint (never to one a rule file names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct PrometheusSettings {
+    /// Base URL of the Prometheus HTTP API (`https://prometheus.example.com`,
+    /// `http://prometheus-k8s.monitoring.svc:9090`, a path prefix included).
+    /// Used for every PromQL rule, also those whose KubeEye file names a
+    /// `prometheusEndpoint`.
+    pub url: Option<String>,
+    /// An in-cluster Service instead of `url`: `namespace/name:port`,
+    /// reached as `http://name.namespace.svc:port` (`https://` with `caFile`).
+    pub service: Option<String>,
+    /// Environment variable holding a bearer token.
+    pub bearer_token_env: Option<String>,
+    /// File holding a bearer token (a projected service-account token, a mounted Secret).
+    pub bearer_token_file: Option<PathBuf>,
+    /// Environment variable holding the basic-auth user name.
+    pub username_env: Option<String>,
+    /// Environment variable holding the basic-auth password.
+    pub password_env: Option<String>,
+    /// PEM file of the CA that signed Prometheus's certificate (default: the system roots).
+    pub ca_file: Option<PathBuf>,
+    /// Give up on one query after this long (also sent as Prometheus's own `timeout`).
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Queries in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for PrometheusSettings {
+    fn default() -> Self {
+        PrometheusSettings {
+            url: None,
+            service: None,
+            bearer_token_env: None,
+            bearer_token_file: None,
+            username_env: None,
+            password_env: None,
+            ca_file: None,
+            timeout: Duration::from_secs(30),
+            concurrency: 4,
+        }
+    }
+}
+
+impl PrometheusSettings {
+    /// The configured base URL: `url`, or the Service's cluster DNS name.
+    pub fn base_url(&self) -> Result<Option<String>, String> {
+        match (&self.url, &self.service) {
+            (Some(_), Some(_)) => Err("inspection.prometheus: set either `url` or `service`, not both".into()),
+            (Some(url), None) => Ok(Some(url.trim_end_matches('/').to_string())),
+            (None, Some(service)) => {
+                let bad = || {
+                    format!(
+                        "inspection.prometheus.service: `{service}` is not `namespace/name:port` (e.g. monitoring/prometheus-k8s:9090)"
+                    )
+                };
+                let (namespace, rest) = service.split_once('/').ok_or_else(bad)?;
+                let (name, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+                check_namespace(namespace).map_err(|e| format!("inspection.prometheus.service: {e}"))?;
+                check_namespace(name).map_err(|_| bad())?;
+                let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(bad)?;
+                let scheme = if self.ca_file.is_some() { "https" } else { "http" };
+                Ok(Some(format!("{scheme}://{name}.{namespace}.svc:{port}")))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(url) = self.base_url()? {
+            let parsed = url::Url::parse(&url).map_err(|e| format!("inspection.prometheus.url: `{url}`: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+                return Err(format!("inspection.prometheus.url: `{url}` is not an http(s) URL with a host"));
+            }
+        }
+        let bearer = self.bearer_token_env.is_some() || self.bearer_token_file.is_some();
+        if self.bearer_token_env.is_some() && self.bearer_token_file.is_some() {
+            return Err("inspection.prometheus: set either `bearerTokenEnv` or `bearerTokenFile`, not both".into());
+        }
+        if self.username_env.is_some() != self.password_env.is_some() {
+            return Err("inspection.prometheus: basic auth needs both `usernameEnv` and `passwordEnv`".into());
+        }
+        if bearer && self.username_env.is_some() {
+            return Err("inspection.prometheus: set either a bearer token or basic auth, not both".into());
+        }
+        if self.timeout.is_zero() || self.concurrency == 0 {
+            return Err("inspection.prometheus.timeout and concurrency must be at least 1s and 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// Thresholds of the node, certificate, lease and pod checks.
@@ -907,6 +1004,7 @@ impl FileConfig {
                         `tls: starttls` or `tls: tls`, or set `allowPlaintextAuth: true` for a relay on a trusted network"
                 .into());
         }
+        self.inspection.prometheus.validate()?;
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {
             return Err(

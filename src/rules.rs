@@ -18,10 +18,13 @@ use crate::checks::code::CodeCheck;
 use crate::checks::health::HealthCheck;
 use crate::checks::schema::CompiledSchema;
 use crate::report::Severity;
+use prometheus::{ObjectFrom, PromQuery, Template};
 
 mod compat;
 pub mod docs;
 mod finding;
+mod inspect_rule;
+pub mod prometheus;
 #[cfg(test)]
 mod tests;
 
@@ -82,6 +85,8 @@ pub enum Target {
     PodStatus,
     /// The last lines of each running container's log.
     ContainerLog,
+    /// The series a PromQL query returns from the cluster's Prometheus, each mapped to an object by its labels.
+    Prometheus,
     /// Every object of one kind, e.g. `policy/PodDisruptionBudget` (empty group = core).
     Kind {
         /// API group (`""` for the core group).
@@ -106,6 +111,7 @@ impl Target {
             "Event" => Ok(Target::Event),
             "PodStatus" => Ok(Target::PodStatus),
             "ContainerLog" | "Log" => Ok(Target::ContainerLog),
+            "Prometheus" => Ok(Target::Prometheus),
             other => match other.rsplit_once('/') {
                 Some((group, kind)) if !kind.is_empty() && kind.starts_with(|c: char| c.is_ascii_uppercase()) => {
                     let group = if matches!(group, "core" | "v1") { "" } else { group };
@@ -115,7 +121,7 @@ impl Target {
                     Ok(Target::Kind { group: (*group).to_string(), kind: (*kind).to_string() })
                 }
                 _ => Err(format!(
-                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
+                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, Prometheus, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
                 )),
             },
         }
@@ -169,6 +175,7 @@ impl fmt::Display for Target {
             Target::Event => f.write_str("Event"),
             Target::PodStatus => f.write_str("PodStatus"),
             Target::ContainerLog => f.write_str("ContainerLog"),
+            Target::Prometheus => f.write_str("Prometheus"),
             Target::Kind { group, kind } => write!(f, "{group}/{kind}"),
         }
     }
@@ -229,6 +236,8 @@ pub enum Logic {
     Node(NodeLogic),
     /// Text lines (container logs, event messages) against a pattern; events also by reason.
     Pattern(LinePattern),
+    /// A PromQL query asked of Prometheus at the inspection's time; every series returned is a finding.
+    Prometheus(PromQuery),
 }
 
 /// How a `target: Node` rule finds its problems: every field is data in the
@@ -406,19 +415,24 @@ pub struct Needs {
     pub node_metrics: bool,
     /// Node filesystem figures from the kubelet Summary API (`usage` rules on disk).
     pub kubelet_summaries: bool,
+    /// Instant queries against Prometheus (`target: Prometheus` rules; see [`RuleSet::prometheus_queries`]).
+    pub prometheus: bool,
 }
 
 /// Kinds the live collector streams instead of keeping.
 const STREAMED_KINDS: &[&str] = &["ConfigMap"];
 
 impl Needs {
-    /// Everything a rule could read (`ke snapshot`, which does not know the rules of a later run).
+    /// Everything a rule could read from the cluster (`ke snapshot`, which does
+    /// not know the rules of a later run). Not Prometheus: its answers depend
+    /// on the queries, and a later run asks them at the snapshot's time.
     pub fn everything() -> Self {
         Needs {
             container_logs: true,
             streamed_kinds: STREAMED_KINDS.iter().map(|k| (*k).to_string()).collect(),
             node_metrics: true,
             kubelet_summaries: true,
+            prometheus: false,
         }
     }
 
@@ -427,6 +441,7 @@ impl Needs {
         self.streamed_kinds.extend(other.streamed_kinds);
         self.node_metrics |= other.node_metrics;
         self.kubelet_summaries |= other.kubelet_summaries;
+        self.prometheus |= other.prometheus;
     }
 }
 
@@ -440,6 +455,7 @@ impl Rule {
                 let streamed = self.target.kinds().filter(|k| STREAMED_KINDS.contains(k));
                 needs.streamed_kinds.extend(streamed.map(str::to_string));
             }
+            (_, Logic::Prometheus(_)) => needs.prometheus = true,
             (_, Logic::Node(NodeLogic { usage: Some(usage), .. })) => match usage.resource {
                 UsageResource::Cpu | UsageResource::Memory => needs.node_metrics = true,
                 UsageResource::Disk => needs.kubelet_summaries = true,
@@ -623,6 +639,14 @@ impl RuleSet {
         needs
     }
 
+    /// The queries of the enabled PromQL rules, with their rules.
+    pub fn prometheus_queries(&self) -> impl Iterator<Item = (&Rule, &PromQuery)> {
+        self.enabled().filter_map(|r| match &r.logic {
+            Logic::Prometheus(q) => Some((r, q)),
+            _ => None,
+        })
+    }
+
     /// Enabled rules.
     pub fn enabled(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().filter(|r| r.enabled())
@@ -716,6 +740,15 @@ struct CheckDef {
     /// `target: Node`: a resource's usage over a threshold.
     #[serde(default)]
     usage: Option<UsageBinding>,
+    /// `target: Prometheus`: the PromQL query.
+    #[serde(default)]
+    query: Option<String>,
+    /// `target: Prometheus`: the Prometheus to ask instead of the configured one.
+    #[serde(default)]
+    endpoint: Option<String>,
+    /// `target: Prometheus`: which labels name the finding's object.
+    #[serde(default)]
+    object: Option<String>,
     /// The default severity, as an alternative to an entry under `checks:`.
     #[serde(default)]
     severity: Option<Value>,
@@ -819,7 +852,10 @@ fn compile(
         containers.exclude.iter().any(|c| c == kind)
             || (!containers.include.is_empty() && !containers.include.iter().any(|c| c == kind))
     };
-    let failure_message = def.prompt_message.or(def.failure_message).unwrap_or_else(|| format!("Failed check {id}"));
+    let failure_message = def.prompt_message.or(def.failure_message).unwrap_or_else(|| match &logic {
+        Logic::Prometheus(q) => q.message.to_string(),
+        _ => format!("Failed check {id}"),
+    });
     let rule = Rule {
         id: id.to_string(),
         aliases: def.aliases,
@@ -852,6 +888,10 @@ fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic,
     let node_fields = !def.node_conditions.is_empty() || !def.node_events.is_empty() || def.usage.is_some();
     if node_fields && *target != Target::Node {
         return Err(format!("`nodeConditions`, `nodeEvents` and `usage` apply to target Node, not `{target}`"));
+    }
+    let prometheus_fields = def.query.is_some() || def.endpoint.is_some() || def.object.is_some();
+    if prometheus_fields && *target != Target::Prometheus {
+        return Err(format!("`query`, `endpoint` and `object` apply to target Prometheus, not `{target}`"));
     }
     let line_target = matches!(target, Target::ContainerLog | Target::Event);
     if (def.pattern.is_some() || def.exclude_pattern.is_some()) && !line_target {
@@ -922,6 +962,24 @@ fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic,
             let pattern = def.pattern.take().map(|p| compile("pattern", &p)).transpose()?;
             let exclude = def.exclude_pattern.as_deref().map(|p| compile("excludePattern", p)).transpose()?;
             Ok(Logic::Pattern(LinePattern { pattern, exclude, reasons: std::mem::take(&mut def.reasons) }))
+        }
+        Target::Prometheus => {
+            if code.is_some() || def.schema.is_some() || def.schema_string.is_some() {
+                return Err("target `Prometheus` takes a `query` (PromQL), not a schema or `code`".into());
+            }
+            let query = def.query.take().map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
+            let Some(query) = query else { return Err("target `Prometheus` needs a `query` (PromQL)".into()) };
+            let endpoint = def.endpoint.take().map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+            if let Some(url) = &endpoint {
+                inspect_rule::check_endpoint(url).map_err(|e| format!("endpoint: {e}"))?;
+            }
+            let object = def.object.as_deref().map(ObjectFrom::parse).transpose()?.unwrap_or_default();
+            let text = def.prompt_message.clone().or(def.failure_message.clone());
+            let message = match text {
+                Some(text) => Template::parse(&text)?,
+                None => Template::parse("the query returned {{ $value }}")?,
+            };
+            Ok(Logic::Prometheus(PromQuery { query, endpoint, object, message }))
         }
         Target::Cluster | Target::PodStatus => match code {
             Some(code) => Ok(Logic::Health(HealthCheck::bind(&code, target)?)),

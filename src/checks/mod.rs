@@ -15,6 +15,7 @@ pub mod index;
 pub mod logs;
 pub mod node;
 pub mod pods;
+pub mod prometheus;
 pub mod schema;
 pub mod selector;
 pub mod sensitive;
@@ -129,6 +130,7 @@ pub struct State<'r> {
     eval: Evaluation,
     pods: pods::PodTracker,
     events: events::EventTracker<'r>,
+    prometheus: prometheus::PromTracker<'r>,
     control_plane: Vec<ControlPlanePod>,
     npd_pods: bool,
     evaluated: usize,
@@ -153,6 +155,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
             stand_ins: HashSet::new(),
             eval: Evaluation::default(),
             pods: pods::PodTracker::default(),
+            prometheus: prometheus::PromTracker::new(rules, &inventory.series),
             control_plane: Vec::new(),
             npd_pods: false,
             evaluated: 0,
@@ -197,6 +200,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         let ctx =
             Context { inventory: self.inventory, index: &self.index, rules: s.rules, settings: s.settings, now: s.now };
         s.pods.add(&ctx, pod);
+        s.prometheus.pod(pod);
         if pod.id.name.starts_with("node-problem-detector") {
             s.npd_pods = true;
         }
@@ -257,6 +261,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         node::check(&ctx, &npd, &mut eval);
         self.state.events.finish(&ctx, &mut eval, &self.state.pods.reported_pods);
         self.state.pods.finish(&ctx, &mut eval);
+        std::mem::take(&mut self.state.prometheus).finish(self.state.rules, &mut eval);
         crate::report::sort_findings(&mut eval.findings);
         eval
     }
@@ -315,7 +320,7 @@ pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
     match &rule.logic {
         Logic::Code(check) => check.run(subject, index),
         // Evaluated by their families on the whole inspection, not per subject.
-        Logic::Health(_) | Logic::Node(_) | Logic::Pattern(_) => Outcome::Skip,
+        Logic::Health(_) | Logic::Node(_) | Logic::Pattern(_) | Logic::Prometheus(_) => Outcome::Skip,
         Logic::Schema(schema, polarity) => {
             let level = rule.schema_target.as_ref().unwrap_or(&rule.target);
             let Some(instance) = instance_for(level, subject) else { return Outcome::Skip };

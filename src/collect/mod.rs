@@ -12,5 +12,6 @@ mod metrics;
 pub mod offline;
 pub mod pager;
 mod progress;
+pub mod prometheus;
 pub mod resources;
 pub mod snapshot;

@@ -66,6 +66,14 @@ pub(super) fn parse(file: &str, text: &str) -> Result<RuleFile, RuleError> {
             _ => "a rule file is a mapping (checks, customChecks, exemptions …)".into(),
         }));
     };
+    if super::inspect_rule::is_inspect_rule(&map) {
+        return super::inspect_rule::parse(file, map);
+    }
+    if let Some(kind) = kubeeye_v1_kind(&map) {
+        return Err(error(format!(
+            "a KubeEye `{kind}` is not a rule file (rule files here are InspectRule, KubeEye/Polaris config files and .rego modules)"
+        )));
+    }
     if map.contains_key("target") && !map.contains_key("checks") && !map.contains_key("customChecks") {
         return kubeeye_v01_check(file, Value::Object(map));
     }
@@ -113,6 +121,13 @@ pub(super) fn parse(file: &str, text: &str) -> Result<RuleFile, RuleError> {
         }
     }
     Ok(parsed)
+}
+
+/// The kind of a KubeEye v1 object other than an `InspectRule` (an `InspectPlan`, an `InspectResult` …).
+fn kubeeye_v1_kind(map: &serde_json::Map<String, Value>) -> Option<&str> {
+    let version = map.get("apiVersion")?.as_str()?;
+    let (group, _) = version.split_once('/')?;
+    (group == super::inspect_rule::API_GROUP).then(|| map.get("kind").and_then(Value::as_str).unwrap_or("object"))
 }
 
 /// One section of a Polaris 0.x config (`security: {runAsPrivileged: error …}`):
