@@ -19,6 +19,7 @@ mod hostile;
 mod html_browser;
 mod html_report;
 mod live;
+mod prometheus;
 mod report_golden;
 mod rule_fixtures;
 mod rules_docs;

@@ -95,7 +95,12 @@ fn strip_port(instance: &str) -> &str {
 struct Hit<'r> {
     rule: &'r Rule,
     subject: Subject,
-    message: String,
+    /// The rule's message for this series.
+    text: String,
+    /// For a message without placeholders: the value and the telling labels.
+    details: Option<String>,
+    /// The pod the series named, once it is reported on the pod's controller.
+    pod: Option<String>,
 }
 
 /// The series of the PromQL rules, waiting for the pods they name.
@@ -115,14 +120,15 @@ impl<'r> PromTracker<'r> {
         for s in series {
             let Some((rule, query)) = by_id.get(s.rule.as_str()) else { continue };
             let subject = subject_of(query.object, &s.labels);
-            let message = message(query, &s.labels, s.value);
+            let text = query.message.render(&s.labels, s.value);
+            let details = (!query.message.has_placeholders()).then(|| details(&s.labels, s.value));
             if subject.object.kind == "Pod"
                 && let Some(ns) = &subject.object.namespace
             {
                 let key = (ns.clone(), subject.object.name.clone());
                 tracker.pods.entry(key).or_default().push(tracker.hits.len());
             }
-            tracker.hits.push(Hit { rule, subject, message });
+            tracker.hits.push(Hit { rule, subject, text, details, pod: None });
         }
         tracker
     }
@@ -136,7 +142,11 @@ impl<'r> PromTracker<'r> {
         let Some(hits) = self.pods.remove(&key) else { return };
         let controller = controller_of(pod);
         for i in hits {
-            self.hits[i].subject.object = controller.clone();
+            let hit = &mut self.hits[i];
+            if controller != hit.subject.object {
+                hit.pod = Some(pod.id.name.clone());
+                hit.subject.object = controller.clone();
+            }
         }
     }
 
@@ -153,22 +163,27 @@ impl<'r> PromTracker<'r> {
             if exempt::is_exempt(rule, &object, container.as_deref(), &[], rules) {
                 continue;
             }
-            hits.sort_by(|a, b| a.message.cmp(&b.message));
-            hits.dedup_by(|a, b| a.message == b.message);
-            let mut message = hits[0].message.clone();
-            if hits.len() > 1 {
-                let others: Vec<&str> = hits[1..].iter().take(3).map(|h| h.message.as_str()).collect();
-                let more = hits.len() - 1 - others.len();
-                message = format!("{message}; also: {}", others.join("; "));
-                if more > 0 {
-                    message.push_str(&format!("; and {more} more"));
-                }
+            let series = hits.len();
+            let mut pods: Vec<String> = hits.iter().filter_map(|h| h.pod.clone()).collect();
+            pods.sort();
+            pods.dedup();
+            hits.sort_by(|a, b| (&a.text, &a.details).cmp(&(&b.text, &b.details)));
+            hits.dedup_by(|a, b| (&a.text, &a.details) == (&b.text, &b.details));
+            let mut message = message(&hits);
+            if !pods.is_empty() {
+                let more = pods.len().saturating_sub(SHOWN);
+                pods.truncate(SHOWN);
+                message.push_str(&format!(
+                    " [pod {}{}]",
+                    pods.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ));
             }
             let mut finding = Finding::new(rule, section_of(&object), &object)
                 .with_container(container.as_deref())
                 .with_message(message);
-            if hits.len() > 1 {
-                finding.count = Some(hits.len() as u64);
+            if series > 1 {
+                finding.count = Some(series as u64);
             }
             eval.findings.push(finding);
         }
@@ -185,24 +200,43 @@ fn section_of(object: &ObjectRef) -> &'static str {
     }
 }
 
-/// The message of one series: the rule's template; a template without
-/// placeholders (a KubeEye `desc`) gets the value and the telling labels.
-fn message(query: &PromQuery, labels: &BTreeMap<String, String>, value: f64) -> String {
-    let text = query.message.render(labels, value);
-    if query.message.has_placeholders() {
-        return text;
+/// Series shown one by one in a finding's message; more are counted.
+const SHOWN: usize = 4;
+
+/// The message of the series about one object: the rule's message once when
+/// it says the same of each (a KubeEye `desc`) with each series' details,
+/// otherwise each series' own message.
+fn message(hits: &[Hit<'_>]) -> String {
+    let more = hits.len().saturating_sub(SHOWN);
+    let more = if more > 0 { format!("; and {more} more") } else { String::new() };
+    let shown = &hits[..hits.len().min(SHOWN)];
+    if hits.iter().all(|h| h.text == hits[0].text) {
+        let details: Vec<&str> = shown.iter().filter_map(|h| h.details.as_deref()).collect();
+        if details.is_empty() {
+            return hits[0].text.clone();
+        }
+        return format!("{} ({}{more})", hits[0].text, details.join("; "));
     }
-    let details: Vec<String> = labels
+    let texts: Vec<String> = shown
         .iter()
-        .filter(|(k, _)| !IDENTITY_LABELS.contains(&k.as_str()))
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|h| match &h.details {
+            Some(d) => format!("{} ({d})", h.text),
+            None => h.text.clone(),
+        })
         .collect();
-    let value = format_value(value);
-    if details.is_empty() {
-        format!("{text} (value {value})")
-    } else {
-        format!("{text} (value {value}; {})", details.join(", "))
-    }
+    format!(
+        "{}{}{more}",
+        texts[0],
+        if texts.len() > 1 { format!("; also: {}", texts[1..].join("; ")) } else { String::new() }
+    )
+}
+
+/// The value and the labels that tell series about one object apart.
+fn details(labels: &BTreeMap<String, String>, value: f64) -> String {
+    let mut parts = vec![format!("value {}", format_value(value))];
+    parts
+        .extend(labels.iter().filter(|(k, _)| !IDENTITY_LABELS.contains(&k.as_str())).map(|(k, v)| format!("{k}={v}")));
+    parts.join(", ")
 }
 
 #[cfg(test)]

@@ -10,5 +10,6 @@
 
 pub mod apiserver;
 pub mod http;
+pub mod prometheus;
 pub mod s3;
 pub mod smtp;
