@@ -1014,3 +1014,43 @@ impl FileConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod prometheus_tests {
+    use super::*;
+
+    fn settings(yaml: &str) -> Result<PrometheusSettings, String> {
+        let config: FileConfig =
+            serde_norway::from_str(&format!("inspection:\n  prometheus:\n{yaml}")).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config.inspection.prometheus)
+    }
+
+    #[test]
+    fn an_in_cluster_service_is_its_cluster_dns_name() {
+        let s = settings("    service: monitoring/prometheus-k8s:9090\n").expect("valid");
+        assert_eq!(s.base_url(), Ok(Some("http://prometheus-k8s.monitoring.svc:9090".into())));
+        let tls = settings("    service: monitoring/prometheus-k8s:9091\n    caFile: /ca.pem\n").expect("valid");
+        assert_eq!(tls.base_url(), Ok(Some("https://prometheus-k8s.monitoring.svc:9091".into())));
+        let url = settings("    url: https://prom.example.com/prometheus/\n").expect("valid");
+        assert_eq!(url.base_url(), Ok(Some("https://prom.example.com/prometheus".into())));
+        assert_eq!(PrometheusSettings::default().base_url(), Ok(None));
+    }
+
+    #[test]
+    fn contradictions_are_refused() {
+        let err = |yaml: &str| settings(yaml).expect_err("invalid");
+        assert!(err("    service: prometheus:9090\n").contains("is not `namespace/name:port`"));
+        assert!(err("    service: monitoring/prom:http\n").contains("is not `namespace/name:port`"));
+        assert!(err("    url: http://a\n    service: m/p:1\n").contains("either `url` or `service`"));
+        assert!(err("    url: prometheus:9090\n").contains("not an http(s) URL"));
+        assert!(err("    usernameEnv: U\n").contains("both `usernameEnv` and `passwordEnv`"));
+        assert!(err("    bearerTokenEnv: T\n    bearerTokenFile: /t\n").contains("not both"));
+        assert!(
+            err("    bearerTokenEnv: T\n    usernameEnv: U\n    passwordEnv: P\n")
+                .contains("bearer token or basic auth")
+        );
+        assert!(err("    timeout: 0s\n").contains("at least 1s"));
+        assert!(err("    token: abc\n").contains("unknown field `token`"));
+    }
+}
