@@ -19,12 +19,14 @@ use crate::checks::health::HealthCheck;
 use crate::checks::schema::CompiledSchema;
 use crate::report::Severity;
 use prometheus::{ObjectFrom, PromQuery, Template};
+use rego::RegoModule;
 
 mod compat;
 pub mod docs;
 mod finding;
 mod inspect_rule;
 pub mod prometheus;
+pub mod rego;
 #[cfg(test)]
 mod tests;
 
@@ -87,6 +89,8 @@ pub enum Target {
     ContainerLog,
     /// The series a PromQL query returns from the cluster's Prometheus, each mapped to an object by its labels.
     Prometheus,
+    /// Every object collected, as `{"Object": obj}` to a Rego module's `deny` rule.
+    Rego,
     /// Every object of one kind, e.g. `policy/PodDisruptionBudget` (empty group = core).
     Kind {
         /// API group (`""` for the core group).
@@ -112,6 +116,7 @@ impl Target {
             "PodStatus" => Ok(Target::PodStatus),
             "ContainerLog" | "Log" => Ok(Target::ContainerLog),
             "Prometheus" => Ok(Target::Prometheus),
+            "Rego" => Ok(Target::Rego),
             other => match other.rsplit_once('/') {
                 Some((group, kind)) if !kind.is_empty() && kind.starts_with(|c: char| c.is_ascii_uppercase()) => {
                     let group = if matches!(group, "core" | "v1") { "" } else { group };
@@ -121,7 +126,7 @@ impl Target {
                     Ok(Target::Kind { group: (*group).to_string(), kind: (*kind).to_string() })
                 }
                 _ => Err(format!(
-                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, Prometheus, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
+                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, Prometheus, Rego, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
                 )),
             },
         }
@@ -176,6 +181,7 @@ impl fmt::Display for Target {
             Target::PodStatus => f.write_str("PodStatus"),
             Target::ContainerLog => f.write_str("ContainerLog"),
             Target::Prometheus => f.write_str("Prometheus"),
+            Target::Rego => f.write_str("Rego"),
             Target::Kind { group, kind } => write!(f, "{group}/{kind}"),
         }
     }
@@ -238,6 +244,8 @@ pub enum Logic {
     Pattern(LinePattern),
     /// A PromQL query asked of Prometheus at the inspection's time; every series returned is a finding.
     Prometheus(PromQuery),
+    /// A Rego module whose `deny` set, for each object, is its findings.
+    Rego(RegoModule),
 }
 
 /// How a `target: Node` rule finds its problems: every field is data in the
@@ -749,6 +757,9 @@ struct CheckDef {
     /// `target: Prometheus`: which labels name the finding's object.
     #[serde(default)]
     object: Option<String>,
+    /// `target: Rego`: the module's source (a `.rego` file's text, `spec.opas[].rule`).
+    #[serde(default)]
+    rego: Option<String>,
     /// The default severity, as an alternative to an entry under `checks:`.
     #[serde(default)]
     severity: Option<Value>,
@@ -781,6 +792,9 @@ struct ContainerFilter {
 }
 
 fn parse_file(file: &str, text: &str) -> Result<RuleFile, RuleError> {
+    if file.ends_with(".rego") {
+        return Ok(compat::rego_file(file, text));
+    }
     let text = crate::yaml::prepare(text).map_err(|problem| RuleError::File { file: file.to_string(), problem })?;
     compat::parse(file, text)
 }
@@ -827,7 +841,7 @@ fn compile(
         ));
     }
     let inline_severity = def.severity.take().map(|v| parse_severity(file, id, &v)).transpose()?;
-    let logic = logic_of(&mut def, &target, builtin).map_err(err)?;
+    let logic = logic_of(file, &mut def, &target, builtin).map_err(err)?;
     if def.additional_schemas.is_some() || def.additional_schema_strings.is_some() {
         return Err(err(
             "`additionalSchemas` (cross-object schemas) are not supported in custom checks; the built-in relation checks \
@@ -884,7 +898,7 @@ fn compile(
 /// `nodeConditions`, `nodeEvents`, `usage`), `schema` or `schemaString`.
 /// Every field must be one the rule's target uses: a field the target
 /// ignores is an error, never a silent no-op.
-fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic, String> {
+fn logic_of(file: &str, def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic, String> {
     let node_fields = !def.node_conditions.is_empty() || !def.node_events.is_empty() || def.usage.is_some();
     if node_fields && *target != Target::Node {
         return Err(format!("`nodeConditions`, `nodeEvents` and `usage` apply to target Node, not `{target}`"));
@@ -892,6 +906,9 @@ fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic,
     let prometheus_fields = def.query.is_some() || def.endpoint.is_some() || def.object.is_some();
     if prometheus_fields && *target != Target::Prometheus {
         return Err(format!("`query`, `endpoint` and `object` apply to target Prometheus, not `{target}`"));
+    }
+    if def.rego.is_some() && *target != Target::Rego {
+        return Err(format!("`rego` applies to target Rego, not `{target}`"));
     }
     let line_target = matches!(target, Target::ContainerLog | Target::Event);
     if (def.pattern.is_some() || def.exclude_pattern.is_some()) && !line_target {
@@ -980,6 +997,13 @@ fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic,
                 None => Template::parse("the query returned {{ $value }}")?,
             };
             Ok(Logic::Prometheus(PromQuery { query, endpoint, object, message }))
+        }
+        Target::Rego => {
+            if code.is_some() || def.schema.is_some() || def.schema_string.is_some() {
+                return Err("target `Rego` takes a `rego` module, not a schema or `code`".into());
+            }
+            let Some(text) = def.rego.take() else { return Err("target `Rego` needs a `rego` module".into()) };
+            Ok(Logic::Rego(RegoModule::compile(file, &text)?))
         }
         Target::Cluster | Target::PodStatus => match code {
             Some(code) => Ok(Logic::Health(HealthCheck::bind(&code, target)?)),

@@ -171,6 +171,7 @@ pub fn target_scope(target: &Target) -> &'static str {
         Target::PodStatus => "running pods, once per controller",
         Target::ContainerLog => "the last lines of each running container's log",
         Target::Prometheus => "each series a PromQL query returns, as the object its labels name",
+        Target::Rego => "every object collected, as `{\"Object\": obj}` to the module's `deny` rule",
         Target::Kind { .. } => "",
     }
 }
@@ -209,6 +210,12 @@ pub fn binding(rule: &Rule) -> (Vec<String>, Option<String>) {
             }
             if q.object != crate::rules::prometheus::ObjectFrom::Auto {
                 lines.push(format!("the finding's object: {:?} (`object`)", q.object));
+            }
+        }
+        Logic::Rego(m) => {
+            lines.push(format!("Rego module (regorus), the set {}", code(&m.query)));
+            if m.ids_from_message {
+                lines.push("each `Message` is reported as its own rule, as KubeEye did".into());
             }
         }
         Logic::Pattern(p) => {
