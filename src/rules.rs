@@ -245,7 +245,7 @@ pub enum Logic {
     /// A PromQL query asked of Prometheus at the inspection's time; every series returned is a finding.
     Prometheus(PromQuery),
     /// A Rego module whose `deny` set, for each object, is its findings.
-    Rego(RegoModule),
+    Rego(Box<RegoModule>),
 }
 
 /// How a `target: Node` rule finds its problems: every field is data in the
@@ -1003,7 +1003,7 @@ fn logic_of(file: &str, def: &mut CheckDef, target: &Target, builtin: bool) -> R
                 return Err("target `Rego` takes a `rego` module, not a schema or `code`".into());
             }
             let Some(text) = def.rego.take() else { return Err("target `Rego` needs a `rego` module".into()) };
-            Ok(Logic::Rego(RegoModule::compile(file, &text)?))
+            Ok(Logic::Rego(Box::new(RegoModule::compile(file, &text)?)))
         }
         Target::Cluster | Target::PodStatus => match code {
             Some(code) => Ok(Logic::Health(HealthCheck::bind(&code, target)?)),

@@ -20,6 +20,7 @@ mod html_browser;
 mod html_report;
 mod live;
 mod prometheus;
+mod rego;
 mod report_golden;
 mod rule_fixtures;
 mod rules_docs;

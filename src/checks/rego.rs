@@ -24,6 +24,11 @@ pub const BUDGET: Duration = Duration::from_secs(1);
 /// Failures listed one by one per rule before they are counted.
 const GAPS_PER_RULE: usize = 10;
 
+/// Evaluations over [`BUDGET`] after which a rule is not run on the remaining
+/// objects: a module that is slow on every object would otherwise cost
+/// `BUDGET` times the size of the cluster.
+const OVER_BUDGET_LIMIT: usize = 3;
+
 /// The coverage section of Rego failures.
 pub const SECTION: &str = "rego";
 
@@ -33,6 +38,7 @@ struct Module<'r> {
     module: &'r RegoModule,
     engine: regorus::Engine,
     failures: usize,
+    over_budget: usize,
 }
 
 /// Evaluates the Rego rules on the objects it is given.
@@ -55,7 +61,7 @@ impl<'r> RegoEvaluator<'r> {
                         limit: BUDGET,
                         check_interval: interval,
                     });
-                    Some(Module { rule, module, engine, failures: 0 })
+                    Some(Module { rule, module, engine, failures: 0, over_budget: 0 })
                 }
                 _ => None,
             })
@@ -82,17 +88,41 @@ impl<'r> RegoEvaluator<'r> {
         let input = regorus::Value::from(serde_json::json!({ "Object": raw }));
         let annotations = [object.metadata().get("annotations")];
         for m in &mut self.modules {
+            if m.over_budget >= OVER_BUDGET_LIMIT {
+                continue;
+            }
             m.engine.set_input(input.clone());
             let denied = match m.engine.eval_rule(m.module.query.clone()) {
                 Ok(v) => serde_json::to_value(&v).unwrap_or(Value::Null),
                 Err(e) => {
+                    let slow = over_budget(&e);
                     m.failures += 1;
                     if m.failures <= GAPS_PER_RULE {
+                        let reason = if slow {
+                            format!("took longer than the {}s budget for one object", BUDGET.as_secs_f64())
+                        } else {
+                            crate::rules::rego::clean(&e.to_string())
+                        };
                         eval.gaps.push(CoverageGap::error(
                             SECTION,
                             format!("rule {} on {} {}", m.rule.id, object.id.kind, object.id.display_name()),
-                            e.to_string().trim_end().to_string(),
+                            reason,
                         ));
+                    }
+                    if slow {
+                        m.over_budget += 1;
+                        if m.over_budget == OVER_BUDGET_LIMIT {
+                            eval.gaps.push(CoverageGap::error(
+                                SECTION,
+                                format!("rule {}", m.rule.id),
+                                format!(
+                                    "took longer than {}s on {OVER_BUDGET_LIMIT} objects, and was not run on the objects after {} {}",
+                                    BUDGET.as_secs_f64(),
+                                    object.id.kind,
+                                    object.id.display_name()
+                                ),
+                            ));
+                        }
                     }
                     continue;
                 }
@@ -129,6 +159,16 @@ impl<'r> RegoEvaluator<'r> {
             ));
         }
     }
+}
+
+/// Whether an evaluation stopped at the time budget.
+fn over_budget(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<regorus::utils::limits::LimitError>(),
+            Some(regorus::utils::limits::LimitError::TimeLimitExceeded { .. })
+        )
+    })
 }
 
 /// One `deny` message as a finding; `None` for `Level: ignore`.
