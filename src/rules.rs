@@ -841,7 +841,9 @@ fn compile(
         ));
     }
     let inline_severity = def.severity.take().map(|v| parse_severity(file, id, &v)).transpose()?;
-    let logic = logic_of(file, &mut def, &target, builtin).map_err(err)?;
+    // A module inside a YAML file is named `file#rule`; its line numbers count from the module's first line.
+    let source = if file.ends_with(".rego") { file.to_string() } else { format!("{file}#{id}") };
+    let logic = logic_of(&source, &mut def, &target, builtin).map_err(err)?;
     if def.additional_schemas.is_some() || def.additional_schema_strings.is_some() {
         return Err(err(
             "`additionalSchemas` (cross-object schemas) are not supported in custom checks; the built-in relation checks \
@@ -898,7 +900,7 @@ fn compile(
 /// `nodeConditions`, `nodeEvents`, `usage`), `schema` or `schemaString`.
 /// Every field must be one the rule's target uses: a field the target
 /// ignores is an error, never a silent no-op.
-fn logic_of(file: &str, def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic, String> {
+fn logic_of(source: &str, def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic, String> {
     let node_fields = !def.node_conditions.is_empty() || !def.node_events.is_empty() || def.usage.is_some();
     if node_fields && *target != Target::Node {
         return Err(format!("`nodeConditions`, `nodeEvents` and `usage` apply to target Node, not `{target}`"));
@@ -1003,7 +1005,7 @@ fn logic_of(file: &str, def: &mut CheckDef, target: &Target, builtin: bool) -> R
                 return Err("target `Rego` takes a `rego` module, not a schema or `code`".into());
             }
             let Some(text) = def.rego.take() else { return Err("target `Rego` needs a `rego` module".into()) };
-            Ok(Logic::Rego(Box::new(RegoModule::compile(file, &text)?)))
+            Ok(Logic::Rego(Box::new(RegoModule::compile(source, &text)?)))
         }
         Target::Cluster | Target::PodStatus => match code {
             Some(code) => Ok(Logic::Health(HealthCheck::bind(&code, target)?)),

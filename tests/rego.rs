@@ -108,3 +108,34 @@ fn a_module_that_does_not_compile_is_exit_2_naming_the_file_and_line() {
     let file = path.display().to_string();
     assert!(run.stderr.contains(&format!("{file}: rule `broken`: {file}:3:11: expecting }}")), "{}", run.stderr);
 }
+
+#[test]
+fn kubeeye_inspect_rules_with_opas_load_as_they_are() {
+    let from_file = report(&["diag", "--snapshot", "examples/demo-cluster", "-f", "tests/data/rego", "-o", "json"]);
+    let from_crd = report(&[
+        "diag",
+        "--snapshot",
+        "examples/demo-cluster",
+        "-f",
+        "tests/data/rego-inspect-rule.yaml",
+        "-o",
+        "json",
+    ]);
+    let (file, crd) = (by_rule(&from_file), by_rule(&from_crd));
+    for rule in ["RoleAllowsPodExec", "ClusterAdminBound"] {
+        assert_eq!(crd.get(rule), file.get(rule), "{rule}");
+    }
+    // One kind of message: the rule's name is the id.
+    assert_eq!(crd.get("nodeNotReadyRule"), file.get("nodeNotReady"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = dir.path().join("opas.yaml");
+    std::fs::write(
+        &broken,
+        "apiVersion: kubeeye.kubesphere.io/v1alpha2\nkind: InspectRule\nmetadata: {name: r}\nspec:\n  opas:\n  - module: m\n    name: brokenRule\n    rule: |-\n      package m\n      deny[msg] {\n        msg := \n      }\n",
+    )
+    .expect("write");
+    let run = ke(&["diag", "--snapshot", "examples/demo-cluster", "-f", broken.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let file = broken.display().to_string();
+    assert!(run.stderr.contains(&format!("{file}: rule `brokenRule`: {file}#brokenRule:2:11: expecting }}")), "{}", run.stderr);
+}

@@ -30,10 +30,7 @@ type LoadFn = fn(&Context<'_>, &Item) -> Result<(String, Value), String>;
 /// Every section KubeEye's `InspectRuleSpec` has, in its order.
 const SECTIONS: &[Section] = &[
     Section { key: "prometheus", load: Ok(prometheus) },
-    Section {
-        key: "opas",
-        load: Err("Rego rules in InspectRule files are not supported yet; load the .rego files with -f"),
-    },
+    Section { key: "opas", load: Ok(opa) },
     Section { key: "sysctl", load: Err(HOST_RULES) },
     Section { key: "systemd", load: Err(HOST_RULES) },
     Section { key: "fileChange", load: Err(HOST_RULES) },
@@ -187,6 +184,25 @@ fn prometheus(ctx: &Context<'_>, item: &Item) -> Result<(String, Value), String>
     }
     let def: Map<String, Value> = def.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     Ok((item.name.clone(), Value::Object(def)))
+}
+
+/// `spec.opas[]`: `rule` is a Rego module; `module` (its package's group) is informational.
+/// Each message's `Level` sets its finding's severity; `level` here, the rule's.
+fn opa(_: &Context<'_>, item: &Item) -> Result<(String, Value), String> {
+    if let Some(key) = item.rest.keys().find(|k| *k != "module") {
+        return Err(format!("unknown field `{key}` (a Rego rule has name, module, rule, desc and level)"));
+    }
+    let module = item.rule.as_deref().filter(|m| !m.trim().is_empty());
+    let Some(module) = module else { return Err("no `rule` (the Rego module)".into()) };
+    let mut def = Map::new();
+    def.insert("target".into(), Value::from("Rego"));
+    def.insert("category".into(), Value::from("Rego"));
+    def.insert("rego".into(), Value::from(module));
+    if let Some(desc) = item.desc.as_deref().filter(|d| !d.trim().is_empty()) {
+        def.insert("description".into(), Value::from(desc));
+    }
+    let def = Value::Object(def);
+    Ok((item.name.clone(), def))
 }
 
 /// KubeEye's `desc` is plain text: braces in it are not placeholders.
