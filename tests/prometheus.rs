@@ -5,9 +5,10 @@
 //! be findings; series planted not to fire must not. The snapshot inspected
 //! is taken "now", and the queries are asked at its time.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::cli::{Run, ke_with};
+use crate::support::apiserver::{FakeApiServer, FakeCluster, Options};
 use crate::support::prometheus::{History, PASSWORD, PromServer, USER};
 
 const HOUR: i64 = 3600;
@@ -95,27 +96,43 @@ fn history(t: i64) -> History {
     h
 }
 
-/// A snapshot taken at `t`: three nodes, shop/web (a Deployment) with two
-/// pods of its ReplicaSet, and shop/db-0 of a StatefulSet.
-fn snapshot(t: i64, dir: &std::path::Path) {
+/// The cluster at `t`: three nodes, shop/web (a Deployment) with two pods of
+/// its ReplicaSet.
+fn cluster(t: i64) -> Vec<Value> {
     let at = kubeeye::clock::format(jiff::Timestamp::from_second(t).expect("a time"));
-    let mut yaml = format!(
-        "apiVersion: kubeeye.io/v1\nkind: Inspection\nmetadata: {{name: inspection}}\ncluster: prom-test\ncollectedAt: \"{at}\"\ncoverage: []\n"
-    );
-    for node in ["worker-1", "worker-2", "worker-3"] {
-        yaml.push_str(&format!(
-            "---\napiVersion: v1\nkind: Node\nmetadata: {{name: {node}}}\nstatus:\n  conditions:\n  - {{type: Ready, status: \"True\", lastHeartbeatTime: \"{at}\"}}\n"
-        ));
-    }
-    yaml.push_str(
-        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: app, image: registry.example.com/web:1.0}]\n",
-    );
+    let mut objects: Vec<Value> = ["worker-1", "worker-2", "worker-3"]
+        .iter()
+        .map(|node| {
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node, "uid": format!("uid-{node}")},
+                   "status": {"conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": at}]}})
+        })
+        .collect();
+    let container = json!([{"name": "app", "image": "registry.example.com/web:1.0"}]);
+    objects.push(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "uid-web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": container}}}}));
     for pod in ["web-5d9f7c8b6-abcde", "web-5d9f7c8b6-fghij"] {
-        yaml.push_str(&format!(
-            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {pod}\n  namespace: shop\n  labels: {{app: web, pod-template-hash: 5d9f7c8b6}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d9f7c8b6, uid: u1, controller: true}}]\nspec:\n  containers: [{{name: app, image: registry.example.com/web:1.0}}]\nstatus: {{phase: Running}}\n"
-        ));
+        objects.push(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod, "namespace": "shop", "uid": format!("uid-{pod}"),
+                         "labels": {"app": "web", "pod-template-hash": "5d9f7c8b6"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d9f7c8b6", "uid": "u1", "controller": true}]},
+            "spec": {"containers": container}, "status": {"phase": "Running"}}));
     }
-    std::fs::write(dir.join("cluster.yaml"), yaml).expect("write the snapshot");
+    objects
+}
+
+/// The cluster as a snapshot taken at `t`, in `dir/snapshot`.
+fn snapshot(t: i64, dir: &std::path::Path) -> std::path::PathBuf {
+    let dir = dir.join("snapshot");
+    std::fs::create_dir(&dir).expect("snapshot dir");
+    let at = kubeeye::clock::format(jiff::Timestamp::from_second(t).expect("a time"));
+    let inspection = json!({"apiVersion": "kubeeye.io/v1", "kind": "Inspection", "metadata": {"name": "inspection"},
+        "cluster": "prom-test", "collectedAt": at, "coverage": []});
+    std::fs::write(dir.join("inspection.json"), inspection.to_string()).expect("write the snapshot");
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": cluster(t)});
+    std::fs::write(dir.join("cluster.json"), list.to_string()).expect("write the snapshot");
+    dir
 }
 
 fn report(run: &Run) -> Value {
@@ -189,10 +206,9 @@ fn kubeeye_inspect_rules_run_unchanged_against_a_real_prometheus() {
     let t = inspection_time();
     let server = PromServer::start(&history(t), false);
     let dir = tempfile::tempdir().expect("temp dir");
-    snapshot(t, dir.path());
+    let snap = snapshot(t, dir.path());
     let rules = dir.path().join("prometheus-rules.yaml");
     std::fs::write(&rules, kubeeye_rules(&server.base)).expect("write rules");
-    let snap = dir.path().join("cluster.yaml");
     let run = ke_with(
         &["diag", "--snapshot", snap.to_str().expect("utf-8"), "-f", rules.to_str().expect("utf-8"), "-o", "json"],
         &[],
@@ -248,10 +264,10 @@ fn own_rules_with_basic_auth_templates_and_every_kind_of_failure() {
     let t = inspection_time();
     let server = PromServer::start(&history(t), true);
     let dir = tempfile::tempdir().expect("temp dir");
-    snapshot(t, dir.path());
+    let snap = snapshot(t, dir.path());
     let rules = dir.path().join("rules.yaml");
     std::fs::write(&rules, OWN_RULES).expect("write rules");
-    let (snap, rules) = (dir.path().join("cluster.yaml"), rules.display().to_string());
+    let rules = rules.display().to_string();
     let snap = snap.display().to_string();
     let env = |password: &str| {
         vec![
@@ -341,4 +357,34 @@ fn promql_rules_without_a_prometheus_or_credentials_are_refused_up_front() {
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("the environment variable `KE_TEST_PROM_USER` is not set"), "{}", run.stderr);
+}
+
+#[test]
+fn live_inspections_ask_prometheus_at_their_time_and_report_pods_on_their_controllers() {
+    let t = inspection_time();
+    let prometheus = PromServer::start(&history(t), false);
+    let api = FakeApiServer::start(FakeCluster::from_values(cluster(t)), Options::default());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.kubeconfig(&kubeconfig);
+    let rules = dir.path().join("prometheus-rules.yaml");
+    std::fs::write(&rules, kubeeye_rules(&prometheus.base)).expect("write rules");
+    let run = ke_with(
+        &[
+            "diag",
+            "--kubeconfig",
+            kubeconfig.to_str().expect("utf-8"),
+            "-f",
+            rules.to_str().expect("utf-8"),
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    let report = report(&run);
+    assert!(gaps(&report).is_empty(), "{:?}", gaps(&report));
+    assert_eq!(objects(&report, "KubePodCrashLooping"), ["Deployment:shop/web"], "{}", run.stderr);
+    assert_eq!(findings(&report, "KubePodCrashLooping")[0]["count"], 2);
+    assert_eq!(objects(&report, "NodeFilesystemSpaceFillingUp"), ["Node:worker-1"]);
+    assert_eq!(objects(&report, "NodeClockSkewDetected"), ["Node:worker-1"]);
 }

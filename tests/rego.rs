@@ -137,5 +137,9 @@ fn kubeeye_inspect_rules_with_opas_load_as_they_are() {
     let run = ke(&["diag", "--snapshot", "examples/demo-cluster", "-f", broken.to_str().expect("utf-8")]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     let file = broken.display().to_string();
-    assert!(run.stderr.contains(&format!("{file}: rule `brokenRule`: {file}#brokenRule:2:11: expecting }}")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{file}: rule `brokenRule`: {file}#brokenRule:2:11: expecting }}")),
+        "{}",
+        run.stderr
+    );
 }
