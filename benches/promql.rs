@@ -32,7 +32,9 @@ fn history(t: i64) -> History {
         h.gauge("node_filesystem_size_bytes", &fs, range, |_| Some(100e9));
         let timex = [("instance", instance.as_str()), ("job", "node-exporter")];
         let drift = if n % 20 == 0 { 0.1 } else { 0.001 };
-        h.gauge("node_timex_offset_seconds", &timex, range, |at| Some(drift * (at - range.0) as f64 / (6 * HOUR) as f64));
+        h.gauge("node_timex_offset_seconds", &timex, range, |at| {
+            Some(drift * (at - range.0) as f64 / (6 * HOUR) as f64)
+        });
     }
     for p in 0..2000 {
         let pod = format!("app-{}-{p}", p / 10);

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::common::cli::{Run, ke_with};
 use crate::support::apiserver::{FakeApiServer, FakeCluster, Options};
-use crate::support::prometheus::{History, PASSWORD, PromServer, USER};
+use crate::support::prometheus::{BearerProxy, History, PASSWORD, PromServer, USER};
 
 const HOUR: i64 = 3600;
 
@@ -387,4 +387,48 @@ fn live_inspections_ask_prometheus_at_their_time_and_report_pods_on_their_contro
     assert_eq!(findings(&report, "KubePodCrashLooping")[0]["count"], 2);
     assert_eq!(objects(&report, "NodeFilesystemSpaceFillingUp"), ["Node:worker-1"]);
     assert_eq!(objects(&report, "NodeClockSkewDetected"), ["Node:worker-1"]);
+}
+
+#[test]
+fn a_bearer_token_from_a_file_or_the_environment_reaches_prometheus_behind_a_proxy() {
+    let t = inspection_time();
+    let server = PromServer::start(&history(t), false);
+    let proxy = BearerProxy::start(&server.base, "s3cret-token");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let snap = snapshot(t, dir.path()).display().to_string();
+    let rules = dir.path().join("rules.yaml");
+    // The file names another endpoint: the configured one wins, and only it gets the token.
+    std::fs::write(&rules, kubeeye_rules("http://127.0.0.1:9")).expect("write rules");
+    let rules = rules.display().to_string();
+    let token_file = dir.path().join("token");
+    let config = |name: &str, auth: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("inspection:\n  prometheus:\n    url: {}\n{auth}", proxy.base)).expect("config");
+        path.display().to_string()
+    };
+    let file_config = config("file.yaml", &format!("    bearerTokenFile: {}\n", token_file.display()));
+    let env_config = config("env.yaml", "    bearerTokenEnv: KE_TEST_PROM_TOKEN\n");
+    let diag = |config: &str, env: &[(String, String)]| {
+        report(&ke_with(&["diag", "--snapshot", &snap, "-f", &rules, "--config", config, "-o", "json"], env))
+    };
+
+    std::fs::write(&token_file, "s3cret-token\n").expect("token");
+    let by_file = diag(&file_config, &[]);
+    assert!(gaps(&by_file).is_empty(), "{:?}", gaps(&by_file));
+    assert_eq!(objects(&by_file, "NodeClockSkewDetected"), ["Node:worker-1"]);
+    let by_env = diag(&env_config, &[("KE_TEST_PROM_TOKEN".into(), "s3cret-token".into())]);
+    assert_eq!(objects(&by_env, "KubePodCrashLooping"), ["Deployment:shop/web"]);
+
+    std::fs::write(&token_file, "stale-token").expect("token");
+    let refused = diag(&file_config, &[]);
+    let refused_gaps = gaps(&refused);
+    assert_eq!(refused_gaps.len(), 4, "{refused_gaps:?}");
+    assert!(
+        refused_gaps
+            .iter()
+            .all(|g| g.ends_with("Prometheus refused the credentials (HTTP 401 Unauthorized): Unauthorized")),
+        "{refused_gaps:?}"
+    );
+    // No secret in the report.
+    assert!(!serde_json::to_string(&refused).unwrap_or_default().contains("stale-token"));
 }

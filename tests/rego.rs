@@ -143,3 +143,24 @@ fn kubeeye_inspect_rules_with_opas_load_as_they_are() {
         run.stderr
     );
 }
+
+#[test]
+fn rego_rules_see_every_object_live_as_it_streams_by() {
+    use crate::support::apiserver::{FakeApiServer, FakeCluster, Options};
+    let objects = crate::common::cli::shifted("examples/demo-cluster", &[]);
+    let server = FakeApiServer::start(FakeCluster::from_values(objects), Options::default());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.kubeconfig(&kubeconfig);
+    let live =
+        report(&["diag", "--kubeconfig", kubeconfig.to_str().expect("utf-8"), "-f", "tests/data/rego", "-o", "json"]);
+    let offline = report(&["diag", "--snapshot", "examples/demo-cluster", "-f", "tests/data/rego", "-o", "json"]);
+    let (live, offline) = (by_rule(&live), by_rule(&offline));
+    // Kept objects (RBAC, nodes), streamed pods and streamed Warning events alike.
+    for rule in
+        ["imageTag", "podWithoutController", "RoleAllowsPodExec", "ClusterAdminBound", "nodeNotReady", "nodeOOM"]
+    {
+        assert!(live.get(rule).is_some_and(|o| !o.is_empty()), "`{rule}` found nothing live");
+        assert_eq!(live.get(rule), offline.get(rule), "`{rule}` live and offline disagree");
+    }
+}

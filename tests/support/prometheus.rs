@@ -183,3 +183,71 @@ impl Drop for PromServer {
         let _ = self.child.wait();
     }
 }
+
+/// A reverse proxy in front of Prometheus that wants a bearer token, as a
+/// kube-rbac-proxy or an OAuth proxy does: 401 without the right
+/// `Authorization: Bearer …`, otherwise the request passed on as it is.
+pub struct BearerProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl BearerProxy {
+    /// Serves on a free port, passing authorised requests to `upstream`.
+    pub fn start(upstream: &str, token: &str) -> BearerProxy {
+        use bytes::Bytes;
+        use http_body_util::{BodyExt, Full};
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        use hyper_util::server::conn::auto::Builder as ConnBuilder;
+
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let expected = format!("Bearer {token}");
+        let upstream = upstream.to_string();
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            let client = reqwest::Client::new();
+            loop {
+                let Ok((socket, _)) = listener.accept().await else { continue };
+                let (client, upstream, expected) = (client.clone(), upstream.clone(), expected.clone());
+                let handler = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let (client, upstream, expected) = (client.clone(), upstream.clone(), expected.clone());
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let authorised =
+                            parts.headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
+                        if !authorised {
+                            return http::Response::builder()
+                                .status(401)
+                                .body(Full::new(Bytes::from("Unauthorized\n")))
+                                .map_err(|e| std::io::Error::other(e.to_string()));
+                        }
+                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let path = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+                        let mut request = client.request(parts.method.clone(), format!("{upstream}{path}")).body(body);
+                        if let Some(ct) = parts.headers.get("content-type") {
+                            request = request.header("content-type", ct.clone());
+                        }
+                        let (status, text) = match request.send().await {
+                            Ok(r) => (r.status().as_u16(), r.bytes().await.unwrap_or_default()),
+                            Err(e) => (502, Bytes::from(e.to_string())),
+                        };
+                        http::Response::builder()
+                            .status(status)
+                            .header("content-type", "application/json")
+                            .body(Full::new(text))
+                            .map_err(|e| std::io::Error::other(e.to_string()))
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ =
+                        ConnBuilder::new(TokioExecutor::new()).serve_connection(TokioIo::new(socket), handler).await;
+                });
+            }
+        });
+        BearerProxy { base, _runtime: runtime }
+    }
+}
