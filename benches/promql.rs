@@ -9,7 +9,6 @@
 //! sample rules use.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
 mod support;
 
 use std::time::{Duration, Instant};
