@@ -168,14 +168,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(checks::evaluate(black_box(&inventory), &rules)))
     });
     let rego = rego_rules();
-    let evaluation = checks::evaluate(&inventory, &rego);
-    assert!(evaluation.gaps.is_empty(), "{:?}", evaluation.gaps.first());
-    eprintln!(
-        "{} objects, {} Rego rules, {} findings per evaluation",
-        inventory.objects.len(),
-        rego.rules.len(),
-        evaluation.findings.len()
-    );
+    // The modules run cleanly: checked on a slice, so test mode (`cargo test --benches`) stays quick.
+    let mut sample = Inventory::default();
+    for object in inventory.objects.iter().take(200) {
+        sample.push(object.clone());
+    }
+    let evaluation = checks::evaluate(&sample, &rego);
+    assert!(evaluation.gaps.is_empty() && !evaluation.findings.is_empty(), "{:?}", evaluation.gaps.first());
+    eprintln!("{} objects, {} Rego rules", inventory.objects.len(), rego.rules.len());
     group.bench_function("10k_pod_templates_20_rego_rules", |b| {
         b.iter(|| black_box(checks::evaluate(black_box(&inventory), &rego)))
     });
