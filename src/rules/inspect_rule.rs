@@ -21,23 +21,40 @@ pub(super) const API_GROUP: &str = "kubeeye.kubesphere.io";
 struct Section {
     /// The key under `spec`.
     key: &'static str,
-    /// What it becomes; `Err` says why it is skipped.
-    load: Result<LoadFn, &'static str>,
+    /// What its items become.
+    load: Load,
+}
+
+/// What the items of a section become.
+enum Load {
+    /// Rules of their own, one per item (`name` is the id).
+    Rules(LoadFn),
+    /// A setting of a built-in rule: each item's `level` is its severity.
+    Enables(&'static str, &'static str),
+    /// Nothing yet: why, for the load message.
+    Skipped(&'static str),
 }
 
 type LoadFn = fn(&Context<'_>, &Item) -> Result<(String, Value), String>;
 
 /// Every section KubeEye's `InspectRuleSpec` has, in its order.
 const SECTIONS: &[Section] = &[
-    Section { key: "prometheus", load: Ok(prometheus) },
-    Section { key: "opas", load: Ok(opa) },
-    Section { key: "sysctl", load: Err(HOST_RULES) },
-    Section { key: "systemd", load: Err(HOST_RULES) },
-    Section { key: "fileChange", load: Err(HOST_RULES) },
-    Section { key: "fileFilter", load: Err(HOST_RULES) },
-    Section { key: "customCommand", load: Err(HOST_RULES) },
-    Section { key: "nodeInfo", load: Err(HOST_RULES) },
-    Section { key: "serviceConnect", load: Err("service connection rules are not supported yet") },
+    Section { key: "prometheus", load: Load::Rules(prometheus) },
+    Section { key: "opas", load: Load::Rules(opa) },
+    Section { key: "sysctl", load: Load::Skipped(HOST_RULES) },
+    Section { key: "systemd", load: Load::Skipped(HOST_RULES) },
+    Section { key: "fileChange", load: Load::Skipped(HOST_RULES) },
+    Section { key: "fileFilter", load: Load::Skipped(HOST_RULES) },
+    Section { key: "customCommand", load: Load::Skipped(HOST_RULES) },
+    Section { key: "nodeInfo", load: Load::Skipped(HOST_RULES) },
+    Section {
+        key: "serviceConnect",
+        load: Load::Enables(
+            "ServiceWithoutEndpoints",
+            "kubeeye decides from the API whether each Service has a ready endpoint, in every namespace inspected \
+             (-n narrows it), instead of connecting",
+        ),
+    },
 ];
 
 const HOST_RULES: &str = "host rules run on each node by `ke node-check`, which is not available yet";
@@ -109,14 +126,28 @@ pub(super) fn parse(file: &str, map: Map<String, Value>) -> Result<RuleFile, Rul
             error(format!("spec.{}: {e} (expected a list of {{name, rule, desc, level}})", section.key))
         })?;
         let load = match section.load {
-            Ok(load) => load,
-            Err(why) => {
+            Load::Rules(load) => load,
+            Load::Skipped(why) => {
                 if !items.is_empty() {
                     tracing::warn!(
                         "{file}: InspectRule `{name}`: the {} rule(s) of spec.{} are skipped: {why}",
                         items.len(),
                         section.key
                     );
+                }
+                continue;
+            }
+            Load::Enables(rule, how) => {
+                for item in &items {
+                    let severity =
+                        severity_of(item.level.as_deref()).map_err(|e| error(format!("spec.{}: {e}", section.key)))?;
+                    parsed.checks.insert(rule.to_string(), Value::String(severity.into()));
+                    if let Some(scope) = item.rest.keys().next() {
+                        tracing::warn!(
+                            "{file}: InspectRule `{name}`: spec.{} `{scope}` is not applied: {how}",
+                            section.key
+                        );
+                    }
                 }
                 continue;
             }

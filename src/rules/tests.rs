@@ -159,3 +159,17 @@ fn promql_rule_fields_are_checked_at_load() {
     assert_eq!(r.failure_message, "the query returned {{ $value }}");
     assert_eq!(r.needs(), Needs { prometheus: true, ..Needs::default() });
 }
+
+#[test]
+fn kubeeye_service_connect_sets_service_without_endpoints() {
+    let file = |level: &str| {
+        format!(
+            "apiVersion: kubeeye.kubesphere.io/v1alpha2\nkind: InspectRule\nmetadata: {{name: services-connect}}\nspec:\n  serviceConnect:\n    - workSpaces: system-workspace\n      level: {level}\n"
+        )
+    };
+    let danger = load(&[("connect.yaml", &file("danger"))]);
+    assert_eq!(danger.get("ServiceWithoutEndpoints").and_then(|r| r.severity), Some(Severity::Danger));
+    let off = load(&[("connect.yaml", &file("ignore"))]);
+    assert_eq!(off.get("ServiceWithoutEndpoints").and_then(|r| r.severity), None);
+    assert!(load_err(&[("connect.yaml", &file("loud"))]).contains("spec.serviceConnect: level `loud`"));
+}
