@@ -417,7 +417,8 @@ impl Rule {
 pub struct Needs {
     /// Tails of running containers' logs (`ContainerLog` rules).
     pub container_logs: bool,
-    /// Kinds streamed page by page and dropped after evaluation (`ConfigMap`).
+    /// Kinds streamed page by page and dropped after evaluation (`ConfigMap`;
+    /// all of them for Rego rules).
     pub streamed_kinds: std::collections::BTreeSet<String>,
     /// Node CPU and memory usage from metrics.k8s.io (`usage` rules on cpu or memory).
     pub node_metrics: bool,
@@ -464,6 +465,8 @@ impl Rule {
                 needs.streamed_kinds.extend(streamed.map(str::to_string));
             }
             (_, Logic::Prometheus(_)) => needs.prometheus = true,
+            // A Rego module may judge any object: every kind collected streams by it.
+            (_, Logic::Rego(_)) => needs.streamed_kinds.extend(STREAMED_KINDS.iter().map(|k| (*k).to_string())),
             (_, Logic::Node(NodeLogic { usage: Some(usage), .. })) => match usage.resource {
                 UsageResource::Cpu | UsageResource::Memory => needs.node_metrics = true,
                 UsageResource::Disk => needs.kubelet_summaries = true,

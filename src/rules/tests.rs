@@ -173,3 +173,14 @@ fn kubeeye_service_connect_sets_service_without_endpoints() {
     assert_eq!(off.get("ServiceWithoutEndpoints").and_then(|r| r.severity), None);
     assert!(load_err(&[("connect.yaml", &file("loud"))]).contains("spec.serviceConnect: level `loud`"));
 }
+
+#[test]
+fn rego_rules_see_every_kind_collected() {
+    let module =
+        "package p\n\ndeny[msg] {\n    input.Object.kind == \"ConfigMap\"\n    msg := {\"Message\": \"x\"}\n}\n";
+    let set = load(&[("cm.rego", module)]);
+    let rule = set.get("cm").expect("loaded from the file name");
+    assert_eq!(rule.target, Target::Rego);
+    assert_eq!(rule.severity, Some(Severity::Warning), "KubeEye ran every module it was given");
+    assert!(rule.needs().streamed_kinds.contains("ConfigMap"));
+}
