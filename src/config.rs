@@ -29,6 +29,8 @@ pub struct InspectSettings {
     pub collection: CollectionSettings,
     /// Which exemptions apply.
     pub exemptions: ExemptionSettings,
+    /// The Prometheus that `target: Prometheus` rules ask.
+    pub prometheus: PrometheusSettings,
 }
 
 /// Which exemptions apply. Every exemption that applied is listed in the report.
@@ -45,6 +47,102 @@ pub struct ExemptionSettings {
 impl Default for ExemptionSettings {
     fn default() -> Self {
         ExemptionSettings { annotations: true }
+    }
+}
+
+/// Where PromQL rules send their instant queries, and how. Credentials come
+/// from environment variables or files, never from the config itself, and
+/// go only to this endpoint (never to one a rule file names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct PrometheusSettings {
+    /// Base URL of the Prometheus HTTP API (`https://prometheus.example.com`,
+    /// `http://prometheus-k8s.monitoring.svc:9090`, a path prefix included).
+    /// Used for every PromQL rule, also those whose KubeEye file names a
+    /// `prometheusEndpoint`.
+    pub url: Option<String>,
+    /// An in-cluster Service instead of `url`: `namespace/name:port`,
+    /// reached as `http://name.namespace.svc:port` (`https://` with `caFile`).
+    pub service: Option<String>,
+    /// Environment variable holding a bearer token.
+    pub bearer_token_env: Option<String>,
+    /// File holding a bearer token (a projected service-account token, a mounted Secret).
+    pub bearer_token_file: Option<PathBuf>,
+    /// Environment variable holding the basic-auth user name.
+    pub username_env: Option<String>,
+    /// Environment variable holding the basic-auth password.
+    pub password_env: Option<String>,
+    /// PEM file of the CA that signed Prometheus's certificate (default: the system roots).
+    pub ca_file: Option<PathBuf>,
+    /// Give up on one query after this long (also sent as Prometheus's own `timeout`).
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub timeout: Duration,
+    /// Queries in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for PrometheusSettings {
+    fn default() -> Self {
+        PrometheusSettings {
+            url: None,
+            service: None,
+            bearer_token_env: None,
+            bearer_token_file: None,
+            username_env: None,
+            password_env: None,
+            ca_file: None,
+            timeout: Duration::from_secs(30),
+            concurrency: 4,
+        }
+    }
+}
+
+impl PrometheusSettings {
+    /// The configured base URL: `url`, or the Service's cluster DNS name.
+    pub fn base_url(&self) -> Result<Option<String>, String> {
+        match (&self.url, &self.service) {
+            (Some(_), Some(_)) => Err("inspection.prometheus: set either `url` or `service`, not both".into()),
+            (Some(url), None) => Ok(Some(url.trim_end_matches('/').to_string())),
+            (None, Some(service)) => {
+                let bad = || {
+                    format!(
+                        "inspection.prometheus.service: `{service}` is not `namespace/name:port` (e.g. monitoring/prometheus-k8s:9090)"
+                    )
+                };
+                let (namespace, rest) = service.split_once('/').ok_or_else(bad)?;
+                let (name, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+                check_namespace(namespace).map_err(|e| format!("inspection.prometheus.service: {e}"))?;
+                check_namespace(name).map_err(|_| bad())?;
+                let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(bad)?;
+                let scheme = if self.ca_file.is_some() { "https" } else { "http" };
+                Ok(Some(format!("{scheme}://{name}.{namespace}.svc:{port}")))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(url) = self.base_url()? {
+            let parsed = url::Url::parse(&url).map_err(|e| format!("inspection.prometheus.url: `{url}`: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+                return Err(format!("inspection.prometheus.url: `{url}` is not an http(s) URL with a host"));
+            }
+        }
+        let bearer = self.bearer_token_env.is_some() || self.bearer_token_file.is_some();
+        if self.bearer_token_env.is_some() && self.bearer_token_file.is_some() {
+            return Err("inspection.prometheus: set either `bearerTokenEnv` or `bearerTokenFile`, not both".into());
+        }
+        if self.username_env.is_some() != self.password_env.is_some() {
+            return Err("inspection.prometheus: basic auth needs both `usernameEnv` and `passwordEnv`".into());
+        }
+        if bearer && self.username_env.is_some() {
+            return Err("inspection.prometheus: set either a bearer token or basic auth, not both".into());
+        }
+        if self.timeout.is_zero() || self.concurrency == 0 {
+            return Err("inspection.prometheus.timeout and concurrency must be at least 1s and 1".into());
+        }
+        Ok(())
     }
 }
 
@@ -1114,6 +1212,7 @@ impl FileConfig {
                 format_duration(self.delivery.deadline)
             ));
         }
+        self.inspection.prometheus.validate()?;
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {
             return Err(
@@ -1121,5 +1220,45 @@ impl FileConfig {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod prometheus_tests {
+    use super::*;
+
+    fn settings(yaml: &str) -> Result<PrometheusSettings, String> {
+        let config: FileConfig =
+            serde_norway::from_str(&format!("inspection:\n  prometheus:\n{yaml}")).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config.inspection.prometheus)
+    }
+
+    #[test]
+    fn an_in_cluster_service_is_its_cluster_dns_name() {
+        let s = settings("    service: monitoring/prometheus-k8s:9090\n").expect("valid");
+        assert_eq!(s.base_url(), Ok(Some("http://prometheus-k8s.monitoring.svc:9090".into())));
+        let tls = settings("    service: monitoring/prometheus-k8s:9091\n    caFile: /ca.pem\n").expect("valid");
+        assert_eq!(tls.base_url(), Ok(Some("https://prometheus-k8s.monitoring.svc:9091".into())));
+        let url = settings("    url: https://prom.example.com/prometheus/\n").expect("valid");
+        assert_eq!(url.base_url(), Ok(Some("https://prom.example.com/prometheus".into())));
+        assert_eq!(PrometheusSettings::default().base_url(), Ok(None));
+    }
+
+    #[test]
+    fn contradictions_are_refused() {
+        let err = |yaml: &str| settings(yaml).expect_err("invalid");
+        assert!(err("    service: prometheus:9090\n").contains("is not `namespace/name:port`"));
+        assert!(err("    service: monitoring/prom:http\n").contains("is not `namespace/name:port`"));
+        assert!(err("    url: http://a\n    service: m/p:1\n").contains("either `url` or `service`"));
+        assert!(err("    url: prometheus:9090\n").contains("not an http(s) URL"));
+        assert!(err("    usernameEnv: U\n").contains("both `usernameEnv` and `passwordEnv`"));
+        assert!(err("    bearerTokenEnv: T\n    bearerTokenFile: /t\n").contains("not both"));
+        assert!(
+            err("    bearerTokenEnv: T\n    usernameEnv: U\n    passwordEnv: P\n")
+                .contains("bearer token or basic auth")
+        );
+        assert!(err("    timeout: 0s\n").contains("at least 1s"));
+        assert!(err("    token: abc\n").contains("unknown field `token`"));
     }
 }

@@ -13,6 +13,7 @@ use crate::clock;
 use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::collect::live::{LiveCollector, StreamSink};
 use crate::collect::offline;
+use crate::collect::prometheus::Prometheus;
 use crate::config::InspectSettings;
 use crate::inventory::{CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, section};
 use crate::report::{Cluster, Health, Overview, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
@@ -67,6 +68,9 @@ pub enum InspectError {
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(#[from] std::io::Error),
+    /// PromQL rules without a usable Prometheus: no endpoint, credentials or CA unreadable.
+    #[error("{0}")]
+    Prometheus(String),
 }
 
 /// Runs one inspection.
@@ -77,32 +81,56 @@ pub fn inspect(
     scope: &NamespaceFilter,
 ) -> Result<Inspected, InspectError> {
     let started_at = clock::format(clock::now());
+    // Before anything is read: a PromQL rule with nowhere to ask is bad input.
+    let prometheus = Prometheus::connect(&settings.prometheus, rules).map_err(InspectError::Prometheus)?;
     match source {
-        Source::Snapshot(paths) => {
-            let mut inventory = offline::load_with_limit(paths, settings.collection.max_file_bytes)?;
-            if inventory.objects.is_empty() && inventory.gaps.is_empty() {
-                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                return Err(InspectError::EmptySnapshot(names.join(", ")));
-            }
-            inventory.retain_namespaces(scope);
-            let evaluation = checks::evaluate_with(&inventory, rules, settings);
-            let collected_at = inventory.collected_at.clone();
-            let mut inspected = finish(inventory, evaluation, started_at, scope, rules);
-            if let Some(at) = collected_at {
-                // A snapshot is reported as of when it was taken.
-                inspected.started_at.clone_from(&at);
-                inspected.finished_at = Some(at);
-            }
-            Ok(inspected)
-        }
+        Source::Snapshot(paths) => match &prometheus {
+            Some(p) => runtime()?.block_on(inspect_snapshot(paths, rules, settings, scope, Some(p))),
+            // Nothing awaits a server: no runtime needed.
+            None => futures::executor::block_on(inspect_snapshot(paths, rules, settings, scope, None)),
+        },
         Source::Live(access, total) => {
             let runtime = runtime()?;
             runtime.block_on(async {
-                let (inventory, evaluation) = inspect_live(access, *total, rules, settings, scope).await?;
+                let (inventory, evaluation) =
+                    inspect_live(access, *total, rules, settings, scope, prometheus.as_ref()).await?;
                 Ok(finish(inventory, evaluation, started_at, scope, rules))
             })
         }
     }
+}
+
+/// A snapshot's inspection; PromQL rules ask `prometheus` as of the snapshot's time.
+pub async fn inspect_snapshot(
+    paths: &[PathBuf],
+    rules: &RuleSet,
+    settings: &InspectSettings,
+    scope: &NamespaceFilter,
+    prometheus: Option<&Prometheus>,
+) -> Result<Inspected, InspectError> {
+    let started_at = clock::format(clock::now());
+    let mut inventory = offline::load_with_limit(paths, settings.collection.max_file_bytes)?;
+    if inventory.objects.is_empty() && inventory.gaps.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(InspectError::EmptySnapshot(names.join(", ")));
+    }
+    inventory.retain_namespaces(scope);
+    if let Some(prometheus) = prometheus {
+        // Asked as of the snapshot's time, so its report and Prometheus's history agree.
+        let at = inventory.collected_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now);
+        let (series, gaps) = prometheus.query(rules, at).await;
+        inventory.series = series;
+        inventory.gaps.extend(gaps);
+    }
+    let evaluation = checks::evaluate_with(&inventory, rules, settings);
+    let collected_at = inventory.collected_at.clone();
+    let mut inspected = finish(inventory, evaluation, started_at, scope, rules);
+    if let Some(at) = collected_at {
+        // A snapshot is reported as of when it was taken.
+        inspected.started_at.clone_from(&at);
+        inspected.finished_at = Some(at);
+    }
+    Ok(inspected)
 }
 
 /// A runtime for the live commands: a few workers, enough for I/O-bound collection.
@@ -117,9 +145,31 @@ pub async fn inspect_live(
     rules: &RuleSet,
     settings: &InspectSettings,
     scope: &NamespaceFilter,
+    prometheus: Option<&Prometheus>,
 ) -> Result<(Inventory, Evaluation), ConnectError> {
     let mut collector = LiveCollector::connect(access, settings, scope, total).await?;
-    let mut inventory = collector.keep().await;
+    let at = collector.collected_at();
+    let asked = async {
+        match prometheus {
+            Some(p) => tokio::time::timeout(total, p.query(rules, at)).await.unwrap_or_else(|_| {
+                let gap = crate::inventory::CoverageGap::error(
+                    crate::collect::prometheus::SECTION,
+                    "queries",
+                    format!(
+                        "the inspection deadline ({}s, --timeout) passed before Prometheus answered",
+                        total.as_secs()
+                    ),
+                );
+                (Vec::new(), vec![gap])
+            }),
+            None => (Vec::new(), Vec::new()),
+        }
+    };
+    // Prometheus answers while the controllers are listed; its series are in
+    // the inventory before pods stream by, so pod series find their controllers.
+    let (mut inventory, (series, prom_gaps)) = tokio::join!(collector.keep(), asked);
+    inventory.series = series;
+    inventory.gaps.extend(prom_gaps);
     let state = {
         let mut inspector = Inspector::new(&inventory, rules, settings);
         let late = collector.stream(&inventory, &mut inspector as &mut dyn StreamSink, &rules.needs()).await;

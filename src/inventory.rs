@@ -338,6 +338,20 @@ pub struct Inventory {
     /// Pods streamed page by page and dropped (live), counted by phase; pods
     /// kept as objects (snapshots) are not in it.
     pub streamed_pod_phases: std::collections::BTreeMap<String, usize>,
+    /// What Prometheus answered to the rules' queries: one entry per series returned.
+    pub series: Vec<Series>,
+}
+
+/// One series of an instant query's answer: the rule that asked, the
+/// series' labels and its value at the inspection's time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The id of the rule whose query returned it.
+    pub rule: String,
+    /// The series' labels (`__name__` included when the query kept it).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The sample value (`NaN` and infinities as Prometheus sent them).
+    pub value: f64,
 }
 
 impl Inventory {

@@ -18,10 +18,15 @@ use crate::checks::code::CodeCheck;
 use crate::checks::health::HealthCheck;
 use crate::checks::schema::{self, CompiledSchema};
 use crate::report::Severity;
+use prometheus::{ObjectFrom, PromQuery, Template};
+use rego::RegoModule;
 
 mod compat;
 pub mod docs;
 mod finding;
+mod inspect_rule;
+pub mod prometheus;
+pub mod rego;
 #[cfg(test)]
 mod tests;
 
@@ -82,6 +87,10 @@ pub enum Target {
     PodStatus,
     /// The last lines of each running container's log.
     ContainerLog,
+    /// The series a PromQL query returns from the cluster's Prometheus, each mapped to an object by its labels.
+    Prometheus,
+    /// Every object collected, as `{"Object": obj}` to a Rego module's `deny` rule.
+    Rego,
     /// Every object of one kind, e.g. `policy/PodDisruptionBudget` (empty group = core).
     Kind {
         /// API group (`""` for the core group).
@@ -106,6 +115,8 @@ impl Target {
             "Event" => Ok(Target::Event),
             "PodStatus" => Ok(Target::PodStatus),
             "ContainerLog" | "Log" => Ok(Target::ContainerLog),
+            "Prometheus" => Ok(Target::Prometheus),
+            "Rego" => Ok(Target::Rego),
             other => match other.rsplit_once('/') {
                 Some((group, kind)) if !kind.is_empty() && kind.starts_with(|c: char| c.is_ascii_uppercase()) => {
                     let group = if matches!(group, "core" | "v1") { "" } else { group };
@@ -115,7 +126,7 @@ impl Target {
                     Ok(Target::Kind { group: (*group).to_string(), kind: (*kind).to_string() })
                 }
                 _ => Err(format!(
-                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
+                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, Prometheus, Rego, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
                 )),
             },
         }
@@ -169,6 +180,8 @@ impl fmt::Display for Target {
             Target::Event => f.write_str("Event"),
             Target::PodStatus => f.write_str("PodStatus"),
             Target::ContainerLog => f.write_str("ContainerLog"),
+            Target::Prometheus => f.write_str("Prometheus"),
+            Target::Rego => f.write_str("Rego"),
             Target::Kind { group, kind } => write!(f, "{group}/{kind}"),
         }
     }
@@ -229,6 +242,10 @@ pub enum Logic {
     Node(NodeLogic),
     /// Text lines (container logs, event messages) against a pattern; events also by reason.
     Pattern(LinePattern),
+    /// A PromQL query asked of Prometheus at the inspection's time; every series returned is a finding.
+    Prometheus(PromQuery),
+    /// A Rego module whose `deny` set, for each object, is its findings.
+    Rego(Box<RegoModule>),
 }
 
 /// How a `target: Node` rule finds its problems: every field is data in the
@@ -400,25 +417,31 @@ impl Rule {
 pub struct Needs {
     /// Tails of running containers' logs (`ContainerLog` rules).
     pub container_logs: bool,
-    /// Kinds streamed page by page and dropped after evaluation (`ConfigMap`).
+    /// Kinds streamed page by page and dropped after evaluation (`ConfigMap`;
+    /// all of them for Rego rules).
     pub streamed_kinds: std::collections::BTreeSet<String>,
     /// Node CPU and memory usage from metrics.k8s.io (`usage` rules on cpu or memory).
     pub node_metrics: bool,
     /// Node filesystem figures from the kubelet Summary API (`usage` rules on disk).
     pub kubelet_summaries: bool,
+    /// Instant queries against Prometheus (`target: Prometheus` rules; see [`RuleSet::prometheus_queries`]).
+    pub prometheus: bool,
 }
 
 /// Kinds the live collector streams instead of keeping.
 const STREAMED_KINDS: &[&str] = &["ConfigMap"];
 
 impl Needs {
-    /// Everything a rule could read (`ke snapshot`, which does not know the rules of a later run).
+    /// Everything a rule could read from the cluster (`ke snapshot`, which does
+    /// not know the rules of a later run). Not Prometheus: its answers depend
+    /// on the queries, and a later run asks them at the snapshot's time.
     pub fn everything() -> Self {
         Needs {
             container_logs: true,
             streamed_kinds: STREAMED_KINDS.iter().map(|k| (*k).to_string()).collect(),
             node_metrics: true,
             kubelet_summaries: true,
+            prometheus: false,
         }
     }
 
@@ -427,6 +450,7 @@ impl Needs {
         self.streamed_kinds.extend(other.streamed_kinds);
         self.node_metrics |= other.node_metrics;
         self.kubelet_summaries |= other.kubelet_summaries;
+        self.prometheus |= other.prometheus;
     }
 }
 
@@ -440,6 +464,9 @@ impl Rule {
                 let streamed = self.target.kinds().filter(|k| STREAMED_KINDS.contains(k));
                 needs.streamed_kinds.extend(streamed.map(str::to_string));
             }
+            (_, Logic::Prometheus(_)) => needs.prometheus = true,
+            // A Rego module may judge any object: every kind collected streams by it.
+            (_, Logic::Rego(_)) => needs.streamed_kinds.extend(STREAMED_KINDS.iter().map(|k| (*k).to_string())),
             (_, Logic::Node(NodeLogic { usage: Some(usage), .. })) => match usage.resource {
                 UsageResource::Cpu | UsageResource::Memory => needs.node_metrics = true,
                 UsageResource::Disk => needs.kubelet_summaries = true,
@@ -634,6 +661,14 @@ impl RuleSet {
         needs
     }
 
+    /// The queries of the enabled PromQL rules, with their rules.
+    pub fn prometheus_queries(&self) -> impl Iterator<Item = (&Rule, &PromQuery)> {
+        self.enabled().filter_map(|r| match &r.logic {
+            Logic::Prometheus(q) => Some((r, q)),
+            _ => None,
+        })
+    }
+
     /// Enabled rules.
     pub fn enabled(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().filter(|r| r.enabled())
@@ -727,6 +762,18 @@ struct CheckDef {
     /// `target: Node`: a resource's usage over a threshold.
     #[serde(default)]
     usage: Option<UsageBinding>,
+    /// `target: Prometheus`: the PromQL query.
+    #[serde(default)]
+    query: Option<String>,
+    /// `target: Prometheus`: the Prometheus to ask instead of the configured one.
+    #[serde(default)]
+    endpoint: Option<String>,
+    /// `target: Prometheus`: which labels name the finding's object.
+    #[serde(default)]
+    object: Option<String>,
+    /// `target: Rego`: the module's source (a `.rego` file's text, `spec.opas[].rule`).
+    #[serde(default)]
+    rego: Option<String>,
     /// The default severity, as an alternative to an entry under `checks:`.
     #[serde(default)]
     severity: Option<Value>,
@@ -759,6 +806,9 @@ struct ContainerFilter {
 }
 
 fn parse_file(file: &str, text: &str) -> Result<RuleFile, RuleError> {
+    if file.ends_with(".rego") {
+        return Ok(compat::rego_file(file, text));
+    }
     let text = crate::yaml::prepare(text).map_err(|problem| RuleError::File { file: file.to_string(), problem })?;
     compat::parse(file, text)
 }
@@ -805,7 +855,9 @@ fn compile(
         ));
     }
     let inline_severity = def.severity.take().map(|v| parse_severity(file, id, &v)).transpose()?;
-    let logic = logic_of(&mut def, &target, builtin).map_err(err)?;
+    // A module inside a YAML file is named `file#rule`; its line numbers count from the module's first line.
+    let source = if file.ends_with(".rego") { file.to_string() } else { format!("{file}#{id}") };
+    let logic = logic_of(&source, &mut def, &target, builtin).map_err(err)?;
     if def.additional_schemas.is_some() || def.additional_schema_strings.is_some() {
         return Err(err(
             "`additionalSchemas` (cross-object schemas) are not supported in custom checks; the built-in relation checks \
@@ -830,7 +882,10 @@ fn compile(
         containers.exclude.iter().any(|c| c == kind)
             || (!containers.include.is_empty() && !containers.include.iter().any(|c| c == kind))
     };
-    let failure_message = def.prompt_message.or(def.failure_message).unwrap_or_else(|| format!("Failed check {id}"));
+    let failure_message = def.prompt_message.or(def.failure_message).unwrap_or_else(|| match &logic {
+        Logic::Prometheus(q) => q.message.to_string(),
+        _ => format!("Failed check {id}"),
+    });
     let rule = Rule {
         id: id.to_string(),
         aliases: def.aliases,
@@ -859,10 +914,17 @@ fn compile(
 /// `nodeConditions`, `nodeEvents`, `usage`), `schema` or `schemaString`.
 /// Every field must be one the rule's target uses: a field the target
 /// ignores is an error, never a silent no-op.
-fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic, String> {
+fn logic_of(source: &str, def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic, String> {
     let node_fields = !def.node_conditions.is_empty() || !def.node_events.is_empty() || def.usage.is_some();
     if node_fields && *target != Target::Node {
         return Err(format!("`nodeConditions`, `nodeEvents` and `usage` apply to target Node, not `{target}`"));
+    }
+    let prometheus_fields = def.query.is_some() || def.endpoint.is_some() || def.object.is_some();
+    if prometheus_fields && *target != Target::Prometheus {
+        return Err(format!("`query`, `endpoint` and `object` apply to target Prometheus, not `{target}`"));
+    }
+    if def.rego.is_some() && *target != Target::Rego {
+        return Err(format!("`rego` applies to target Rego, not `{target}`"));
     }
     let line_target = matches!(target, Target::ContainerLog | Target::Event);
     if (def.pattern.is_some() || def.exclude_pattern.is_some()) && !line_target {
@@ -934,6 +996,31 @@ fn logic_of(def: &mut CheckDef, target: &Target, builtin: bool) -> Result<Logic,
             let pattern = def.pattern.take().map(|p| compile("pattern", &p)).transpose()?;
             let exclude = def.exclude_pattern.as_deref().map(|p| compile("excludePattern", p)).transpose()?;
             Ok(Logic::Pattern(LinePattern { pattern, exclude, reasons: std::mem::take(&mut def.reasons) }))
+        }
+        Target::Prometheus => {
+            if code.is_some() || def.schema.is_some() || def.schema_string.is_some() {
+                return Err("target `Prometheus` takes a `query` (PromQL), not a schema or `code`".into());
+            }
+            let query = def.query.take().map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
+            let Some(query) = query else { return Err("target `Prometheus` needs a `query` (PromQL)".into()) };
+            let endpoint = def.endpoint.take().map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+            if let Some(url) = &endpoint {
+                inspect_rule::check_endpoint(url).map_err(|e| format!("endpoint: {e}"))?;
+            }
+            let object = def.object.as_deref().map(ObjectFrom::parse).transpose()?.unwrap_or_default();
+            let text = def.prompt_message.clone().or(def.failure_message.clone());
+            let message = match text {
+                Some(text) => Template::parse(&text)?,
+                None => Template::parse("the query returned {{ $value }}")?,
+            };
+            Ok(Logic::Prometheus(PromQuery { query, endpoint, object, message }))
+        }
+        Target::Rego => {
+            if code.is_some() || def.schema.is_some() || def.schema_string.is_some() {
+                return Err("target `Rego` takes a `rego` module, not a schema or `code`".into());
+            }
+            let Some(text) = def.rego.take() else { return Err("target `Rego` needs a `rego` module".into()) };
+            Ok(Logic::Rego(Box::new(RegoModule::compile(source, &text)?)))
         }
         Target::Cluster | Target::PodStatus => match code {
             Some(code) => Ok(Logic::Health(HealthCheck::bind(&code, target)?)),

@@ -38,6 +38,8 @@ pub struct Job {
     pub store: ReportStore,
     /// Render these.
     pub formats: Vec<Format>,
+    /// The Prometheus the PromQL rules ask (`None` without such rules).
+    pub prometheus: Option<crate::collect::prometheus::Prometheus>,
 }
 
 /// What is wrong with a config, found before anything runs. Each message
@@ -47,6 +49,9 @@ pub enum JobError {
     /// A rule file (from `rules:` or `--rules`).
     #[error(transparent)]
     Rules(#[from] crate::rules::RuleError),
+    /// PromQL rules without a usable Prometheus (`inspection.prometheus`).
+    #[error("{0}")]
+    Prometheus(String),
     /// `outputs.directory` (or `--output-dir`) cannot be written.
     #[error("outputs.directory: {0}")]
     Outputs(String),
@@ -103,6 +108,8 @@ impl Job {
         let mut rule_files = config.rules.clone();
         rule_files.extend(extra_rules.iter().cloned());
         let rules = RuleSet::load(&rule_files)?.with_settings(&config.inspection);
+        let prometheus = crate::collect::prometheus::Prometheus::connect(&config.inspection.prometheus, &rules)
+            .map_err(JobError::Prometheus)?;
         let fail_on = fail_on.or(config.fail_on);
         let mut formats: Vec<Format> = config
             .outputs
@@ -164,7 +171,7 @@ impl Job {
             secret::read(w.url_env.as_deref(), w.url_file.as_deref(), None)
                 .map_err(|source| JobError::WebhookUrl { name: w.name.clone(), source })?;
         }
-        Ok(Job { config, rules, source, scope, cluster_name, fail_on, store, formats })
+        Ok(Job { config, rules, source, scope, cluster_name, fail_on, store, formats, prometheus })
     }
 
     /// One run: inspect, render, write locally, archive, notify.
@@ -273,10 +280,12 @@ impl Job {
     async fn inspect(&self) -> Result<Report, InspectError> {
         let (source, rules, settings, scope) = (&self.source, &self.rules, &self.config.inspection, &self.scope);
         let inspected = match source {
-            Source::Snapshot(_) => inspect::inspect(source, rules, settings, scope),
+            Source::Snapshot(paths) => {
+                inspect::inspect_snapshot(paths, rules, settings, scope, self.prometheus.as_ref()).await
+            }
             Source::Live(access, total) => {
                 let started_at = clock::format(clock::now());
-                match inspect::inspect_live(access, *total, rules, settings, scope).await {
+                match inspect::inspect_live(access, *total, rules, settings, scope, self.prometheus.as_ref()).await {
                     Ok((inventory, evaluation)) => Ok(inspect::finish(inventory, evaluation, started_at, scope, rules)),
                     Err(e) => Err(InspectError::Connect(e)),
                 }

@@ -22,6 +22,8 @@ mod html_browser;
 mod html_report;
 mod live;
 mod nightly;
+mod prometheus;
+mod rego;
 mod report_golden;
 mod rule_fixtures;
 mod rules_docs;

@@ -29,15 +29,18 @@ fn namespace_key(namespace: Option<&str>) -> &str {
 }
 
 /// Kinds the index keeps (all namespaced).
-const INDEXED: &[&str] = &["PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role", "ServiceAccount"];
+const INDEXED: &[&str] =
+    &["PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role", "ServiceAccount", "EndpointSlice"];
 
 impl<'a> Index<'a> {
     /// Indexes the inventory.
     pub fn build(inventory: &'a Inventory) -> Self {
         let mut index = Index::default();
-        for (kind, resource) in
-            [("Role", "roles.rbac.authorization.k8s.io"), ("ClusterRole", "clusterroles.rbac.authorization.k8s.io")]
-        {
+        for (kind, resource) in [
+            ("Role", "roles.rbac.authorization.k8s.io"),
+            ("ClusterRole", "clusterroles.rbac.authorization.k8s.io"),
+            ("EndpointSlice", "endpointslices.discovery.k8s.io"),
+        ] {
             // The live collector names a failed list `plural.group [in namespace]`, a timeout `deadline`.
             if inventory.gaps.iter().any(|g| g.resource.starts_with(resource) || g.resource == "deadline") {
                 index.unreadable.push(kind);
@@ -72,6 +75,11 @@ impl<'a> Index<'a> {
     /// Whether any object of a looked-up kind is present (`NodeMetrics`, `KubeletSummary` …).
     pub fn has_any(&self, kind: &str) -> bool {
         self.named.keys().any(|(k, _, _)| *k == kind)
+    }
+
+    /// Whether any object of an indexed kind (`EndpointSlice` …) is in the inventory.
+    pub fn has_indexed(&self, kind: &str) -> bool {
+        self.by_kind_ns.get(kind).is_some_and(|m| m.values().any(|v| !v.is_empty()))
     }
 
     /// Whether every object of `kind` (`Role`, `ClusterRole`) was read, so one

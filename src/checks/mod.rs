@@ -15,6 +15,8 @@ pub mod index;
 pub mod logs;
 pub mod node;
 pub mod pods;
+pub mod prometheus;
+pub mod rego;
 pub mod schema;
 pub mod selector;
 pub mod sensitive;
@@ -136,6 +138,8 @@ pub struct State<'r> {
     pods: pods::PodTracker,
     events: events::EventTracker<'r>,
     logs: logs::LogTracker,
+    prometheus: prometheus::PromTracker<'r>,
+    rego: rego::RegoEvaluator<'r>,
     control_plane: Vec<ControlPlanePod>,
     npd_pods: bool,
     evaluated: usize,
@@ -161,6 +165,8 @@ impl<'i, 'r> Inspector<'i, 'r> {
             eval: Evaluation::default(),
             pods: pods::PodTracker::default(),
             logs: logs::LogTracker::default(),
+            prometheus: prometheus::PromTracker::new(rules, &inventory.series),
+            rego: rego::RegoEvaluator::new(rules),
             control_plane: Vec::new(),
             npd_pods: false,
             evaluated: 0,
@@ -205,6 +211,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         let ctx =
             Context { inventory: self.inventory, index: &self.index, rules: s.rules, settings: s.settings, now: s.now };
         s.pods.add(&ctx, pod);
+        s.prometheus.pod(pod);
         if pod.id.name.starts_with("node-problem-detector") {
             s.npd_pods = true;
         }
@@ -266,6 +273,8 @@ impl<'i, 'r> Inspector<'i, 'r> {
         self.state.events.finish(&ctx, &mut eval, &self.state.pods.reported_pods, &self.state.pods.controllers);
         self.state.pods.finish(&ctx, &mut eval);
         self.state.logs.finish(&ctx, &self.state.log_rules, &self.state.pods.controllers, &mut eval);
+        std::mem::take(&mut self.state.prometheus).finish(self.state.rules, &mut eval);
+        std::mem::take(&mut self.state.rego).finish(&mut eval);
         locate(self.inventory, &mut eval.findings);
         crate::report::sort_findings(&mut eval.findings);
         eval
@@ -312,6 +321,14 @@ impl<'i, 'r> Inspector<'i, 'r> {
     }
 
     fn object_rules(&mut self, object: &Object) {
+        if !self.state.rego.is_empty() {
+            let identity = match workload::CONTROLLER_KINDS.contains(&object.id.kind.as_str()) {
+                true => self.owners.evaluated_as(object).unwrap_or_else(|| workload::controller_of(object)),
+                false => object.id.clone(),
+            };
+            let s = &mut self.state;
+            s.rego.object(object, &identity, s.rules, &mut s.eval);
+        }
         let s = &mut self.state;
         for rule in s.kind_rules.iter().filter(|r| r.target.selects_object(&object.id.kind)) {
             if let Some(by) =
@@ -377,7 +394,7 @@ pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
     match &rule.logic {
         Logic::Code(check) => check.run(subject, index),
         // Evaluated by their families on the whole inspection, not per subject.
-        Logic::Health(_) | Logic::Node(_) | Logic::Pattern(_) => Outcome::Skip,
+        Logic::Health(_) | Logic::Node(_) | Logic::Pattern(_) | Logic::Prometheus(_) | Logic::Rego(_) => Outcome::Skip,
         Logic::Schema(schema, polarity) => {
             let level = rule.schema_target.as_ref().unwrap_or(&rule.target);
             let Some(instance) = instance_for(level, subject) else { return Outcome::Skip };

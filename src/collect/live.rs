@@ -93,6 +93,11 @@ impl LiveCollector {
         })
     }
 
+    /// The inspection's time: when collection started.
+    pub fn collected_at(&self) -> Timestamp {
+        self.collected_at
+    }
+
     /// The client, for counters and the server URL.
     pub fn api(&self) -> &Api {
         &self.api

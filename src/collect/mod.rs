@@ -12,6 +12,7 @@ mod metrics;
 pub mod offline;
 pub mod pager;
 mod progress;
+pub mod prometheus;
 pub mod redact;
 pub mod resources;
 pub mod snapshot;

@@ -87,6 +87,7 @@ pub const RESOURCES: &[Resource] = &[
     r("batch", "v1", "jobs", "Job", true, KeepUnowned, "workloads"),
     r("", "v1", "replicationcontrollers", "ReplicationController", true, Keep, "workloads"),
     r("", "v1", "services", "Service", true, Keep, "workloads"),
+    r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, Keep, "workloads"),
     r("", "v1", "serviceaccounts", "ServiceAccount", true, Keep, "workloads"),
     r("networking.k8s.io", "v1", "ingresses", "Ingress", true, Keep, "workloads"),
     r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, Keep, "workloads"),

@@ -66,6 +66,14 @@ pub(super) fn parse(file: &str, text: &str) -> Result<RuleFile, RuleError> {
             _ => "a rule file is a mapping (checks, customChecks, exemptions …)".into(),
         }));
     };
+    if super::inspect_rule::is_inspect_rule(&map) {
+        return super::inspect_rule::parse(file, map);
+    }
+    if let Some(kind) = kubeeye_v1_kind(&map) {
+        return Err(error(format!(
+            "a KubeEye `{kind}` is not a rule file (rule files here are InspectRule, KubeEye/Polaris config files and .rego modules)"
+        )));
+    }
     if map.contains_key("target") && !map.contains_key("checks") && !map.contains_key("customChecks") {
         return kubeeye_v01_check(file, Value::Object(map));
     }
@@ -115,6 +123,13 @@ pub(super) fn parse(file: &str, text: &str) -> Result<RuleFile, RuleError> {
     Ok(parsed)
 }
 
+/// The kind of a KubeEye v1 object other than an `InspectRule` (an `InspectPlan`, an `InspectResult` …).
+fn kubeeye_v1_kind(map: &serde_json::Map<String, Value>) -> Option<&str> {
+    let version = map.get("apiVersion")?.as_str()?;
+    let (group, _) = version.split_once('/')?;
+    (group == super::inspect_rule::API_GROUP).then(|| map.get("kind").and_then(Value::as_str).unwrap_or("object"))
+}
+
 /// One section of a Polaris 0.x config (`security: {runAsPrivileged: error …}`):
 /// severities become `checks:` entries; range, list and capability settings
 /// have no equivalent here and are ignored with a note.
@@ -158,8 +173,9 @@ fn kubeeye_v01_check(file: &str, value: Value) -> Result<RuleFile, RuleError> {
     Ok(RuleFile { custom_checks: BTreeMap::from([(id, def)]), kubeeye_v01: true, ..RuleFile::default() })
 }
 
-/// The rule files of `path`: the file itself, or the `*.yaml` / `*.yml`
-/// files of a directory (KubeEye v0.1's `checks/`), sorted.
+/// The rule files of `path`: the file itself, or the `*.yaml` / `*.yml` and
+/// `*.rego` files of a directory (KubeEye v0.1's `checks/`, a directory of
+/// KubeEye's Rego rules), sorted.
 pub(super) fn files_of(path: &Path) -> Result<Vec<std::path::PathBuf>, RuleError> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -172,8 +188,28 @@ pub(super) fn files_of(path: &Path) -> Result<Vec<std::path::PathBuf>, RuleError
         .map_err(unreadable)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "rego"))
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// A KubeEye `.rego` file: one Rego rule, named by the file, on by default
+/// (KubeEye ran every module it was given) at its messages' `Level`.
+pub(super) fn rego_file(file: &str, text: &str) -> RuleFile {
+    let id = Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+    let def = rego_check(text.to_string(), None);
+    RuleFile { custom_checks: BTreeMap::from([(id, def)]), ..RuleFile::default() }
+}
+
+/// The rule of one Rego module.
+pub(super) fn rego_check(module: String, description: Option<String>) -> CheckDef {
+    let def = serde_json::json!({
+        "target": "Rego",
+        "category": "Rego",
+        "severity": "warning",
+        "rego": module,
+        "description": description,
+    });
+    serde_json::from_value(def).expect("a well-formed Rego rule definition")
 }

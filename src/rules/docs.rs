@@ -170,6 +170,8 @@ pub fn target_scope(target: &Target) -> &'static str {
         Target::Event => "Warning events, grouped by object and reason",
         Target::PodStatus => "running pods, once per controller",
         Target::ContainerLog => "the last lines of each running container's log",
+        Target::Prometheus => "each series a PromQL query returns, as the object its labels name",
+        Target::Rego => "every object collected, as `{\"Object\": obj}` to the module's `deny` rule",
         Target::Kind { .. } => "",
     }
 }
@@ -200,6 +202,22 @@ pub fn binding(rule: &Rule) -> (Vec<String>, Option<String>) {
             lines.push(format!("health check {} (`src/checks/health.rs`)", code(check.name)));
         }
         Logic::Node(node) => node_binding(node, &mut lines),
+        Logic::Prometheus(q) => {
+            lines.push(format!("PromQL instant query {}", code(&q.query)));
+            match &q.endpoint {
+                Some(url) => lines.push(format!("asked of {}", code(url))),
+                None => lines.push("asked of the configured Prometheus (`inspection.prometheus`)".into()),
+            }
+            if q.object != crate::rules::prometheus::ObjectFrom::Auto {
+                lines.push(format!("the finding's object: {:?} (`object`)", q.object));
+            }
+        }
+        Logic::Rego(m) => {
+            lines.push(format!("Rego module (regorus), the set {}", code(&m.query)));
+            if m.ids_from_message {
+                lines.push("each `Message` is reported as its own rule, as KubeEye did".into());
+            }
+        }
         Logic::Pattern(p) => {
             let what = match rule.target {
                 Target::Event => "Warning events whose message matches",

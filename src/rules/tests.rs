@@ -74,3 +74,113 @@ fn kubeeye_v01_check_files_are_named_by_the_file() {
     let new = set.get("hostAliasesSet").expect("a new check");
     assert_eq!(new.severity, Some(Severity::Warning), "a check file on its own is meant to run");
 }
+
+fn load_err(files: &[(&str, &str)]) -> String {
+    let sources: Vec<(String, String, bool)> =
+        files.iter().map(|(name, text)| ((*name).to_string(), (*text).to_string(), false)).collect();
+    RuleSet::from_sources(&sources).map(|_| ()).expect_err("a load error").to_string()
+}
+
+const INSPECT_RULE: &str = r#"apiVersion: kubeeye.kubesphere.io/v1alpha2
+kind: InspectRule
+metadata: {name: prometheus-sample}
+spec:
+  prometheusEndpoint: http://prometheus.monitoring.svc:9090
+  prometheus:
+    - name: NodeClockSkewDetected
+      rule: node_timex_offset_seconds > 0.05
+      desc: Clock skew detected.
+    - name: KubeCPUOvercommit
+      rule: sum(kube_pod_container_resource_requests{resource="cpu"}) > sum(kube_node_status_allocatable{resource="cpu"})
+      level: danger
+    - name: quiet
+      rule: up == 0
+      level: ignore
+"#;
+
+#[test]
+fn kubeeye_inspect_rules_load_as_promql_rules() {
+    let set = load(&[("inspect.yaml", INSPECT_RULE)]);
+    let skew = set.get("NodeClockSkewDetected").expect("loaded");
+    assert_eq!(skew.target, Target::Prometheus);
+    assert_eq!(skew.severity, Some(Severity::Warning), "no level: warning");
+    assert_eq!(skew.failure_message, "Clock skew detected.");
+    let Logic::Prometheus(q) = &skew.logic else { panic!("a PromQL rule") };
+    assert_eq!(q.query, "node_timex_offset_seconds > 0.05");
+    assert_eq!(q.endpoint.as_deref(), Some("http://prometheus.monitoring.svc:9090"));
+    let overcommit = set.get("KubeCPUOvercommit").expect("loaded");
+    assert_eq!(overcommit.severity, Some(Severity::Danger));
+    assert_eq!(overcommit.failure_message, "KubeCPUOvercommit", "no desc: the name");
+    assert_eq!(set.get("quiet").and_then(|r| r.severity), None, "level: ignore disables");
+    assert!(set.needs().prometheus);
+    assert_eq!(set.prometheus_queries().count(), 2);
+    assert!(!load(&[]).needs().prometheus, "no PromQL rule, no Prometheus");
+}
+
+#[test]
+fn inspect_rule_mistakes_name_the_file_rule_and_field() {
+    let with = |spec: &str| {
+        format!("apiVersion: kubeeye.kubesphere.io/v1alpha2\nkind: InspectRule\nmetadata: {{name: r}}\nspec:\n{spec}")
+    };
+    let e = load_err(&[("a.yaml", &with("  prometheus:\n    - {name: x, desc: no query}\n"))]);
+    assert_eq!(e, "a.yaml: rule `x`: no `rule` (the PromQL query)");
+    let e = load_err(&[("a.yaml", &with("  prometheus:\n    - {name: x, rule: up, level: critical}\n"))]);
+    assert!(e.contains("rule `x`: level `critical` is not one of danger, warning, info, ignore"), "{e}");
+    let e = load_err(&[("a.yaml", &with("  prometheus:\n    - {rule: up}\n"))]);
+    assert!(e.contains("rule `spec.prometheus[0]`: no `name`"), "{e}");
+    let e = load_err(&[("a.yaml", &with("  promethus: []\n"))]);
+    assert!(e.contains("InspectRule `r`: unknown section `spec.promethus`"), "{e}");
+    let e = load_err(&[("a.yaml", &with("  prometheusEndpoint: prometheus:9090\n  prometheus: []\n"))]);
+    assert!(e.contains("spec.prometheusEndpoint: `prometheus:9090` is not an http(s) URL"), "{e}");
+    let e = load_err(&[("a.yaml", &with("  prometheus:\n    - {name: x, rule: up}\n    - {name: x, rule: up}\n"))]);
+    assert!(e.contains("two rules named `x`"), "{e}");
+    let plan = "apiVersion: kubeeye.kubesphere.io/v1alpha2\nkind: InspectPlan\nmetadata: {name: p}\nspec: {}\n";
+    assert!(load_err(&[("plan.yaml", plan)]).contains("a KubeEye `InspectPlan` is not a rule file"));
+    // Sections kubeeye cannot run yet load nothing, with a message (tests/prometheus.rs reads it).
+    let host = with("  sysctl:\n    - {name: swappiness, rule: vm.swappiness=0}\n");
+    assert_eq!(load(&[("host.yaml", &host)]).rules.len(), load(&[]).rules.len());
+}
+
+#[test]
+fn promql_rule_fields_are_checked_at_load() {
+    let rule = |body: &str| format!("customChecks:\n  r:\n    target: Prometheus\n    severity: warning\n{body}");
+    let e = load_err(&[("p.yaml", &rule(""))]);
+    assert_eq!(e, "p.yaml: rule `r`: target `Prometheus` needs a `query` (PromQL)");
+    let e = load_err(&[("p.yaml", &rule("    query: up\n    promptMessage: '{{ $labels }} down'\n"))]);
+    assert!(e.contains("unknown placeholder `{{ $labels }}`"), "{e}");
+    let e = load_err(&[("p.yaml", &rule("    query: up\n    object: Deployment\n"))]);
+    assert!(e.contains("object: unknown value `Deployment`"), "{e}");
+    let e = load_err(&[("p.yaml", &rule("    query: up\n    endpoint: ftp://x\n"))]);
+    assert!(e.contains("endpoint: `ftp://x` is not an http(s) URL"), "{e}");
+    let e = load_err(&[("p.yaml", "customChecks:\n  r: {target: Container, query: up, schema: {}}\n")]);
+    assert!(e.contains("`query`, `endpoint` and `object` apply to target Prometheus"), "{e}");
+    let set = load(&[("p.yaml", &rule("    query: up == 0\n"))]);
+    let r = set.get("r").expect("loaded");
+    assert_eq!(r.failure_message, "the query returned {{ $value }}");
+    assert_eq!(r.needs(), Needs { prometheus: true, ..Needs::default() });
+}
+
+#[test]
+fn kubeeye_service_connect_sets_service_without_endpoints() {
+    let file = |level: &str| {
+        format!(
+            "apiVersion: kubeeye.kubesphere.io/v1alpha2\nkind: InspectRule\nmetadata: {{name: services-connect}}\nspec:\n  serviceConnect:\n    - workSpaces: system-workspace\n      level: {level}\n"
+        )
+    };
+    let danger = load(&[("connect.yaml", &file("danger"))]);
+    assert_eq!(danger.get("ServiceWithoutEndpoints").and_then(|r| r.severity), Some(Severity::Danger));
+    let off = load(&[("connect.yaml", &file("ignore"))]);
+    assert_eq!(off.get("ServiceWithoutEndpoints").and_then(|r| r.severity), None);
+    assert!(load_err(&[("connect.yaml", &file("loud"))]).contains("spec.serviceConnect: level `loud`"));
+}
+
+#[test]
+fn rego_rules_see_every_kind_collected() {
+    let module =
+        "package p\n\ndeny[msg] {\n    input.Object.kind == \"ConfigMap\"\n    msg := {\"Message\": \"x\"}\n}\n";
+    let set = load(&[("cm.rego", module)]);
+    let rule = set.get("cm").expect("loaded from the file name");
+    assert_eq!(rule.target, Target::Rego);
+    assert_eq!(rule.severity, Some(Severity::Warning), "KubeEye ran every module it was given");
+    assert!(rule.needs().streamed_kinds.contains("ConfigMap"));
+}

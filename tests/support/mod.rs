@@ -10,6 +10,7 @@
 
 pub mod apiserver;
 pub mod http;
+pub mod prometheus;
 pub mod pushgateway;
 pub mod s3;
 pub mod silent;

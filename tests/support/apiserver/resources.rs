@@ -33,6 +33,7 @@ const BUILT_IN: &[(&str, &str, &str, &str, bool)] = &[
     ("", "v1", "Node", "nodes", false),
     ("", "v1", "Pod", "pods", true),
     ("", "v1", "Service", "services", true),
+    ("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
     ("", "v1", "ServiceAccount", "serviceaccounts", true),
     ("", "v1", "ConfigMap", "configmaps", true),
     ("", "v1", "Secret", "secrets", true),
