@@ -12,6 +12,9 @@
 //! Collection never imports the checks; render and deliver see a report,
 //! never the rules, the checks or the cluster.
 
+// What only the crate uses is `pub(crate)`: a `pub` item no one outside can reach hides dead code.
+#![warn(unreachable_pub)]
+
 pub mod app;
 pub mod checks;
 pub mod cli;

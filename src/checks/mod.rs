@@ -527,14 +527,3 @@ pub fn section_of(rule: &Rule) -> &'static str {
         _ => section::WORKLOADS,
     }
 }
-
-/// A one-object inventory evaluation, for `ke rules explain` examples and tests.
-pub fn evaluate_values(values: Vec<Value>, rules: &RuleSet) -> Evaluation {
-    let mut inventory = Inventory::default();
-    for v in values {
-        if let Some(o) = Object::from_value(v) {
-            inventory.push(o);
-        }
-    }
-    evaluate(&inventory, rules)
-}

@@ -154,8 +154,6 @@ pub struct Api {
     pub cluster: String,
     /// Requests and bytes so far.
     pub counters: Arc<Counters>,
-    /// The CA bundle the client trusts (from the kubeconfig or the service account), PEM or DER.
-    pub root_certs: Vec<Vec<u8>>,
 }
 
 impl Api {
@@ -195,7 +193,6 @@ impl Api {
         config.read_timeout = Some(timeout);
         config.connect_timeout = Some(timeout.min(Duration::from_secs(10)));
         let url = config.cluster_url.to_string().trim_end_matches('/').to_string();
-        let root_certs = config.root_cert.clone().unwrap_or_default();
         let source = if name == "in-cluster" {
             format!("in-cluster service account ({url})")
         } else {
@@ -209,7 +206,6 @@ impl Api {
             source,
             cluster: if name.is_empty() { "kubernetes".into() } else { name },
             counters: Arc::default(),
-            root_certs,
         })
     }
 

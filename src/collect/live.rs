@@ -98,11 +98,6 @@ impl LiveCollector {
         self.collected_at
     }
 
-    /// The client, for counters and the server URL.
-    pub fn api(&self) -> &Api {
-        &self.api
-    }
-
     /// Whether cluster-level sections (nodes, control plane) are in scope:
     /// not when only some namespaces were asked for.
     fn cluster_scope(&self) -> bool {

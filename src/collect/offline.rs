@@ -262,14 +262,6 @@ fn is_manifest(path: &Path) -> bool {
     )
 }
 
-/// Loads one file, recording any problem as a coverage gap.
-pub fn load_file(path: &Path, inventory: &mut Inventory) {
-    match read_text(path, Origin::Named, DEFAULT_MAX_FILE_BYTES) {
-        Ok(text) => load_text(path, &text, inventory),
-        Err(reason) => inventory.gaps.push(gap(path, None, reason)),
-    }
-}
-
 /// Loads the text of one manifest file as if read from `path` (its extension says JSON or YAML);
 /// a Windows editor's byte-order mark is ignored.
 pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {

@@ -22,14 +22,6 @@ pub enum Dialect {
     Prometheus,
 }
 
-/// The media type of a dialect.
-pub fn content_type(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        Dialect::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
-    }
-}
-
 /// Writes the report's metrics.
 pub fn write_metrics(report: &Report, dialect: Dialect, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(render(report, dialect).as_bytes())

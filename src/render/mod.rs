@@ -50,20 +50,6 @@ impl Format {
             Format::Junit => "xml",
         }
     }
-
-    /// The media type to store or attach a report of this format with.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Table(_) => "text/plain; charset=utf-8",
-            Format::Json => "application/json",
-            Format::Yaml => "application/yaml",
-            Format::Csv => "text/csv; charset=utf-8; header=present",
-            Format::Html => "text/html; charset=utf-8",
-            Format::OpenMetrics => metrics::content_type(metrics::Dialect::OpenMetrics),
-            Format::Sarif => "application/sarif+json",
-            Format::Junit => "application/xml",
-        }
-    }
 }
 
 /// Why a report could not be rendered.

@@ -34,7 +34,7 @@ pub(super) struct Backend {
 }
 
 /// Default for `storage.timeout`: one request, connecting included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Per-request limits. Retries are ours (see `retry`), so object_store's own
 /// are off: attempts are counted once and reported honestly.

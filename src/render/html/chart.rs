@@ -22,7 +22,7 @@ const BAR_HEIGHT: u32 = 16;
 
 /// The chart as the template draws it.
 #[derive(Debug, Serialize)]
-pub struct Chart {
+pub(super) struct Chart {
     /// SVG width.
     pub width: u32,
     /// SVG height.
@@ -35,7 +35,7 @@ pub struct Chart {
 
 /// One category's bar.
 #[derive(Debug, Serialize)]
-pub struct Row {
+pub(super) struct Row {
     /// Category name, shortened to fit the label column.
     pub category: String,
     /// Top of the row.
@@ -56,7 +56,7 @@ pub struct Row {
 
 /// One severity's part of a bar.
 #[derive(Debug, Serialize)]
-pub struct Segment {
+pub(super) struct Segment {
     /// `danger`, `warning` or `info` (the CSS class colours it).
     pub severity: &'static str,
     /// Left edge.
@@ -68,7 +68,7 @@ pub struct Segment {
 }
 
 /// Lays out the chart; `None` when there is nothing to draw.
-pub fn layout(by_category: &BTreeMap<String, Counts>) -> Option<Chart> {
+pub(super) fn layout(by_category: &BTreeMap<String, Counts>) -> Option<Chart> {
     let mut categories: Vec<(&String, &Counts)> =
         by_category.iter().filter(|(_, c)| c.danger + c.warning + c.info > 0).collect();
     if categories.is_empty() {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::report::{Finding, FindingStatus, Report};
 
 /// Field names, in the order of each row's entries (the script looks them up by name).
-pub const FIELDS: [&str; 14] = [
+pub(super) const FIELDS: [&str; 14] = [
     "severity",
     "status",
     "section",
@@ -31,7 +31,7 @@ pub const FIELDS: [&str; 14] = [
 
 /// What the `findings-data` script element holds.
 #[derive(Debug, Serialize)]
-pub struct FindingsData {
+pub(super) struct FindingsData {
     /// Names of a row's entries, in order.
     pub fields: [&'static str; 14],
     /// Distinct strings; rows index into it.
@@ -63,7 +63,7 @@ impl Strings {
 }
 
 /// Encodes the report's findings.
-pub fn encode(report: &Report) -> FindingsData {
+pub(super) fn encode(report: &Report) -> FindingsData {
     let mut strings = Strings::default();
     // Index 0 is the empty string, for absent values.
     strings.id("");

@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// Serialises `value` as JSON that can sit inside a `<script>` element.
-pub fn script_json<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
+pub(super) fn script_json<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
     let json = serde_json::to_string(value)?;
     let mut out = String::with_capacity(json.len() + json.len() / 16);
     for c in json.chars() {
@@ -34,21 +34,21 @@ pub fn script_json<T: Serialize>(value: &T) -> Result<String, serde_json::Error>
 }
 
 /// The URL when it is an absolute `http` or `https` URL with a host; `None` otherwise.
-pub fn http_link(text: &str) -> Option<String> {
+pub(super) fn http_link(text: &str) -> Option<String> {
     let url = url::Url::parse(text.trim()).ok()?;
     let web = matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty());
     web.then(|| url.to_string())
 }
 
 /// A CSP source expression (`'sha256-…'`) allowing exactly this inline script or style.
-pub fn csp_hash(content: &str) -> String {
+pub(super) fn csp_hash(content: &str) -> String {
     let digest = Sha256::digest(content.as_bytes());
     format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
 }
 
 /// The page's Content-Security-Policy: no network at all, only the page's own
 /// script and style (by hash), images only as `data:` URLs.
-pub fn content_security_policy(script: &str, style: &str) -> String {
+pub(super) fn content_security_policy(script: &str, style: &str) -> String {
     format!(
         "default-src 'none'; script-src {}; style-src {}; img-src data:; base-uri 'none'; form-action 'none'",
         csp_hash(script),

@@ -11,7 +11,7 @@ use super::safe::http_link;
 use crate::clock;
 use crate::inventory::{GapKind, section};
 use crate::report::{ExemptedObject, ExemptionSource, Finding, FindingStatus, Report, Severity};
-pub use crate::text::thousands;
+pub(super) use crate::text::thousands;
 
 /// Rows a section table shows before pointing to the findings table: the
 /// page stays small however many events or log findings a cluster has.
@@ -22,7 +22,7 @@ const RING: f64 = 2.0 * std::f64::consts::PI * 42.0;
 
 /// The whole page.
 #[derive(Debug, Serialize)]
-pub struct Page {
+pub(super) struct Page {
     /// Document title.
     pub title: String,
     /// When, what and where from.
@@ -63,7 +63,7 @@ pub struct Page {
 
 /// The page header.
 #[derive(Debug, Serialize)]
-pub struct Header {
+pub(super) struct Header {
     /// Cluster name.
     pub cluster: String,
     /// Start of the inspection, for display.
@@ -86,7 +86,7 @@ pub struct Header {
 
 /// One line of the cluster overview.
 #[derive(Debug, Serialize)]
-pub struct OverviewItem {
+pub(super) struct OverviewItem {
     /// `Nodes`, `Pods` …
     pub label: &'static str,
     /// `4 (3 Ready, 1 NotReady)`.
@@ -95,7 +95,7 @@ pub struct OverviewItem {
 
 /// The health banner.
 #[derive(Debug, Serialize)]
-pub struct HealthView {
+pub(super) struct HealthView {
     /// `healthy`, `degraded` or `down` (a CSS class).
     pub status: &'static str,
     /// `HEALTHY`, `DEGRADED` or `DOWN`.
@@ -106,7 +106,7 @@ pub struct HealthView {
 
 /// Score and counts.
 #[derive(Debug, Serialize)]
-pub struct SummaryView {
+pub(super) struct SummaryView {
     /// 0–100, or `n/a` when nothing was evaluated.
     pub score: String,
     /// Whether there is a score (something was evaluated).
@@ -133,7 +133,7 @@ pub struct SummaryView {
 
 /// A link in the table of contents.
 #[derive(Debug, Serialize)]
-pub struct NavItem {
+pub(super) struct NavItem {
     /// Fragment target.
     pub id: &'static str,
     /// Label.
@@ -146,7 +146,7 @@ pub struct NavItem {
 
 /// A server-rendered section table.
 #[derive(Debug, Serialize)]
-pub struct Section {
+pub(super) struct Section {
     /// Fragment id, also the `section` of its findings.
     pub id: &'static str,
     /// Findings in the section.
@@ -161,7 +161,7 @@ pub struct Section {
 
 /// One finding as a table row; absent values are empty strings.
 #[derive(Debug, Serialize)]
-pub struct Row {
+pub(super) struct Row {
     /// `danger`, `warning`, `info`.
     pub severity: &'static str,
     /// `new`, `open` or empty.
@@ -194,7 +194,7 @@ pub struct Row {
 
 /// Workload and RBAC findings per rule.
 #[derive(Debug, Serialize)]
-pub struct Workloads {
+pub(super) struct Workloads {
     /// Findings in the `workloads` and `rbac` sections.
     pub total: usize,
     /// Distinct objects with at least one finding.
@@ -205,7 +205,7 @@ pub struct Workloads {
 
 /// How often one rule failed.
 #[derive(Debug, Serialize)]
-pub struct RuleCount {
+pub(super) struct RuleCount {
     /// Rule id.
     pub rule: String,
     /// Whether the rule has documentation on the page.
@@ -222,7 +222,7 @@ pub struct RuleCount {
 
 /// The script-driven findings table.
 #[derive(Debug, Serialize)]
-pub struct FindingsTable {
+pub(super) struct FindingsTable {
     /// All findings.
     pub total: usize,
     /// Whether to show the status column and filter.
@@ -231,7 +231,7 @@ pub struct FindingsTable {
 
 /// What could not be inspected.
 #[derive(Debug, Serialize)]
-pub struct Coverage {
+pub(super) struct Coverage {
     /// Whether nothing failed to be read.
     pub complete: bool,
     /// One row per gap, errors first.
@@ -240,7 +240,7 @@ pub struct Coverage {
 
 /// Objects exemptions took out of rules.
 #[derive(Debug, Serialize)]
-pub struct Exemptions {
+pub(super) struct Exemptions {
     /// The first [`SECTION_ROWS`] entries, as the report lists them.
     pub rows: Vec<ExemptionRow>,
     /// Entries not listed.
@@ -249,7 +249,7 @@ pub struct Exemptions {
 
 /// One exempted object and where the exemption comes from.
 #[derive(Debug, Serialize)]
-pub struct ExemptionRow {
+pub(super) struct ExemptionRow {
     /// Namespace, `-` for cluster-scoped objects.
     pub namespace: String,
     /// `Kind/name`.
@@ -264,7 +264,7 @@ pub struct ExemptionRow {
 
 /// A coverage gap.
 #[derive(Debug, Serialize)]
-pub struct GapRow {
+pub(super) struct GapRow {
     /// `error` or `unavailable`.
     pub kind: &'static str,
     /// Report section affected.
@@ -277,7 +277,7 @@ pub struct GapRow {
 
 /// The comparison with the previous report.
 #[derive(Debug, Serialize)]
-pub struct DiffView {
+pub(super) struct DiffView {
     /// When the previous inspection started, for display.
     pub previous: String,
     /// New findings.
@@ -300,7 +300,7 @@ pub struct DiffView {
 
 /// A rule in the appendix.
 #[derive(Debug, Serialize)]
-pub struct RuleView {
+pub(super) struct RuleView {
     /// Rule id (anchor `rule-<id>`).
     pub id: String,
     /// Worst severity among its findings; empty when it has none now.
@@ -321,7 +321,7 @@ pub struct RuleView {
 
 /// A reference: a link only when it is an `http(s)` URL.
 #[derive(Debug, Serialize)]
-pub struct Reference {
+pub(super) struct Reference {
     /// As written.
     pub text: String,
     /// The URL to link to; `null` when the text is not a web URL.
@@ -329,7 +329,7 @@ pub struct Reference {
 }
 
 /// Builds the page from a report.
-pub fn page(report: &Report) -> Page {
+pub(super) fn page(report: &Report) -> Page {
     let s = &report.summary;
     let in_section = |ids: &[&str]| -> Vec<&Finding> {
         report.findings.iter().filter(|f| ids.contains(&f.section.as_str())).collect()
@@ -587,7 +587,7 @@ fn worst_severity<'a>(findings: impl Iterator<Item = &'a Finding>) -> &'static s
 }
 
 /// `2026-11-25T02:00:00Z` as `2026-11-25 02:00 UTC`; text that is not a timestamp as it is.
-pub fn display_time(text: &str) -> String {
+pub(super) fn display_time(text: &str) -> String {
     match clock::parse(text) {
         Some(ts) => ts.strftime("%Y-%m-%d %H:%M UTC").to_string(),
         None => text.to_string(),
