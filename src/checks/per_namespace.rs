@@ -35,8 +35,14 @@ pub fn group(findings: &mut Vec<Finding>, rules: &RuleSet) {
         let Some(rule) = rules.get(&rule_id) else { continue };
         services.sort_by(|a, b| a.name.cmp(&b.name));
         let first = &services[0];
-        let namespace_ref =
-            ObjectRef { group: String::new(), kind: "Namespace".into(), namespace: None, name: namespace };
+        // The namespace is set too, so `-n`/`--exclude-namespace` and reports
+        // by namespace place the finding where its Services are.
+        let namespace_ref = ObjectRef {
+            group: String::new(),
+            kind: "Namespace".into(),
+            namespace: Some(namespace.clone()),
+            name: namespace,
+        };
         let mut finding = Finding::new(rule, &first.section, &namespace_ref)
             .with_message(message(&rule.failure_message, &services))
             .at(first.source.as_ref(), None);
@@ -110,7 +116,10 @@ mod tests {
         let found: Vec<_> = eval.findings.iter().filter(|f| f.rule == "ServiceWithoutEndpoints").collect();
         assert_eq!(found.len(), 2, "{found:#?}");
         let (blog, shop) = (found[0], found[1]);
-        assert_eq!((blog.kind.as_str(), blog.name.as_str(), blog.namespace.as_deref()), ("Namespace", "blog", None));
+        assert_eq!(
+            (blog.kind.as_str(), blog.name.as_str(), blog.namespace.as_deref()),
+            ("Namespace", "blog", Some("blog"))
+        );
         assert_eq!(
             blog.message,
             "Services without a ready endpoint, so connections to them fail: web (selects no pod)"
