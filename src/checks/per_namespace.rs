@@ -1,4 +1,4 @@
-//! Findings about Services reported once per namespace: a namespace where a
+//! Findings about Services (their endpoints, their probes) reported once per namespace: a namespace where a
 //! release broke several Services gets one finding naming them (KubeEye's
 //! `serviceConnect` listed them per namespace too), not one line each. Each
 //! Service is still judged, exempted and counted on its own first.
@@ -10,7 +10,7 @@ use crate::report::Finding;
 use crate::rules::{Logic, RuleSet};
 
 /// The code checks whose per-Service findings are grouped.
-const GROUPED: &[&str] = &["ServiceWithoutEndpoints"];
+const GROUPED: &[&str] = &["ServiceWithoutEndpoints", "ServiceNotAnswering"];
 
 /// Services named one by one in a grouped finding's message; more are counted.
 pub const SHOWN: usize = 5;
@@ -24,7 +24,8 @@ pub fn group(findings: &mut Vec<Finding>, rules: &RuleSet) {
     let mut groups: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
     let mut kept = Vec::with_capacity(findings.len());
     for f in findings.drain(..) {
-        if f.kind == "Service" && grouped_rule(&f.rule) {
+        // ServiceNotAnswering judges the probe recorded for each Service.
+        if matches!(f.kind.as_str(), "Service" | "ServiceProbe") && grouped_rule(&f.rule) {
             let key = (f.rule.clone(), f.namespace.clone().unwrap_or_default());
             groups.entry(key).or_default().push(f);
         } else {

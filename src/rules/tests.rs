@@ -169,8 +169,10 @@ fn kubeeye_service_connect_sets_service_without_endpoints() {
     };
     let danger = load(&[("connect.yaml", &file("danger"))]);
     assert_eq!(danger.get("ServiceWithoutEndpoints").and_then(|r| r.severity), Some(Severity::Danger));
+    assert_eq!(danger.get("ServiceNotAnswering").and_then(|r| r.severity), Some(Severity::Danger));
     let off = load(&[("connect.yaml", &file("ignore"))]);
     assert_eq!(off.get("ServiceWithoutEndpoints").and_then(|r| r.severity), None);
+    assert_eq!(off.get("ServiceNotAnswering").and_then(|r| r.severity), None);
     assert!(load_err(&[("connect.yaml", &file("loud"))]).contains("spec.serviceConnect: level `loud`"));
 }
 
