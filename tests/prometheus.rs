@@ -488,3 +488,35 @@ fn prometheus_over_tls_with_a_ca_file_and_basic_auth() {
     assert_eq!(denied_gaps.len(), 4, "{denied_gaps:?}");
     assert!(denied_gaps.iter().all(|g| g.contains("HTTP 401")), "{denied_gaps:?}");
 }
+
+/// The sample rule set shipped in `examples/rules/`, against the history above.
+#[test]
+fn the_shipped_kubeeye_sample_rules_fire_where_the_history_says() {
+    let t = inspection_time();
+    let server = PromServer::start(&history(t), false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let snap = snapshot(t, dir.path()).display().to_string();
+    let config = dir.path().join("kubeeye.yaml");
+    std::fs::write(&config, format!("inspection:\n  prometheus: {{url: {}}}\n", server.base)).expect("write");
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rules/kubeeye-prometheus.yaml");
+    let run = ke_with(
+        &["diag", "--snapshot", &snap, "-f", rules, "--config", config.to_str().expect("utf-8"), "-o", "json"],
+        &[],
+    );
+    let report = report(&run);
+    assert!(gaps(&report).is_empty(), "{:?}\n{}", gaps(&report), server.log());
+    // predict_linear over 6 h: worker-1's / and /var fill within 4 h; worker-3 recovers, worker-2 is steady.
+    assert_eq!(objects(&report, "NodeFilesystemFillingUp"), ["Node:worker-1"]);
+    assert_eq!(findings(&report, "NodeFilesystemFillingUp")[0]["count"], 2);
+    assert_eq!(findings(&report, "NodeFilesystemFillingUp")[0]["severity"], "danger");
+    // worker-1 at 6 % free; worker-3 exactly at 10 % is not below it.
+    assert_eq!(objects(&report, "NodeFilesystemAlmostFull"), ["Node:worker-1"]);
+    // abs(): worker-1 at +80 ms and worker-3 at -80 ms; worker-2 at 1 ms not.
+    assert_eq!(objects(&report, "NodeClockOffset"), ["Node:worker-1", "Node:worker-3"]);
+    // Both crash-looping web pods, on their Deployment; old-0 (two hours ago) and db-0 not.
+    assert_eq!(objects(&report, "PodContainerWaiting"), ["Deployment:shop/web"]);
+    assert_eq!(findings(&report, "PodContainerWaiting")[0]["container"], "app");
+    assert_eq!(objects(&report, "KubeQuotaAlmostFull"), ["Namespace:shop"]);
+    // No kube_node_status_condition series: nothing to report, and no gap either.
+    assert!(findings(&report, "KubeNodeNotReady").is_empty());
+}
