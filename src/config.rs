@@ -31,6 +31,42 @@ pub struct InspectSettings {
     pub exemptions: ExemptionSettings,
     /// The Prometheus that `target: Prometheus` rules ask.
     pub prometheus: PrometheusSettings,
+    /// TCP connects to each Service's ClusterIP ports (`ServiceNotAnswering`).
+    pub service_connect: ServiceConnectSettings,
+}
+
+/// Whether the job connects to each Service's ClusterIP TCP ports, as
+/// KubeEye's `serviceConnect` did: a port that refuses or does not answer in
+/// time is a `ServiceNotAnswering` finding. Off by default: it needs egress
+/// from the job's pod to every Service (a NetworkPolicy that allows it), and
+/// it opens a connection to each port (closed at once, nothing is sent).
+/// Headless and ExternalName Services and UDP/SCTP ports are skipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ServiceConnectSettings {
+    /// Connect to the Services' ports.
+    pub enabled: bool,
+    /// Give up on one port after this long (it is then reported as not answering).
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub timeout: Duration,
+    /// Connections in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for ServiceConnectSettings {
+    fn default() -> Self {
+        ServiceConnectSettings { enabled: false, timeout: Duration::from_secs(3), concurrency: 16 }
+    }
+}
+
+impl ServiceConnectSettings {
+    fn validate(&self) -> Result<(), String> {
+        if self.timeout.is_zero() || self.concurrency == 0 {
+            return Err("inspection.serviceConnect.timeout and concurrency must be above 0".into());
+        }
+        Ok(())
+    }
 }
 
 /// Which exemptions apply. Every exemption that applied is listed in the report.
@@ -1213,6 +1249,7 @@ impl FileConfig {
             ));
         }
         self.inspection.prometheus.validate()?;
+        self.inspection.service_connect.validate()?;
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {
             return Err(

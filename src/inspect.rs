@@ -170,13 +170,23 @@ pub async fn inspect_live(
     let (mut inventory, (series, prom_gaps)) = tokio::join!(collector.keep(), asked);
     inventory.series = series;
     inventory.gaps.extend(prom_gaps);
+    let needs = rules.needs();
     let state = {
         let mut inspector = Inspector::new(&inventory, rules, settings);
-        let late = collector.stream(&inventory, &mut inspector as &mut dyn StreamSink, &rules.needs()).await;
-        (inspector.suspend(), late)
+        // The Services are kept: their ports are tried while pods stream by.
+        let probes = async {
+            match needs.service_probes && settings.service_connect.enabled {
+                true => crate::collect::service_connect::probe(&inventory, &settings.service_connect).await,
+                false => Vec::new(),
+            }
+        };
+        let (late, probes) =
+            tokio::join!(collector.stream(&inventory, &mut inspector as &mut dyn StreamSink, &needs), probes);
+        (inspector.suspend(), late, probes)
     };
-    let (state, late) = state;
+    let (state, late, probes) = state;
     inventory.objects.extend(late);
+    inventory.objects.extend(probes);
     collector.finish(&mut inventory);
     let evaluation = Inspector::resume(&inventory, state).finish();
     Ok((inventory, evaluation))

@@ -426,6 +426,9 @@ pub struct Needs {
     pub kubelet_summaries: bool,
     /// Instant queries against Prometheus (`target: Prometheus` rules; see [`RuleSet::prometheus_queries`]).
     pub prometheus: bool,
+    /// TCP connects to the Services' ClusterIP ports (`kubeeye.io/ServiceProbe`
+    /// rules), made only when `inspection.serviceConnect.enabled` allows them.
+    pub service_probes: bool,
 }
 
 /// Kinds the live collector streams instead of keeping.
@@ -442,6 +445,7 @@ impl Needs {
             node_metrics: true,
             kubelet_summaries: true,
             prometheus: false,
+            service_probes: false,
         }
     }
 
@@ -451,6 +455,7 @@ impl Needs {
         self.node_metrics |= other.node_metrics;
         self.kubelet_summaries |= other.kubelet_summaries;
         self.prometheus |= other.prometheus;
+        self.service_probes |= other.service_probes;
     }
 }
 
@@ -460,6 +465,9 @@ impl Rule {
         let mut needs = Needs::default();
         match (&self.target, &self.logic) {
             (Target::ContainerLog, _) => needs.container_logs = true,
+            (Target::Kind { group, kind }, _) if group == "kubeeye.io" && kind == "ServiceProbe" => {
+                needs.service_probes = true;
+            }
             (Target::Kind { group, .. }, _) if group.is_empty() => {
                 let streamed = self.target.kinds().filter(|k| STREAMED_KINDS.contains(k));
                 needs.streamed_kinds.extend(streamed.map(str::to_string));
@@ -1076,8 +1084,11 @@ mod needs_tests {
         .map(|id| format!("  {id}: ignore\n"))
         .concat();
         let off = format!(
-            "checks:\n{logs_off}  NodeCPU: ignore\n  NodeMemory: ignore\n  NodeDisk: ignore\n  sensitiveConfigmapContent: ignore\n"
+            "checks:\n{logs_off}  NodeCPU: ignore\n  NodeMemory: ignore\n  NodeDisk: ignore\n  sensitiveConfigmapContent: ignore\n  ServiceNotAnswering: ignore\n"
         );
+        // Service connects are asked for by the built-in rule; the config's
+        // `serviceConnect.enabled` (off by default) decides whether they happen.
+        assert!(with_user_file("checks: {}\n").needs().service_probes);
         let none = with_user_file(&off).needs();
         assert_eq!(none, Needs::default());
         let custom = with_user_file(

@@ -598,3 +598,64 @@ fn bindings_are_not_judged_missing_when_roles_could_not_be_listed() {
     let coverage = report["coverage"].as_array().unwrap();
     assert!(coverage.iter().any(|g| g["resource"].as_str().unwrap_or_default().starts_with("roles.")), "{coverage:?}");
 }
+
+/// A Service in `shop` with a ClusterIP and TCP ports.
+fn service(name: &str, cluster_ip: &str, ports: Value) -> Value {
+    serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "shop"},
+                       "spec": {"clusterIP": cluster_ip, "selector": {"app": name}, "ports": ports}})
+}
+
+#[test]
+fn service_connect_reports_refused_and_silent_ports_per_namespace_and_is_off_by_default() {
+    use serde_json::json;
+    // An open port (the kernel completes the handshake without accept), a
+    // closed one, and one whose accept queue (backlog 0) a first connection
+    // fills, so the next SYN is dropped and the connect times out.
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open_port = open.local_addr().unwrap().port();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let silent = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        socket.listen(0).unwrap()
+    });
+    let silent_port = silent.local_addr().unwrap().port();
+    let _filler = std::net::TcpStream::connect(("127.0.0.1", silent_port)).unwrap();
+    let cluster = Cluster::start(
+        vec![
+            service("up", "127.0.0.1", json!([{"name": "http", "port": open_port}])),
+            service("web", "127.0.0.1", json!([{"port": open_port}, {"name": "admin", "port": closed_port}])),
+            service("slow", "127.0.0.1", json!([{"port": silent_port}])),
+            service("headless", "None", json!([{"port": closed_port}])),
+            service("dns", "127.0.0.1", json!([{"port": closed_port, "protocol": "UDP"}])),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mail", "namespace": "shop"},
+                   "spec": {"type": "ExternalName", "externalName": "localhost", "ports": [{"port": closed_port}]}}),
+        ],
+        Faults::default(),
+    );
+
+    let (_, report, _) = cluster.diag(&[]);
+    assert!(findings(&report, "ServiceNotAnswering").is_empty(), "off by default");
+
+    let config = cluster.config("inspection:\n  serviceConnect: {enabled: true, timeout: 2s}\n");
+    let started = std::time::Instant::now();
+    let (_, report, stderr) = cluster.diag(&["--config", &config]);
+    assert!(started.elapsed().as_secs() < 20, "the silent port is bounded by the timeout");
+    let hits = findings(&report, "ServiceNotAnswering");
+    assert_eq!(hits.len(), 1, "one finding for the namespace: {hits:#?}\n{stderr}");
+    let f = hits[0];
+    assert_eq!(
+        (f["kind"].as_str(), f["name"].as_str(), f["namespace"].as_str()),
+        (Some("Namespace"), Some("shop"), Some("shop"))
+    );
+    assert_eq!(f["count"], 2, "{f}");
+    assert_eq!(
+        f["message"].as_str().unwrap(),
+        format!(
+            "Services whose ClusterIP ports do not answer: slow (port {silent_port} no answer within 2s), \
+             web (port {closed_port} refused)"
+        )
+    );
+    drop((open, silent, runtime));
+}

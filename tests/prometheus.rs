@@ -432,3 +432,91 @@ fn a_bearer_token_from_a_file_or_the_environment_reaches_prometheus_behind_a_pro
     // No secret in the report.
     assert!(!serde_json::to_string(&refused).unwrap_or_default().contains("stale-token"));
 }
+
+#[test]
+fn prometheus_over_tls_with_a_ca_file_and_basic_auth() {
+    let t = inspection_time();
+    let server = PromServer::start_tls(&history(t));
+    let ca = server.ca_file.clone().expect("a TLS server has a CA");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let snap = snapshot(t, dir.path()).display().to_string();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, OWN_RULES).expect("write rules");
+    let rules = rules.display().to_string();
+    // Another CA, which did not sign Prometheus's certificate.
+    let wrong_ca = dir.path().join("other-ca.crt");
+    std::fs::write(&wrong_ca, crate::support::prometheus::test_certificate().2).expect("write");
+    let config = |name: &str, ca: &std::path::Path| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "inspection:\n  prometheus:\n    url: {}\n    caFile: {}\n    usernameEnv: KE_TEST_PROM_USER\n    passwordEnv: KE_TEST_PROM_PASSWORD\n    timeout: 10s\n",
+                server.base,
+                ca.display()
+            ),
+        )
+        .expect("write config");
+        path.display().to_string()
+    };
+    let diag = |config: &str, password: &str| {
+        let env = [
+            ("KE_TEST_PROM_USER".to_string(), USER.to_string()),
+            ("KE_TEST_PROM_PASSWORD".to_string(), password.to_string()),
+        ];
+        report(&ke_with(&["diag", "--snapshot", &snap, "-f", &rules, "--config", config, "-o", "json"], &env))
+    };
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+
+    let good = diag(&config("right-ca.yaml", &ca), PASSWORD);
+    assert_eq!(objects(&good, "diskFillsWithinADay"), ["Node:worker-1"], "{:?}", gaps(&good));
+    assert!(gaps(&good).iter().all(|g| !g.contains("TLS") && !g.contains("401")), "{:?}", gaps(&good));
+
+    let untrusted = diag(&config("wrong-ca.yaml", &wrong_ca), PASSWORD);
+    let untrusted_gaps = gaps(&untrusted);
+    assert_eq!(untrusted_gaps.len(), 4, "{untrusted_gaps:?}");
+    assert!(
+        untrusted_gaps.iter().all(|g| g.contains("TLS handshake with Prometheus at https://127.0.0.1")
+            && g.contains("certificate")
+            && g.contains("caFile")),
+        "{untrusted_gaps:?}"
+    );
+    assert!(findings(&untrusted, "diskFillsWithinADay").is_empty());
+
+    let denied = diag(&config("right-ca-again.yaml", &ca), "wrong");
+    let denied_gaps = gaps(&denied);
+    assert_eq!(denied_gaps.len(), 4, "{denied_gaps:?}");
+    assert!(denied_gaps.iter().all(|g| g.contains("HTTP 401")), "{denied_gaps:?}");
+}
+
+/// The sample rule set shipped in `examples/rules/`, against the history above.
+#[test]
+fn the_shipped_kubeeye_sample_rules_fire_where_the_history_says() {
+    let t = inspection_time();
+    let server = PromServer::start(&history(t), false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let snap = snapshot(t, dir.path()).display().to_string();
+    let config = dir.path().join("kubeeye.yaml");
+    std::fs::write(&config, format!("inspection:\n  prometheus: {{url: {}}}\n", server.base)).expect("write");
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rules/kubeeye-prometheus.yaml");
+    let run = ke_with(
+        &["diag", "--snapshot", &snap, "-f", rules, "--config", config.to_str().expect("utf-8"), "-o", "json"],
+        &[],
+    );
+    let report = report(&run);
+    assert!(gaps(&report).is_empty(), "{:?}\n{}", gaps(&report), server.log());
+    // predict_linear over 6 h: worker-1's / and /var fill within 4 h; worker-3 recovers, worker-2 is steady.
+    assert_eq!(objects(&report, "NodeFilesystemFillingUp"), ["Node:worker-1"]);
+    assert_eq!(findings(&report, "NodeFilesystemFillingUp")[0]["count"], 2);
+    assert_eq!(findings(&report, "NodeFilesystemFillingUp")[0]["severity"], "danger");
+    // worker-1 at 6 % free; worker-3 exactly at 10 % is not below it.
+    assert_eq!(objects(&report, "NodeFilesystemAlmostFull"), ["Node:worker-1"]);
+    // abs(): worker-1 at +80 ms and worker-3 at -80 ms; worker-2 at 1 ms not.
+    assert_eq!(objects(&report, "NodeClockOffset"), ["Node:worker-1", "Node:worker-3"]);
+    // Both crash-looping web pods, on their Deployment; old-0 (two hours ago) and db-0 not.
+    assert_eq!(objects(&report, "PodContainerWaiting"), ["Deployment:shop/web"]);
+    assert_eq!(findings(&report, "PodContainerWaiting")[0]["container"], "app");
+    assert_eq!(objects(&report, "KubeQuotaAlmostFull"), ["Namespace:shop"]);
+    // No kube_node_status_condition series: nothing to report, and no gap either.
+    assert!(findings(&report, "KubeNodeNotReady").is_empty());
+}

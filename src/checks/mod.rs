@@ -14,6 +14,7 @@ pub mod health;
 pub mod index;
 pub mod logs;
 pub mod node;
+pub mod per_namespace;
 pub mod pods;
 pub mod prometheus;
 pub mod rego;
@@ -275,6 +276,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
         self.state.logs.finish(&ctx, &self.state.log_rules, &self.state.pods.controllers, &mut eval);
         std::mem::take(&mut self.state.prometheus).finish(self.state.rules, &mut eval);
         std::mem::take(&mut self.state.rego).finish(&mut eval);
+        per_namespace::group(&mut eval.findings, self.state.rules);
         locate(self.inventory, &mut eval.findings);
         crate::report::sort_findings(&mut eval.findings);
         eval

@@ -15,4 +15,5 @@ mod progress;
 pub mod prometheus;
 pub mod redact;
 pub mod resources;
+pub mod service_connect;
 pub mod snapshot;

@@ -212,6 +212,11 @@ fn describe(e: &reqwest::Error, url: &str, timeout: Duration) -> String {
             "Prometheus did not answer within {}s ({url}); raise inspection.prometheus.timeout or simplify the query",
             timeout.as_secs_f64()
         )
+    } else if e.is_connect() && (cause.contains("certificate") || cause.contains("TLS") || cause.contains("tls")) {
+        format!(
+            "TLS handshake with Prometheus at {url} failed: {cause}; set inspection.prometheus.caFile to the CA \
+             that signed its certificate"
+        )
     } else if e.is_connect() {
         format!("cannot reach Prometheus at {url}: {cause}")
     } else {

@@ -59,6 +59,9 @@ const POLARIS_0X_SECTIONS: &[&str] = &["resources", "healthChecks", "images", "n
 /// any release, translated to the current form.
 pub(super) fn parse(file: &str, text: &str) -> Result<RuleFile, RuleError> {
     let error = |problem: String| RuleError::File { file: file.to_string(), problem };
+    if let Some(documents) = several_documents(file, text)? {
+        return inspect_rules(file, documents);
+    }
     let value: Value = serde_norway::from_str(text).map_err(|e| error(e.to_string()))?;
     let Value::Object(mut map) = value else {
         return Err(error(match value {
@@ -212,4 +215,64 @@ pub(super) fn rego_check(module: String, description: Option<String>) -> CheckDe
         "description": description,
     });
     serde_json::from_value(def).expect("a well-formed Rego rule definition")
+}
+
+/// The documents of a file of several (`---` between them), empty ones left
+/// out; `None` for a file of one. A document that does not parse is an error
+/// naming its number.
+fn several_documents(file: &str, text: &str) -> Result<Option<Vec<(usize, Value)>>, RuleError> {
+    use serde::Deserialize as _;
+    let mut documents = Vec::new();
+    for (i, document) in serde_norway::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(document)
+            .map_err(|e| RuleError::File { file: file.to_string(), problem: format!("document {}: {e}", i + 1) })?;
+        if !value.is_null() {
+            documents.push((i + 1, value));
+        }
+    }
+    Ok((documents.len() > 1).then_some(documents))
+}
+
+/// A file of several documents, as KubeEye users keep their `InspectRule`s:
+/// each must be one, and their rules are loaded together. Errors name the
+/// document (`rules.yaml: document 2: InspectRule `x`: …`).
+fn inspect_rules(file: &str, documents: Vec<(usize, Value)>) -> Result<RuleFile, RuleError> {
+    let mut merged = RuleFile::default();
+    let mut defined_in: BTreeMap<String, usize> = BTreeMap::new();
+    for (n, value) in documents {
+        let at = format!("{file}: document {n}");
+        let map = match value {
+            Value::Object(map) if super::inspect_rule::is_inspect_rule(&map) => map,
+            _ => {
+                return Err(RuleError::File {
+                    file: file.to_string(),
+                    problem: format!(
+                        "document {n} is not a KubeEye InspectRule (apiVersion: kubeeye.kubesphere.io/v1alpha2); \
+                         a file of several documents holds InspectRules only"
+                    ),
+                });
+            }
+        };
+        // The document number goes where the file name is, so every error names both.
+        let parsed = super::inspect_rule::parse(&at, map).map_err(|e| match e {
+            RuleError::File { problem, .. } => {
+                RuleError::File { file: file.to_string(), problem: format!("document {n}: {problem}") }
+            }
+            RuleError::Rule { rule, problem, .. } => {
+                RuleError::Rule { file: file.to_string(), rule, problem: format!("document {n}: {problem}") }
+            }
+        })?;
+        for (id, def) in parsed.custom_checks {
+            if let Some(first) = defined_in.insert(id.clone(), n) {
+                return Err(RuleError::Rule {
+                    file: file.to_string(),
+                    rule: id,
+                    problem: format!("document {n}: already defined in document {first}"),
+                });
+            }
+            merged.custom_checks.insert(id, def);
+        }
+        merged.checks.extend(parsed.checks);
+    }
+    Ok(merged)
 }

@@ -29,8 +29,8 @@ struct Section {
 enum Load {
     /// Rules of their own, one per item (`name` is the id).
     Rules(LoadFn),
-    /// A setting of a built-in rule: each item's `level` is its severity.
-    Enables(&'static str, &'static str),
+    /// A setting of built-in rules: each item's `level` is their severity.
+    Enables(&'static [&'static str], &'static str),
     /// Nothing yet: why, for the load message.
     Skipped(&'static str),
 }
@@ -50,9 +50,9 @@ const SECTIONS: &[Section] = &[
     Section {
         key: "serviceConnect",
         load: Load::Enables(
-            "ServiceWithoutEndpoints",
-            "kubeeye decides from the API whether each Service has a ready endpoint, in every namespace inspected \
-             (-n narrows it), instead of connecting",
+            &["ServiceWithoutEndpoints", "ServiceNotAnswering"],
+            "kubeeye decides from the API whether each Service has a ready endpoint, and connects to its ports \
+             when inspection.serviceConnect.enabled is set, in every namespace inspected (-n narrows it)",
         ),
     },
 ];
@@ -137,11 +137,13 @@ pub(super) fn parse(file: &str, map: Map<String, Value>) -> Result<RuleFile, Rul
                 }
                 continue;
             }
-            Load::Enables(rule, how) => {
+            Load::Enables(enabled, how) => {
                 for item in &items {
                     let severity =
                         severity_of(item.level.as_deref()).map_err(|e| error(format!("spec.{}: {e}", section.key)))?;
-                    parsed.checks.insert(rule.to_string(), Value::String(severity.into()));
+                    for rule in enabled.iter() {
+                        parsed.checks.insert(rule.to_string(), Value::String(severity.into()));
+                    }
                     if let Some(scope) = item.rest.keys().next() {
                         tracing::warn!(
                             "{file}: InspectRule `{name}`: spec.{} `{scope}` is not applied: {how}",

@@ -169,8 +169,10 @@ fn kubeeye_service_connect_sets_service_without_endpoints() {
     };
     let danger = load(&[("connect.yaml", &file("danger"))]);
     assert_eq!(danger.get("ServiceWithoutEndpoints").and_then(|r| r.severity), Some(Severity::Danger));
+    assert_eq!(danger.get("ServiceNotAnswering").and_then(|r| r.severity), Some(Severity::Danger));
     let off = load(&[("connect.yaml", &file("ignore"))]);
     assert_eq!(off.get("ServiceWithoutEndpoints").and_then(|r| r.severity), None);
+    assert_eq!(off.get("ServiceNotAnswering").and_then(|r| r.severity), None);
     assert!(load_err(&[("connect.yaml", &file("loud"))]).contains("spec.serviceConnect: level `loud`"));
 }
 
@@ -183,4 +185,39 @@ fn rego_rules_see_every_kind_collected() {
     assert_eq!(rule.target, Target::Rego);
     assert_eq!(rule.severity, Some(Severity::Warning), "KubeEye ran every module it was given");
     assert!(rule.needs().streamed_kinds.contains("ConfigMap"));
+}
+
+#[test]
+fn inspect_rule_files_of_several_documents_load_and_errors_name_the_document() {
+    let doc = |name: &str, rule: &str, query: &str| {
+        format!(
+            "apiVersion: kubeeye.kubesphere.io/v1alpha2\nkind: InspectRule\nmetadata: {{name: {name}}}\nspec:\n  prometheusEndpoint: http://prometheus:9090\n  prometheus:\n    - name: {rule}\n      rule: {query}\n      desc: {rule} fired\n      level: danger\n"
+        )
+    };
+    let connect = "apiVersion: kubeeye.kubesphere.io/v1alpha2\nkind: InspectRule\nmetadata: {name: connect}\nspec:\n  serviceConnect:\n    - level: warning\n";
+    let text = format!(
+        "---\n{}---\n{}---\n{connect}",
+        doc("nodes", "clockSkew", "up == 0"),
+        doc("pods", "podsWaiting", "up == 1")
+    );
+    let set = load(&[("kubeeye.yaml", &text)]);
+    assert_eq!(set.get("clockSkew").and_then(|r| r.severity), Some(Severity::Danger));
+    assert_eq!(set.get("podsWaiting").and_then(|r| r.severity), Some(Severity::Danger));
+    assert_eq!(set.get("ServiceNotAnswering").and_then(|r| r.severity), Some(Severity::Warning));
+
+    let broken = format!(
+        "{}---\n{}",
+        doc("nodes", "clockSkew", "up == 0"),
+        doc("pods", "podsWaiting", "up").replace("danger", "loud")
+    );
+    let e = load_err(&[("kubeeye.yaml", &broken)]);
+    assert!(e.starts_with("kubeeye.yaml: rule `podsWaiting`: document 2: ") && e.contains("loud"), "{e}");
+    let twice = format!("{}---\n{}", doc("a", "clockSkew", "up == 0"), doc("b", "clockSkew", "up == 1"));
+    let e = load_err(&[("kubeeye.yaml", &twice)]);
+    assert!(e.contains("document 2: already defined in document 1"), "{e}");
+    let mixed = format!("{}---\ncustomChecks: {{}}\n", doc("a", "clockSkew", "up == 0"));
+    assert!(load_err(&[("kubeeye.yaml", &mixed)]).contains("document 2 is not a KubeEye InspectRule"));
+    let bad_yaml = format!("{}---\nspec: [unclosed\n", doc("a", "clockSkew", "up == 0"));
+    let e = load_err(&[("kubeeye.yaml", &bad_yaml)]);
+    assert!(e.starts_with("kubeeye.yaml: document 2: "), "{e}");
 }

@@ -75,8 +75,10 @@ impl History {
 
 /// A running Prometheus; stopped when dropped.
 pub struct PromServer {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub base: String,
+    /// With TLS: the PEM file of the test CA that signed the server's certificate.
+    pub ca_file: Option<std::path::PathBuf>,
     child: Child,
     log: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
@@ -86,6 +88,17 @@ impl PromServer {
     /// Backfills `history` and serves it; with `basic_auth`, every request
     /// needs [`USER`] and [`PASSWORD`].
     pub fn start(history: &History, basic_auth: bool) -> PromServer {
+        Self::start_with(history, basic_auth, false)
+    }
+
+    /// As [`start`](Self::start), serving HTTPS (`tls_server_config` in the
+    /// web config) with a certificate for 127.0.0.1 from a CA made for this
+    /// server ([`ca_file`](Self::ca_file)), and basic auth.
+    pub fn start_tls(history: &History) -> PromServer {
+        Self::start_with(history, true, true)
+    }
+
+    fn start_with(history: &History, basic_auth: bool, tls: bool) -> PromServer {
         for binary in [PROMETHEUS, PROMTOOL] {
             assert!(
                 Path::new(binary).exists(),
@@ -110,23 +123,47 @@ impl PromServer {
         );
         let config = dir.path().join("prometheus.yml");
         std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("write the config");
-        let web = basic_auth.then(|| {
+        let mut web_config = String::new();
+        if basic_auth {
+            web_config.push_str(&format!("basic_auth_users:\n  {USER}: '{PASSWORD_BCRYPT}'\n"));
+        }
+        let ca_file = tls.then(|| {
+            let (cert, key, ca) = test_certificate();
+            let (cert_path, key_path, ca_path) =
+                (dir.path().join("tls.crt"), dir.path().join("tls.key"), dir.path().join("ca.crt"));
+            for (path, pem) in [(&cert_path, cert), (&key_path, key), (&ca_path, ca)] {
+                std::fs::write(path, pem).expect("write a TLS file");
+            }
+            web_config.push_str(&format!(
+                "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+                cert_path.display(),
+                key_path.display()
+            ));
+            ca_path
+        });
+        let web = (!web_config.is_empty()).then(|| {
             let path = dir.path().join("web.yml");
-            std::fs::write(&path, format!("basic_auth_users:\n  {USER}: '{PASSWORD_BCRYPT}'\n")).expect("web config");
+            std::fs::write(&path, &web_config).expect("web config");
             path
         });
+        let scheme = if tls { "https" } else { "http" };
         // A port taken between probing and binding makes Prometheus exit; try another.
         let mut last = String::new();
         for _ in 0..3 {
-            match Self::serve(&config, &tsdb, web.as_deref()) {
-                Ok((base, child, log)) => return PromServer { base, child, log, _dir: dir },
+            match Self::serve(&config, &tsdb, web.as_deref(), scheme) {
+                Ok((base, child, log)) => return PromServer { base, ca_file, child, log, _dir: dir },
                 Err(log) => last = log,
             }
         }
         panic!("Prometheus did not start:\n{last}");
     }
 
-    fn serve(config: &Path, tsdb: &Path, web: Option<&Path>) -> Result<(String, Child, Arc<Mutex<String>>), String> {
+    fn serve(
+        config: &Path,
+        tsdb: &Path,
+        web: Option<&Path>,
+        scheme: &str,
+    ) -> Result<(String, Child, Arc<Mutex<String>>), String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -162,7 +199,7 @@ impl PromServer {
             let _ = ready_tx.send(false);
         });
         match ready_rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(true) => Ok((format!("http://127.0.0.1:{port}"), child, log)),
+            Ok(true) => Ok((format!("{scheme}://127.0.0.1:{port}"), child, log)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -175,6 +212,20 @@ impl PromServer {
     pub fn log(&self) -> String {
         self.log.lock().expect("log lock").clone()
     }
+}
+
+/// A server certificate for 127.0.0.1, its key, and the CA that signed it (PEM).
+pub fn test_certificate() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "kubeeye test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+    let cert = params.signed_by(&key, &issuer).expect("server cert");
+    (cert.pem(), key.serialize_pem(), ca.pem())
 }
 
 impl Drop for PromServer {

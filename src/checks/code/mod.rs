@@ -33,6 +33,7 @@ mod role_binding_role_pod_exec_attach;
 mod role_pod_exec_attach;
 mod sensitive_configmap_content;
 mod sensitive_container_env_var;
+mod service_not_answering;
 mod service_without_endpoints;
 
 use serde_json::Value;
@@ -88,6 +89,7 @@ pub const REGISTRY: &[CodeCheck] = &[
     role_pod_exec_attach::CHECK,
     sensitive_configmap_content::CHECK,
     sensitive_container_env_var::CHECK,
+    service_not_answering::CHECK,
     service_without_endpoints::CHECK,
 ];
 

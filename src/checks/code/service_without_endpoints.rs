@@ -1,7 +1,9 @@
 //! `ServiceWithoutEndpoints`: a Service with a selector none of whose
 //! EndpointSlices has a ready endpoint, decided from the API alone (what
 //! KubeEye's `serviceConnect` found by connecting). Clients of the Service get
-//! connection refused or time out.
+//! connection refused or time out. Each Service is judged here; its finding
+//! is then reported with the others of its namespace
+//! ([`per_namespace`](crate::checks::per_namespace)).
 
 use serde_json::Value;
 
@@ -45,8 +47,10 @@ fn run(service: &Object, index: &Index<'_>) -> Outcome {
     if ready > 0 {
         return Outcome::Pass;
     }
+    // Short: the namespace's finding lists it beside the others.
     Outcome::Fail(Some(match endpoints.len() {
-        0 => "The Service selects no pod: it has no endpoints, so connections to it fail".into(),
-        n => format!("None of the Service's {n} endpoint(s) is ready, so connections to it fail"),
+        0 => "selects no pod".into(),
+        1 => "its one endpoint is not ready".into(),
+        n => format!("none of its {n} endpoints is ready"),
     }))
 }
