@@ -345,6 +345,18 @@ impl<'i, 'r> Inspector<'i, 'r> {
     }
 }
 
+/// A small inventory of `values` evaluated, for the checks' unit tests.
+#[cfg(test)]
+pub(crate) fn evaluate_values(values: Vec<Value>, rules: &RuleSet) -> Evaluation {
+    let mut inventory = Inventory::default();
+    for v in values {
+        if let Some(o) = Object::from_value(v) {
+            inventory.push(o);
+        }
+    }
+    evaluate(&inventory, rules)
+}
+
 /// Gives the findings the checks left without a source (nodes, control plane,
 /// grouped events) the source of the object they name, when the inventory was
 /// read from files and holds that object; pod-status findings name their
