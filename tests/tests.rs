@@ -21,6 +21,7 @@ mod hostile;
 mod html_browser;
 mod html_report;
 mod live;
+mod node_check;
 mod nightly;
 mod prometheus;
 mod rego;
