@@ -70,7 +70,9 @@ fn node_check(args: &crate::cli::NodeCheckArgs, out: &mut dyn Write) -> anyhow::
         (Some(path), _) if path.as_os_str() == "-" => std::io::read_to_string(std::io::stdin())?,
         (Some(path), _) => std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("--request {}: cannot read it: {e}", path.display()))?,
-        (None, Some(var)) => std::env::var(var).map_err(|_| anyhow::anyhow!("--request-env: `{var}` is not set (or not UTF-8)"))?,
+        (None, Some(var)) => {
+            std::env::var(var).map_err(|_| anyhow::anyhow!("--request-env: `{var}` is not set (or not UTF-8)"))?
+        }
         (None, None) => anyhow::bail!("give the request with --request FILE or --request-env VAR"),
     };
     let request = crate::nodecheck::parse_request(&text).map_err(|e| anyhow::anyhow!("{e}"))?;

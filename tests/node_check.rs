@@ -89,7 +89,10 @@ fn kubeeye_host_rule_files_load_and_run_on_the_fixture_host() {
     assert!(by["syslog-errors"].contains("password=***") && !by["syslog-errors"].contains("hunter2"));
     assert_eq!(by["memory"], "Failed check memory: memory is 75 (memory > 70)");
     let memory = findings.iter().find(|f| f.rule == "memory").expect("memory finding");
-    assert_eq!((memory.section.as_str(), memory.kind.as_str(), memory.name.as_str()), ("node checks", "Node", "node-1"));
+    assert_eq!(
+        (memory.section.as_str(), memory.kind.as_str(), memory.name.as_str()),
+        ("node checks", "Node", "node-1")
+    );
     assert_eq!(memory.severity, kubeeye::report::Severity::Danger, "level: danger");
     // The facts the inspection can use for NodeDisk.
     assert_eq!(result["facts"]["memoryPercent"], 75.0);
@@ -110,7 +113,10 @@ fn this_machines_proc_sys_is_read() {
     let got = outcomes(&result);
     assert_eq!((got["linux"].as_str(), got["notWindows"].as_str()), ("pass", "fail"), "{result:#}");
     let findings = nodecheck::judge("node-1", &result, &set).expect("valid");
-    assert_eq!(messages(&findings)["notWindows"], "Failed check notWindows: kernel.ostype is Linux (expected = \"Windows\")");
+    assert_eq!(
+        messages(&findings)["notWindows"],
+        "Failed check notWindows: kernel.ostype is Linux (expected = \"Windows\")"
+    );
     // Real /proc: load and memory are read.
     assert!(result["facts"]["load1"].is_number() && result["facts"]["memoryPercent"].is_number(), "{result:#}");
 }
@@ -145,8 +151,11 @@ fn a_custom_command_needs_the_config_and_runs_bounded() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("rule `kernel`: customCommand `uname -s` runs as root"), "{}", run.stderr);
     let config = dir.path().join("ke.yaml");
-    std::fs::write(&config, "inspection:\n  nodeChecks:\n    allowCustomCommands: true\n    commandAllowlist: [uname -r]\n")
-        .expect("write");
+    std::fs::write(
+        &config,
+        "inspection:\n  nodeChecks:\n    allowCustomCommands: true\n    commandAllowlist: [uname -r]\n",
+    )
+    .expect("write");
     let args = ["diag", "--snapshot", snapshot.to_str().expect("utf-8"), "--config", config.to_str().expect("utf-8")];
     let run = ke(&[&args[..], &["-f", rules.to_str().expect("utf-8")]].concat());
     assert_eq!(run.code, 2);
@@ -202,8 +211,10 @@ enum SystemdError {
 }
 
 fn unit_path(name: &str) -> String {
-    let escaped: String =
-        name.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("_{b:02x}") }).collect();
+    let escaped: String = name
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("_{b:02x}") })
+        .collect();
     format!("/org/freedesktop/systemd1/unit/{escaped}")
 }
 
@@ -261,7 +272,10 @@ fn systemd_units_are_read_over_dbus() {
         "{result:#}"
     );
     let findings = nodecheck::judge("node-1", &result, &set).expect("valid");
-    assert_eq!(messages(&findings)["containerd"], "Failed check containerd: containerd is failed (expected = \"active\")");
+    assert_eq!(
+        messages(&findings)["containerd"],
+        "Failed check containerd: containerd is failed (expected = \"active\")"
+    );
     assert_eq!(findings.len(), 1);
     // Without a bus, each systemd rule is an error the report shows, not a pass.
     let result = node_check(&requests[0].1, &["--host-root", "tests/data/hostroot"]);

@@ -58,7 +58,9 @@ pub fn requests_with(
         let paths: Vec<&str> = selected.iter().filter_map(|r| r.path.as_deref()).collect();
         let previous = previous
             .get(node)
-            .map(|p| p.iter().filter(|(k, _)| paths.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|p| {
+                p.iter().filter(|(k, _)| paths.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+            })
             .unwrap_or_default();
         let request = Request {
             schema_version: SCHEMA_VERSION,
@@ -130,6 +132,7 @@ pub fn run(request: &Request, host: &HostAccess) -> NodeResult {
         probe::unit_states(&host.bus_address(), &units, Duration::from_secs(10))
             .map(|states| units.iter().cloned().zip(states).collect::<BTreeMap<_, _>>())
     };
+    let mut tails = Tails::new();
     for rule in &request.rules {
         let result = match rule.kind.as_str() {
             "sysctl" => by_expression(rule, &|key| probe::sysctl(&host.root, key).map_err(Some)),
@@ -139,7 +142,7 @@ pub fn run(request: &Request, host: &HostAccess) -> NodeResult {
             },
             "nodeInfo" => node_info(rule, &facts, host),
             "fileChange" => file_change(rule, request, host),
-            "fileFilter" => file_filter(rule, request, host),
+            "fileFilter" => file_filter(rule, request, host, &mut tails),
             "customCommand" => custom_command(rule, request, host),
             "clock" => clock(rule, &facts),
             other => error(rule, format!("unknown kind `{other}`")),
@@ -272,7 +275,9 @@ fn file_change(rule: &RequestRule, request: &Request, host: &HostAccess) -> Rule
         Ok(state) => {
             let short = |h: &str| h.chars().take(12).collect::<String>();
             let (result, message) = match baseline {
-                None => (Outcome::Pass, format!("{path}: first run, baseline sha256 {} recorded", short(&state.sha256))),
+                None => {
+                    (Outcome::Pass, format!("{path}: first run, baseline sha256 {} recorded", short(&state.sha256)))
+                }
                 Some(b) if b.sha256 == state.sha256 && b.size == state.size => {
                     (Outcome::Pass, format!("{path} is unchanged"))
                 }
@@ -299,7 +304,10 @@ fn file_change(rule: &RequestRule, request: &Request, host: &HostAccess) -> Rule
     }
 }
 
-fn file_filter(rule: &RequestRule, request: &Request, host: &HostAccess) -> RuleResult {
+/// File tails read so far, by path: several rules on one log read it once.
+type Tails = BTreeMap<String, Result<String, String>>;
+
+fn file_filter(rule: &RequestRule, request: &Request, host: &HostAccess, tails: &mut Tails) -> RuleResult {
     let (Some(path), Some(pattern)) = (rule.path.as_deref(), rule.pattern.as_deref().or(rule.rule.as_deref())) else {
         return error(rule, "needs `path` and `pattern`".into());
     };
@@ -308,15 +316,21 @@ fn file_filter(rule: &RequestRule, request: &Request, host: &HostAccess) -> Rule
         Err(e) => return error(rule, format!("invalid regex: {e}")),
     };
     let bound = request.limits.file_filter_tail_bytes;
-    let lines = match probe::tail_lines(&host.root, path, bound) {
-        Ok(lines) => lines,
+    let text = match tails
+        .entry(path.to_string())
+        .or_insert_with(|| probe::tail(&host.root, path, bound).map_err(|e| e.to_string()))
+    {
+        Ok(text) => text.as_str(),
         Err(e) => return error(rule, format!("cannot read {path}: {e}")),
     };
-    let matching: Vec<&String> = lines.iter().filter(|l| regex.is_match(l)).collect();
-    let count = matching.len();
-    match matching.last() {
-        None => outcome(rule, Outcome::Pass, format!("no line matching `{pattern}` in the last {bound} bytes of {path}"), Some("0".into())),
-        Some(sample) => {
+    match probe::matching_lines(&regex, text) {
+        (_, None) => outcome(
+            rule,
+            Outcome::Pass,
+            format!("no line matching `{pattern}` in the last {bound} bytes of {path}"),
+            Some("0".into()),
+        ),
+        (count, Some(sample)) => {
             let sample = crate::text::redact_secrets(sample);
             let sample: String = sample.chars().take(300).collect();
             outcome(
@@ -384,7 +398,10 @@ pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>
     });
     let validator = SCHEMA.as_ref().map_err(|e| format!("the result schema does not compile: {e}"))?;
     if let Some(e) = validator.iter_errors(result).next() {
-        return Err(format!("node {node}: the node-check result does not match its schema: {e} at {}", e.instance_path()));
+        return Err(format!(
+            "node {node}: the node-check result does not match its schema: {e} at {}",
+            e.instance_path()
+        ));
     }
     let parsed: NodeResult =
         serde_json::from_value(result.clone()).map_err(|e| format!("node {node}: the node-check result: {e}"))?;

@@ -19,7 +19,18 @@ pub fn under(root: &Path, path: &str) -> PathBuf {
 /// A kernel parameter: `net.ipv4.ip_forward` is `<root>/proc/sys/net/ipv4/ip_forward`
 /// (as sysctl(8) reads it: dots separate, a slash in a key stands for a dot).
 pub fn sysctl(root: &Path, key: &str) -> Result<String, String> {
-    let relative: String = key.chars().map(|c| if c == '.' { '/' } else if c == '/' { '.' } else { c }).collect();
+    let relative: String = key
+        .chars()
+        .map(|c| {
+            if c == '.' {
+                '/'
+            } else if c == '/' {
+                '.'
+            } else {
+                c
+            }
+        })
+        .collect();
     if relative.split('/').any(|c| c.is_empty() || c == "..") {
         return Err(format!("`{key}` is not a sysctl key"));
     }
@@ -52,20 +63,37 @@ pub fn file_state(root: &Path, path: &str) -> Result<FileState, std::io::Error> 
     Ok(FileState { path: path.to_string(), sha256: hex::encode(hash.finalize()), size: meta.len(), modified })
 }
 
-/// The last `max_bytes` of a file as lines; a line cut by the bound is dropped.
-pub fn tail_lines(root: &Path, path: &str, max_bytes: u64) -> Result<Vec<String>, std::io::Error> {
+/// The last `max_bytes` of a file as text; a line cut by the bound is dropped.
+pub fn tail(root: &Path, path: &str, max_bytes: u64) -> Result<String, std::io::Error> {
     let mut file = std::fs::File::open(under(root, path))?;
     let len = file.metadata()?.len();
     let start = len.saturating_sub(max_bytes);
     file.seek(SeekFrom::Start(start))?;
     let mut bytes = Vec::new();
     file.take(max_bytes).read_to_end(&mut bytes)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    if start > 0 && !lines.is_empty() {
-        lines.remove(0);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    match (start > 0, text.find('\n')) {
+        (true, Some(i)) => Ok(text[i + 1..].to_string()),
+        (true, None) => Ok(String::new()),
+        (false, _) => Ok(text),
     }
-    Ok(lines)
+}
+
+/// The lines of `text` a regex matches: how many, and the last one.
+/// One scan of the text (the regex's literal prefilters apply), not a match per line.
+pub fn matching_lines<'t>(regex: &regex::Regex, text: &'t str) -> (usize, Option<&'t str>) {
+    let (mut count, mut last, mut at) = (0, None, 0);
+    while at <= text.len() {
+        let Some(m) = regex.find_at(text, at) else { break };
+        let start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[m.start()..].find('\n').map_or(text.len(), |i| m.start() + i);
+        if !(start == end && end == text.len() && count > 0 && text.ends_with('\n')) {
+            count += 1;
+            last = Some(&text[start..end]);
+        }
+        at = end + 1;
+    }
+    (count, last)
 }
 
 /// Usage of the filesystem holding `<root><mount>`.
@@ -95,7 +123,8 @@ pub fn load(root: &Path) -> Option<[f64; 3]> {
 pub fn memory_percent(root: &Path) -> Option<f64> {
     let text = std::fs::read_to_string(root.join("proc/meminfo")).ok()?;
     let field = |name: &str| {
-        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.split_whitespace().next()?.parse::<f64>().ok())
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.split_whitespace().next()?.parse::<f64>().ok())
     };
     let (total, available) = (field("MemTotal")?, field("MemAvailable")?);
     (total > 0.0).then(|| (total - available) / total * 100.0)
@@ -202,8 +231,7 @@ pub fn unit_states(address: &str, units: &[String], timeout: Duration) -> Result
 
 async fn ask_systemd(address: &str, units: &[String]) -> Result<Vec<String>, String> {
     let fail = |e: zbus::Error| format!("D-Bus ({address}): {e}");
-    let connection =
-        zbus::connection::Builder::address(address).map_err(fail)?.build().await.map_err(fail)?;
+    let connection = zbus::connection::Builder::address(address).map_err(fail)?.build().await.map_err(fail)?;
     let manager = zbus::Proxy::new(
         &connection,
         "org.freedesktop.systemd1",
@@ -215,7 +243,8 @@ async fn ask_systemd(address: &str, units: &[String]) -> Result<Vec<String>, Str
     let mut states = Vec::new();
     for unit in units {
         let name = if unit.contains('.') { unit.clone() } else { format!("{unit}.service") };
-        let reply: Result<zbus::zvariant::OwnedObjectPath, zbus::Error> = manager.call("GetUnit", &(name.as_str(),)).await;
+        let reply: Result<zbus::zvariant::OwnedObjectPath, zbus::Error> =
+            manager.call("GetUnit", &(name.as_str(),)).await;
         let path = match reply {
             Ok(path) => path,
             Err(zbus::Error::MethodError(error, _, _)) if error.as_str() == "org.freedesktop.systemd1.NoSuchUnit" => {

@@ -62,7 +62,10 @@ fn each_node_gets_the_rules_that_select_it() {
     assert!(!ids(&b.1).contains(&"memory"), "nodeName node-a");
     assert_eq!(ids(&b.1).len(), 7);
     let entry = a.1["rules"].as_array().and_then(|r| r.iter().find(|r| r["id"] == "ipForward")).expect("ipForward");
-    assert_eq!(entry, &json!({"id": "ipForward", "kind": "sysctl", "severity": "danger", "message": "IP forwarding is off", "rule": "net.ipv4.ip_forward = 1"}));
+    assert_eq!(
+        entry,
+        &json!({"id": "ipForward", "kind": "sysctl", "severity": "danger", "message": "IP forwarding is off", "rule": "net.ipv4.ip_forward = 1"})
+    );
     assert_eq!(a.1["schemaVersion"], 1);
     assert!(parse_request(&a.1.to_string()).is_ok(), "a request parses back");
     // No host rules enabled: no requests at all.
@@ -180,4 +183,15 @@ fn commands_are_bounded_in_time_and_output() {
     let err = probe::run_command(root, "sleep 5", std::time::Duration::from_millis(200), 10).unwrap_err();
     assert!(err.contains("did not finish within"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
+#[test]
+fn matching_lines_counts_lines_not_matches() {
+    let re = |p: &str| regex::Regex::new(p).expect("regex");
+    let text = "a error error\nok\nerror b\nfine\n";
+    assert_eq!(probe::matching_lines(&re("error"), text), (2, Some("error b")));
+    assert_eq!(probe::matching_lines(&re("nothing"), text), (0, None));
+    assert_eq!(probe::matching_lines(&re("^ok$|fine"), "ok\nfine"), (0, None), "no (?m): ^ and $ are the text's ends");
+    assert_eq!(probe::matching_lines(&re("(?m)^ok$|fine"), "ok\nfine"), (2, Some("fine")));
+    assert_eq!(probe::matching_lines(&re("x*"), "a\nb\n").0, 2, "an empty match counts each line once");
 }

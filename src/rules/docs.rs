@@ -218,7 +218,9 @@ pub fn binding(rule: &Rule) -> (Vec<String>, Option<String>) {
             if let Some(e) = &h.expr {
                 lines.push(format!("rule {}", code(&e.to_string())));
             }
-            for (what, value) in [("path", &h.path), ("pattern", &h.pattern), ("command", &h.command), ("mount", &h.mount)] {
+            for (what, value) in
+                [("path", &h.path), ("pattern", &h.pattern), ("command", &h.command), ("mount", &h.mount)]
+            {
                 if let Some(v) = value {
                     lines.push(format!("{what} {}", code(v)));
                 }

@@ -20,8 +20,8 @@ use grammar::{Grammar, Rule};
 /// The generated parser (its `Rule` enum is pest's, undocumented).
 #[allow(missing_docs)]
 mod grammar {
-#[derive(pest_derive::Parser)]
-#[grammar_inline = r#"
+    #[derive(pest_derive::Parser)]
+    #[grammar_inline = r#"
 WHITESPACE = _{ " " | "\t" | "\n" | "\r" }
 expression = { SOI ~ or ~ EOI }
 or = { and ~ ("||" ~ and)* }
@@ -36,7 +36,7 @@ string = ${ "\"" ~ dq ~ "\"" | "'" ~ sq ~ "'" }
 dq = @{ (!"\"" ~ ANY)* }
 sq = @{ (!"'" ~ ANY)* }
 "#]
-pub struct Grammar;
+    pub struct Grammar;
 }
 
 /// A parsed `rule` expression.
@@ -311,7 +311,10 @@ mod tests {
         assert_eq!(run("kubelet == \"active\"", &[("kubelet", "active")]), Ok(true));
         assert_eq!(run("cpu > 80", &[("cpu", "81.5")]), Ok(true));
         assert_eq!(run("cpu > 80", &[("cpu", "80")]), Ok(false));
-        assert_eq!(run("fs.inotify.max_user_instances=524288", &[("fs.inotify.max_user_instances", "524288")]), Ok(true));
+        assert_eq!(
+            run("fs.inotify.max_user_instances=524288", &[("fs.inotify.max_user_instances", "524288")]),
+            Ok(true)
+        );
         let ports = [("net.ipv4.ip_local_reserved_ports", "30000-32767")];
         assert_eq!(run("net.ipv4.ip_local_reserved_ports = \"30000-32767\"", &ports), Ok(true));
         let range = [("net.ipv4.ip_local_port_range", "32768\t60999\n")];

@@ -63,8 +63,7 @@ impl fmt::Display for HostKind {
 }
 
 /// The figures a `nodeInfo` rule can compare.
-pub const NODE_INFO_NAMES: &[&str] =
-    &["cpu", "memory", "load", "load1", "load5", "load15", "filesystem", "inode"];
+pub const NODE_INFO_NAMES: &[&str] = &["cpu", "memory", "load", "load1", "load5", "load15", "filesystem", "inode"];
 
 /// Which nodes a host rule runs on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -170,7 +169,11 @@ impl HostRule {
         has(fields.path.is_some(), "path", &[FileChange, FileFilter])?;
         has(fields.command.is_some(), "command", &[CustomCommand])?;
         has(fields.resources_type.is_some() || fields.mount.is_some(), "mount` and `resourcesType", &[NodeInfo])?;
-        has(fields.warning_seconds.is_some() || fields.danger_seconds.is_some(), "warningSeconds` and `dangerSeconds", &[Clock])?;
+        has(
+            fields.warning_seconds.is_some() || fields.danger_seconds.is_some(),
+            "warningSeconds` and `dangerSeconds",
+            &[Clock],
+        )?;
         has(fields.pattern.is_some(), "pattern", &[FileFilter])?;
         has(fields.rule.is_some(), "rule", &[Sysctl, Systemd, NodeInfo, CustomCommand, FileFilter])?;
         let (expr, pattern) = match kind {
@@ -199,12 +202,17 @@ impl HostRule {
             if kind == NodeInfo
                 && let Some(bad) = names.iter().find(|n| !NODE_INFO_NAMES.contains(&n.as_str()))
             {
-                return Err(format!("rule `{expr}`: `{bad}` is not a node figure (expected one of {})", NODE_INFO_NAMES.join(", ")));
+                return Err(format!(
+                    "rule `{expr}`: `{bad}` is not a node figure (expected one of {})",
+                    NODE_INFO_NAMES.join(", ")
+                ));
             }
             if kind == CustomCommand
                 && let Some(bad) = names.iter().find(|n| !matches!(n.as_str(), "output" | "exitCode"))
             {
-                return Err(format!("rule `{expr}`: `{bad}` is not known (a command's rule compares `output` or `exitCode`)"));
+                return Err(format!(
+                    "rule `{expr}`: `{bad}` is not known (a command's rule compares `output` or `exitCode`)"
+                ));
             }
             if kind == Sysctl
                 && let Some(bad) = names.iter().find(|n| n.contains("..") || n.starts_with('/'))
@@ -318,10 +326,15 @@ mod tests {
         let bad_path = HostFields { path: Some("etc/x".into()), ..fields("fileChange") };
         assert!(HostRule::compile(bad_path).unwrap_err().contains("absolute path"));
         let wrong_field = HostFields { command: Some("ls".into()), rule: Some("a = 1".into()), ..fields("sysctl") };
-        assert!(HostRule::compile(wrong_field).unwrap_err().contains("`command` applies to host rules of kind customCommand"));
+        assert!(
+            HostRule::compile(wrong_field)
+                .unwrap_err()
+                .contains("`command` applies to host rules of kind customCommand")
+        );
         let bad_info = HostFields { rule: Some("disk > 80".into()), ..fields("nodeInfo") };
         assert!(HostRule::compile(bad_info).unwrap_err().contains("`disk` is not a node figure"));
-        let bad_regex = HostFields { path: Some("/var/log/x".into()), pattern: Some("(".into()), ..fields("fileFilter") };
+        let bad_regex =
+            HostFields { path: Some("/var/log/x".into()), pattern: Some("(".into()), ..fields("fileFilter") };
         assert!(HostRule::compile(bad_regex).unwrap_err().contains("invalid regex"));
     }
 
