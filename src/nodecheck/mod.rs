@@ -311,9 +311,9 @@ fn file_filter(rule: &RequestRule, request: &Request, host: &HostAccess, tails: 
     let (Some(path), Some(pattern)) = (rule.path.as_deref(), rule.pattern.as_deref().or(rule.rule.as_deref())) else {
         return error(rule, "needs `path` and `pattern`".into());
     };
-    let regex = match regex::RegexBuilder::new(pattern).size_limit(1 << 20).build() {
+    let regex = match probe::line_regex(pattern) {
         Ok(r) => r,
-        Err(e) => return error(rule, format!("invalid regex: {e}")),
+        Err(e) => return error(rule, e),
     };
     let bound = request.limits.file_filter_tail_bytes;
     let text = match tails

@@ -79,7 +79,17 @@ pub fn tail(root: &Path, path: &str, max_bytes: u64) -> Result<String, std::io::
     }
 }
 
-/// The lines of `text` a regex matches: how many, and the last one.
+/// A fileFilter pattern, compiled to scan many lines at once as if line by
+/// line: `^` and `$` match at each line's start and end.
+pub fn line_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .multi_line(true)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("invalid regex: {e}"))
+}
+
+/// The lines of `text` a regex (from [`line_regex`]) matches: how many, and the last one.
 /// One scan of the text (the regex's literal prefilters apply), not a match per line.
 pub fn matching_lines<'t>(regex: &regex::Regex, text: &'t str) -> (usize, Option<&'t str>) {
     let (mut count, mut last, mut at) = (0, None, 0);
