@@ -197,6 +197,8 @@ fn decide(rule: &RequestRule, expr: &Expr, values: &BTreeMap<String, String>, pr
             let failed = eval.holds == problem_when_true;
             let message = if failed {
                 if problem_when_true { format!("{} ({expr})", shown(values)) } else { observed }
+            } else if problem_when_true {
+                format!("{} (rule `{expr}` does not hold)", shown(values))
             } else {
                 format!("{} (rule `{expr}` holds)", shown(values))
             };
