@@ -51,6 +51,7 @@ fn dispatch(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow
         Command::Install(args) => install(&args, true, out),
         Command::Uninstall(args) => install(&args, false, out),
         Command::Rules { command } => rules(command, out),
+        Command::NodeCheck(args) => node_check(&args, out),
         Command::Config { command } => {
             match command {
                 crate::cli::ConfigCommand::Schema => {
@@ -63,12 +64,39 @@ fn dispatch(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow
     }
 }
 
+/// `ke node-check`: read the request, check this host, print one JSON line.
+fn node_check(args: &crate::cli::NodeCheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let text = match (&args.request, &args.request_env) {
+        (Some(path), _) if path.as_os_str() == "-" => std::io::read_to_string(std::io::stdin())?,
+        (Some(path), _) => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("--request {}: cannot read it: {e}", path.display()))?,
+        (None, Some(var)) => {
+            std::env::var(var).map_err(|_| anyhow::anyhow!("--request-env: `{var}` is not set (or not UTF-8)"))?
+        }
+        (None, None) => anyhow::bail!("give the request with --request FILE or --request-env VAR"),
+    };
+    let request = crate::nodecheck::parse_request(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !args.host_root.is_dir() {
+        anyhow::bail!("--host-root {}: not a directory", args.host_root.display());
+    }
+    let host = crate::nodecheck::HostAccess { root: args.host_root.clone(), system_bus: args.system_bus.clone() };
+    let result = crate::nodecheck::run(&request, &host);
+    for r in result.results.iter().filter(|r| r.outcome == crate::nodecheck::protocol::Outcome::Error) {
+        tracing::warn!("rule `{}` could not be checked: {}", r.rule, r.message);
+    }
+    serde_json::to_writer(&mut *out, &result)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(ExitStatus::Clean)
+}
+
 fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let file = args.config.as_deref().map(FileConfig::load).transpose()?.unwrap_or_default();
     let mut rule_files = file.rules.clone();
     rule_files.extend(args.rules.iter().cloned());
     // Rules and config are validated before anything is read from the cluster.
     let rules = RuleSet::load(&rule_files)?.with_settings(&file.inspection);
+    rules.check_node_checks(&file.inspection.node_checks)?;
     let scope = namespace_filter(&args.scope, &file);
     let source = source_of(&args.snapshot, &args.cluster);
     // Checked before the inspection, which may take minutes.

@@ -89,12 +89,42 @@ Exit codes: 0 clean, 1 findings at failOn, 2 invalid config, 3 inspection incomp
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Run host rules on this node (what the node-check Job's container runs) and print one JSON result.
+    #[command(name = "node-check")]
+    #[command(long_about = "Run host rules on this node and print the result as one JSON line on stdout \
+(schemas/node-check-result.schema.json); diagnostics go to stderr. This is what the per-node Job of `ke run` \
+and `ke diag --node-checks` runs; you can run it by hand to see what a node would answer.\n\n\
+The request (JSON: schemaVersion, node, rules, limits, previous) comes from a file (--request) or an \
+environment variable (--request-env). Host paths are read under --host-root: the Job mounts the host's \
+paths under /host.")]
+    #[command(after_help = "Exit codes: 0 a result was printed (whatever the rules found); 2 the request is \
+missing or invalid.\n\nExamples:\n  \
+ke node-check --request req.json --host-root /         this machine\n  \
+ke node-check --request-env KE_NODE_CHECK_REQUEST --host-root /host   in the Job")]
+    NodeCheck(NodeCheckArgs),
     /// Print the config file's reference: its JSON Schema or the Markdown reference.
     Config {
         /// What to print.
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+/// `ke node-check` arguments.
+#[derive(Debug, Args)]
+pub struct NodeCheckArgs {
+    /// Read the request from this file (`-` for stdin).
+    #[arg(long, value_name = "FILE", conflicts_with = "request_env", required_unless_present = "request_env")]
+    pub request: Option<PathBuf>,
+    /// Read the request from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub request_env: Option<String>,
+    /// Where the host's `/` is: host paths are read under it (`/host` in the Job).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub host_root: PathBuf,
+    /// The system D-Bus for systemd rules (default: unix:path=<host-root>/run/dbus/system_bus_socket).
+    #[arg(long, value_name = "ADDRESS")]
+    pub system_bus: Option<String>,
 }
 
 /// `ke config` subcommands.

@@ -33,6 +33,8 @@ pub struct InspectSettings {
     pub prometheus: PrometheusSettings,
     /// TCP connects to each Service's ClusterIP ports (`ServiceNotAnswering`).
     pub service_connect: ServiceConnectSettings,
+    /// Host rules (`target: Host`) run on the nodes by `ke node-check`.
+    pub node_checks: NodeCheckSettings,
 }
 
 /// Whether the job connects to each Service's ClusterIP TCP ports, as
@@ -66,6 +68,39 @@ impl ServiceConnectSettings {
             return Err("inspection.serviceConnect.timeout and concurrency must be above 0".into());
         }
         Ok(())
+    }
+}
+
+/// What host rules may do on the nodes. `customCommand` rules run as root on
+/// every node they select, so none runs unless allowed here, one command at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct NodeCheckSettings {
+    /// Allow `customCommand` host rules at all. Without it, a rule set with one
+    /// is refused (exit 2) before anything is inspected.
+    pub allow_custom_commands: bool,
+    /// The exact command lines `customCommand` rules may run (`sh -c`); any
+    /// other is refused (exit 2), naming the rule.
+    pub command_allowlist: Vec<String>,
+    /// How long a custom command may run on a node before it is killed.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub command_timeout: Duration,
+    /// The most bytes of a custom command's output kept (the rest is read and dropped).
+    pub command_output_bytes: u64,
+    /// fileFilter rules read at most this many bytes from the end of the file.
+    pub file_filter_tail_bytes: u64,
+}
+
+impl Default for NodeCheckSettings {
+    fn default() -> Self {
+        NodeCheckSettings {
+            allow_custom_commands: false,
+            command_allowlist: Vec::new(),
+            command_timeout: Duration::from_secs(10),
+            command_output_bytes: 64 * 1024,
+            file_filter_tail_bytes: 1024 * 1024,
+        }
     }
 }
 
@@ -1250,6 +1285,10 @@ impl FileConfig {
         }
         self.inspection.prometheus.validate()?;
         self.inspection.service_connect.validate()?;
+        let n = &self.inspection.node_checks;
+        if n.command_timeout.is_zero() || n.command_output_bytes == 0 || n.file_filter_tail_bytes == 0 {
+            return Err("inspection.nodeChecks.commandTimeout, commandOutputBytes and fileFilterTailBytes must be at least 1s and 1 byte".into());
+        }
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {
             return Err(

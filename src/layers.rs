@@ -23,7 +23,7 @@ const LAYERS: &[Layer] = &[
     Layer { name: "inventory", modules: &["inventory"], peers: false },
     Layer { name: "report", modules: &["report"], peers: false },
     Layer { name: "settings", modules: &["config"], peers: false },
-    Layer { name: "rule engine", modules: &["rules", "checks"], peers: true },
+    Layer { name: "rule engine", modules: &["rules", "checks", "nodecheck"], peers: true },
     Layer { name: "collect", modules: &["collect"], peers: false },
     Layer { name: "inspect and outputs", modules: &["inspect", "render", "deliver"], peers: false },
     Layer {

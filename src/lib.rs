@@ -7,7 +7,7 @@
 //! Imports point down these layers, lowest first (a test in `src/layers.rs`
 //! holds the table and fails on an import that points up):
 //! base ([`clock`], [`quantity`], [`text`], [`error`]) → [`inventory`] →
-//! [`report`] → [`config`] → [`rules`] and [`checks`] → [`collect`] → [`inspect`],
+//! [`report`] → [`config`] → [`rules`], [`checks`] and [`nodecheck`] → [`collect`] → [`inspect`],
 //! [`render`], [`deliver`] → [`app`], [`run`], [`install`], [`schedule`], [`cli`], [`exit`].
 //! Collection never imports the checks; render and deliver see a report,
 //! never the rules, the checks or the cluster.
@@ -29,6 +29,7 @@ pub mod install;
 pub mod inventory;
 #[cfg(test)]
 mod layers;
+pub mod nodecheck;
 pub mod quantity;
 pub mod render;
 pub mod report;

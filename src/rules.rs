@@ -18,12 +18,15 @@ use crate::checks::code::CodeCheck;
 use crate::checks::health::HealthCheck;
 use crate::checks::schema::{self, CompiledSchema};
 use crate::report::Severity;
+use host::{HostFields, HostRule};
 use prometheus::{ObjectFrom, PromQuery, Template};
 use rego::RegoModule;
 
 mod compat;
 pub mod docs;
+pub mod expr;
 mod finding;
+pub mod host;
 mod inspect_rule;
 pub mod prometheus;
 pub mod rego;
@@ -91,6 +94,8 @@ pub enum Target {
     Prometheus,
     /// Every object collected, as `{"Object": obj}` to a Rego module's `deny` rule.
     Rego,
+    /// Each selected node's host, inspected by `ke node-check` there (sysctl, systemd, files …).
+    Host,
     /// Every object of one kind, e.g. `policy/PodDisruptionBudget` (empty group = core).
     Kind {
         /// API group (`""` for the core group).
@@ -117,6 +122,7 @@ impl Target {
             "ContainerLog" | "Log" => Ok(Target::ContainerLog),
             "Prometheus" => Ok(Target::Prometheus),
             "Rego" => Ok(Target::Rego),
+            "Host" => Ok(Target::Host),
             other => match other.rsplit_once('/') {
                 Some((group, kind)) if !kind.is_empty() && kind.starts_with(|c: char| c.is_ascii_uppercase()) => {
                     let group = if matches!(group, "core" | "v1") { "" } else { group };
@@ -126,7 +132,7 @@ impl Target {
                     Ok(Target::Kind { group: (*group).to_string(), kind: (*kind).to_string() })
                 }
                 _ => Err(format!(
-                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, Prometheus, Rego, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
+                    "unknown target `{other}` (expected Controller, PodSpec, PodTemplate, Container, Node, Cluster, Event, PodStatus, ContainerLog, Prometheus, Rego, Host, a Kubernetes kind such as StatefulSet, or group/Kind such as apps/Deployment or cert-manager.io/Certificate)"
                 )),
             },
         }
@@ -182,6 +188,7 @@ impl fmt::Display for Target {
             Target::ContainerLog => f.write_str("ContainerLog"),
             Target::Prometheus => f.write_str("Prometheus"),
             Target::Rego => f.write_str("Rego"),
+            Target::Host => f.write_str("Host"),
             Target::Kind { group, kind } => write!(f, "{group}/{kind}"),
         }
     }
@@ -246,6 +253,8 @@ pub enum Logic {
     Prometheus(PromQuery),
     /// A Rego module whose `deny` set, for each object, is its findings.
     Rego(Box<RegoModule>),
+    /// A host rule `ke node-check` evaluates on each selected node.
+    Host(Box<HostRule>),
 }
 
 /// How a `target: Node` rule finds its problems: every field is data in the
@@ -429,6 +438,8 @@ pub struct Needs {
     /// TCP connects to the Services' ClusterIP ports (`kubeeye.io/ServiceProbe`
     /// rules), made only when `inspection.serviceConnect.enabled` allows them.
     pub service_probes: bool,
+    /// `ke node-check` on the nodes (`target: Host` rules; see [`RuleSet::host_rules`]).
+    pub node_checks: bool,
 }
 
 /// Kinds the live collector streams instead of keeping.
@@ -446,6 +457,7 @@ impl Needs {
             kubelet_summaries: true,
             prometheus: false,
             service_probes: false,
+            node_checks: false,
         }
     }
 
@@ -456,6 +468,7 @@ impl Needs {
         self.kubelet_summaries |= other.kubelet_summaries;
         self.prometheus |= other.prometheus;
         self.service_probes |= other.service_probes;
+        self.node_checks |= other.node_checks;
     }
 }
 
@@ -473,6 +486,7 @@ impl Rule {
                 needs.streamed_kinds.extend(streamed.map(str::to_string));
             }
             (_, Logic::Prometheus(_)) => needs.prometheus = true,
+            (_, Logic::Host(_)) => needs.node_checks = true,
             // A Rego module may judge any object: every kind collected streams by it.
             (_, Logic::Rego(_)) => needs.streamed_kinds.extend(STREAMED_KINDS.iter().map(|k| (*k).to_string())),
             (_, Logic::Node(NodeLogic { usage: Some(usage), .. })) => match usage.resource {
@@ -677,6 +691,37 @@ impl RuleSet {
         })
     }
 
+    /// The enabled host rules, with their rules.
+    pub fn host_rules(&self) -> impl Iterator<Item = (&Rule, &HostRule)> {
+        self.enabled().filter_map(|r| match &r.logic {
+            Logic::Host(h) => Some((r, h.as_ref())),
+            _ => None,
+        })
+    }
+
+    /// Refuses enabled `customCommand` rules the config does not allow: all of
+    /// them unless `inspection.nodeChecks.allowCustomCommands`, and any whose
+    /// command is not on `inspection.nodeChecks.commandAllowlist`.
+    pub fn check_node_checks(&self, settings: &crate::config::NodeCheckSettings) -> Result<(), RuleError> {
+        for (rule, host) in self.host_rules() {
+            let Some(command) = &host.command else { continue };
+            let problem = if !settings.allow_custom_commands {
+                format!(
+                    "customCommand `{command}` runs as root on every selected node; it is refused unless the config sets \
+                     `inspection.nodeChecks.allowCustomCommands: true` and lists the command in `commandAllowlist`"
+                )
+            } else if !settings.command_allowlist.iter().any(|c| c == command) {
+                format!(
+                    "customCommand `{command}` is not on `inspection.nodeChecks.commandAllowlist`; add it there verbatim to allow it"
+                )
+            } else {
+                continue;
+            };
+            return Err(RuleError::Rule { file: rule.origin.clone(), rule: rule.id.clone(), problem });
+        }
+        Ok(())
+    }
+
     /// Enabled rules.
     pub fn enabled(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().filter(|r| r.enabled())
@@ -782,6 +827,36 @@ struct CheckDef {
     /// `target: Rego`: the module's source (a `.rego` file's text, `spec.opas[].rule`).
     #[serde(default)]
     rego: Option<String>,
+    /// `target: Host`: the kind of host rule (sysctl, systemd, fileChange …).
+    #[serde(default)]
+    host: Option<String>,
+    /// `target: Host`: the expression (`net.ipv4.ip_forward = 1`); fileFilter: the pattern.
+    #[serde(default)]
+    rule: Option<String>,
+    /// `target: Host`: the file of a fileChange or fileFilter rule.
+    #[serde(default)]
+    path: Option<String>,
+    /// `target: Host`: the command of a customCommand rule.
+    #[serde(default)]
+    command: Option<String>,
+    /// `target: Host`, nodeInfo: KubeEye's resource type (informational).
+    #[serde(default)]
+    resources_type: Option<String>,
+    /// `target: Host`, nodeInfo: the mount point of `filesystem` and `inode`.
+    #[serde(default)]
+    mount: Option<String>,
+    /// `target: Host`, clock: warning threshold in seconds.
+    #[serde(default)]
+    warning_seconds: Option<f64>,
+    /// `target: Host`, clock: danger threshold in seconds.
+    #[serde(default)]
+    danger_seconds: Option<f64>,
+    /// `target: Host`: only this node.
+    #[serde(default)]
+    node_name: Option<String>,
+    /// `target: Host`: only nodes with these labels.
+    #[serde(default)]
+    node_selector: BTreeMap<String, String>,
     /// The default severity, as an alternative to an entry under `checks:`.
     #[serde(default)]
     severity: Option<Value>,
@@ -844,8 +919,8 @@ fn compile(
     builtin: bool,
 ) -> Result<(Rule, Option<Option<Severity>>), RuleError> {
     let err = |problem: String| RuleError::Rule { file: file.into(), rule: id.into(), problem };
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(err("rule ids are letters, digits, `-` and `_`".into()));
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        return Err(err("rule ids are letters, digits, `-`, `_` and `.`".into()));
     }
     let target = Target::parse(&def.target).map_err(err)?;
     if let Some(bad) = target.kinds().find(|k| !k.starts_with(|c: char| c.is_ascii_uppercase())) {
@@ -933,6 +1008,31 @@ fn logic_of(source: &str, def: &mut CheckDef, target: &Target, builtin: bool) ->
     }
     if def.rego.is_some() && *target != Target::Rego {
         return Err(format!("`rego` applies to target Rego, not `{target}`"));
+    }
+    let is_host = *target == Target::Host;
+    let host = HostFields {
+        kind: def.host.take(),
+        rule: def.rule.take(),
+        path: def.path.take(),
+        pattern: if is_host { def.pattern.take() } else { None },
+        command: def.command.take(),
+        resources_type: def.resources_type.take(),
+        mount: def.mount.take(),
+        warning_seconds: def.warning_seconds.take(),
+        danger_seconds: def.danger_seconds.take(),
+        node_name: def.node_name.take(),
+        node_selector: std::mem::take(&mut def.node_selector),
+    };
+    if host.any() && !is_host {
+        return Err(format!(
+            "`host`, `rule`, `path`, `command`, `mount`, `nodeName` and `nodeSelector` apply to target Host, not `{target}`"
+        ));
+    }
+    if is_host {
+        if def.code.is_some() || def.schema.is_some() || def.schema_string.is_some() || def.exclude_pattern.is_some() {
+            return Err("target `Host` takes `host:` and its fields, not a schema, `code` or `excludePattern`".into());
+        }
+        return Ok(Logic::Host(Box::new(HostRule::compile(host)?)));
     }
     let line_target = matches!(target, Target::ContainerLog | Target::Event);
     if (def.pattern.is_some() || def.exclude_pattern.is_some()) && !line_target {
@@ -1030,6 +1130,7 @@ fn logic_of(source: &str, def: &mut CheckDef, target: &Target, builtin: bool) ->
             let Some(text) = def.rego.take() else { return Err("target `Rego` needs a `rego` module".into()) };
             Ok(Logic::Rego(Box::new(RegoModule::compile(source, &text)?)))
         }
+        Target::Host => Err("target `Host` needs `host:`".into()),
         Target::Cluster | Target::PodStatus => match code {
             Some(code) => Ok(Logic::Health(HealthCheck::bind(&code, target)?)),
             None => Err(format!(

@@ -408,7 +408,12 @@ pub fn run(rule: &Rule, subject: Subject<'_>, index: &Index<'_>) -> Outcome {
     match &rule.logic {
         Logic::Code(check) => check.run(subject, index),
         // Evaluated by their families on the whole inspection, not per subject.
-        Logic::Health(_) | Logic::Node(_) | Logic::Pattern(_) | Logic::Prometheus(_) | Logic::Rego(_) => Outcome::Skip,
+        Logic::Health(_)
+        | Logic::Node(_)
+        | Logic::Pattern(_)
+        | Logic::Prometheus(_)
+        | Logic::Rego(_)
+        | Logic::Host(_) => Outcome::Skip,
         Logic::Schema(schema, polarity) => {
             let level = rule.schema_target.as_ref().unwrap_or(&rule.target);
             let Some(instance) = instance_for(level, subject) else { return Outcome::Skip };

@@ -172,6 +172,7 @@ pub fn target_scope(target: &Target) -> &'static str {
         Target::ContainerLog => "the last lines of each running container's log",
         Target::Prometheus => "each series a PromQL query returns, as the object its labels name",
         Target::Rego => "every object collected, as `{\"Object\": obj}` to the module's `deny` rule",
+        Target::Host => "each selected node's host, by `ke node-check` run there",
         Target::Kind { .. } => "",
     }
 }
@@ -210,6 +211,25 @@ pub fn binding(rule: &Rule) -> (Vec<String>, Option<String>) {
             }
             if q.object != crate::rules::prometheus::ObjectFrom::Auto {
                 lines.push(format!("the finding's object: {:?} (`object`)", q.object));
+            }
+        }
+        Logic::Host(h) => {
+            lines.push(format!("host rule of kind {}, run by `ke node-check` on each node", code(h.kind.name())));
+            if let Some(e) = &h.expr {
+                lines.push(format!("rule {}", code(&e.to_string())));
+            }
+            for (what, value) in
+                [("path", &h.path), ("pattern", &h.pattern), ("command", &h.command), ("mount", &h.mount)]
+            {
+                if let Some(v) = value {
+                    lines.push(format!("{what} {}", code(v)));
+                }
+            }
+            if let Some(n) = &h.nodes.node_name {
+                lines.push(format!("only on node {}", code(n)));
+            }
+            for (k, v) in &h.nodes.node_selector {
+                lines.push(format!("only on nodes labelled {}", code(&format!("{k}={v}"))));
             }
         }
         Logic::Rego(m) => {

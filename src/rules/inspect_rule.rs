@@ -3,15 +3,14 @@
 //!
 //! Each section of `spec` is a list of `{name, rule, desc, level}` items of
 //! one kind of rule. [`SECTIONS`] says, per section, how its items become
-//! rules here; a section kubeeye cannot run yet is named in a load message
-//! with the number of rules skipped, never dropped in silence. Supporting a
-//! section is one loader function and its line in the table.
+//! rules here. Supporting a section is one loader function and its line in the table.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::host::HostKind;
 use super::{CheckDef, RuleError, RuleFile};
 
 /// The API group KubeEye v1 rule files use.
@@ -31,8 +30,6 @@ enum Load {
     Rules(LoadFn),
     /// A setting of built-in rules: each item's `level` is their severity.
     Enables(&'static [&'static str], &'static str),
-    /// Nothing yet: why, for the load message.
-    Skipped(&'static str),
 }
 
 type LoadFn = fn(&Context<'_>, &Item) -> Result<(String, Value), String>;
@@ -41,12 +38,12 @@ type LoadFn = fn(&Context<'_>, &Item) -> Result<(String, Value), String>;
 const SECTIONS: &[Section] = &[
     Section { key: "prometheus", load: Load::Rules(prometheus) },
     Section { key: "opas", load: Load::Rules(opa) },
-    Section { key: "sysctl", load: Load::Skipped(HOST_RULES) },
-    Section { key: "systemd", load: Load::Skipped(HOST_RULES) },
-    Section { key: "fileChange", load: Load::Skipped(HOST_RULES) },
-    Section { key: "fileFilter", load: Load::Skipped(HOST_RULES) },
-    Section { key: "customCommand", load: Load::Skipped(HOST_RULES) },
-    Section { key: "nodeInfo", load: Load::Skipped(HOST_RULES) },
+    Section { key: "sysctl", load: Load::Rules(sysctl) },
+    Section { key: "systemd", load: Load::Rules(systemd) },
+    Section { key: "fileChange", load: Load::Rules(file_change) },
+    Section { key: "fileFilter", load: Load::Rules(file_filter) },
+    Section { key: "customCommand", load: Load::Rules(custom_command) },
+    Section { key: "nodeInfo", load: Load::Rules(node_info) },
     Section {
         key: "serviceConnect",
         load: Load::Enables(
@@ -56,8 +53,6 @@ const SECTIONS: &[Section] = &[
         ),
     },
 ];
-
-const HOST_RULES: &str = "host rules run on each node by `ke node-check`, which is not available yet";
 
 /// Keys of `spec` that are settings of other sections, not rule lists.
 const SETTINGS: &[&str] = &["prometheusEndpoint", "component"];
@@ -127,16 +122,6 @@ pub(super) fn parse(file: &str, map: Map<String, Value>) -> Result<RuleFile, Rul
         })?;
         let load = match section.load {
             Load::Rules(load) => load,
-            Load::Skipped(why) => {
-                if !items.is_empty() {
-                    tracing::warn!(
-                        "{file}: InspectRule `{name}`: the {} rule(s) of spec.{} are skipped: {why}",
-                        items.len(),
-                        section.key
-                    );
-                }
-                continue;
-            }
             Load::Enables(enabled, how) => {
                 for item in &items {
                     let severity =
@@ -236,6 +221,63 @@ fn opa(_: &Context<'_>, item: &Item) -> Result<(String, Value), String> {
     }
     let def = Value::Object(def);
     Ok((item.name.clone(), def))
+}
+
+/// The fields a host section's items may carry besides name, rule, desc and level.
+fn host(kind: HostKind, item: &Item, allowed: &[&str]) -> Result<(String, Value), String> {
+    let mut common = vec!["nodeName", "nodeSelector"];
+    common.extend_from_slice(allowed);
+    if let Some(key) = item.rest.keys().find(|k| !common.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown field `{key}` (a {kind} rule has name, rule, desc, level, {})",
+            common.join(", ")
+        ));
+    }
+    let mut def = Map::new();
+    def.insert("target".into(), Value::from("Host"));
+    def.insert("category".into(), Value::from("Host"));
+    def.insert("host".into(), Value::from(kind.name()));
+    if let Some(rule) = item.rule.as_deref().filter(|r| !r.trim().is_empty()) {
+        def.insert("rule".into(), Value::from(rule));
+    }
+    for (key, value) in &item.rest {
+        def.insert(key.clone(), value.clone());
+    }
+    if let Some(desc) = item.desc.as_deref().filter(|d| !d.trim().is_empty()) {
+        def.insert("promptMessage".into(), Value::from(escape_braces(desc)));
+        def.insert("description".into(), Value::from(desc));
+    }
+    Ok((item.name.clone(), Value::Object(def)))
+}
+
+/// `spec.sysctl[]`: `rule` compares kernel parameters (`net.ipv4.ip_forward = 1`).
+fn sysctl(_: &Context<'_>, item: &Item) -> Result<(String, Value), String> {
+    host(HostKind::Sysctl, item, &[])
+}
+
+/// `spec.systemd[]`: `rule` compares units' states (`kubelet == "active"`).
+fn systemd(_: &Context<'_>, item: &Item) -> Result<(String, Value), String> {
+    host(HostKind::Systemd, item, &[])
+}
+
+/// `spec.fileChange[]`: `path`, compared with the previous run.
+fn file_change(_: &Context<'_>, item: &Item) -> Result<(String, Value), String> {
+    host(HostKind::FileChange, item, &["path"])
+}
+
+/// `spec.fileFilter[]`: `path` and `rule`, the regular expression of a problem line.
+fn file_filter(_: &Context<'_>, item: &Item) -> Result<(String, Value), String> {
+    host(HostKind::FileFilter, item, &["path"])
+}
+
+/// `spec.customCommand[]`: `command`, and `rule` on its `output` or `exitCode`.
+fn custom_command(_: &Context<'_>, item: &Item) -> Result<(String, Value), String> {
+    host(HostKind::CustomCommand, item, &["command"])
+}
+
+/// `spec.nodeInfo[]`: `rule` on the node's figures (`cpu > 80` is a problem), `resourcesType`, `mount`.
+fn node_info(_: &Context<'_>, item: &Item) -> Result<(String, Value), String> {
+    host(HostKind::NodeInfo, item, &["resourcesType", "mount"])
 }
 
 /// KubeEye's `desc` is plain text: braces in it are not placeholders.

@@ -1,6 +1,7 @@
 //! Loading rule files: targets, and the formats of other tools' releases.
 
 use super::*;
+use host::HostKind;
 
 #[test]
 fn bare_kinds_are_kind_targets_and_pod_is_the_pod_object() {
@@ -136,9 +137,48 @@ fn inspect_rule_mistakes_name_the_file_rule_and_field() {
     assert!(e.contains("two rules named `x`"), "{e}");
     let plan = "apiVersion: kubeeye.kubesphere.io/v1alpha2\nkind: InspectPlan\nmetadata: {name: p}\nspec: {}\n";
     assert!(load_err(&[("plan.yaml", plan)]).contains("a KubeEye `InspectPlan` is not a rule file"));
-    // Sections kubeeye cannot run yet load nothing, with a message (tests/prometheus.rs reads it).
-    let host = with("  sysctl:\n    - {name: swappiness, rule: vm.swappiness=0}\n");
-    assert_eq!(load(&[("host.yaml", &host)]).rules.len(), load(&[]).rules.len());
+    // Host sections load as host rules, named as KubeEye names them (dots included).
+    let host = with(
+        "  sysctl:\n    - {name: vm.swappiness, rule: vm.swappiness=0, level: danger, nodeSelector: {role: db}}\n  \
+         systemd:\n    - {name: kubelet, rule: 'kubelet == \"active\"'}\n  \
+         fileChange:\n    - {name: kubelet-config, path: /var/lib/kubelet/config.yaml, desc: kubelet config changed}\n  \
+         fileFilter:\n    - {name: syslog-errors, path: /var/log/syslog, rule: 'error|fail'}\n  \
+         nodeInfo:\n    - {name: root-disk, rule: filesystem > 80, resourcesType: filesystem, mount: /}\n",
+    );
+    let set = load(&[("host.yaml", &host)]);
+    assert_eq!(set.rules.len(), load(&[]).rules.len() + 5);
+    let swappiness = set.get("vm.swappiness").expect("loaded");
+    assert_eq!(swappiness.severity, Some(Severity::Danger));
+    assert_eq!(swappiness.needs(), Needs { node_checks: true, ..Needs::default() });
+    let Logic::Host(h) = &swappiness.logic else { panic!("a host rule") };
+    assert_eq!((h.kind, h.expr.as_ref().map(ToString::to_string)), (HostKind::Sysctl, Some("vm.swappiness=0".into())));
+    assert_eq!(h.nodes.node_selector.get("role").map(String::as_str), Some("db"));
+    assert_eq!(set.host_rules().count(), 5);
+    assert_eq!(set.get("kubelet-config").map(|r| r.failure_message.as_str()), Some("kubelet config changed"));
+    let e = load_err(&[("a.yaml", &with("  sysctl:\n    - {name: bad, rule: vm.swappiness = = 0}\n"))]);
+    assert!(e.starts_with("a.yaml: rule `bad`: rule `vm.swappiness = = 0` does not parse at column 17"), "{e}");
+    let e = load_err(&[("a.yaml", &with("  fileChange:\n    - {name: f, path: /etc/x, command: ls}\n"))]);
+    assert!(e.contains("rule `f`: unknown field `command`"), "{e}");
+}
+
+#[test]
+fn custom_commands_need_the_config_and_the_allowlist() {
+    let file = "customChecks:\n  uptime:\n    target: Host\n    host: customCommand\n    command: uptime -p\n    severity: info\n";
+    let set = load(&[("cmd.yaml", file)]);
+    let mut settings = crate::config::NodeCheckSettings::default();
+    let e = set.check_node_checks(&settings).unwrap_err().to_string();
+    assert!(e.starts_with("cmd.yaml: rule `uptime`: customCommand `uptime -p` runs as root"), "{e}");
+    assert!(e.contains("allowCustomCommands: true"), "{e}");
+    settings.allow_custom_commands = true;
+    let e = set.check_node_checks(&settings).unwrap_err().to_string();
+    assert!(e.contains("is not on `inspection.nodeChecks.commandAllowlist`"), "{e}");
+    settings.command_allowlist = vec!["uptime".into()];
+    assert!(set.check_node_checks(&settings).is_err(), "the command must match verbatim");
+    settings.command_allowlist.push("uptime -p".into());
+    assert!(set.check_node_checks(&settings).is_ok());
+    // A disabled rule runs nowhere, so it needs no permission.
+    let off = load(&[("cmd.yaml", &file.replace("severity: info", "severity: ignore"))]);
+    assert!(off.check_node_checks(&crate::config::NodeCheckSettings::default()).is_ok());
 }
 
 #[test]

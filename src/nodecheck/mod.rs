@@ -1,0 +1,453 @@
+//! Host rules on the nodes. Three parts:
+//! - [`requests`]: which host rules each node gets, as the request its Job carries;
+//! - [`run`] (behind `ke node-check`): on the node, read the host and evaluate each rule;
+//! - [`judge`]: back in the inspection, validate a node's result and turn it into findings.
+//!
+//! The request and result types are in [`protocol`]; reading the host is in [`probe`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::inventory::ObjectRef;
+use crate::report::{Finding, Severity};
+use crate::rules::expr::Expr;
+use crate::rules::host::HostKind;
+use crate::rules::{Logic, RuleSet};
+use protocol::{Facts, NodeResult, Outcome, Request, RequestRule, RuleResult, SCHEMA_VERSION};
+
+pub mod probe;
+pub mod protocol;
+
+/// The report section of host-rule findings.
+pub const SECTION: &str = "node checks";
+
+/// How long a CPU sample takes (two reads of `/proc/stat`).
+const CPU_SAMPLE: Duration = Duration::from_millis(100);
+
+/// One request per node that at least one enabled host rule selects
+/// (`nodeName`, `nodeSelector`, or every node), with only the rules it selects.
+pub fn requests(rules: &RuleSet, nodes: &[(String, BTreeMap<String, String>)]) -> Vec<(String, Value)> {
+    requests_with(rules, nodes, &protocol::Limits::default(), &BTreeMap::new(), None)
+}
+
+/// [`requests`] with the limits from the config, the fileChange baselines of
+/// the previous report (node → path → baseline) and the reference time for clock rules.
+pub fn requests_with(
+    rules: &RuleSet,
+    nodes: &[(String, BTreeMap<String, String>)],
+    limits: &protocol::Limits,
+    previous: &BTreeMap<String, BTreeMap<String, protocol::Baseline>>,
+    reference_time: Option<&str>,
+) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (node, labels) in nodes {
+        let selected: Vec<RequestRule> = rules
+            .host_rules()
+            .filter(|(_, h)| h.nodes.selects(node, labels))
+            .filter_map(|(rule, h)| {
+                let severity = rule.severity.unwrap_or(Severity::Warning).to_string();
+                serde_json::from_value(h.request_entry(&rule.id, &severity, &rule.failure_message)).ok()
+            })
+            .collect();
+        if selected.is_empty() {
+            continue;
+        }
+        let paths: Vec<&str> = selected.iter().filter_map(|r| r.path.as_deref()).collect();
+        let previous = previous
+            .get(node)
+            .map(|p| {
+                p.iter().filter(|(k, _)| paths.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+            })
+            .unwrap_or_default();
+        let request = Request {
+            schema_version: SCHEMA_VERSION,
+            node: node.clone(),
+            rules: selected,
+            limits: limits.clone(),
+            previous,
+            reference_time: reference_time.map(str::to_string),
+        };
+        if let Ok(value) = serde_json::to_value(&request) {
+            out.push((node.clone(), value));
+        }
+    }
+    out
+}
+
+/// Where `ke node-check` reads the host.
+#[derive(Debug, Clone)]
+pub struct HostAccess {
+    /// The host's `/` (`/host` in the Job).
+    pub root: PathBuf,
+    /// The system D-Bus address (default: `unix:path=<root>/run/dbus/system_bus_socket`).
+    pub system_bus: Option<String>,
+}
+
+impl HostAccess {
+    fn bus_address(&self) -> String {
+        self.system_bus.clone().unwrap_or_else(|| {
+            format!("unix:path={}", probe::under(&self.root, "/run/dbus/system_bus_socket").display())
+        })
+    }
+}
+
+/// Parses and checks a request: the version, the kinds, and every expression.
+pub fn parse_request(text: &str) -> Result<Request, String> {
+    let request: Request = serde_json::from_str(text).map_err(|e| format!("the request is not valid: {e}"))?;
+    if request.schema_version != SCHEMA_VERSION {
+        return Err(format!("request schemaVersion {} is not {SCHEMA_VERSION}", request.schema_version));
+    }
+    for rule in &request.rules {
+        HostKind::parse(&rule.kind).map_err(|e| format!("rule `{}`: {e}", rule.id))?;
+        if let Some(text) = &rule.rule
+            && rule.kind != "fileFilter"
+        {
+            Expr::parse(text).map_err(|e| format!("rule `{}`: {e}", rule.id))?;
+        }
+    }
+    Ok(request)
+}
+
+/// Runs every rule of a request on this host.
+pub fn run(request: &Request, host: &HostAccess) -> NodeResult {
+    let started_at = jiff::Timestamp::now();
+    let facts = facts(request, host, started_at);
+    let mut results = Vec::new();
+    // systemd units are asked in one D-Bus session.
+    let units: Vec<String> = request
+        .rules
+        .iter()
+        .filter(|r| r.kind == "systemd")
+        .filter_map(|r| r.rule.as_deref().and_then(|t| Expr::parse(t).ok()))
+        .flat_map(|e| e.names())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let unit_states = if units.is_empty() {
+        Ok(BTreeMap::new())
+    } else {
+        probe::unit_states(&host.bus_address(), &units, Duration::from_secs(10))
+            .map(|states| units.iter().cloned().zip(states).collect::<BTreeMap<_, _>>())
+    };
+    let mut tails = Tails::new();
+    for rule in &request.rules {
+        let result = match rule.kind.as_str() {
+            "sysctl" => by_expression(rule, &|key| probe::sysctl(&host.root, key).map_err(Some)),
+            "systemd" => match &unit_states {
+                Ok(states) => by_expression(rule, &|unit| states.get(unit).cloned().ok_or(None)),
+                Err(e) => error(rule, e.clone()),
+            },
+            "nodeInfo" => node_info(rule, &facts, host),
+            "fileChange" => file_change(rule, request, host),
+            "fileFilter" => file_filter(rule, request, host, &mut tails),
+            "customCommand" => custom_command(rule, request, host),
+            "clock" => clock(rule, &facts),
+            other => error(rule, format!("unknown kind `{other}`")),
+        };
+        results.push(result);
+    }
+    NodeResult {
+        schema_version: SCHEMA_VERSION,
+        node: request.node.clone(),
+        started_at: started_at.to_string(),
+        finished_at: jiff::Timestamp::now().to_string(),
+        results,
+        facts,
+    }
+}
+
+fn outcome(rule: &RequestRule, outcome: Outcome, message: String, observed: Option<String>) -> RuleResult {
+    RuleResult { rule: rule.id.clone(), outcome, message, observed, file: None }
+}
+
+fn error(rule: &RequestRule, message: String) -> RuleResult {
+    outcome(rule, Outcome::Error, message, None)
+}
+
+/// Evaluates a rule's expression with values from `read`; a read error is the rule's error.
+fn by_expression(rule: &RequestRule, read: &dyn Fn(&str) -> Result<String, Option<String>>) -> RuleResult {
+    let Some(expr) = rule.rule.as_deref().map(Expr::parse) else { return error(rule, "no `rule`".into()) };
+    let expr = match expr {
+        Ok(e) => e,
+        Err(e) => return error(rule, e),
+    };
+    let mut values = BTreeMap::new();
+    for name in expr.names() {
+        match read(&name) {
+            Ok(v) => {
+                values.insert(name, v);
+            }
+            Err(Some(problem)) => return error(rule, problem),
+            Err(None) => return error(rule, format!("`{name}` could not be read on this node")),
+        }
+    }
+    decide(rule, &expr, &values, false)
+}
+
+/// `problem_when_true`: nodeInfo rules describe the problem (`cpu > 80`), the others a healthy node.
+fn decide(rule: &RequestRule, expr: &Expr, values: &BTreeMap<String, String>, problem_when_true: bool) -> RuleResult {
+    match expr.evaluate(&|n| values.get(n).cloned()) {
+        Err(e) => error(rule, e),
+        Ok(eval) => {
+            let observed = eval.observed.iter().map(|o| o.to_string()).collect::<Vec<_>>().join("; ");
+            let value = values.values().cloned().collect::<Vec<_>>().join(", ");
+            let failed = eval.holds == problem_when_true;
+            let message = if failed {
+                if problem_when_true { format!("{} ({expr})", shown(values)) } else { observed }
+            } else if problem_when_true {
+                format!("{} (rule `{expr}` does not hold)", shown(values))
+            } else {
+                format!("{} (rule `{expr}` holds)", shown(values))
+            };
+            outcome(rule, if failed { Outcome::Fail } else { Outcome::Pass }, message, Some(value))
+        }
+    }
+}
+
+fn shown(values: &BTreeMap<String, String>) -> String {
+    values.iter().map(|(k, v)| format!("{k} is {v}")).collect::<Vec<_>>().join(", ")
+}
+
+fn facts(request: &Request, host: &HostAccess, now: jiff::Timestamp) -> Facts {
+    let info: Vec<&RequestRule> = request.rules.iter().filter(|r| r.kind == "nodeInfo").collect();
+    let mut mounts = vec!["/".to_string()];
+    for m in info.iter().filter_map(|r| r.mount.clone()) {
+        if !mounts.contains(&m) {
+            mounts.push(m);
+        }
+    }
+    let needs_cpu = info.iter().any(|r| r.rule.as_deref().is_some_and(|t| t.contains("cpu")));
+    let offset = request
+        .reference_time
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map(|reference| now.duration_since(reference).as_secs_f64());
+    Facts {
+        filesystems: mounts.iter().filter_map(|m| probe::filesystem(&host.root, m).ok()).collect(),
+        load1: probe::load(&host.root).map(|l| l[0]),
+        cpu_percent: if needs_cpu { probe::cpu_percent(&host.root, CPU_SAMPLE).map(round2) } else { None },
+        memory_percent: probe::memory_percent(&host.root).map(round2),
+        clock_offset_seconds: offset.map(|o| (o * 1000.0).round() / 1000.0),
+        ntp_synchronized: None,
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn node_info(rule: &RequestRule, facts: &Facts, host: &HostAccess) -> RuleResult {
+    let Some(Ok(expr)) = rule.rule.as_deref().map(Expr::parse) else {
+        return error(rule, "no valid `rule`".into());
+    };
+    let mount = rule.mount.as_deref().unwrap_or("/");
+    let fs = facts.filesystems.iter().find(|f| f.mount == mount);
+    let percent = |used: u64, total: u64| (total > 0).then(|| round2(used as f64 / total as f64 * 100.0));
+    let mut values = BTreeMap::new();
+    for name in expr.names() {
+        let value = match name.as_str() {
+            "cpu" => facts.cpu_percent,
+            "memory" => facts.memory_percent,
+            "load" | "load1" => facts.load1,
+            "load5" => probe::load(&host.root).map(|l| l[1]),
+            "load15" => probe::load(&host.root).map(|l| l[2]),
+            "filesystem" => fs.and_then(|f| percent(f.used_bytes, f.total_bytes)),
+            "inode" => fs.and_then(|f| percent(f.inodes_used, f.inodes_total)),
+            _ => None,
+        };
+        match value {
+            Some(v) => values.insert(name, crate::rules::prometheus::format_value(v)),
+            None => return error(rule, format!("`{name}` could not be read on this node")),
+        };
+    }
+    decide(rule, &expr, &values, true)
+}
+
+fn file_change(rule: &RequestRule, request: &Request, host: &HostAccess) -> RuleResult {
+    let Some(path) = rule.path.as_deref() else { return error(rule, "no `path`".into()) };
+    let baseline = request.previous.get(path);
+    match probe::file_state(&host.root, path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && baseline.is_some() => {
+            outcome(rule, Outcome::Fail, format!("{path} was removed (it existed in the previous run)"), None)
+        }
+        Err(e) => error(rule, format!("cannot read {path}: {e}")),
+        Ok(state) => {
+            let short = |h: &str| h.chars().take(12).collect::<String>();
+            let (result, message) = match baseline {
+                None => {
+                    (Outcome::Pass, format!("{path}: first run, baseline sha256 {} recorded", short(&state.sha256)))
+                }
+                Some(b) if b.sha256 == state.sha256 && b.size == state.size => {
+                    (Outcome::Pass, format!("{path} is unchanged"))
+                }
+                Some(b) => (
+                    Outcome::Fail,
+                    format!(
+                        "{path} changed: sha256 {} ({} bytes) → {} ({} bytes), modified {}",
+                        short(&b.sha256),
+                        b.size,
+                        short(&state.sha256),
+                        state.size,
+                        state.modified
+                    ),
+                ),
+            };
+            RuleResult {
+                rule: rule.id.clone(),
+                outcome: result,
+                message,
+                observed: Some(state.sha256.clone()),
+                file: Some(state),
+            }
+        }
+    }
+}
+
+/// File tails read so far, by path: several rules on one log read it once.
+type Tails = BTreeMap<String, Result<String, String>>;
+
+fn file_filter(rule: &RequestRule, request: &Request, host: &HostAccess, tails: &mut Tails) -> RuleResult {
+    let (Some(path), Some(pattern)) = (rule.path.as_deref(), rule.pattern.as_deref().or(rule.rule.as_deref())) else {
+        return error(rule, "needs `path` and `pattern`".into());
+    };
+    let regex = match probe::line_regex(pattern) {
+        Ok(r) => r,
+        Err(e) => return error(rule, e),
+    };
+    let bound = request.limits.file_filter_tail_bytes;
+    let text = match tails
+        .entry(path.to_string())
+        .or_insert_with(|| probe::tail(&host.root, path, bound).map_err(|e| e.to_string()))
+    {
+        Ok(text) => text.as_str(),
+        Err(e) => return error(rule, format!("cannot read {path}: {e}")),
+    };
+    match probe::matching_lines(&regex, text) {
+        (_, None) => outcome(
+            rule,
+            Outcome::Pass,
+            format!("no line matching `{pattern}` in the last {bound} bytes of {path}"),
+            Some("0".into()),
+        ),
+        (count, Some(sample)) => {
+            let sample = crate::text::redact_secrets(sample);
+            let sample: String = sample.chars().take(300).collect();
+            outcome(
+                rule,
+                Outcome::Fail,
+                format!("{count} line(s) matching `{pattern}` in the last {bound} bytes of {path}, e.g. {sample}"),
+                Some(count.to_string()),
+            )
+        }
+    }
+}
+
+fn custom_command(rule: &RequestRule, request: &Request, host: &HostAccess) -> RuleResult {
+    let Some(command) = rule.command.as_deref() else { return error(rule, "no `command`".into()) };
+    let timeout = Duration::from_secs_f64(request.limits.command_timeout_seconds.clamp(0.001, 3600.0));
+    let run = match probe::run_command(&host.root, command, timeout, request.limits.command_output_bytes) {
+        Ok(run) => run,
+        Err(e) => return error(rule, e),
+    };
+    let code = run.exit_code.map_or_else(|| "killed".to_string(), |c| c.to_string());
+    let output = run.output.trim().to_string();
+    let Some(text) = rule.rule.as_deref() else {
+        let ok = run.exit_code == Some(0);
+        let message = format!("`{command}` exited with {code}");
+        return outcome(rule, if ok { Outcome::Pass } else { Outcome::Fail }, message, Some(code));
+    };
+    let expr = match Expr::parse(text) {
+        Ok(e) => e,
+        Err(e) => return error(rule, e),
+    };
+    let values = BTreeMap::from([("output".to_string(), output), ("exitCode".to_string(), code)]);
+    let mut result = decide(rule, &expr, &values, false);
+    result.message = crate::text::redact_secrets(&result.message).chars().take(500).collect();
+    if run.truncated {
+        result.message.push_str(" (output cut at the limit)");
+    }
+    result.observed = result.observed.map(|o| crate::text::redact_secrets(&o).chars().take(200).collect());
+    result
+}
+
+fn clock(rule: &RequestRule, facts: &Facts) -> RuleResult {
+    let warning = rule.warning_seconds.unwrap_or(1.0);
+    let ntp = match facts.ntp_synchronized {
+        Some(true) => "NTP synchronised",
+        Some(false) => "NTP not synchronised",
+        None => "NTP status unknown",
+    };
+    match facts.clock_offset_seconds {
+        None => error(rule, format!("no reference time in the request to compare the clock with ({ntp})")),
+        Some(offset) => {
+            let message = format!("the clock is {offset:+.3} s off the inspection's ({ntp})");
+            let result = if offset.abs() > warning { Outcome::Fail } else { Outcome::Pass };
+            outcome(rule, result, message, Some(format!("{offset}")))
+        }
+    }
+}
+
+/// Validates a node's result against the schema and turns it into findings:
+/// one per failed or unchecked rule on the node, in section [`SECTION`].
+/// A result that is malformed, of another version or for another node is `Err` (a coverage gap).
+pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>, String> {
+    static SCHEMA: std::sync::LazyLock<Result<jsonschema::Validator, String>> = std::sync::LazyLock::new(|| {
+        let schema: Value = serde_json::from_str(protocol::RESULT_SCHEMA).map_err(|e| e.to_string())?;
+        jsonschema::validator_for(&schema).map_err(|e| e.to_string())
+    });
+    let validator = SCHEMA.as_ref().map_err(|e| format!("the result schema does not compile: {e}"))?;
+    if let Some(e) = validator.iter_errors(result).next() {
+        return Err(format!(
+            "node {node}: the node-check result does not match its schema: {e} at {}",
+            e.instance_path()
+        ));
+    }
+    let parsed: NodeResult =
+        serde_json::from_value(result.clone()).map_err(|e| format!("node {node}: the node-check result: {e}"))?;
+    if parsed.node != node {
+        return Err(format!("node {node}: the node-check result is for node `{}`", parsed.node));
+    }
+    let object = ObjectRef { group: String::new(), kind: "Node".into(), namespace: None, name: node.to_string() };
+    let mut findings = Vec::new();
+    for r in &parsed.results {
+        let Some(rule) = rules.get(&r.rule).filter(|rule| rule.enabled()) else { continue };
+        let Logic::Host(host) = &rule.logic else { continue };
+        if r.outcome == Outcome::Pass {
+            continue;
+        }
+        let mut finding = Finding::new(rule, SECTION, &object);
+        let detail: String = r.message.chars().take(1000).collect();
+        finding.message = match r.outcome {
+            Outcome::Error => format!("{}: could not be checked: {detail}", rule.failure_message),
+            _ if detail.is_empty() => rule.failure_message.clone(),
+            _ => format!("{}: {detail}", rule.failure_message),
+        };
+        finding.reason = Some(match r.outcome {
+            Outcome::Error => "CheckError".into(),
+            _ => host.kind.name().to_string(),
+        });
+        if host.kind == HostKind::Clock
+            && r.outcome == Outcome::Fail
+            && let Some(offset) = r.observed.as_deref().and_then(|o| o.parse::<f64>().ok())
+            && offset.abs() > host.danger_seconds
+        {
+            finding.severity = Severity::Danger;
+        }
+        if host.kind == HostKind::FileFilter
+            && let Some(count) = r.observed.as_deref().and_then(|o| o.parse::<u64>().ok())
+        {
+            finding.count = Some(count);
+        }
+        if let Some(file) = &r.file {
+            finding.last_seen = Some(file.modified.clone()).filter(|m| !m.is_empty());
+        }
+        findings.push(finding);
+    }
+    Ok(findings)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::protocol::{Baseline, Outcome, RESULT_SCHEMA, result_schema};
+use super::*;
+use crate::report::Severity;
+
+const RULES: &str = r#"
+customChecks:
+  ipForward: {target: Host, host: sysctl, rule: net.ipv4.ip_forward = 1, severity: danger, promptMessage: IP forwarding is off}
+  swappiness: {target: Host, host: sysctl, rule: vm.swappiness=0, severity: warning, nodeSelector: {role: db}}
+  portRange: {target: Host, host: sysctl, rule: "net.ipv4.ip_local_port_range = \"32768 60999\" && net.ipv4.ip_local_reserved_ports = \"30000-32767\"", severity: info}
+  noSuchKey: {target: Host, host: sysctl, rule: vm.no_such_key = 1, severity: info}
+  kubeletConfig: {target: Host, host: fileChange, path: /var/lib/kubelet/config.yaml, severity: warning}
+  syslogErrors: {target: Host, host: fileFilter, path: /var/log/syslog, pattern: "(?i)error", severity: warning}
+  memory: {target: Host, host: nodeInfo, rule: memory > 70, severity: warning, nodeName: node-a}
+  rootDisk: {target: Host, host: nodeInfo, rule: filesystem > 100 || inode > 100, severity: warning}
+  clock: {target: Host, host: clock, severity: warning}
+"#;
+
+fn rules() -> RuleSet {
+    RuleSet::from_sources(&[("host.yaml".to_string(), RULES.to_string(), false)]).expect("rules load")
+}
+
+fn fixture_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hostroot")
+}
+
+fn nodes() -> Vec<(String, BTreeMap<String, String>)> {
+    vec![
+        ("node-a".into(), BTreeMap::from([("role".to_string(), "db".to_string())])),
+        ("node-b".into(), BTreeMap::new()),
+    ]
+}
+
+fn ids(request: &Value) -> Vec<&str> {
+    request["rules"].as_array().expect("rules").iter().filter_map(|r| r["id"].as_str()).collect()
+}
+
+#[test]
+fn the_result_schema_file_is_generated_from_the_types() {
+    let generated = serde_json::to_string_pretty(&result_schema()).expect("schema") + "\n";
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        std::fs::write(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/node-check-result.schema.json"), &generated)
+            .expect("write the schema");
+        return;
+    }
+    assert_eq!(RESULT_SCHEMA, generated, "schemas/node-check-result.schema.json is stale: rerun with UPDATE_SCHEMAS=1");
+}
+
+#[test]
+fn each_node_gets_the_rules_that_select_it() {
+    let set = rules();
+    let requests = requests(&set, &nodes());
+    assert_eq!(requests.len(), 2);
+    let (a, b) = (&requests[0], &requests[1]);
+    assert_eq!((a.0.as_str(), b.0.as_str()), ("node-a", "node-b"));
+    assert!(ids(&a.1).contains(&"swappiness") && ids(&a.1).contains(&"memory"));
+    assert!(!ids(&b.1).contains(&"swappiness"), "nodeSelector role=db");
+    assert!(!ids(&b.1).contains(&"memory"), "nodeName node-a");
+    assert_eq!(ids(&b.1).len(), 7);
+    let entry = a.1["rules"].as_array().and_then(|r| r.iter().find(|r| r["id"] == "ipForward")).expect("ipForward");
+    assert_eq!(
+        entry,
+        &json!({"id": "ipForward", "kind": "sysctl", "severity": "danger", "message": "IP forwarding is off", "rule": "net.ipv4.ip_forward = 1"})
+    );
+    assert_eq!(a.1["schemaVersion"], 1);
+    assert!(parse_request(&a.1.to_string()).is_ok(), "a request parses back");
+    // No host rules enabled: no requests at all.
+    let none = RuleSet::from_sources(&[("x.yaml".into(), "checks: {}\n".into(), false)]).expect("load");
+    assert!(super::requests(&none, &nodes()).is_empty());
+}
+
+fn run_on_fixture(previous: BTreeMap<String, Baseline>, reference: Option<&str>) -> NodeResult {
+    let set = rules();
+    let limits = protocol::Limits::default();
+    let previous = BTreeMap::from([("node-a".to_string(), previous)]);
+    let requests = requests_with(&set, &nodes(), &limits, &previous, reference);
+    let request = parse_request(&requests[0].1.to_string()).expect("valid request");
+    run(&request, &HostAccess { root: fixture_root(), system_bus: None })
+}
+
+fn outcome_of<'a>(result: &'a NodeResult, rule: &str) -> &'a RuleResult {
+    result.results.iter().find(|r| r.rule == rule).unwrap_or_else(|| panic!("no result for {rule}"))
+}
+
+#[test]
+fn the_fixture_host_is_read_and_judged() {
+    let now = jiff::Timestamp::now();
+    let reference = (now - jiff::SignedDuration::from_secs(30)).to_string();
+    let result = run_on_fixture(BTreeMap::new(), Some(&reference));
+    assert_eq!(outcome_of(&result, "ipForward").outcome, Outcome::Pass);
+    let swap = outcome_of(&result, "swappiness");
+    assert_eq!((swap.outcome, swap.message.as_str()), (Outcome::Fail, "vm.swappiness is 60 (expected = 0)"));
+    assert_eq!(swap.observed.as_deref(), Some("60"));
+    assert_eq!(outcome_of(&result, "portRange").outcome, Outcome::Pass, "tabs compare as spaces");
+    let missing = outcome_of(&result, "noSuchKey");
+    assert_eq!(missing.outcome, Outcome::Error);
+    assert!(missing.message.contains("no kernel parameter `vm.no_such_key`"), "{}", missing.message);
+    // First run: a baseline, no finding.
+    let file = outcome_of(&result, "kubeletConfig");
+    assert_eq!(file.outcome, Outcome::Pass);
+    let state = file.file.as_ref().expect("file state");
+    assert_eq!(state.sha256, "15f6db772bd475a329ee73e6a10b1425a98ebec3edfa5c07cf086c21d969a9e7");
+    assert_eq!(state.size, 91);
+    // Two error lines; the sample is the last one, its password masked.
+    let log = outcome_of(&result, "syslogErrors");
+    assert_eq!((log.outcome, log.observed.as_deref()), (Outcome::Fail, Some("2")));
+    assert!(log.message.contains("password=*** failed") && !log.message.contains("hunter2"), "{}", log.message);
+    // MemTotal 16000000, MemAvailable 4000000: 75 % used.
+    assert_eq!(result.facts.memory_percent, Some(75.0));
+    let memory = outcome_of(&result, "memory");
+    assert_eq!((memory.outcome, memory.message.as_str()), (Outcome::Fail, "memory is 75 (memory > 70)"));
+    assert_eq!(outcome_of(&result, "rootDisk").outcome, Outcome::Pass);
+    assert_eq!(result.facts.load1, Some(0.52));
+    assert_eq!(result.facts.filesystems[0].mount, "/");
+    assert!(result.facts.filesystems[0].total_bytes > 0);
+    let clock = outcome_of(&result, "clock");
+    assert_eq!(clock.outcome, Outcome::Fail, "{}", clock.message);
+    let offset = result.facts.clock_offset_seconds.expect("offset");
+    assert!((30.0..35.0).contains(&offset), "{offset}");
+    // The result is valid against the shipped schema.
+    let value = serde_json::to_value(&result).expect("json");
+    assert!(judge("node-a", &value, &rules()).is_ok());
+}
+
+#[test]
+fn a_changed_file_is_a_finding_with_both_hashes() {
+    let old = "0".repeat(64);
+    let previous = BTreeMap::from([("/var/lib/kubelet/config.yaml".to_string(), Baseline { sha256: old, size: 80 })]);
+    let result = run_on_fixture(previous, None);
+    let file = outcome_of(&result, "kubeletConfig");
+    assert_eq!(file.outcome, Outcome::Fail);
+    assert!(file.message.starts_with("/var/lib/kubelet/config.yaml changed: sha256 000000000000 (80 bytes) → 15f6db772bd4 (91 bytes), modified 20"), "{}", file.message);
+    assert_eq!(outcome_of(&result, "clock").outcome, Outcome::Error, "no reference time");
+    let same = BTreeMap::from([(
+        "/var/lib/kubelet/config.yaml".to_string(),
+        Baseline { sha256: "15f6db772bd475a329ee73e6a10b1425a98ebec3edfa5c07cf086c21d969a9e7".into(), size: 91 },
+    )]);
+    assert_eq!(outcome_of(&run_on_fixture(same, None), "kubeletConfig").outcome, Outcome::Pass);
+}
+
+#[test]
+fn judging_turns_failures_into_findings_and_malformed_results_into_gaps() {
+    let set = rules();
+    let result = json!({
+        "schemaVersion": 1, "node": "node-a", "startedAt": "2026-12-01T01:00:00Z", "finishedAt": "2026-12-01T01:00:01Z",
+        "results": [
+            {"rule": "ipForward", "outcome": "pass", "message": "ok"},
+            {"rule": "swappiness", "outcome": "fail", "message": "vm.swappiness is 60 (expected = 0)", "observed": "60"},
+            {"rule": "noSuchKey", "outcome": "error", "message": "no kernel parameter"},
+            {"rule": "clock", "outcome": "fail", "message": "off", "observed": "-12.5"},
+            {"rule": "unknownRule", "outcome": "fail", "message": "ignored"}
+        ],
+        "facts": {"filesystems": [], "load1": null, "cpuPercent": null, "memoryPercent": 12.5, "clockOffsetSeconds": -12.5, "ntpSynchronized": null}
+    });
+    let findings = judge("node-a", &result, &set).expect("valid");
+    let by: BTreeMap<&str, &Finding> = findings.iter().map(|f| (f.rule.as_str(), f)).collect();
+    assert_eq!(by.keys().copied().collect::<Vec<_>>(), ["clock", "noSuchKey", "swappiness"]);
+    let swap = by["swappiness"];
+    assert_eq!((swap.kind.as_str(), swap.name.as_str(), swap.section.as_str()), ("Node", "node-a", SECTION));
+    assert_eq!(swap.message, "Failed check swappiness: vm.swappiness is 60 (expected = 0)");
+    assert_eq!(by["clock"].severity, Severity::Danger, "over dangerSeconds (10)");
+    assert!(by["noSuchKey"].message.contains("could not be checked"));
+    let mut bad = result.clone();
+    bad["results"][0]["outcome"] = json!("maybe");
+    assert!(judge("node-a", &bad, &set).unwrap_err().contains("does not match its schema"));
+    assert!(judge("node-b", &result, &set).unwrap_err().contains("is for node `node-a`"));
+    let mut old = result.clone();
+    old["schemaVersion"] = json!(2);
+    assert!(judge("node-a", &old, &set).is_err());
+    assert!(judge("node-a", &json!("not an object"), &set).is_err());
+}
+
+#[test]
+fn commands_are_bounded_in_time_and_output() {
+    let root = Path::new("/");
+    let run = probe::run_command(root, "yes | head -c 100000", std::time::Duration::from_secs(5), 1000).expect("runs");
+    assert_eq!((run.output.len(), run.truncated, run.exit_code), (1000, true, Some(0)));
+    let started = std::time::Instant::now();
+    let err = probe::run_command(root, "sleep 5", std::time::Duration::from_millis(200), 10).unwrap_err();
+    assert!(err.contains("did not finish within"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
+#[test]
+fn matching_lines_counts_lines_not_matches() {
+    let re = |p: &str| probe::line_regex(p).expect("regex");
+    let text = "a error error\nok\nerror b\nfine\n";
+    assert_eq!(probe::matching_lines(&re("error"), text), (2, Some("error b")));
+    assert_eq!(probe::matching_lines(&re("nothing"), text), (0, None));
+    assert_eq!(probe::matching_lines(&re("^ok$|^fine"), "ok\nnot ok\nfine"), (2, Some("fine")), "^ and $ per line");
+    assert_eq!(probe::matching_lines(&re("x*"), "a\nb\n").0, 2, "an empty match counts each line once");
+}
