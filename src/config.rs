@@ -602,6 +602,91 @@ pub struct FileConfig {
     pub notify: NotifySettings,
     /// `ke run`: how long delivery (archive and notifications) may take.
     pub delivery: DeliverySettings,
+    /// Host checks run on every node by short-lived Jobs (opt-in: `deploy/node-checks/`).
+    pub node_checks: NodeCheckSettings,
+}
+
+/// How the host checks run on the nodes: one short-lived Job per node in a
+/// namespace of their own (`deploy/node-checks/`), a few at a time, each
+/// bounded in time, every one deleted at the end of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct NodeCheckSettings {
+    /// Namespace the node Jobs run in. Its Pod Security level must allow
+    /// host paths (`deploy/node-checks/` labels it `privileged`); never the
+    /// restricted namespace of the CronJob.
+    pub namespace: String,
+    /// Image of the node pods (default: the `KE_IMAGE` environment variable,
+    /// which the CronJob sets to its own image).
+    pub image: Option<String>,
+    /// ServiceAccount of the node pods (it needs no rights; its token is not mounted).
+    pub service_account: String,
+    /// Node Jobs in flight at once.
+    pub concurrency: usize,
+    /// How long one node's pod may take from creation to its result; also
+    /// the Job's `activeDeadlineSeconds`.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub per_node_timeout: Duration,
+    /// How long a pod may stay Pending (image pull, quota, scheduling) before
+    /// its node is given up with the reason from its status and events.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub pending_timeout: Duration,
+    /// The whole node-check phase ends by then; nodes not done are coverage
+    /// gaps and every Job of the run is deleted.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub deadline: Duration,
+    /// How often the run's pods are listed to follow their progress (one
+    /// request per interval for all nodes).
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub poll_interval: Duration,
+    /// Largest result a node pod may print (its last log line); a larger one
+    /// is a coverage gap for that node.
+    pub result_max_bytes: usize,
+}
+
+impl Default for NodeCheckSettings {
+    fn default() -> Self {
+        NodeCheckSettings {
+            namespace: "kubeeye-node-checks".into(),
+            image: None,
+            service_account: "kubeeye-node-check".into(),
+            concurrency: 20,
+            per_node_timeout: Duration::from_secs(120),
+            pending_timeout: Duration::from_secs(90),
+            deadline: Duration::from_secs(30 * 60),
+            poll_interval: Duration::from_secs(2),
+            result_max_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl NodeCheckSettings {
+    /// The node pods' image: `image`, else `KE_IMAGE`; `None` when neither says.
+    pub fn resolved_image(&self) -> Option<String> {
+        self.image.clone().or_else(|| std::env::var("KE_IMAGE").ok()).filter(|i| !i.trim().is_empty())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        check_namespace(&self.namespace).map_err(|e| format!("nodeChecks.namespace: {e}"))?;
+        check_namespace(&self.service_account).map_err(|e| format!("nodeChecks.serviceAccount: {e}"))?;
+        if self.concurrency == 0 || self.result_max_bytes == 0 {
+            return Err("nodeChecks.concurrency and resultMaxBytes must be at least 1".into());
+        }
+        if self.per_node_timeout < Duration::from_secs(1)
+            || self.pending_timeout < Duration::from_secs(1)
+            || self.deadline < Duration::from_secs(1)
+            || self.poll_interval.is_zero()
+        {
+            return Err("nodeChecks.perNodeTimeout, pendingTimeout and deadline must be at least 1s, \
+                        pollInterval more than 0"
+                .into());
+        }
+        Ok(())
+    }
 }
 
 /// Bounds on delivery as a whole, so a store that stops answering cannot hold
@@ -1213,6 +1298,7 @@ impl FileConfig {
             ));
         }
         self.inspection.prometheus.validate()?;
+        self.node_checks.validate()?;
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {
             return Err(

@@ -6,6 +6,7 @@ pub mod client;
 mod control_plane;
 mod gaps;
 mod lists;
+pub mod job_spec;
 pub mod live;
 mod logs;
 mod metrics;
