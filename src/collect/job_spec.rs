@@ -155,11 +155,8 @@ pub fn job_name(run_id: &str, node: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("{run_id}\n{node}").as_bytes());
     let hash = hex::encode(&digest[..5]);
-    let readable: String = node
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .take(36)
-        .collect();
+    let readable: String =
+        node.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).take(36).collect();
     let readable = readable.trim_matches('-');
     if readable.is_empty() { format!("ke-node-check-{hash}") } else { format!("ke-node-check-{readable}-{hash}") }
 }
