@@ -22,6 +22,7 @@ mod html_browser;
 mod html_report;
 mod live;
 mod nightly;
+mod node_jobs;
 mod prometheus;
 mod rego;
 mod report_golden;
