@@ -296,3 +296,41 @@ async fn a_thousand_nodes_finish_with_capped_concurrency_and_few_requests() {
     assert!(outcome.api_requests < 1000 * 3 + 1000, "{} requests", outcome.api_requests);
     assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
 }
+
+/// `deploy/node-checks` renders with kustomize and grants exactly what the orchestrator uses,
+/// only in its namespace, whose Pod Security level allows the node pods.
+#[test]
+fn the_node_checks_component_renders_and_grants_only_namespaced_rights() {
+    let out = std::process::Command::new("kubectl")
+        .args(["kustomize", "deploy/node-checks"])
+        .output()
+        .expect("kubectl (scripts/install-test-deps installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let docs: Vec<Value> = text.split("\n---\n").map(|d| serde_norway::from_str(d).expect("YAML document")).collect();
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert!(!kinds.iter().any(|k| k.starts_with("Cluster")), "{kinds:?}");
+    let ns = docs.iter().find(|d| d["kind"] == "Namespace").expect("namespace");
+    assert_eq!(ns["metadata"]["name"], NodeCheckSettings::default().namespace);
+    assert_eq!(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "privileged");
+    let sa = docs.iter().find(|d| d["kind"] == "ServiceAccount").expect("service account");
+    assert_eq!(sa["metadata"]["name"], NodeCheckSettings::default().service_account);
+    assert_eq!(sa["automountServiceAccountToken"], false);
+    let role = docs.iter().find(|d| d["kind"] == "Role").expect("role");
+    assert_eq!(role["metadata"]["name"], "kubeeye-node-checks", "the 403 gap names this Role");
+    let rules = role["rules"].as_array().expect("rules");
+    let verbs = |resource: &str| -> Vec<&str> {
+        rules
+            .iter()
+            .filter(|r| r["resources"].as_array().is_some_and(|v| v.iter().any(|x| x == resource)))
+            .flat_map(|r| r["verbs"].as_array().into_iter().flatten().filter_map(Value::as_str))
+            .collect()
+    };
+    assert_eq!(verbs("jobs"), ["create", "get", "list", "delete"]);
+    assert_eq!(verbs("pods"), ["get", "list"], "pods are only read; the Job controller owns them");
+    assert_eq!(verbs("pods/log"), ["get"]);
+    assert_eq!(verbs("events"), ["list"]);
+    let binding = docs.iter().find(|d| d["kind"] == "RoleBinding").expect("binding");
+    assert_eq!(binding["subjects"][0]["name"], "kubeeye");
+    assert_eq!(binding["subjects"][0]["namespace"], "kubeeye");
+}
