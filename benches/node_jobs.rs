@@ -34,10 +34,12 @@ fn peak_rss_kib() -> i64 {
 }
 
 fn main() {
-    let nodes = arg("--nodes", 1000) as usize;
-    let per_node = Duration::from_millis(arg("--per-node-ms", 2000));
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs a small smoke version.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let nodes = arg("--nodes", if smoke { 50 } else { 1000 }) as usize;
+    let per_node = Duration::from_millis(arg("--per-node-ms", if smoke { 20 } else { 2000 }));
     let concurrency = arg("--concurrency", 20) as usize;
-    let poll = Duration::from_millis(arg("--poll-ms", 1000));
+    let poll = Duration::from_millis(arg("--poll-ms", if smoke { 20 } else { 1000 }));
     let names: Vec<String> = (0..nodes).map(|i| format!("worker-{i:05}")).collect();
     let values: Vec<Value> = names
         .iter()
