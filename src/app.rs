@@ -96,7 +96,7 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     rule_files.extend(args.rules.iter().cloned());
     // Rules and config are validated before anything is read from the cluster.
     let rules = RuleSet::load(&rule_files)?.with_settings(&file.inspection);
-    rules.check_node_checks(&file.inspection.node_checks)?;
+    rules.check_node_checks(&file.node_checks)?;
     let scope = namespace_filter(&args.scope, &file);
     let source = source_of(&args.snapshot, &args.cluster);
     // Checked before the inspection, which may take minutes.

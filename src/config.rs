@@ -33,8 +33,6 @@ pub struct InspectSettings {
     pub prometheus: PrometheusSettings,
     /// TCP connects to each Service's ClusterIP ports (`ServiceNotAnswering`).
     pub service_connect: ServiceConnectSettings,
-    /// Host rules (`target: Host`) run on the nodes by `ke node-check`.
-    pub node_checks: NodeCheckSettings,
 }
 
 /// Whether the job connects to each Service's ClusterIP TCP ports, as
@@ -68,39 +66,6 @@ impl ServiceConnectSettings {
             return Err("inspection.serviceConnect.timeout and concurrency must be above 0".into());
         }
         Ok(())
-    }
-}
-
-/// What host rules may do on the nodes. `customCommand` rules run as root on
-/// every node they select, so none runs unless allowed here, one command at a time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct NodeCheckSettings {
-    /// Allow `customCommand` host rules at all. Without it, a rule set with one
-    /// is refused (exit 2) before anything is inspected.
-    pub allow_custom_commands: bool,
-    /// The exact command lines `customCommand` rules may run (`sh -c`); any
-    /// other is refused (exit 2), naming the rule.
-    pub command_allowlist: Vec<String>,
-    /// How long a custom command may run on a node before it is killed.
-    #[serde(with = "humantime_serde")]
-    #[schemars(with = "DurationText")]
-    pub command_timeout: Duration,
-    /// The most bytes of a custom command's output kept (the rest is read and dropped).
-    pub command_output_bytes: u64,
-    /// fileFilter rules read at most this many bytes from the end of the file.
-    pub file_filter_tail_bytes: u64,
-}
-
-impl Default for NodeCheckSettings {
-    fn default() -> Self {
-        NodeCheckSettings {
-            allow_custom_commands: false,
-            command_allowlist: Vec::new(),
-            command_timeout: Duration::from_secs(10),
-            command_output_bytes: 64 * 1024,
-            file_filter_tail_bytes: 1024 * 1024,
-        }
     }
 }
 
@@ -673,6 +638,117 @@ pub struct FileConfig {
     pub notify: NotifySettings,
     /// `ke run`: how long delivery (archive and notifications) may take.
     pub delivery: DeliverySettings,
+    /// Host checks run on every node by short-lived Jobs (opt-in: `deploy/node-checks/`).
+    pub node_checks: NodeCheckSettings,
+}
+
+/// How the host checks run on the nodes: one short-lived Job per node in a
+/// namespace of their own (`deploy/node-checks/`), a few at a time, each
+/// bounded in time, every one deleted at the end of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct NodeCheckSettings {
+    /// Namespace the node Jobs run in. Its Pod Security level must allow
+    /// host paths (`deploy/node-checks/` labels it `privileged`); never the
+    /// restricted namespace of the CronJob.
+    pub namespace: String,
+    /// Image of the node pods (default: the `KE_IMAGE` environment variable,
+    /// which the CronJob sets to its own image).
+    pub image: Option<String>,
+    /// ServiceAccount of the node pods (it needs no rights; its token is not mounted).
+    pub service_account: String,
+    /// Node Jobs in flight at once.
+    pub concurrency: usize,
+    /// How long one node's pod may take from creation to its result; also
+    /// the Job's `activeDeadlineSeconds`.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub per_node_timeout: Duration,
+    /// How long a pod may stay Pending (image pull, quota, scheduling) before
+    /// its node is given up with the reason from its status and events.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub pending_timeout: Duration,
+    /// The whole node-check phase ends by then; nodes not done are coverage
+    /// gaps and every Job of the run is deleted.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub deadline: Duration,
+    /// How often the run's pods are listed to follow their progress (one
+    /// request per interval for all nodes).
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub poll_interval: Duration,
+    /// Largest result a node pod may print (its last log line); a larger one
+    /// is a coverage gap for that node.
+    pub result_max_bytes: usize,
+    /// Allow `customCommand` host rules at all: they run as root on every node
+    /// they select. Without it, a rule set with one is refused (exit 2) before
+    /// anything is inspected.
+    pub allow_custom_commands: bool,
+    /// The exact command lines `customCommand` rules may run (`sh -c`); any
+    /// other is refused (exit 2), naming the rule.
+    pub command_allowlist: Vec<String>,
+    /// How long a custom command may run on a node before it is killed.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationText")]
+    pub command_timeout: Duration,
+    /// The most bytes of a custom command's output kept (the rest is read and dropped).
+    pub command_output_bytes: u64,
+    /// fileFilter rules read at most this many bytes from the end of the file.
+    pub file_filter_tail_bytes: u64,
+}
+
+impl Default for NodeCheckSettings {
+    fn default() -> Self {
+        NodeCheckSettings {
+            namespace: "kubeeye-node-checks".into(),
+            image: None,
+            service_account: "kubeeye-node-check".into(),
+            concurrency: 20,
+            per_node_timeout: Duration::from_secs(120),
+            pending_timeout: Duration::from_secs(90),
+            deadline: Duration::from_secs(30 * 60),
+            poll_interval: Duration::from_secs(2),
+            result_max_bytes: 1024 * 1024,
+            allow_custom_commands: false,
+            command_allowlist: Vec::new(),
+            command_timeout: Duration::from_secs(10),
+            command_output_bytes: 64 * 1024,
+            file_filter_tail_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl NodeCheckSettings {
+    /// The node pods' image: `image`, else `KE_IMAGE`; `None` when neither says.
+    pub fn resolved_image(&self) -> Option<String> {
+        self.image.clone().or_else(|| std::env::var("KE_IMAGE").ok()).filter(|i| !i.trim().is_empty())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        check_namespace(&self.namespace).map_err(|e| format!("nodeChecks.namespace: {e}"))?;
+        check_namespace(&self.service_account).map_err(|e| format!("nodeChecks.serviceAccount: {e}"))?;
+        if self.command_timeout.is_zero() || self.command_output_bytes == 0 || self.file_filter_tail_bytes == 0 {
+            return Err(
+                "nodeChecks.commandTimeout, commandOutputBytes and fileFilterTailBytes must be at least 1s and 1 byte"
+                    .into(),
+            );
+        }
+        if self.concurrency == 0 || self.result_max_bytes == 0 {
+            return Err("nodeChecks.concurrency and resultMaxBytes must be at least 1".into());
+        }
+        if self.per_node_timeout < Duration::from_secs(1)
+            || self.pending_timeout < Duration::from_secs(1)
+            || self.deadline < Duration::from_secs(1)
+            || self.poll_interval.is_zero()
+        {
+            return Err("nodeChecks.perNodeTimeout, pendingTimeout and deadline must be at least 1s, \
+                        pollInterval more than 0"
+                .into());
+        }
+        Ok(())
+    }
 }
 
 /// Bounds on delivery as a whole, so a store that stops answering cannot hold
@@ -1285,10 +1361,7 @@ impl FileConfig {
         }
         self.inspection.prometheus.validate()?;
         self.inspection.service_connect.validate()?;
-        let n = &self.inspection.node_checks;
-        if n.command_timeout.is_zero() || n.command_output_bytes == 0 || n.file_filter_tail_bytes == 0 {
-            return Err("inspection.nodeChecks.commandTimeout, commandOutputBytes and fileFilterTailBytes must be at least 1s and 1 byte".into());
-        }
+        self.node_checks.validate()?;
         let c = &self.inspection.collection;
         if c.page_size == 0 || c.concurrency == 0 || self.inspection.logs.concurrency == 0 {
             return Err(

@@ -700,19 +700,19 @@ impl RuleSet {
     }
 
     /// Refuses enabled `customCommand` rules the config does not allow: all of
-    /// them unless `inspection.nodeChecks.allowCustomCommands`, and any whose
-    /// command is not on `inspection.nodeChecks.commandAllowlist`.
+    /// them unless `nodeChecks.allowCustomCommands`, and any whose
+    /// command is not on `nodeChecks.commandAllowlist`.
     pub fn check_node_checks(&self, settings: &crate::config::NodeCheckSettings) -> Result<(), RuleError> {
         for (rule, host) in self.host_rules() {
             let Some(command) = &host.command else { continue };
             let problem = if !settings.allow_custom_commands {
                 format!(
                     "customCommand `{command}` runs as root on every selected node; it is refused unless the config sets \
-                     `inspection.nodeChecks.allowCustomCommands: true` and lists the command in `commandAllowlist`"
+                     `nodeChecks.allowCustomCommands: true` and lists the command in `commandAllowlist`"
                 )
             } else if !settings.command_allowlist.iter().any(|c| c == command) {
                 format!(
-                    "customCommand `{command}` is not on `inspection.nodeChecks.commandAllowlist`; add it there verbatim to allow it"
+                    "customCommand `{command}` is not on `nodeChecks.commandAllowlist`; add it there verbatim to allow it"
                 )
             } else {
                 continue;

@@ -108,7 +108,7 @@ impl Job {
         let mut rule_files = config.rules.clone();
         rule_files.extend(extra_rules.iter().cloned());
         let rules = RuleSet::load(&rule_files)?.with_settings(&config.inspection);
-        rules.check_node_checks(&config.inspection.node_checks)?;
+        rules.check_node_checks(&config.node_checks)?;
         let prometheus = crate::collect::prometheus::Prometheus::connect(&config.inspection.prometheus, &rules)
             .map_err(JobError::Prometheus)?;
         let fail_on = fail_on.or(config.fail_on);

@@ -151,15 +151,12 @@ fn a_custom_command_needs_the_config_and_runs_bounded() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("rule `kernel`: customCommand `uname -s` runs as root"), "{}", run.stderr);
     let config = dir.path().join("ke.yaml");
-    std::fs::write(
-        &config,
-        "inspection:\n  nodeChecks:\n    allowCustomCommands: true\n    commandAllowlist: [uname -r]\n",
-    )
-    .expect("write");
+    std::fs::write(&config, "nodeChecks:\n  allowCustomCommands: true\n  commandAllowlist: [uname -r]\n")
+        .expect("write");
     let args = ["diag", "--snapshot", snapshot.to_str().expect("utf-8"), "--config", config.to_str().expect("utf-8")];
     let run = ke(&[&args[..], &["-f", rules.to_str().expect("utf-8")]].concat());
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("is not on `inspection.nodeChecks.commandAllowlist`"), "{}", run.stderr);
+    assert!(run.stderr.contains("is not on `nodeChecks.commandAllowlist`"), "{}", run.stderr);
     // On the node, the command runs and its output is compared.
     let set = RuleSet::load(&[rules]).expect("rules");
     let result = node_check(&nodecheck::requests(&set, &linux_node())[0].1, &["--host-root", "/"]);

@@ -23,6 +23,7 @@ mod html_report;
 mod live;
 mod nightly;
 mod node_check;
+mod node_jobs;
 mod prometheus;
 mod rego;
 mod report_golden;

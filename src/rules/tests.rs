@@ -171,7 +171,7 @@ fn custom_commands_need_the_config_and_the_allowlist() {
     assert!(e.contains("allowCustomCommands: true"), "{e}");
     settings.allow_custom_commands = true;
     let e = set.check_node_checks(&settings).unwrap_err().to_string();
-    assert!(e.contains("is not on `inspection.nodeChecks.commandAllowlist`"), "{e}");
+    assert!(e.contains("is not on `nodeChecks.commandAllowlist`"), "{e}");
     settings.command_allowlist = vec!["uptime".into()];
     assert!(set.check_node_checks(&settings).is_err(), "the command must match verbatim");
     settings.command_allowlist.push("uptime -p".into());

@@ -11,6 +11,7 @@ mod cluster;
 mod discovery;
 mod faults;
 mod health;
+mod jobs;
 mod kubeconfig;
 mod kubelet;
 mod list;
@@ -45,6 +46,7 @@ pub use self::{
     cluster::FakeCluster,
     faults::Faults,
     health::GIT_VERSION,
+    jobs::{Jobs, PodScript},
     kubeconfig::CONTEXT,
     list::EXPIRED_MESSAGE,
     reply::USER,
@@ -181,6 +183,12 @@ impl FakeApiServer {
     /// across a request: every request reads the faults.
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         self.shared.faults()
+    }
+
+    /// The Jobs namespace (`kubeeye-node-checks` unless changed): its Jobs, pods and the
+    /// per-node pod scripts. Do not hold the guard across a request.
+    pub fn jobs(&self) -> MutexGuard<'_, Jobs> {
+        self.shared.jobs()
     }
 
     /// Replaces the planted faults.

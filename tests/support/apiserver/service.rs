@@ -56,7 +56,18 @@ async fn dispatch(shared: &Shared, request: Request<Incoming>) -> Reply {
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let method = parts.method.as_str();
-    match (route(parts.uri.path()), method) {
+    let routed = route(parts.uri.path());
+    if let Route::Collection(target) | Route::Object(target) | Route::PodLog(target) = &routed
+        && shared.jobs().serves(target)
+    {
+        let log = matches!(routed, Route::PodLog(_));
+        let body = match body.collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(e) => return Reply::bad_request(&format!("cannot read request body: {e}")),
+        };
+        return shared.jobs().handle(method, target, &query, log, &body);
+    }
+    match (routed, method) {
         (Route::Version, "GET") => health::version(),
         (Route::Probe(name), "GET") => health::probe(shared, name, &query),
         (Route::CoreVersions, "GET") => discovery::core_versions(),

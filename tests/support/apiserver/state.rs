@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::cluster::FakeCluster;
 use super::faults::Faults;
+use super::jobs::Jobs;
 use super::stats::Recorder;
 
 /// An object received by server-side apply.
@@ -34,6 +35,7 @@ pub struct Shared {
     cluster: RwLock<FakeCluster>,
     faults: Mutex<Faults>,
     writes: Mutex<Writes>,
+    jobs: Mutex<Jobs>,
     /// Request counters.
     pub stats: Recorder,
     /// The bearer token every request must carry.
@@ -48,6 +50,7 @@ impl Shared {
             cluster: RwLock::new(cluster),
             faults: Mutex::new(faults),
             writes: Mutex::default(),
+            jobs: Mutex::default(),
             stats: Recorder::default(),
             token,
         }
@@ -66,6 +69,11 @@ impl Shared {
     /// The planted faults.
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The Jobs namespace.
+    pub fn jobs(&self) -> MutexGuard<'_, Jobs> {
+        self.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The writes received.

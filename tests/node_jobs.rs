@@ -1,0 +1,336 @@
+//! The node-check orchestrator against the fake API server's Jobs: one Job per
+//! node, results read from pod logs, every fault a per-node gap (or one gap
+//! for a 403), nothing left behind after a finished, stopped or timed-out run,
+//! and never a Job of another run touched.
+
+use std::time::Duration;
+
+use kubeeye::collect::client::{Api, ClusterAccess};
+use kubeeye::collect::job_spec::RUN_ID_LABEL;
+use kubeeye::collect::node_jobs::{NodeChecksOutcome, run_node_checks, run_node_checks_until};
+use kubeeye::config::NodeCheckSettings;
+use serde_json::{Value, json};
+
+use crate::support::apiserver::{FakeApiServer, FakeCluster, Options, PodScript};
+
+fn node(name: &str, ready: bool, cordoned: bool) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": { "name": name },
+        "spec": { "unschedulable": cordoned },
+        "status": { "conditions": [{ "type": "Ready", "status": if ready { "True" } else { "False" },
+                                     "reason": if ready { "KubeletReady" } else { "KubeletNotReady" },
+                                     "message": if ready { "" } else { "container runtime is down" } }] },
+    })
+}
+
+fn nodes(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("worker-{i:04}")).collect()
+}
+
+fn server(names: &[String], extra: Vec<Value>) -> (FakeApiServer, tempfile::TempDir) {
+    let mut values: Vec<Value> = names.iter().map(|n| node(n, true, false)).collect();
+    values.extend(extra);
+    let server = FakeApiServer::start(FakeCluster::from_values(values), Options::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    server.kubeconfig(dir.path().join("kubeconfig"));
+    (server, dir)
+}
+
+async fn api(dir: &tempfile::TempDir) -> Api {
+    let access = ClusterAccess { kubeconfig: Some(dir.path().join("kubeconfig")), context: None };
+    Api::new(&access, Duration::from_secs(10)).await.expect("client for the fake API server")
+}
+
+fn settings() -> NodeCheckSettings {
+    NodeCheckSettings {
+        image: Some("ghcr.io/kubeeye/kubeeye:test".into()),
+        concurrency: 5,
+        poll_interval: Duration::from_millis(20),
+        pending_timeout: Duration::from_millis(600),
+        per_node_timeout: Duration::from_secs(3),
+        deadline: Duration::from_secs(60),
+        result_max_bytes: 4096,
+        ..NodeCheckSettings::default()
+    }
+}
+
+fn result_for(node: &str) -> Value {
+    json!({ "schemaVersion": 1, "node": node, "checks": [{ "rule": "ip-forward", "value": "1" }] })
+}
+
+fn requests(names: &[String]) -> Vec<(String, Value)> {
+    names.iter().map(|n| (n.clone(), json!({ "rules": [{ "kind": "sysctl" }, { "kind": "clock" }] }))).collect()
+}
+
+/// A run that only the deadline stops: the real SIGTERM is sent by one test only, and every
+/// run listening for it in this process would stop too.
+async fn run(
+    api: &Api,
+    settings: &NodeCheckSettings,
+    run_id: &str,
+    requests: Vec<(String, Value)>,
+) -> NodeChecksOutcome {
+    run_node_checks_until(api, settings, run_id, requests, std::future::pending()).await
+}
+
+fn gap_for<'a>(outcome: &'a NodeChecksOutcome, node: &str) -> &'a str {
+    outcome
+        .gaps
+        .iter()
+        .find(|g| g.resource == format!("node {node}"))
+        .map(|g| g.reason.as_str())
+        .unwrap_or_else(|| panic!("no gap for {node}: {:#?}", outcome.gaps))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_returns_its_result_and_no_job_is_left() {
+    let names = nodes(7);
+    let (server, dir) = server(&names, vec![]);
+    for n in &names {
+        server.jobs().scripts.insert(n.clone(), PodScript::result(&result_for(n), Duration::from_millis(50)));
+    }
+    let outcome = run(&api(&dir).await, &settings(), "20261201T020000Z", requests(&names)).await;
+    assert!(outcome.gaps.is_empty(), "{:#?}", outcome.gaps);
+    assert_eq!(outcome.results.len(), 7);
+    for (node, result) in &outcome.results {
+        assert_eq!(result, &result_for(node));
+    }
+    assert!(!outcome.interrupted);
+    let jobs = server.jobs();
+    assert!(jobs.names().is_empty(), "left behind: {:?}", jobs.names());
+    assert_eq!(jobs.created.len(), 7);
+    assert!(jobs.peak <= 5, "concurrency cap exceeded: {}", jobs.peak);
+    assert!(jobs.deleted.iter().all(|(_, policy)| policy.as_deref() == Some("Background")), "{:?}", jobs.deleted);
+    drop(jobs);
+    let stats = server.stats();
+    let served = stats.log.len();
+    assert_eq!(outcome.api_requests, served, "every request counted");
+    assert!(stats.requests_to("/api/v1/namespaces/kubeeye-node-checks/pods?").len() < 7 * 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_is_a_gap_for_its_node_with_the_reason_from_status_and_events() {
+    let names = nodes(9);
+    let extra = vec![node("down", false, false), node("cordoned", true, true)];
+    let (server, dir) = server(&names, extra);
+    {
+        let mut jobs = server.jobs();
+        let s = &mut jobs.scripts;
+        s.insert(names[0].clone(), PodScript::result(&result_for(&names[0]), Duration::ZERO));
+        s.insert(
+            names[1].clone(),
+            PodScript::Pending {
+                reason: "ImagePullBackOff".into(),
+                message: "Back-off pulling image \"ghcr.io/kubeeye/kubeeye:test\"".into(),
+            },
+        );
+        s.insert(
+            names[2].clone(),
+            PodScript::Fail { reason: "OOMKilled".into(), exit_code: 137, after: Duration::from_millis(30) },
+        );
+        s.insert(names[3].clone(), PodScript::Succeed { log: String::new(), after: Duration::ZERO });
+        s.insert(
+            names[4].clone(),
+            PodScript::Succeed { log: "{\"schemaVersion\": 1, \"cut\n".into(), after: Duration::ZERO },
+        );
+        let big = json!({ "schemaVersion": 1, "pad": "x".repeat(10_000) });
+        s.insert(names[5].clone(), PodScript::result(&big, Duration::ZERO));
+        s.insert(names[6].clone(), PodScript::result(&json!({ "schemaVersion": 2 }), Duration::ZERO));
+        s.insert(
+            names[7].clone(),
+            PodScript::NoPod {
+                message: "Error creating: pods \"x\" is forbidden: violates PodSecurity \"restricted:latest\": hostPath volumes".into(),
+            },
+        );
+        s.insert(names[8].clone(), PodScript::result(&result_for(&names[8]), Duration::from_secs(60)));
+    }
+    let mut all = names.clone();
+    all.extend(["down".to_string(), "cordoned".to_string(), "gone".to_string()]);
+    let outcome = run(&api(&dir).await, &settings(), "run-faults", requests(&all)).await;
+    assert_eq!(outcome.results, vec![(names[0].clone(), result_for(&names[0]))]);
+    let pending = gap_for(&outcome, &names[1]);
+    assert!(
+        pending.contains("still Pending") && pending.contains("ImagePullBackOff") && pending.contains("events"),
+        "{pending}"
+    );
+    assert!(gap_for(&outcome, &names[2]).contains("OOMKilled (exit code 137)"));
+    assert!(gap_for(&outcome, &names[3]).contains("printed no result"));
+    assert!(gap_for(&outcome, &names[4]).contains("is not JSON"));
+    assert!(gap_for(&outcome, &names[5]).contains("larger than 4096 bytes"));
+    assert!(gap_for(&outcome, &names[6]).contains("schemaVersion 2"));
+    let psa = gap_for(&outcome, &names[7]);
+    assert!(psa.contains("has no pod") && psa.contains("FailedCreate") && psa.contains("PodSecurity"), "{psa}");
+    assert!(gap_for(&outcome, &names[8]).contains("did not finish within 3s"));
+    assert!(
+        gap_for(&outcome, "down").contains("NotReady")
+            && gap_for(&outcome, "down").contains("container runtime is down")
+    );
+    assert!(gap_for(&outcome, "cordoned").contains("cordoned"));
+    assert!(gap_for(&outcome, "gone").contains("not in the cluster"));
+    assert_eq!(outcome.gaps.len(), 11, "{:#?}", outcome.gaps);
+    let jobs = server.jobs();
+    assert!(jobs.names().is_empty(), "left behind: {:?}", jobs.names());
+    assert_eq!(jobs.created.len(), 9, "no Job for skipped nodes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_job_creation_is_one_gap_naming_the_role() {
+    let names = nodes(200);
+    let (server, dir) = server(&names, vec![]);
+    server.jobs().forbid_create = true;
+    let outcome = run(&api(&dir).await, &settings(), "run-403", requests(&names)).await;
+    assert!(outcome.results.is_empty());
+    assert_eq!(outcome.gaps.len(), 1, "{:#?}", outcome.gaps);
+    let reason = &outcome.gaps[0].reason;
+    assert!(reason.contains("deploy/node-checks") && reason.contains("Role kubeeye-node-checks"), "{reason}");
+    assert!(reason.contains("403"), "{reason}");
+    let creates = server.stats().log.iter().filter(|r| r.method == "POST").count();
+    assert!(creates <= 5, "stopped creating after the first 403s, sent {creates}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_image_is_one_gap_before_touching_the_cluster() {
+    let names = nodes(3);
+    let (server, dir) = server(&names, vec![]);
+    let settings = NodeCheckSettings { image: Some(" ".into()), ..settings() };
+    let outcome = run(&api(&dir).await, &settings, "run", requests(&names)).await;
+    assert_eq!(outcome.gaps.len(), 1);
+    assert!(outcome.gaps[0].reason.contains("nodeChecks.image"));
+    assert_eq!(server.stats().log.len(), 0);
+}
+
+/// Waits until the fake holds some Jobs.
+async fn until_jobs_exist(server: &FakeApiServer) {
+    for _ in 0..500 {
+        if !server.jobs().names().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no Job was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_run_deletes_every_job_of_the_run() {
+    let names = nodes(30);
+    let (server, dir) = server(&names, vec![]);
+    server.jobs().default_script = PodScript::result(&json!({ "schemaVersion": 1 }), Duration::from_secs(30));
+    let settings = NodeCheckSettings { per_node_timeout: Duration::from_secs(60), ..settings() };
+    let api = api(&dir).await;
+    let run = tokio::spawn(async move { run_node_checks(&api, &settings, "run-sigterm", requests(&names)).await });
+    until_jobs_exist(&server).await;
+    nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGTERM).expect("send SIGTERM");
+    let outcome = tokio::time::timeout(Duration::from_secs(20), run).await.expect("stops promptly").expect("joins");
+    assert!(outcome.interrupted);
+    assert!(outcome.results.is_empty());
+    assert_eq!(outcome.gaps.len(), 30);
+    assert!(outcome.gaps.iter().all(|g| g.reason.contains("stopped (SIGTERM)")), "{:#?}", outcome.gaps);
+    let jobs = server.jobs();
+    assert!(jobs.names().is_empty(), "left behind: {:?}", jobs.names());
+    assert!(!jobs.created.is_empty() && jobs.created.len() <= 5 + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_ends_the_run_and_deletes_its_jobs() {
+    let names = nodes(12);
+    let (server, dir) = server(&names, vec![]);
+    server.jobs().default_script = PodScript::result(&json!({ "schemaVersion": 1 }), Duration::from_millis(400));
+    let settings = NodeCheckSettings { deadline: Duration::from_millis(700), ..settings() };
+    let outcome = run(&api(&dir).await, &settings, "run-deadline", requests(&names)).await;
+    assert_eq!(outcome.results.len(), 5, "the first five finished");
+    assert_eq!(outcome.gaps.len(), 7, "{:#?}", outcome.gaps);
+    assert!(outcome.gaps.iter().all(|g| g.reason.contains("nodeChecks.deadline")));
+    assert!(server.jobs().names().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_never_touch_each_others_jobs() {
+    let names = nodes(10);
+    let (server, dir) = server(&names, vec![]);
+    let stranger = json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": { "name": "ke-node-check-worker-0000-0123456789", "namespace": "kubeeye-node-checks",
+                      "labels": { RUN_ID_LABEL: "other-run" } },
+        "spec": { "template": { "metadata": { "labels": { RUN_ID_LABEL: "other-run" } },
+                                "spec": { "nodeName": "worker-0000" } } },
+    });
+    {
+        let mut jobs = server.jobs();
+        jobs.default_script = PodScript::result(&json!({ "schemaVersion": 1 }), Duration::from_millis(100));
+        jobs.insert(stranger);
+    }
+    let api = api(&dir).await;
+    let settings = settings();
+    let (a, b) = tokio::join!(
+        run_node_checks_until(&api, &settings, "run-a", requests(&names), std::future::pending()),
+        run_node_checks_until(&api, &settings, "run-b", requests(&names[..4]), std::future::pending()),
+    );
+    assert_eq!((a.results.len(), b.results.len()), (10, 4), "{:#?} {:#?}", a.gaps, b.gaps);
+    let jobs = server.jobs();
+    assert_eq!(jobs.names(), vec!["ke-node-check-worker-0000-0123456789".to_string()]);
+    assert!(!jobs.deleted.iter().any(|(name, _)| name.ends_with("0123456789")));
+    assert_eq!(jobs.created.len(), 14);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_nodes_finish_with_capped_concurrency_and_few_requests() {
+    let names = nodes(1000);
+    let (server, dir) = server(&names, vec![]);
+    server.jobs().default_script = PodScript::result(&json!({ "schemaVersion": 1 }), Duration::from_millis(20));
+    // Generous timeouts: the machine running the suite may be busy; the test is about scale, not timing.
+    let settings = NodeCheckSettings {
+        concurrency: 20,
+        pending_timeout: Duration::from_secs(30),
+        per_node_timeout: Duration::from_secs(30),
+        ..settings()
+    };
+    let started = std::time::Instant::now();
+    let outcome = run(&api(&dir).await, &settings, "run-1000", requests(&names)).await;
+    assert!(outcome.gaps.is_empty(), "{:#?}", &outcome.gaps[..outcome.gaps.len().min(5)]);
+    assert_eq!(outcome.results.len(), 1000);
+    let jobs = server.jobs();
+    assert!(jobs.names().is_empty());
+    assert!(jobs.peak <= 20, "{}", jobs.peak);
+    // Per node: create, log, delete; plus one pod list per poll for the whole run.
+    assert!(outcome.api_requests < 1000 * 3 + 1000, "{} requests", outcome.api_requests);
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+}
+
+/// `deploy/node-checks` renders with kustomize and grants exactly what the orchestrator uses,
+/// only in its namespace, whose Pod Security level allows the node pods.
+#[test]
+fn the_node_checks_component_renders_and_grants_only_namespaced_rights() {
+    let out = std::process::Command::new("kubectl")
+        .args(["kustomize", "deploy/node-checks"])
+        .output()
+        .expect("kubectl (scripts/install-test-deps installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let docs: Vec<Value> = text.split("\n---\n").map(|d| serde_norway::from_str(d).expect("YAML document")).collect();
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert!(!kinds.iter().any(|k| k.starts_with("Cluster")), "{kinds:?}");
+    let ns = docs.iter().find(|d| d["kind"] == "Namespace").expect("namespace");
+    assert_eq!(ns["metadata"]["name"], NodeCheckSettings::default().namespace);
+    assert_eq!(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "privileged");
+    let sa = docs.iter().find(|d| d["kind"] == "ServiceAccount").expect("service account");
+    assert_eq!(sa["metadata"]["name"], NodeCheckSettings::default().service_account);
+    assert_eq!(sa["automountServiceAccountToken"], false);
+    let role = docs.iter().find(|d| d["kind"] == "Role").expect("role");
+    assert_eq!(role["metadata"]["name"], "kubeeye-node-checks", "the 403 gap names this Role");
+    let rules = role["rules"].as_array().expect("rules");
+    let verbs = |resource: &str| -> Vec<&str> {
+        rules
+            .iter()
+            .filter(|r| r["resources"].as_array().is_some_and(|v| v.iter().any(|x| x == resource)))
+            .flat_map(|r| r["verbs"].as_array().into_iter().flatten().filter_map(Value::as_str))
+            .collect()
+    };
+    assert_eq!(verbs("jobs"), ["create", "get", "list", "delete"]);
+    assert_eq!(verbs("pods"), ["get", "list"], "pods are only read; the Job controller owns them");
+    assert_eq!(verbs("pods/log"), ["get"]);
+    assert_eq!(verbs("events"), ["list"]);
+    let binding = docs.iter().find(|d| d["kind"] == "RoleBinding").expect("binding");
+    assert_eq!(binding["subjects"][0]["name"], "kubeeye");
+    assert_eq!(binding["subjects"][0]["namespace"], "kubeeye");
+}
