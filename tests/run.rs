@@ -534,3 +534,61 @@ fn collect_mrkdwn(value: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// A webhook receiver that answers `500` and then streams its body for ever
+/// (until the client goes away); counts the bytes it managed to send.
+async fn endless_receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sent = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut request).await;
+                let head =
+                    "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                while socket.write_all(&chunk).await.is_ok() {
+                    counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (base, sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_answers_for_ever_fails_quickly_after_a_bounded_read() {
+    let (base, sent) = endless_receiver().await;
+    let mut env = Env::new();
+    env.vars = vec![("TEST_FLOOD_URL".into(), format!("{base}/hook"))];
+    let config = env.config(&format!(
+        "cluster: prod-eu\noutputs: {{directory: {}}}\nnotify:\n  webhooks:\n    - {{name: flood, format: generic, urlEnv: TEST_FLOOD_URL, timeout: 30s, attempts: 1}}\n",
+        env.path("local").display()
+    ));
+    let demo = format!("{}/examples/demo-cluster", env!("CARGO_MANIFEST_DIR"));
+    let started = std::time::Instant::now();
+    let run = ke(["run", "--config", &config, "--snapshot", &demo].map(String::from).to_vec(), env.vars.clone()).await;
+    let took = started.elapsed();
+    let failed: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("FAILED")).collect();
+    assert!(
+        failed.iter().any(|l| l.contains("webhook:flood") && l.contains("500")),
+        "a clear failure naming the channel and the status:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(run.stdout.contains("Danger:"), "the digest was printed before the delivery:\n{}", run.stdout);
+    assert!(took < Duration::from_secs(20), "the endless answer is not read to its end: {took:?}");
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < 32 << 20, "ke stopped reading after a bounded head, yet {sent} bytes went out");
+    let failed_line = failed.iter().find(|l| l.contains("webhook:flood")).unwrap();
+    assert!(failed_line.len() < 1_000, "the answer is quoted in short: {failed_line}");
+}
