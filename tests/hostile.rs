@@ -572,3 +572,47 @@ fn a_late_local_write_failure_still_archives_from_memory() {
         assert!(store.join(key).is_file(), "{key}");
     }
 }
+
+/// A GitHub token, a Slack token and a PEM private key, bare (no `password=` before them).
+const BARE_SECRETS: [&str; 4] = [
+    "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+    "xoxb-123456789012-abcdefABCDEF",
+    "MIIEowIBAAKCAQEAkeymaterial",
+    "BEGIN RSA PRIVATE KEY",
+];
+
+#[test]
+fn bare_tokens_and_keys_in_logs_and_events_are_masked_in_every_format_and_the_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!(
+        "2026-11-25T01:58:30Z FATAL auth {} hook {} key -----BEGIN RSA PRIVATE KEY----- {} -----END RSA PRIVATE KEY----- mkdir /run/api/api.pid: file exists",
+        BARE_SECRETS[0], BARE_SECRETS[1], BARE_SECRETS[2]
+    );
+    let snapshot = format!(
+        "{INSPECTION}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: api-1\n  namespace: shop\nspec:\n  nodeName: node-1\n  containers: [{{name: api, image: \"registry.example.com/shop/api:3.2.0\"}}]\nstatus:\n  phase: Running\n  containerStatuses:\n  - {{name: api, image: \"registry.example.com/shop/api:3.2.0\", ready: true, restartCount: 0, state: {{running: {{startedAt: \"2026-11-24T18:00:00Z\"}}}}}}\n---\napiVersion: kubeeye.io/v1\nkind: ContainerLog\nmetadata: {{namespace: shop, name: api-1.api}}\npod: api-1\ncontainer: api\nlog: {}\n---\napiVersion: v1\nkind: Event\nmetadata: {{name: api-1.17f3, namespace: shop}}\ntype: Warning\nreason: FailedMount\nmessage: {}\ncount: 3\nfirstTimestamp: \"2026-11-25T01:10:00Z\"\nlastTimestamp: \"2026-11-25T01:55:00Z\"\ninvolvedObject: {{kind: Pod, name: api-1, namespace: shop}}\n",
+        serde_json::to_string(&format!("INFO start\n{line}\n")).unwrap(),
+        serde_json::to_string(&format!("clone failed for {} with {}", BARE_SECRETS[0], BARE_SECRETS[1])).unwrap(),
+    );
+    let file = write(dir.path(), "cluster.yaml", &snapshot);
+    let mut outputs = Vec::new();
+    for format in ["table", "json", "csv", "html"] {
+        let run = ke(&["diag", "--snapshot", arg(&file), "-o", format], MINUTE);
+        assert!(run.code.is_some_and(|c| c < 2), "{format}: {:?} {}", run.code, run.stderr);
+        outputs.push((format.to_string(), run.stdout));
+    }
+    let config =
+        write(dir.path(), "kubeeye.yaml", &format!("outputs: {{directory: {}}}\n", dir.path().join("out").display()));
+    let run = ke(&["run", "--config", arg(&config), "--snapshot", arg(&file)], MINUTE);
+    assert!(run.code.is_some_and(|c| c < 2), "run: {:?} {}", run.code, run.stderr);
+    outputs.push(("digest".into(), run.stdout));
+
+    let (_, json) = &outputs[1];
+    assert!(json.contains("PodFileExists") && json.contains("file exists"), "the log line is a finding: {json}");
+    assert!(json.contains("FailedMount") && json.contains("clone failed for ***"), "the event is a finding: {json}");
+    for (format, text) in &outputs {
+        assert!(text.contains("***"), "{format}: nothing masked:\n{text}");
+        for secret in BARE_SECRETS {
+            assert!(!text.contains(secret), "{format} shows {secret}:\n{text}");
+        }
+    }
+}

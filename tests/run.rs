@@ -423,3 +423,172 @@ fn catches_sigterm(pid: u32) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Text a hostile cluster writes where `ke` prints one value: each value tries
+/// to start lines of its own (a clean bill of health, a link, a finding).
+const FORGED_VERSION: &str = "v1.30.0\nDanger:  0\nWarning: 0\r\nBest-practice score (Polaris): 100";
+const FORGED_MESSAGE: &str = "Back-off pulling\n\nFull report: http://evil.example/report.html\n  [danger] AllGood Pod kube-system/x\n      run http://evil.example/fix.sh\u{2028}Since the previous run: 0 new";
+
+/// Lines a forger added: a link or a finding of its own, or a second copy of
+/// a line the digest prints once (`Danger:  0` below the real counts).
+fn forged_lines(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let mut forged: Vec<String> = lines
+        .iter()
+        .filter(|l| {
+            (l.starts_with("Full report:") && l.contains("evil.example"))
+                || l.starts_with("[danger] AllGood")
+                || l.starts_with("run http://evil")
+        })
+        .map(|l| l.to_string())
+        .collect();
+    for once in ["Danger:", "Warning:", "Best-practice score", "Since the previous run:"] {
+        let copies: Vec<&&str> = lines.iter().filter(|l| l.starts_with(once)).collect();
+        if copies.len() > 1 {
+            forged.extend(copies.iter().map(|l| l.to_string()));
+        }
+    }
+    forged
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_event_and_version_forge_no_line_in_the_digest_the_mail_or_slack() {
+    let smtp = SmtpServer::start();
+    let slack = Receiver::start(Reply::Status(200, "ok".into())).await;
+    let mut env = Env::new();
+    env.vars = vec![("TEST_SLACK_URL".into(), format!("{}/services/T1/B1/secret", slack.base))];
+    let snapshot = env.path("snapshot");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    let record = serde_json::json!({
+        "apiVersion": "kubeeye.io/v1", "kind": "Inspection", "metadata": {"name": "inspection"},
+        "cluster": "prod-eu", "collectedAt": "2026-11-25T02:00:00Z", "kubernetesVersion": FORGED_VERSION,
+    });
+    let event = serde_json::json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "web.17f3", "namespace": "shop", "creationTimestamp": "2026-11-25T01:10:00Z"},
+        "type": "Warning", "reason": "Failed\nFull report: http://evil.example/", "message": FORGED_MESSAGE, "count": 14,
+        "firstTimestamp": "2026-11-25T01:10:00Z", "lastTimestamp": "2026-11-25T01:55:00Z",
+        "involvedObject": {"kind": "Pod", "name": "web", "namespace": "shop"},
+    });
+    std::fs::write(snapshot.join("inspection.json"), record.to_string()).unwrap();
+    std::fs::write(snapshot.join("events.json"), event.to_string()).unwrap();
+    let config = env.config(&format!(
+        r#"cluster: prod-eu
+outputs:
+  directory: {}
+notify:
+  email:
+    host: 127.0.0.1
+    port: {}
+    tls: none
+    from: kubeeye@example.com
+    to: [ops@example.com]
+    timeout: 5s
+  webhooks:
+    - {{name: slack, format: slack, urlEnv: TEST_SLACK_URL}}
+"#,
+        env.path("local").display(),
+        smtp.port
+    ));
+    let args = ["run", "--config", &config, "--snapshot", snapshot.to_str().unwrap()].map(String::from).to_vec();
+    let run = ke(args, env.vars.clone()).await;
+    assert!(!run.stdout.contains("FAILED"), "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+
+    // The event and the version reached every channel, each on one line.
+    assert!(run.stdout.contains("run http://evil.example/fix.sh"), "the event is in the digest:\n{}", run.stdout);
+    assert!(
+        run.stdout.contains("Cluster: Kubernetes v1.30.0 Danger: 0"),
+        "the version is in the digest:\n{}",
+        run.stdout
+    );
+    assert_eq!(forged_lines(&run.stdout), Vec::<String>::new(), "printed digest:\n{}", run.stdout);
+
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "{}", run.stdout);
+    let mail = MessageParser::default().parse(&mails[0].data).unwrap();
+    let text = mail.body_text(0).unwrap().to_string();
+    assert!(text.contains("run http://evil.example/fix.sh") && text.contains("v1.30.0 Danger: 0"), "{text}");
+    assert_eq!(forged_lines(&text), Vec::<String>::new(), "mail text:\n{text}");
+    assert!(!mail.subject().unwrap().contains('\n'));
+
+    let post = slack.requests()[0].json();
+    let mut texts = Vec::new();
+    collect_mrkdwn(&post, &mut texts);
+    assert!(!texts.is_empty(), "{post}");
+    let all = texts.join("\n");
+    assert!(all.contains("run http://evil.example/fix.sh") && all.contains("v1.30.0 Danger: 0"), "{all}");
+    assert_eq!(forged_lines(&all), Vec::<String>::new(), "slack post:\n{all}");
+}
+
+/// Every mrkdwn text object of a Slack post; each must ask Slack to show it verbatim (no auto-links).
+fn collect_mrkdwn(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if map.get("type").and_then(Value::as_str) == Some("mrkdwn") {
+                assert_eq!(map.get("verbatim"), Some(&Value::Bool(true)), "not verbatim: {value}");
+                out.push(map["text"].as_str().unwrap().to_string());
+            }
+            map.values().for_each(|v| collect_mrkdwn(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_mrkdwn(v, out)),
+        _ => {}
+    }
+}
+
+/// A webhook receiver that answers `500` and then streams its body for ever
+/// (until the client goes away); counts the bytes it managed to send.
+async fn endless_receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sent = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut request).await;
+                let head =
+                    "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                while socket.write_all(&chunk).await.is_ok() {
+                    counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (base, sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_answers_for_ever_fails_quickly_after_a_bounded_read() {
+    let (base, sent) = endless_receiver().await;
+    let mut env = Env::new();
+    env.vars = vec![("TEST_FLOOD_URL".into(), format!("{base}/hook"))];
+    let config = env.config(&format!(
+        "cluster: prod-eu\noutputs: {{directory: {}}}\nnotify:\n  webhooks:\n    - {{name: flood, format: generic, urlEnv: TEST_FLOOD_URL, timeout: 30s, attempts: 1}}\n",
+        env.path("local").display()
+    ));
+    let demo = format!("{}/examples/demo-cluster", env!("CARGO_MANIFEST_DIR"));
+    let started = std::time::Instant::now();
+    let run = ke(["run", "--config", &config, "--snapshot", &demo].map(String::from).to_vec(), env.vars.clone()).await;
+    let took = started.elapsed();
+    let failed: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("FAILED")).collect();
+    assert!(
+        failed.iter().any(|l| l.contains("webhook:flood") && l.contains("500")),
+        "a clear failure naming the channel and the status:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(run.stdout.contains("Danger:"), "the digest was printed before the delivery:\n{}", run.stdout);
+    assert!(took < Duration::from_secs(20), "the endless answer is not read to its end: {took:?}");
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < 32 << 20, "ke stopped reading after a bounded head, yet {sent} bytes went out");
+    let failed_line = failed.iter().find(|l| l.contains("webhook:flood")).unwrap();
+    assert!(failed_line.len() < 1_000, "the answer is quoted in short: {failed_line}");
+}

@@ -117,7 +117,7 @@ impl Group {
         if last >= self.last || self.message.is_empty() {
             self.last = last;
             self.last_seen = last.map(clock::format);
-            self.message = truncate(message, 500);
+            self.message = truncate(&crate::text::secrets::mask(message), 500);
         }
     }
 

@@ -14,7 +14,8 @@ use super::health::{Context, emit};
 use crate::inventory::{LogRecord, ObjectRef, section};
 use crate::report::Finding;
 use crate::rules::{Logic, Rule};
-use crate::text::{redact_secrets, truncate};
+use crate::text::secrets;
+use crate::text::truncate;
 
 /// One rule's hits in one pod's container.
 #[derive(Debug)]
@@ -47,7 +48,7 @@ impl LogTracker {
                 eval.passed += 1;
                 continue;
             };
-            let sample = truncate(&redact_secrets(sample), ctx.settings.logs.sample_chars);
+            let sample = truncate(&secrets::mask(sample), ctx.settings.logs.sample_chars);
             let key = (i, log.namespace.to_string(), log.pod.to_string(), log.container.to_string());
             self.hits.insert(key, Hit { lines, sample });
         }

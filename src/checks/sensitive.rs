@@ -2,7 +2,8 @@
 //! Only names, keys and what shape a value has ever leave this module;
 //! values are never reported.
 //!
-//! Values are matched on secret *shapes* only: key material, the token
+//! Values are matched on secret *shapes* only (`text::secrets`, shared with
+//! the masking of log samples and event messages): key material, the token
 //! formats of the big providers, and an assignment such as
 //! `db.password=hunter22` whose value is neither a placeholder nor a plain
 //! word. Ordinary configuration that merely mentions a password
@@ -29,37 +30,6 @@ static NOT_A_VALUE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
-/// Values shaped like credentials whatever surrounds them, with what they are.
-static SECRET_SHAPES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    [
-        // Any PEM private key (PKCS#1/#8, EC, DSA, OpenSSH, encrypted), a PGP
-        // secret key block, an SSH2 (RFC 4716) key.
-        (r"-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)? ?-{4,5}", "a private key"),
-        (r"PuTTY-User-Key-File-\d+:", "a private key"),
-        (r"\b(AKIA|ASIA)[A-Z0-9]{16}\b", "an AWS access key id"),
-        (r"\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{60,}", "a GitHub token"),
-        (r"\bglpat-[A-Za-z0-9_-]{20,}", "a GitLab token"),
-        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "a Slack token"),
-        (r"\bAIza[0-9A-Za-z_-]{35}\b", "a Google API key"),
-        (r"\b[rs]k_live_[0-9A-Za-z]{20,}", "a Stripe secret key"),
-        (r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", "a JSON Web Token"),
-    ]
-    .into_iter()
-    .map(|(pattern, what)| (Regex::new(pattern).expect("static regex"), what))
-    .collect()
-});
-
-/// `<name>=<value>` or `<name>: <value>` where the name ends in a secret word
-/// (`spring.datasource.password`, `"client_secret":`); group 1 is the word,
-/// group 2 the value (quotes and trailing separators left out).
-static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r#"(?i)(?:^|[^a-z0-9])(passwords?|passwd|pwd|passphrase|secret|client_?secret|secret_?(?:access_?)?key"#,
-        r#"|api_?key|access_?token|auth_?token|token)["']?[ \t]*(?:=|:)[ \t]*["']?([^\s"'`,;]*)"#
-    ))
-    .expect("static regex")
-});
-
 /// Whether an environment variable or key name says it holds a secret.
 pub fn is_sensitive_name(name: &str) -> bool {
     SENSITIVE_NAME.is_match(name) && !NOT_A_VALUE.is_match(name)
@@ -79,43 +49,7 @@ pub fn secret_shape(value: &str) -> Option<String> {
     if let Some(shape) = crate::text::redacted_shape(value) {
         return Some(shape.to_string());
     }
-    if let Some((_, what)) = SECRET_SHAPES.iter().find(|(re, _)| re.is_match(value)) {
-        return Some((*what).to_string());
-    }
-    ASSIGNMENT.captures_iter(value).find_map(|c| {
-        let word = c.get(1)?.as_str();
-        let secret = c.get(2)?.as_str();
-        let password = word.to_ascii_lowercase().starts_with("pass") || word.eq_ignore_ascii_case("pwd");
-        let shaped = if password { is_password_like(secret) } else { is_token_like(secret) };
-        shaped.then(|| format!("a {} assignment ({word}=…)", if password { "password" } else { "secret" }))
-    })
-}
-
-/// A value that stands for itself, not for something else: not empty, not a
-/// placeholder or template (`${DB_PASSWORD}`, `{{ .Values.x }}`, `<changeme>`,
-/// `%(pw)s`), not a path or file reference.
-fn is_literal(value: &str) -> bool {
-    !value.is_empty()
-        && !value.starts_with(['$', '{', '%', '<', '/', '@', '*', '(', '[', '.', '~'])
-        && !value.contains("${")
-        && !value.contains("{{")
-}
-
-/// A password: six characters or more, and not a plain lowercase word shorter
-/// than twelve (`compat`, `files`, `required`, `changeme`: configuration
-/// words and stand-ins, not credentials).
-fn is_password_like(value: &str) -> bool {
-    let plain_word = value.len() < 12 && value.bytes().all(|b| b.is_ascii_lowercase());
-    is_literal(value) && value.chars().count() >= 6 && !plain_word
-}
-
-/// A token or key: sixteen characters or more mixing letters and digits, as
-/// generated secrets are (names such as `my-app-secret` are references).
-fn is_token_like(value: &str) -> bool {
-    is_literal(value)
-        && value.len() >= 16
-        && value.bytes().any(|b| b.is_ascii_digit())
-        && value.bytes().any(|b| b.is_ascii_alphabetic())
+    crate::text::secrets::shape(value)
 }
 
 /// The keys of a ConfigMap's `data` that look like a secret, each with why:

@@ -89,14 +89,31 @@ fn apply_inspection_record(inventory: &mut Inventory) {
     let collected_at = record.raw.get("collectedAt").filter(|v| !v.is_null());
     inventory.collected_at =
         collected_at.and_then(Value::as_str).and_then(crate::clock::parse).map(crate::clock::format);
-    let bad_time = collected_at.filter(|_| inventory.collected_at.is_none()).map(|v| {
-        let shown: String = v.to_string().chars().take(80).collect();
-        CoverageGap::unavailable(
+    let mut bad_time = None;
+    if let Some(value) = collected_at.filter(|_| inventory.collected_at.is_none()) {
+        // Not a timestamp: the record's file was written when the snapshot
+        // was taken, so its modification time dates the report best.
+        let file = record.source.as_ref().map(|s| s.file.clone());
+        let modified = file
+            .as_deref()
+            .and_then(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .and_then(|t| crate::clock::Timestamp::try_from(t).ok())
+            .map(crate::clock::format);
+        let shown: String = value.to_string().chars().take(80).collect();
+        let dated = match &modified {
+            Some(time) => format!("the file's modification time ({time})"),
+            None => "this run".to_string(),
+        };
+        bad_time = Some(CoverageGap::unavailable(
             crate::inventory::section::CONTROL_PLANE,
             "kubeeye.io/v1 Inspection collectedAt",
-            format!("the snapshot's collectedAt {shown} is not a timestamp; the report is dated by this run instead"),
-        )
-    });
+            format!(
+                "the snapshot's collectedAt {shown} in {} is not a timestamp; the report is dated by {dated} instead",
+                file.as_deref().unwrap_or("the snapshot")
+            ),
+        ));
+        inventory.collected_at = modified;
+    }
     inventory.kubernetes_version = text("kubernetesVersion");
     if let Some(source) = text("source") {
         inventory.sources.push(source);
@@ -591,9 +608,21 @@ mod tests {
             "apiVersion: kubeeye.io/v1\nkind: Inspection\nmetadata: {name: inspection}\ncollectedAt: \"yesterday\"\n",
         )
         .unwrap();
+        let file = dir.path().join("inspection.yaml");
+        let taken = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_764_036_000);
+        std::fs::File::options().write(true).open(&file).unwrap().set_modified(taken).unwrap();
         let inv = load(&[dir.path().to_path_buf()]).unwrap();
-        assert_eq!(inv.collected_at, None, "not a timestamp: the run's own time is used");
-        assert!(inv.gaps.iter().any(|g| g.reason.contains("\"yesterday\" is not a timestamp")), "{:?}", inv.gaps);
+        assert_eq!(
+            inv.collected_at.as_deref(),
+            Some("2025-11-25T02:00:00Z"),
+            "not a timestamp: the record file's modification time is used"
+        );
+        let reason = &inv.gaps[0].reason;
+        assert!(
+            reason.contains("\"yesterday\" in ") && reason.contains("inspection.yaml is not a timestamp"),
+            "{reason}"
+        );
+        assert!(reason.contains("dated by the file's modification time (2025-11-25T02:00:00Z)"), "{reason}");
         assert_eq!(inv.gaps.len(), 1);
         assert_eq!(inv.gaps[0].kind, crate::inventory::GapKind::Unavailable);
     }

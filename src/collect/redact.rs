@@ -10,7 +10,8 @@
 
 use serde_json::Value;
 
-use crate::text::{REDACTED, redact_secrets, redacted_credential};
+use crate::text::secrets;
+use crate::text::{REDACTED, redacted_credential};
 
 /// How values are recognised as credentials. Collection does not judge, so
 /// the caller hands in the checks' own test.
@@ -38,7 +39,7 @@ impl Redaction {
             }
             Some("Event") => {
                 if let Some(Value::String(message)) = object.get_mut("message") {
-                    *message = redact_secrets(message);
+                    *message = secrets::mask(message);
                 }
             }
             _ => {}
@@ -48,7 +49,7 @@ impl Redaction {
 
     /// Masks the secret-looking parts of a log tail.
     pub fn log(&self, text: &str) -> String {
-        redact_secrets(text)
+        secrets::mask(text)
     }
 
     /// Container fields wherever they are (pods, every controller's template,
@@ -104,7 +105,7 @@ impl Redaction {
     /// Text that carries meaning besides secrets (a flag, an annotation): its
     /// secret-looking parts masked, and as a whole when it still looks like a credential.
     fn words(&self, text: &str) -> String {
-        let masked = redact_secrets(text);
+        let masked = secrets::mask_in_context(text);
         (self.credential)(&masked).map_or(masked, |shape| redacted_credential(&shape))
     }
 }

@@ -100,8 +100,11 @@ impl Digest {
             cluster: one_line(&report.cluster.name),
             started_at: report.started_at.clone(),
             complete: report.complete,
-            health: report.health.clone(),
-            overview: report.overview.as_ref().map(crate::report::Overview::line),
+            health: report
+                .health
+                .as_ref()
+                .map(|h| Health { reasons: h.reasons.iter().map(|r| one_line(r)).collect(), ..h.clone() }),
+            overview: report.overview.as_ref().map(|o| one_line(&o.line())),
             summary: report.summary.clone(),
             new: report.diff.as_ref().map(|d| d.new),
             resolved: report.diff.as_ref().map(|d| d.resolved.len()),
