@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo bench --bench scale                         # 1,000 nodes, 30,000 pods, 60,000 events
+//! cargo bench --bench scale -- --bare-every 0        # every pod owned by a hardened Deployment
 //! cargo bench --bench scale -- --pods 3000          # same cluster with a tenth of the pods
 //! cargo bench --bench scale -- --runs 5 --nodes 200
 //! cargo bench --bench scale -- --largest            # 5,000 nodes, 150,000 pods, 300,000 events (1 run)
@@ -39,6 +40,8 @@ struct Params {
     pods: usize,
     events: usize,
     deployments: usize,
+    /// Every n-th pod is a bare pod with an unhardened spec (0: none).
+    bare_every: usize,
     runs: usize,
 }
 
@@ -70,6 +73,7 @@ fn main() {
         pods: arg("--pods", size.1),
         events: arg("--events", size.2),
         deployments: arg("--deployments", size.3),
+        bare_every: arg("--bare-every", 10),
         runs: arg("--runs", size.4).max(1),
     };
     let floor = !args.iter().any(|a| a == "--no-floor");
@@ -233,7 +237,9 @@ fn count_findings(input: &mut impl std::io::Read) -> (u64, u64) {
 
 /// A cluster of the given size: nodes with metrics and summaries, Deployments
 /// with ReplicaSets and running pods (a few crash-looping, a few with error
-/// logs), and Warning events over a fixed set of objects.
+/// logs), one pod in ten a bare pod nobody hardened (so findings grow with the
+/// cluster, about 1.3 per pod as in the clusters of issue 13), and Warning
+/// events over a fixed set of objects.
 fn generate(p: &Params) -> Vec<Value> {
     let mut v = Vec::with_capacity(p.nodes * 3 + p.pods + p.events + p.deployments * 2);
     let now = kubeeye::clock::now();
@@ -289,8 +295,22 @@ fn generate(p: &Params) -> Vec<Value> {
             if pod_names.len() >= p.pods {
                 break;
             }
-            let pod = format!("{app}-{hash}-{r:05}");
             let i = pod_names.len();
+            if p.bare_every > 0 && i % p.bare_every == p.bare_every - 1 {
+                // A pod nothing owns (a debug pod, a CI runner, an operator's
+                // worker): judged on its own, with the findings of a spec
+                // nobody hardened: ten or so per pod, as in real clusters.
+                let pod = format!("{app}-debug-{r:05}");
+                v.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod, "namespace": ns, "labels": {"run": pod}},
+                    "spec": {"nodeName": format!("node-{:04}", i % p.nodes.max(1)),
+                      "containers": [{"name": "shell", "image": format!("registry.example.com/tools/debug-{}:latest", d % 50)}]},
+                    "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                      "containerStatuses": [{"name": "shell", "image": "x", "ready": true, "restartCount": 0,
+                        "state": {"running": {"startedAt": at(3600)}}}]}}));
+                pod_names.push((ns.clone(), pod));
+                continue;
+            }
+            let pod = format!("{app}-{hash}-{r:05}");
             let state = if i % 997 == 5 {
                 json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}})
             } else {
