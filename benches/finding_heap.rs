@@ -113,7 +113,7 @@ fn container(name: &str, hardened: bool, i: usize) -> Value {
             "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
             "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}}})
     } else {
-        json!({"name": name, "image": format!("{name}:latest"), "securityContext": {"privileged": i % 7 == 0}})
+        json!({"name": name, "image": format!("{name}:latest"), "securityContext": {"privileged": i.is_multiple_of(7)}})
     }
 }
 

@@ -189,6 +189,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&t).unwrap_or_default(), "\"web\"");
         let back: Text = serde_json::from_str("\"api\"").unwrap_or_default();
         assert_eq!(back, "api");
-        assert!(String::from("api") == back && "api" == back);
+        let owned = String::from("api");
+        assert!(owned == back && "api" == back && back == owned);
     }
 }
