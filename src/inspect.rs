@@ -261,10 +261,10 @@ impl Inspected {
         self.gaps.extend(std::mem::take(&mut self.evaluation.gaps));
         let mut docs = BTreeMap::new();
         for f in &self.evaluation.findings {
-            if !docs.contains_key(&f.rule)
+            if !docs.contains_key(f.rule.as_str())
                 && let Some(r) = rules.get(&f.rule)
             {
-                docs.insert(f.rule.clone(), RuleDoc::of(r));
+                docs.insert(f.rule.to_string(), RuleDoc::of(r));
             }
         }
         Report {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::inventory::{CoverageGap, SourceLocation};
+pub use crate::text::Text;
 
 mod diff;
 mod read;
@@ -69,30 +70,30 @@ impl fmt::Display for Severity {
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// Stable rule id, e.g. `runAsPrivileged`.
-    pub rule: String,
+    pub rule: Text,
     /// Effective severity after overrides.
     pub severity: Severity,
     /// Rule category (`Security`, `Reliability`, `Efficiency` …).
-    pub category: String,
+    pub category: Text,
     /// Which part of the report this belongs to (`workloads`, `rbac`, `nodes` …).
-    pub section: String,
+    pub section: Text,
     /// Kind of the object reported.
-    pub kind: String,
+    pub kind: Text,
     /// Namespace, absent for cluster-scoped objects.
-    pub namespace: Option<String>,
+    pub namespace: Option<Text>,
     /// Object name.
-    pub name: String,
+    pub name: Text,
     /// Container name, for container-level rules.
-    pub container: Option<String>,
+    pub container: Option<Text>,
     /// What is wrong.
-    pub message: String,
+    pub message: Text,
     /// What to do about it.
-    pub remediation: String,
+    pub remediation: Text,
     /// Stable hash of rule, kind, namespace, name and container, for diffs.
-    pub fingerprint: String,
+    pub fingerprint: Text,
     /// Machine-readable cause: event reason, node condition reason, container state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Text>,
     /// How many times it was seen (events, matching log lines, affected pods).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
@@ -101,10 +102,10 @@ pub struct Finding {
     pub pods: Option<u64>,
     /// When it was first seen (RFC 3339), where the source says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_seen: Option<String>,
+    pub first_seen: Option<Text>,
     /// When it was last seen (RFC 3339): last event, last heartbeat, lease renewal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_seen: Option<String>,
+    pub last_seen: Option<Text>,
     /// Compared with a previous report: `new` or `open` (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<FindingStatus>,
@@ -132,18 +133,19 @@ impl Finding {
         namespace: Option<&str>,
         name: &str,
         container: Option<&str>,
-    ) -> String {
+    ) -> Text {
         let mut h = Sha256::new();
         for part in [rule, kind, namespace.unwrap_or(""), name, container.unwrap_or("")] {
             h.update(part.as_bytes());
             h.update([0u8]);
         }
-        hex::encode(&h.finalize()[..8])
+        hex::encode(&h.finalize()[..8]).into()
     }
 
     /// Sets the container (and recomputes the fingerprint, which includes it).
     pub fn with_container(mut self, container: Option<&str>) -> Self {
-        self.container = container.map(str::to_string);
+        // Container names repeat across a cluster's workloads (`app`, `nginx`, `istio-proxy`).
+        self.container = container.map(Text::interned);
         self.fingerprint =
             Finding::fingerprint_of(&self.rule, &self.kind, self.namespace.as_deref(), &self.name, container);
         self
@@ -160,14 +162,14 @@ impl Finding {
                 h.update(part.as_bytes());
                 h.update([0u8]);
             }
-            self.fingerprint = hex::encode(&h.finalize()[..8]);
+            self.fingerprint = hex::encode(&h.finalize()[..8]).into();
         }
         self.source = source.cloned();
         self
     }
 
     /// Replaces the rule's failure message with a specific one.
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+    pub fn with_message(mut self, message: impl Into<Text>) -> Self {
         self.message = message.into();
         self
     }
@@ -223,7 +225,7 @@ impl Summary {
         let mut by_category: BTreeMap<String, Counts> = BTreeMap::new();
         for f in findings {
             total.add(f.severity);
-            by_category.entry(f.category.clone()).or_default().add(f.severity);
+            by_category.entry(f.category.to_string()).or_default().add(f.severity);
         }
         Summary {
             danger: total.danger,

@@ -1,6 +1,9 @@
 //! String helpers every layer may use.
 
 pub mod secrets;
+mod shared;
+
+pub use shared::Text;
 
 /// Shortens text to at most `max` characters on a character boundary, marking the cut.
 pub fn truncate(text: &str, max: usize) -> String {

@@ -24,7 +24,7 @@ fn finding(rule: &str, severity: Severity, name: &str) -> Finding {
         namespace: Some("shop".into()),
         name: name.into(),
         container: None,
-        message: format!("{rule} on {name}"),
+        message: format!("{rule} on {name}").into(),
         remediation: "fix it".into(),
         fingerprint: Finding::fingerprint_of(rule, "Deployment", Some("shop"), name, None),
         reason: None,

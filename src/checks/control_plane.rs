@@ -11,7 +11,7 @@ use super::health::{
 };
 use crate::clock;
 use crate::inventory::{CoverageGap, ObjectRef, section};
-use crate::report::Finding;
+use crate::report::{Finding, Text};
 use crate::rules::Rule;
 use crate::text::truncate;
 
@@ -279,7 +279,7 @@ fn conclude(
     }
     let mut f = Finding::new(rule, section::CONTROL_PLANE, &component(name))
         .with_message(format!("{label} not healthy: {}", problems.join("; ")));
-    f.last_seen = last_seen;
+    f.last_seen = last_seen.map(Text::from);
     emit(ctx, eval, f, None);
 }
 

@@ -17,7 +17,7 @@ use super::Evaluation;
 use super::health::{Context, WARNING_EVENTS, emit};
 use crate::clock::{self, Timestamp};
 use crate::inventory::{Object, ObjectRef, SourceLocation, section};
-use crate::report::Finding;
+use crate::report::{Finding, Text};
 use crate::rules::{Logic, Rule, RuleSet};
 use crate::text::truncate;
 
@@ -414,17 +414,17 @@ fn group_finding(rule: &Rule, object: &ObjectRef, reason: &str, r: &Rollup, mess
     );
     let message = message.unwrap_or_else(|| g.message.clone());
     f.message = if !r.rolled {
-        message
+        message.into()
     } else if r.pods == 1 {
-        format!("pod {}: {message}", r.sample)
+        format!("pod {}: {message}", r.sample).into()
     } else {
-        format!("{} pods (e.g. {}): {message}", r.pods, r.sample)
+        format!("{} pods (e.g. {}): {message}", r.pods, r.sample).into()
     };
-    f.reason = Some(reason.to_string());
+    f.reason = Some(Text::interned(reason));
     f.count = Some(g.count);
     f.pods = r.rolled.then_some(r.pods);
-    f.first_seen = g.first_seen.clone();
-    f.last_seen = g.last_seen.clone();
+    f.first_seen = g.first_seen.as_deref().map(Text::from);
+    f.last_seen = g.last_seen.as_deref().map(Text::from);
     f.source = g.source.clone();
     f
 }
@@ -522,7 +522,7 @@ mod tests {
                 .findings
                 .into_iter()
                 .filter(|f| f.rule == "WarningEvent")
-                .map(|f| (f.kind, f.name, f.count))
+                .map(|f| (f.kind.to_string(), f.name.to_string(), f.count))
                 .collect();
         found.sort();
         assert_eq!(

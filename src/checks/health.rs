@@ -152,9 +152,9 @@ pub fn emit(ctx: &Context<'_>, eval: &mut Evaluation, finding: Finding, annotati
     let Some(rule) = ctx.rule(&finding.rule) else { return };
     let object = ObjectRef {
         group: String::new(),
-        kind: finding.kind.clone(),
-        namespace: finding.namespace.clone(),
-        name: finding.name.clone(),
+        kind: finding.kind.to_string(),
+        namespace: finding.namespace.as_deref().map(str::to_string),
+        name: finding.name.to_string(),
     };
     match ctx.exemption(rule, &object, annotations) {
         Some(by) => eval.exempted.record(&object, rule, by),

@@ -14,7 +14,7 @@ use super::health::{Context, HealthCheck, KUBELET_NOT_POSTING, NODE_NOT_READY, e
 use crate::clock;
 use crate::inventory::{CoverageGap, METRICS_RESOURCE, NPD_RESOURCE, Object, ObjectRef, SUMMARY_RESOURCE, section};
 use crate::quantity;
-use crate::report::Finding;
+use crate::report::{Finding, Text};
 use crate::rules::{Logic, NodeLogic, Rule, UsageBinding, UsageResource};
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,12 +147,12 @@ pub fn check(ctx: &Context<'_>, npd: &NodeProblemEvents, eval: &mut Evaluation) 
             let mut f =
                 Finding::new(rule, section::NODES, &node_ref(&node.id.name)).with_message(p.messages.join("; "));
             if let Some(r) = p.remediation {
-                f.remediation = r;
+                f.remediation = r.into();
             }
-            f.reason = p.reason;
+            f.reason = p.reason.as_deref().map(Text::interned);
             f.count = p.count;
-            f.first_seen = p.first_seen;
-            f.last_seen = p.last_seen;
+            f.first_seen = p.first_seen.map(Text::from);
+            f.last_seen = p.last_seen.map(Text::from);
             emit(ctx, eval, f, annotations);
         }
     }

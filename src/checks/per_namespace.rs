@@ -26,7 +26,7 @@ pub fn group(findings: &mut Vec<Finding>, rules: &RuleSet) {
     for f in findings.drain(..) {
         // ServiceNotAnswering judges the probe recorded for each Service.
         if matches!(f.kind.as_str(), "Service" | "ServiceProbe") && grouped_rule(&f.rule) {
-            let key = (f.rule.clone(), f.namespace.clone().unwrap_or_default());
+            let key = (f.rule.to_string(), f.namespace.as_deref().unwrap_or_default().to_string());
             groups.entry(key).or_default().push(f);
         } else {
             kept.push(f);
@@ -61,7 +61,7 @@ fn message(headline: &str, services: &[Finding]) -> String {
         .iter()
         .take(SHOWN)
         .map(|f| match f.message.as_str() {
-            m if m.is_empty() || m == headline => f.name.clone(),
+            m if m.is_empty() || m == headline => f.name.to_string(),
             m => format!("{} ({m})", f.name),
         })
         .collect();

@@ -15,7 +15,7 @@ use super::health::{ABNORMAL_PODS, CRASH_LOOPS, Context, HealthCheck, IMAGE_PULL
 use super::workload::controller_of;
 use crate::clock;
 use crate::inventory::{Object, ObjectRef, section};
-use crate::report::Finding;
+use crate::report::{Finding, Text};
 use crate::text::truncate;
 
 /// Waiting reasons that mean the image cannot be pulled.
@@ -233,7 +233,7 @@ impl PodTracker {
             let mut f = Finding::new(rule, section::PODS, controller)
                 .with_container(container.as_deref())
                 .with_message(format!("{pods}: {}", p.message));
-            f.reason = Some(p.reason.clone());
+            f.reason = Some(Text::interned(&p.reason));
             f.count = Some(p.pods);
             f.pods = Some(p.pods);
             f.source.clone_from(&p.source);
@@ -336,7 +336,11 @@ mod tests {
         let mut settings = InspectSettings::default();
         settings.thresholds.abnormal_pod_grace_minutes = grace_minutes;
         let eval = evaluate_with(&inventory, &rules, &settings);
-        eval.findings.into_iter().filter(|f| f.rule == "AbnormalPodStatus").map(|f| (f.count, f.name)).collect()
+        eval.findings
+            .into_iter()
+            .filter(|f| f.rule == "AbnormalPodStatus")
+            .map(|f| (f.count, f.name.to_string()))
+            .collect()
     }
 
     #[test]

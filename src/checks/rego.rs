@@ -14,7 +14,7 @@ use super::Evaluation;
 use super::exempt;
 use super::workload::CONTROLLER_KINDS;
 use crate::inventory::{CoverageGap, Object, ObjectRef, section};
-use crate::report::{Finding, Severity};
+use crate::report::{Finding, Severity, Text};
 use crate::rules::rego::RegoModule;
 use crate::rules::{Logic, Rule, RuleSet};
 
@@ -45,7 +45,7 @@ struct Module<'r> {
 #[derive(Default)]
 pub struct RegoEvaluator<'r> {
     modules: Vec<Module<'r>>,
-    reported: HashSet<String>,
+    reported: HashSet<Text>,
 }
 
 impl<'r> RegoEvaluator<'r> {
@@ -132,9 +132,9 @@ impl<'r> RegoEvaluator<'r> {
                 let Some(finding) = finding(m.rule, m.module, msg, object, identity) else { continue };
                 let id = ObjectRef {
                     group: String::new(),
-                    kind: finding.kind.clone(),
-                    namespace: finding.namespace.clone(),
-                    name: finding.name.clone(),
+                    kind: finding.kind.to_string(),
+                    namespace: finding.namespace.as_deref().map(str::to_string),
+                    name: finding.name.to_string(),
                 };
                 if exempt::is_exempt(m.rule, &id, None, &annotations, rules) {
                     continue;
@@ -206,9 +206,9 @@ fn finding(rule: &Rule, module: &RegoModule, msg: &Value, object: &Object, ident
     }
     let mut f = Finding::new(rule, section_of(&reported.kind), &reported);
     if let Some(m) = &message {
-        f.message.clone_from(m);
+        f.message = m.into();
         if module.ids_from_message {
-            f.rule.clone_from(m);
+            f.rule = Text::interned(m);
             f.fingerprint =
                 Finding::fingerprint_of(m, &reported.kind, reported.namespace.as_deref(), &reported.name, None);
         }

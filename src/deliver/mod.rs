@@ -203,7 +203,7 @@ mod tests {
             name: name.into(),
             container: None,
             message: "m".into(),
-            remediation: String::new(),
+            remediation: "".into(),
             fingerprint: Finding::fingerprint_of(rule, "Thing", None, name, None),
             reason: None,
             count: None,

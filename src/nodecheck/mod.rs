@@ -333,7 +333,7 @@ fn file_filter(rule: &RequestRule, request: &Request, host: &HostAccess, tails: 
             Some("0".into()),
         ),
         (count, Some(sample)) => {
-            let sample = crate::text::redact_secrets(sample);
+            let sample = crate::text::secrets::mask(sample);
             let sample: String = sample.chars().take(300).collect();
             outcome(
                 rule,
@@ -365,11 +365,11 @@ fn custom_command(rule: &RequestRule, request: &Request, host: &HostAccess) -> R
     };
     let values = BTreeMap::from([("output".to_string(), output), ("exitCode".to_string(), code)]);
     let mut result = decide(rule, &expr, &values, false);
-    result.message = crate::text::redact_secrets(&result.message).chars().take(500).collect();
+    result.message = crate::text::secrets::mask(&result.message).chars().take(500).collect();
     if run.truncated {
         result.message.push_str(" (output cut at the limit)");
     }
-    result.observed = result.observed.map(|o| crate::text::redact_secrets(&o).chars().take(200).collect());
+    result.observed = result.observed.map(|o| crate::text::secrets::mask(&o).chars().take(200).collect());
     result
 }
 
@@ -421,13 +421,13 @@ pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>
         let mut finding = Finding::new(rule, SECTION, &object);
         let detail: String = r.message.chars().take(1000).collect();
         finding.message = match r.outcome {
-            Outcome::Error => format!("{}: could not be checked: {detail}", rule.failure_message),
-            _ if detail.is_empty() => rule.failure_message.clone(),
-            _ => format!("{}: {detail}", rule.failure_message),
+            Outcome::Error => format!("{}: could not be checked: {detail}", rule.failure_message).into(),
+            _ if detail.is_empty() => rule.failure_message.clone().into(),
+            _ => format!("{}: {detail}", rule.failure_message).into(),
         };
         finding.reason = Some(match r.outcome {
             Outcome::Error => "CheckError".into(),
-            _ => host.kind.name().to_string(),
+            _ => host.kind.name().into(),
         });
         if host.kind == HostKind::Clock
             && r.outcome == Outcome::Fail
@@ -442,7 +442,7 @@ pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>
             finding.count = Some(count);
         }
         if let Some(file) = &r.file {
-            finding.last_seen = Some(file.modified.clone()).filter(|m| !m.is_empty());
+            finding.last_seen = Some(file.modified.as_str()).filter(|m| !m.is_empty()).map(Into::into);
         }
         findings.push(finding);
     }

@@ -80,7 +80,7 @@ fn case(xml: &mut String, f: &Finding) {
         attr(&f.rule),
         attr(&format!("{object}{container}"))
     ));
-    let mut body = f.message.clone();
+    let mut body = f.message.to_string();
     if let Some(l) = location {
         body.push_str(&format!("\nat {}:{}", l.file, l.line));
     }

@@ -143,7 +143,7 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         first = false;
         writeln!(out, "{title}")
     };
-    let time = |f: &Finding| f.last_seen.clone().unwrap_or_else(|| report.started_at.clone());
+    let time = |f: &Finding| f.last_seen.as_deref().unwrap_or(&report.started_at).to_string();
 
     // Health before hygiene: whether the cluster is up comes first.
     if let Some(health) = &report.health {
@@ -211,7 +211,7 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         heading(out, "EVENTS")?;
         let mut t = Table::new(vec!["NAMESPACE", "SEVERITY", "PODNAME", "EVENTTIME", "REASON", "MESSAGE"]);
         for f in events {
-            let name = if f.kind == "Pod" { f.name.clone() } else { format!("{}/{}", f.kind, f.name) };
+            let name = if f.kind == "Pod" { f.name.to_string() } else { format!("{}/{}", f.kind, f.name) };
             let count = f.count.filter(|c| *c > 1).map(|c| format!(" (x{c})")).unwrap_or_default();
             t.row(vec![
                 plain(or_dash(f.namespace.as_deref())),
@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(truncate("abcd".into(), 4), "abcd");
         assert_eq!(truncate("äöüßé".into(), 3), "äö…");
         let mut f = event("web-1", "BackOff");
-        f.message = "m".repeat(10_000);
+        f.message = "m".repeat(10_000).into();
         let out = render(vec![f]);
         let row = out.lines().find(|l| l.contains("web-1")).unwrap();
         assert!(row.ends_with(&format!("{}…", "m".repeat(MAX_LAST_COLUMN - 1))), "{}", row.len());

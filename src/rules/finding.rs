@@ -4,22 +4,28 @@
 
 use super::Rule;
 use crate::inventory::ObjectRef;
-use crate::report::{Finding, RuleDoc, Severity};
+use crate::report::{Finding, RuleDoc, Severity, Text};
 
 impl Finding {
     /// A finding with the identifying fields set and no details; the fingerprint is computed.
+    ///
+    /// What repeats from finding to finding (the rule's id, category, message
+    /// and remediation, the section, the object's kind and namespace) is
+    /// interned: a cluster's hundred thousand findings share a few hundred
+    /// copies of those, and each finding owns only its name, fingerprint and
+    /// any specific message.
     pub fn new(rule: &Rule, section: &str, object: &ObjectRef) -> Self {
         Finding {
-            rule: rule.id.clone(),
+            rule: Text::interned(&rule.id),
             severity: rule.severity.unwrap_or(Severity::Warning),
-            category: rule.category.clone(),
-            section: section.to_string(),
-            kind: object.kind.clone(),
-            namespace: object.namespace.clone(),
-            name: object.name.clone(),
+            category: Text::interned(&rule.category),
+            section: Text::interned(section),
+            kind: Text::interned(&object.kind),
+            namespace: object.namespace.as_deref().map(Text::interned),
+            name: Text::from(&object.name),
             container: None,
-            message: rule.failure_message.clone(),
-            remediation: rule.remediation.clone(),
+            message: Text::interned(&rule.failure_message),
+            remediation: Text::interned(&rule.remediation),
             fingerprint: Finding::fingerprint_of(
                 &rule.id,
                 &object.kind,

@@ -5,7 +5,7 @@
 
 use kubeeye::checks;
 use kubeeye::inventory::section;
-use kubeeye::report::{Cluster, Finding, Report, RuleDoc, SCHEMA_VERSION, Summary, Tool, sort_findings};
+use kubeeye::report::{Cluster, Finding, Report, RuleDoc, SCHEMA_VERSION, Summary, Text, Tool, sort_findings};
 use kubeeye::rules::{Rule, RuleSet, Target};
 
 /// A report with exactly `n` findings, deterministic for a given `n`.
@@ -42,7 +42,8 @@ pub fn report(n: usize) -> Report {
         i += 1;
     }
     sort_findings(&mut findings);
-    let docs = findings.iter().filter_map(|f| rules.get(&f.rule).map(|r| (f.rule.clone(), RuleDoc::of(r)))).collect();
+    let docs =
+        findings.iter().filter_map(|f| rules.get(&f.rule).map(|r| (f.rule.to_string(), RuleDoc::of(r)))).collect();
     Report {
         schema_version: SCHEMA_VERSION.into(),
         tool: Tool { name: "kubeeye".into(), version: "0.0.0-test".into() },
@@ -92,18 +93,19 @@ fn finding(rule: &Rule, sec: &str, i: usize) -> Finding {
         }
         _ => (["Deployment", "StatefulSet", "DaemonSet"][i % 3], Some(ns), format!("svc-{}", i % 2000), None),
     };
+    // Shared the way `Finding::new` shares them.
     let mut f = Finding {
-        rule: rule.id.clone(),
+        rule: Text::interned(&rule.id),
         severity: rule.severity.unwrap_or(kubeeye::report::Severity::Warning),
-        category: rule.category.clone(),
-        section: sec.to_string(),
-        kind: kind.to_string(),
-        namespace,
-        name,
+        category: Text::interned(&rule.category),
+        section: Text::interned(sec),
+        kind: Text::interned(kind),
+        namespace: namespace.as_deref().map(Text::interned),
+        name: name.into(),
         container: None,
-        message: rule.failure_message.clone(),
-        remediation: rule.remediation.clone(),
-        fingerprint: String::new(),
+        message: Text::interned(&rule.failure_message),
+        remediation: Text::interned(&rule.remediation),
+        fingerprint: Text::default(),
         reason: None,
         count: None,
         first_seen: None,
@@ -114,22 +116,23 @@ fn finding(rule: &Rule, sec: &str, i: usize) -> Finding {
     }
     .with_container(container.as_deref());
     // Unique identity per finding, as the checks guarantee.
-    f.name = format!("{}-{i}", f.name);
+    f.name = format!("{}-{i}", f.name).into();
     f.fingerprint = Finding::fingerprint_of(&f.rule, &f.kind, f.namespace.as_deref(), &f.name, f.container.as_deref());
     if matches!(rule.target, Target::Event | Target::ContainerLog | Target::Node) {
         f.count = Some((i % 40 + 1) as u64);
-        f.last_seen = Some(format!("2026-11-25T01:{:02}:00Z", i % 60));
+        f.last_seen = Some(format!("2026-11-25T01:{:02}:00Z", i % 60).into());
     }
     if matches!(rule.target, Target::Event) {
         f.reason = Some(["BackOff", "FailedMount", "Unhealthy", "FailedScheduling"][i % 4].into());
-        f.message = format!("Back-off restarting failed container app in pod {} (attempt {})", f.name, i % 97);
+        f.message = format!("Back-off restarting failed container app in pod {} (attempt {})", f.name, i % 97).into();
     }
     if matches!(rule.target, Target::ContainerLog) {
         f.message = format!(
             "{} (3 lines), e.g.: 2026-11-25T01:{:02}:30Z ERROR write /data/wal/{i:06}.log",
             rule.failure_message,
             i % 60
-        );
+        )
+        .into();
     }
     f
 }
