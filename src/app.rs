@@ -104,7 +104,8 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     if let Some(dir) = &args.output_dir {
         crate::run::check_writable(dir).map_err(|e| anyhow::anyhow!("--output-dir: {e}"))?;
     }
-    let inspected = match inspect::inspect(&source, &rules, &file.inspection, &scope) {
+    let node_checks = args.node_checks.then_some(&file.node_checks);
+    let inspected = match inspect::inspect(&source, &rules, &file.inspection, &scope, node_checks) {
         Ok(i) => i,
         Err(InspectError::Connect(e)) => {
             eprintln!("error: {e}");

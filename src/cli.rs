@@ -237,6 +237,12 @@ pub struct DiagArgs {
     /// A previous JSON report: mark findings new or open and list the resolved ones.
     #[arg(long, value_name = "REPORT.json")]
     pub previous: Option<PathBuf>,
+    /// Also run the host rules (`target: Host`, KubeEye sysctl/systemd/file/nodeInfo
+    /// rules) on the nodes they select, one short-lived Job per node in
+    /// `nodeChecks.namespace` (install deploy/node-checks/ first). Without it,
+    /// host rules are listed as not run.
+    #[arg(long)]
+    pub node_checks: bool,
 }
 
 /// `ke render` options.

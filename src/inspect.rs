@@ -14,7 +14,7 @@ use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::collect::live::{LiveCollector, StreamSink};
 use crate::collect::offline;
 use crate::collect::prometheus::Prometheus;
-use crate::config::InspectSettings;
+use crate::config::{InspectSettings, NodeCheckSettings};
 use crate::inventory::{CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, section};
 use crate::report::{Cluster, Health, Overview, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
 use crate::rules::RuleSet;
@@ -79,6 +79,7 @@ pub fn inspect(
     rules: &RuleSet,
     settings: &InspectSettings,
     scope: &NamespaceFilter,
+    node_checks: Option<&NodeCheckSettings>,
 ) -> Result<Inspected, InspectError> {
     let started_at = clock::format(clock::now());
     // Before anything is read: a PromQL rule with nowhere to ask is bad input.
@@ -93,7 +94,7 @@ pub fn inspect(
             let runtime = runtime()?;
             runtime.block_on(async {
                 let (inventory, evaluation) =
-                    inspect_live(access, *total, rules, settings, scope, prometheus.as_ref()).await?;
+                    inspect_live(access, *total, rules, settings, scope, prometheus.as_ref(), node_checks).await?;
                 Ok(finish(inventory, evaluation, started_at, scope, rules))
             })
         }
@@ -146,6 +147,7 @@ pub async fn inspect_live(
     settings: &InspectSettings,
     scope: &NamespaceFilter,
     prometheus: Option<&Prometheus>,
+    node_checks: Option<&NodeCheckSettings>,
 ) -> Result<(Inventory, Evaluation), ConnectError> {
     let mut collector = LiveCollector::connect(access, settings, scope, total).await?;
     let at = collector.collected_at();
@@ -187,9 +189,74 @@ pub async fn inspect_live(
     let (state, late, probes) = state;
     inventory.objects.extend(late);
     inventory.objects.extend(probes);
+    // The node checks run after collection, with the same client.
+    let api = collector.api().clone();
     collector.finish(&mut inventory);
-    let evaluation = Inspector::resume(&inventory, state).finish();
+    let mut evaluation = Inspector::resume(&inventory, state).finish();
+    match node_checks {
+        _ if !needs.node_checks || !scope.only.is_empty() => {}
+        Some(node_settings) => {
+            let (findings, gaps) = check_nodes(&api, rules, node_settings, &inventory, at).await;
+            evaluation.findings.extend(findings);
+            evaluation.gaps.extend(gaps);
+            crate::report::sort_findings(&mut evaluation.findings);
+        }
+        None => evaluation.gaps.push(CoverageGap::unavailable(
+            crate::nodecheck::SECTION,
+            "host rules",
+            format!(
+                "{} host rule(s) were not run: pass --node-checks (needs deploy/node-checks/)",
+                rules.host_rules().count()
+            ),
+        )),
+    }
     Ok((inventory, evaluation))
+}
+
+/// Runs the host rules on the nodes through one Job each and judges what
+/// every node answered: findings, and a coverage gap for each node that
+/// could not answer (or one for the whole phase).
+async fn check_nodes(
+    api: &crate::collect::client::Api,
+    rules: &RuleSet,
+    settings: &NodeCheckSettings,
+    inventory: &Inventory,
+    at: clock::Timestamp,
+) -> (Vec<crate::report::Finding>, Vec<CoverageGap>) {
+    let nodes: Vec<(String, BTreeMap<String, String>)> = inventory
+        .objects
+        .iter()
+        .filter(|o| o.id.kind == "Node")
+        .map(|o| {
+            let labels = o
+                .metadata()
+                .get("labels")
+                .and_then(serde_json::Value::as_object)
+                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+                .unwrap_or_default();
+            (o.id.name.to_string(), labels)
+        })
+        .collect();
+    let now = clock::format(at);
+    let limits = crate::nodecheck::protocol::Limits::from(settings);
+    let requests = crate::nodecheck::requests_with(rules, &nodes, &limits, &BTreeMap::new(), Some(&now));
+    if requests.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let outcome = crate::collect::node_jobs::run_node_checks(api, settings, &now, requests).await;
+    let mut findings = Vec::new();
+    let mut gaps = outcome.gaps;
+    for (node, result) in &outcome.results {
+        match crate::nodecheck::judge(node, result, rules) {
+            Ok(found) => findings.extend(found),
+            Err(reason) => gaps.push(CoverageGap::error(
+                crate::nodecheck::SECTION,
+                format!("node {node}"),
+                format!("its node-check result was not usable: {reason}"),
+            )),
+        }
+    }
+    (findings, gaps)
 }
 
 /// The inspector evaluates what streams by: pods and events page by page,

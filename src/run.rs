@@ -286,7 +286,9 @@ impl Job {
             }
             Source::Live(access, total) => {
                 let started_at = clock::format(clock::now());
-                match inspect::inspect_live(access, *total, rules, settings, scope, self.prometheus.as_ref()).await {
+                let prometheus = self.prometheus.as_ref();
+                let nodes = Some(&self.config.node_checks);
+                match inspect::inspect_live(access, *total, rules, settings, scope, prometheus, nodes).await {
                     Ok((inventory, evaluation)) => Ok(inspect::finish(inventory, evaluation, started_at, scope, rules)),
                     Err(e) => Err(InspectError::Connect(e)),
                 }

@@ -389,7 +389,8 @@ async fn metrics_reach_a_pushgateway_and_the_archive() {
 
     // Night two cannot reach the cluster: the run is recorded, the last success stays.
     drop(server);
-    clock_passes(report["startedAt"].as_str().unwrap()).await;
+    // The metric is the finish time in whole seconds: the second run must finish in a later second.
+    clock_passes(report["finishedAt"].as_str().unwrap()).await;
     let run = env.run(&config, &kubeconfig).await;
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.lines().any(|l| l.starts_with("ok") && l.contains("pushgateway")), "{}", run.stdout);

@@ -334,3 +334,79 @@ fn the_node_checks_component_renders_and_grants_only_namespaced_rights() {
     assert_eq!(binding["subjects"][0]["name"], "kubeeye");
     assert_eq!(binding["subjects"][0]["namespace"], "kubeeye");
 }
+
+/// End to end: `ke diag --node-checks` creates a Job for the node a KubeEye
+/// sysctl rule selects, reads back what the real `ke node-check` answered on
+/// the fixture host, and reports it in the node checks section; without the
+/// flag the host rules are listed as not run.
+#[test]
+fn ke_diag_runs_host_rules_on_the_nodes_and_reports_them() {
+    let rules_file = "tests/data/inspectrules/sysctl.yaml";
+    let set = kubeeye::rules::RuleSet::load(&[std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rules_file)])
+        .expect("sample rules load");
+    let labels = std::collections::BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())]);
+    let requests = kubeeye::nodecheck::requests(&set, &[("worker-0000".to_string(), labels)]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let request = dir.path().join("request.json");
+    std::fs::write(&request, requests[0].1.to_string()).expect("request written");
+    let answered = crate::common::cli::ke(&[
+        "node-check",
+        "--request",
+        request.to_str().expect("utf-8"),
+        "--host-root",
+        "tests/data/hostroot",
+    ]);
+    assert_eq!(answered.code, 0, "{}", answered.stderr);
+    let result: Value = serde_json::from_str(answered.stdout.trim()).expect("one JSON result");
+
+    let mut linux = node("worker-0000", true, false);
+    linux["metadata"]["labels"] = json!({ "kubernetes.io/os": "linux" });
+    let server = FakeApiServer::start(FakeCluster::from_values(vec![linux]), Options::default());
+    server.kubeconfig(dir.path().join("kubeconfig"));
+    server.jobs().scripts.insert("worker-0000".into(), PodScript::result(&result, Duration::from_millis(50)));
+    let config = dir.path().join("kubeeye.yaml");
+    std::fs::write(&config, "nodeChecks:\n  image: ghcr.io/kubeeye/kubeeye:test\n  pollInterval: 1s\n")
+        .expect("config written");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "diag".to_string(),
+            "--kubeconfig".into(),
+            kubeconfig.display().to_string(),
+            "--config".into(),
+            config.display().to_string(),
+            "-f".into(),
+            rules_file.into(),
+            "-o".into(),
+            "json".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&'static str]| {
+        let a = args(extra);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let run = crate::common::cli::ke(&a);
+        let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+        report
+    };
+
+    let report = run(&["--node-checks"]);
+    let host: Vec<&Value> =
+        report["findings"].as_array().expect("findings").iter().filter(|f| f["section"] == "node checks").collect();
+    let failed: Vec<&str> = host.iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert_eq!(failed, ["fs.inotify.max_user_watches", "vm.swappiness"], "{host:#?}");
+    assert!(host.iter().all(|f| f["kind"] == "Node" && f["name"] == "worker-0000"), "{host:#?}");
+    let swappiness = host.iter().find(|f| f["rule"] == "vm.swappiness").expect("swappiness");
+    assert!(swappiness["message"].as_str().is_some_and(|m| m.contains("vm.swappiness is 60")), "{swappiness}");
+    assert_eq!(server.jobs().created.len(), 1, "one Job for the one node");
+    assert!(server.jobs().names().is_empty(), "the Job is deleted at the end");
+
+    let without = run(&[]);
+    assert!(
+        without["findings"].as_array().expect("findings").iter().all(|f| f["section"] != "node checks"),
+        "no host findings without --node-checks"
+    );
+    let gaps = without["coverage"]["gaps"].to_string() + &without.to_string();
+    assert!(gaps.contains("host rule(s) were not run: pass --node-checks"), "{gaps}");
+}

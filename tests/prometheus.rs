@@ -445,7 +445,7 @@ fn prometheus_over_tls_with_a_ca_file_and_basic_auth() {
         std::fs::write(
             &path,
             format!(
-                "inspection:\n  prometheus:\n    url: {}\n    caFile: {}\n    usernameEnv: KE_TEST_PROM_USER\n    passwordEnv: KE_TEST_PROM_PASSWORD\n    timeout: 10s\n",
+                "inspection:\n  prometheus:\n    url: {}\n    caFile: {}\n    usernameEnv: KE_TEST_PROM_USER\n    passwordEnv: KE_TEST_PROM_PASSWORD\n    timeout: 30s\n",
                 server.base,
                 ca.display()
             ),

@@ -98,6 +98,11 @@ impl LiveCollector {
         self.collected_at
     }
 
+    /// The API client, for the node-check Jobs that run after collection.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
     /// Whether cluster-level sections (nodes, control plane) are in scope:
     /// not when only some namespaces were asked for.
     fn cluster_scope(&self) -> bool {
