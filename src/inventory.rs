@@ -244,6 +244,8 @@ pub mod section {
     pub const WORKLOADS: &str = "workloads";
     /// RBAC objects.
     pub const RBAC: &str = "rbac";
+    /// Host rules run on the nodes (`ke node-check`); shown with the nodes.
+    pub const NODE_CHECKS: &str = "node checks";
 }
 
 /// Something the inspection could not see, and why. Every gap is recorded;

@@ -402,6 +402,15 @@ fn ke_diag_runs_host_rules_on_the_nodes_and_reports_them() {
     assert_eq!(server.jobs().created.len(), 1, "one Job for the one node");
     assert!(server.jobs().names().is_empty(), "the Job is deleted at the end");
 
+    // The table shows them with the nodes.
+    let table = {
+        let a = args(&["--node-checks"]);
+        let a: Vec<&str> = a.iter().map(|s| if s == "json" { "table" } else { s.as_str() }).collect();
+        crate::common::cli::ke(&a).stdout
+    };
+    let nodes = table.split("NODES").nth(1).unwrap_or_else(|| panic!("a NODES section: {table}"));
+    assert!(nodes.contains("[vm.swappiness]") && nodes.contains("worker-0000"), "{table}");
+
     let without = run(&[]);
     assert!(
         without["findings"].as_array().expect("findings").iter().all(|f| f["section"] != "node checks"),

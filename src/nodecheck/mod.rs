@@ -22,7 +22,7 @@ pub mod probe;
 pub mod protocol;
 
 /// The report section of host-rule findings.
-pub const SECTION: &str = "node checks";
+pub const SECTION: &str = crate::inventory::section::NODE_CHECKS;
 
 /// How long a CPU sample takes (two reads of `/proc/stat`).
 const CPU_SAMPLE: Duration = Duration::from_millis(100);

@@ -174,7 +174,7 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         }
         t.write(out, opts.color)?;
     }
-    let nodes = in_section(&[section::NODES]);
+    let nodes = in_section(&[section::NODES, section::NODE_CHECKS]);
     if !nodes.is_empty() {
         heading(out, "NODES")?;
         let mut t = Table::new(vec!["NODENAME", "SEVERITY", "HEARTBEATTIME", "REASON", "MESSAGE"]);

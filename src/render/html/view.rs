@@ -336,7 +336,7 @@ pub(super) fn page(report: &Report) -> Page {
     };
     let make = |id: &'static str| section_table(report, id, &in_section(&[id]));
     let control_plane = make(section::CONTROL_PLANE);
-    let nodes = make(section::NODES);
+    let nodes = section_table(report, section::NODES, &in_section(&[section::NODES, section::NODE_CHECKS]));
     let pods = make(section::PODS);
     let events = make(section::EVENTS);
     let logs = make(section::LOGS);
@@ -358,7 +358,7 @@ pub(super) fn page(report: &Report) -> Page {
     let count = |n: usize| if n == 0 { String::new() } else { thousands(n) };
     let mut nav = vec![
         nav_item(section::CONTROL_PLANE, "Control plane", count(control_plane.total), worst(&[section::CONTROL_PLANE])),
-        nav_item(section::NODES, "Nodes", count(nodes.total), worst(&[section::NODES])),
+        nav_item(section::NODES, "Nodes", count(nodes.total), worst(&[section::NODES, section::NODE_CHECKS])),
         nav_item(section::PODS, "Pods", count(pods.total), worst(&[section::PODS])),
         nav_item(section::EVENTS, "Events", count(events.total), worst(&[section::EVENTS])),
         nav_item(section::LOGS, "Logs", count(logs.total), worst(&[section::LOGS])),
