@@ -616,3 +616,63 @@ fn bare_tokens_and_keys_in_logs_and_events_are_masked_in_every_format_and_the_di
         }
     }
 }
+
+/// The manifests of `deploy/` and `deploy/npd/` as `kubectl kustomize` renders them.
+fn rendered(dir: &str) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new("kubectl")
+        .args(["kustomize", dir])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("kubectl (scripts/install-test-deps installs it)");
+    assert!(out.status.success(), "{dir}: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    text.split("\n---\n").map(|d| serde_norway::from_str(d).expect("YAML document")).collect()
+}
+
+/// The API-server egress ports of the NetworkPolicy of `docs` named `name`.
+fn api_ports(docs: &[serde_json::Value], name: &str) -> Vec<u64> {
+    let policy = docs
+        .iter()
+        .find(|d| d["kind"] == "NetworkPolicy" && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("NetworkPolicy {name}"));
+    let rules = policy["spec"]["egress"].as_array().expect("egress rules");
+    let api = rules
+        .iter()
+        .find(|r| r["ports"].as_array().is_some_and(|p| p.iter().any(|p| p["port"] == 6443)))
+        .unwrap_or_else(|| panic!("{name}: no API server rule: {rules:?}"));
+    let mut ports: Vec<u64> =
+        api["ports"].as_array().into_iter().flatten().filter_map(|p| p["port"].as_u64()).collect();
+    ports.sort_unstable();
+    ports
+}
+
+/// Deploy hardening (items 21 and 22): the job and node-problem-detector reach
+/// the API server on the same ports (443 by Service, 6443/8443/16443 after
+/// DNAT, whatever the distribution), node-problem-detector listens on
+/// localhost only, runs on Linux nodes only, and writes nothing to the host.
+#[test]
+fn deploy_manifests_keep_egress_narrow_and_node_problem_detector_local() {
+    let base = rendered("deploy");
+    let npd = rendered("deploy/npd");
+    assert_eq!(api_ports(&base, "kubeeye"), [443, 6443, 8443, 16443]);
+    assert_eq!(api_ports(&npd, "node-problem-detector"), api_ports(&base, "kubeeye"));
+    let ds = npd.iter().find(|d| d["kind"] == "DaemonSet").expect("npd DaemonSet");
+    let pod = &ds["spec"]["template"]["spec"];
+    assert_eq!(pod["nodeSelector"]["kubernetes.io/os"], "linux");
+    assert_ne!(pod["hostNetwork"], true);
+    let args: Vec<&str> =
+        pod["containers"][0]["command"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+    assert!(args.contains(&"--address=127.0.0.1") && args.contains(&"--prometheus-address=127.0.0.1"), "{args:?}");
+    for volume in pod["volumes"].as_array().expect("volumes") {
+        let kind = volume["hostPath"]["type"].as_str().unwrap_or_default();
+        assert!(!kind.contains("OrCreate"), "writes to the host: {volume}");
+    }
+    for mount in pod["containers"][0]["volumeMounts"].as_array().expect("mounts") {
+        let host = pod["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|v| v["name"] == mount["name"] && v.get("hostPath").is_some());
+        assert!(!host || mount["readOnly"] == true, "host path mounted writable: {mount}");
+    }
+}
