@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use super::client::{Answer, Api, RequestError, status_error};
 use super::job_spec::{self, CONTAINER, JOB_LABEL, JobInput, RUN_ID_LABEL};
-use super::pager::{encode, encode_segment};
+use super::pager::{ListPage, encode, encode_segment};
 use crate::config::NodeCheckSettings;
 use crate::inventory::CoverageGap;
 
@@ -532,20 +532,6 @@ fn seen_pending(pods: &watch::Receiver<Arc<HashMap<String, PodView>>>, job: &str
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-#[derive(Deserialize, Default)]
-struct ListPage {
-    #[serde(default)]
-    metadata: ListMeta,
-    #[serde(default)]
-    items: Vec<Value>,
-}
-
-#[derive(Deserialize, Default)]
-struct ListMeta {
-    #[serde(rename = "continue", default)]
-    next: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -11,18 +11,20 @@ use crate::inventory::Object;
 /// Restarts allowed per list after 410 Gone before giving up.
 const MAX_RESTARTS: u32 = 3;
 
-#[derive(Deserialize)]
-struct ListPage {
+/// One page of a list answer: its items and the token of the next page.
+#[derive(Deserialize, Default)]
+pub(super) struct ListPage {
     #[serde(default)]
-    metadata: ListMeta,
+    pub(super) metadata: ListMeta,
     #[serde(default)]
-    items: Vec<Value>,
+    pub(super) items: Vec<Value>,
 }
 
+/// A list answer's metadata: `continue` names the next page.
 #[derive(Deserialize, Default)]
-struct ListMeta {
+pub(super) struct ListMeta {
     #[serde(rename = "continue", default)]
-    next: Option<String>,
+    pub(super) next: Option<String>,
 }
 
 /// One page of a list.

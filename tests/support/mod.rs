@@ -15,3 +15,4 @@ pub mod pushgateway;
 pub mod s3;
 pub mod silent;
 pub mod smtp;
+pub mod tls;

@@ -216,16 +216,8 @@ impl PromServer {
 
 /// A server certificate for 127.0.0.1, its key, and the CA that signed it (PEM).
 pub fn test_certificate() -> (String, String, String) {
-    let ca_key = rcgen::KeyPair::generate().expect("key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "kubeeye test CA");
-    let ca = ca_params.self_signed(&ca_key).expect("CA");
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let key = rcgen::KeyPair::generate().expect("key");
-    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
-    let cert = params.signed_by(&key, &issuer).expect("server cert");
-    (cert.pem(), key.serialize_pem(), ca.pem())
+    let t = super::tls::localhost();
+    (t.cert.pem(), t.key.serialize_pem(), t.ca_pem)
 }
 
 impl Drop for PromServer {

@@ -85,20 +85,12 @@ impl SmtpServer {
     /// and AUTH for one account.
     pub fn start_tls(user: &str, password: &str) -> SmtpServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let ca_key = rcgen::KeyPair::generate().expect("key");
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "kubeeye test CA");
-        let ca = ca_params.self_signed(&ca_key).expect("CA");
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let key = rcgen::KeyPair::generate().expect("key");
-        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
-        let cert = params.signed_by(&key, &issuer).expect("server cert");
+        let super::tls::LocalCert { cert, key, ca_pem } = super::tls::localhost();
         let (cert_path, key_path, ca_path) =
             (dir.path().join("tls.crt"), dir.path().join("tls.key"), dir.path().join("ca.crt"));
         std::fs::write(&cert_path, cert.pem()).expect("write");
         std::fs::write(&key_path, key.serialize_pem()).expect("write");
-        std::fs::write(&ca_path, ca.pem()).expect("write");
+        std::fs::write(&ca_path, ca_pem).expect("write");
         let ssl = SslConfig::SelfSigned {
             cert_path: cert_path.display().to_string(),
             key_path: key_path.display().to_string(),
@@ -115,17 +107,9 @@ impl SmtpServer {
         use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
         let plain = Self::launch(None, None);
         let dir = tempfile::tempdir().expect("temp dir");
-        let ca_key = rcgen::KeyPair::generate().expect("key");
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "kubeeye test CA");
-        let ca = ca_params.self_signed(&ca_key).expect("CA");
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let key = rcgen::KeyPair::generate().expect("key");
-        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
-        let cert = params.signed_by(&key, &issuer).expect("server cert");
+        let super::tls::LocalCert { cert, key, ca_pem } = super::tls::localhost();
         let ca_path = dir.path().join("ca.crt");
-        std::fs::write(&ca_path, ca.pem()).expect("write");
+        std::fs::write(&ca_path, ca_pem).expect("write");
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
