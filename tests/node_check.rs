@@ -280,3 +280,22 @@ fn systemd_units_are_read_over_dbus() {
     assert!(results.iter().all(|r| r["outcome"] == "error"), "{result:#}");
     assert!(results[0]["message"].as_str().is_some_and(|m| m.contains("D-Bus")), "{result:#}");
 }
+
+/// Node-check settings that could never work are exit 2 at config load, naming the key.
+#[test]
+fn impossible_node_check_settings_are_exit_2_naming_the_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-cluster");
+    for (yaml, key) in [
+        ("nodeChecks:\n  commandOutputBytes: 0\n", "nodeChecks.commandTimeout, commandOutputBytes"),
+        ("nodeChecks:\n  concurrency: 0\n", "nodeChecks.concurrency and resultMaxBytes"),
+        ("nodeChecks:\n  namespace: Not_A_Namespace\n", "nodeChecks.namespace"),
+    ] {
+        let config = dir.path().join("ke.yaml");
+        std::fs::write(&config, yaml).expect("write");
+        let run =
+            ke(&["diag", "--snapshot", snapshot.to_str().expect("utf-8"), "--config", config.to_str().expect("utf-8")]);
+        assert_eq!(run.code, 2, "{yaml}: {}", run.stderr);
+        assert!(run.stderr.contains(key), "{yaml}: {}", run.stderr);
+    }
+}
