@@ -415,3 +415,40 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .flat_map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { vec![e.path()] })
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_latest_json_is_refused_after_1_mib_and_the_night_goes_on() {
+    let s3 = S3Server::start(&[BUCKET]).await;
+    // A pointer of 48 MiB that is valid JSON: read whole, it would parse.
+    let mut pointer = br#"{"padding":""#.to_vec();
+    pointer.resize(48 << 20, b'a');
+    pointer.extend_from_slice(br#""}"#);
+    s3.put_foreign(BUCKET, "nightly/prod-eu/latest.json", &pointer);
+    let smtp = SmtpServer::start();
+    let mut env = Env::new();
+    env.vars = s3_vars();
+    let text = config_text(&env.path("local"), &s3.endpoint, BUCKET, smtp.port, "");
+    let text = text.split("  webhooks:").next().unwrap().to_string();
+    let config = env.config(&text);
+    let server = FakeApiServer::start(FakeCluster::from_values(cluster(true)), Options::default());
+    let kubeconfig = env.kubeconfig(&server, "kubeconfig");
+
+    let started = Instant::now();
+    let run = env.run(&config, &kubeconfig).await;
+    let took = started.elapsed();
+    let refused = "is larger than 1048576 bytes; not read";
+    let printed = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Reading the previous run failed"))
+        .unwrap_or_else(|| panic!("the digest says why there is no comparison:\n{}\n{}", run.stdout, run.stderr));
+    assert!(printed.contains("latest.json") && printed.contains(refused), "{printed}");
+    assert!(took < Duration::from_secs(60), "the oversized pointer is not read to its end: {took:?}");
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "the digest still goes out: {}", run.stdout);
+    // The run archived and replaced the pointer with its own.
+    let latest = s3.read(BUCKET, "nightly/prod-eu/latest.json").unwrap();
+    assert!(latest.len() < 1 << 20, "latest.json was rewritten by this run");
+    let latest: Value = serde_json::from_slice(&latest).unwrap();
+    assert!(latest["reports"]["json"].as_str().is_some_and(|k| k.ends_with("report.json")), "{latest}");
+}
