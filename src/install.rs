@@ -69,7 +69,7 @@ pub enum InstallError {
     /// The API server refused or failed.
     #[error("{action} {object}: {source}")]
     Request {
-        /// `apply` or `delete`.
+        /// `read`, `apply`, `patch` or `delete`.
         action: &'static str,
         /// `Kind namespace/name`.
         object: String,
@@ -257,13 +257,14 @@ pub async fn apply(api: &Api, choice: &Choice) -> Result<Vec<String>, InstallErr
         object_path(configmap).map_err(|problem| InstallError::Manifest { file: "deploy/npd".into(), problem })?;
     let configmap_label = label(configmap);
     let theirs = read_data(api, &path, &configmap_label).await?;
-    let (health, theirs, note) = health_checker::plan(choice, &theirs);
-    let mut objects = npd_objects(health.as_ref())?;
+    let planned = health_checker::plan(choice, &theirs);
+    let theirs = &planned.theirs;
+    let mut objects = npd_objects(planned.settings.as_ref())?;
     let mut done: Vec<String> =
-        note.into_iter().map(|n| format!("DaemonSet kube-system/node-problem-detector: {n}")).collect();
+        planned.note.iter().map(|n| format!("DaemonSet kube-system/node-problem-detector: {n}")).collect();
     if let Some(index) = objects.iter().position(|o| o.id.kind == "ConfigMap" && o.id.name == NPD_CONFIGMAP) {
         let ours = objects[index].raw.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
-        let (merged, notes) = merge_config(&ours, &theirs);
+        let (merged, notes) = merge_config(&ours, theirs);
         done.extend(notes.into_iter().map(|n| format!("{configmap_label}: {n}")));
         load_monitors(&mut objects, &merged)?;
         objects[index].raw["data"] = Value::Object(merged);
@@ -285,7 +286,27 @@ pub async fn apply(api: &Api, choice: &Choice) -> Result<Vec<String>, InstallErr
         let verb = if answer.status == 201 { "created" } else { "configured" };
         done.push(format!("{} {verb}", label(object)));
     }
+    if !planned.remove.is_empty() {
+        remove_keys(api, &path, &configmap_label, &planned.remove).await?;
+        done.push(format!("{configmap_label}: deleted {}", planned.remove.join(", ")));
+    }
     Ok(done)
+}
+
+/// Deletes `keys` from the `data` of the ConfigMap at `path` (a JSON merge
+/// patch: whichever field manager owns them).
+async fn remove_keys(api: &Api, path: &str, label: &str, keys: &[&str]) -> Result<(), InstallError> {
+    let data: Map<String, Value> = keys.iter().map(|k| ((*k).to_string(), Value::Null)).collect();
+    let body = serde_json::to_vec(&serde_json::json!({ "data": data }))
+        .map_err(|source| InstallError::Json { object: label.to_string(), source })?;
+    let url = format!("{path}?fieldManager={}", encode(FIELD_MANAGER));
+    let request_error = |source| InstallError::Request { action: "patch", object: label.to_string(), source };
+    let answer =
+        api.send(http::Method::PATCH, &url, Some("application/merge-patch+json"), body).await.map_err(request_error)?;
+    if answer.status >= 400 {
+        return Err(request_error(status_error(&answer)));
+    }
+    Ok(())
 }
 
 /// The `data` of the ConfigMap at `path` as the cluster has it (empty when there is none).
@@ -347,7 +368,7 @@ mod tests {
             ),
             ("my-monitor.json", r#"{"plugin": "journald", "rules": []}"#),
         ]);
-        let (merged, notes) = merge_config(&ours, &theirs);
+        let (merged, notes) = merge_config(&ours, theirs);
         let kernel: Value = serde_json::from_str(merged["kernel-monitor.json"].as_str().unwrap()).unwrap();
         assert_eq!(kernel["rules"], serde_json::json!([{"reason": "A"}, {"reason": "Mine"}]));
         assert_eq!(merged["my-monitor.json"], theirs["my-monitor.json"]);

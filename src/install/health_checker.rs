@@ -125,32 +125,43 @@ impl Choice {
     }
 }
 
-/// Decides from the cluster's monitors ConfigMap data (`theirs`): the settings
-/// to install (`None`: no health checker), `theirs` made ready for the merge,
-/// and a line saying what happens.
-pub fn plan(
-    choice: &Choice,
-    theirs: &Map<String, Value>,
-) -> (Option<HealthChecker>, Map<String, Value>, Option<String>) {
+/// What to install, decided from the choice and the cluster.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    /// The settings to install; `None`: no health checker.
+    pub settings: Option<HealthChecker>,
+    /// The cluster's monitors ConfigMap data, made ready for the merge.
+    pub theirs: Map<String, Value>,
+    /// A line saying what happens, if anything does.
+    pub note: Option<String>,
+    /// ConfigMap keys to delete after the apply. Server-side apply only drops
+    /// a key no other field manager owns; one a user edited (`kubectl edit`,
+    /// `kubectl apply`) would stay, and the next plain install would take it
+    /// for a health checker still installed.
+    pub remove: Vec<&'static str>,
+}
+
+/// Decides from the cluster's monitors ConfigMap data (`theirs`) what to
+/// install: with `--no-health-checker` nothing of the health checker; with
+/// `--health-checker` the settings of its flags, else those installed, else
+/// the defaults; with neither, the health checker as installed, if it is.
+pub fn plan(choice: &Choice, theirs: &Map<String, Value>) -> Plan {
     let present = theirs.contains_key(KUBELET_KEY) || theirs.contains_key(RUNTIME_KEY);
     let installed =
         present.then(|| theirs.get(RUNTIME_KEY).and_then(Value::as_str).and_then(settings_of).unwrap_or_default());
     let mut theirs = theirs.clone();
     match choice {
-        Choice::Disable => {
-            if !present {
-                return (None, theirs, None);
-            }
+        Choice::Disable if present => {
             theirs.remove(KUBELET_KEY);
             theirs.remove(RUNTIME_KEY);
             let note = format!(
-                "health checker removed: {KUBELET_KEY} and {RUNTIME_KEY} (your edits to them too), the host network and \
-                 the runtime socket and crictl mounts"
+                "health checker removed: {KUBELET_KEY} and {RUNTIME_KEY} (your edits to them too), the host network \
+                 and the runtime socket and crictl mounts"
             );
-            (None, theirs, Some(note))
+            Plan { settings: None, theirs, note: Some(note), remove: vec![KUBELET_KEY, RUNTIME_KEY] }
         }
-        Choice::AsInstalled if !present => (None, theirs, None),
-        Choice::AsInstalled | Choice::Enable { .. } => {
+        Choice::Disable | Choice::AsInstalled if !present => Plan { theirs, ..Plan::default() },
+        Choice::Disable | Choice::AsInstalled | Choice::Enable { .. } => {
             let settings = choice.resolve(installed.as_ref());
             drop_stale_rules(&mut theirs, &settings);
             let how =
@@ -160,7 +171,7 @@ pub fn plan(
             } else {
                 format!("health checker on ({how}): the pod uses the node's network and can reach the runtime socket")
             };
-            (Some(settings), theirs, Some(note))
+            Plan { settings: Some(settings), theirs, note: Some(note), remove: Vec::new() }
         }
     }
 }
@@ -339,19 +350,21 @@ mod tests {
         let theirs: Map<String, Value> =
             [(RUNTIME_KEY.to_string(), Value::String(config.to_string()))].into_iter().collect();
         let choice = Choice::Enable { runtime: Some(Runtime::CriO), crictl: None };
-        let (settings, prepared, note) = plan(&choice, &theirs);
-        assert_eq!(settings, Some(HealthChecker { runtime: Runtime::CriO, crictl: DEFAULT_CRICTL.into() }));
-        let kept: Value = serde_json::from_str(prepared[RUNTIME_KEY].as_str().unwrap()).unwrap();
+        let planned = plan(&choice, &theirs);
+        assert_eq!(planned.settings, Some(HealthChecker { runtime: Runtime::CriO, crictl: DEFAULT_CRICTL.into() }));
+        let kept: Value = serde_json::from_str(planned.theirs[RUNTIME_KEY].as_str().unwrap()).unwrap();
         assert_eq!(kept["rules"], Value::Array(vec![users]), "ke's containerd rule dropped, the user's kept");
-        assert!(note.unwrap().contains("cri-o at /run/crio/crio.sock"));
+        assert!(planned.note.unwrap().contains("cri-o at /run/crio/crio.sock"));
         // No flag: kept with the settings the cluster has.
-        let (settings, _, note) = plan(&Choice::AsInstalled, &theirs);
-        assert_eq!(settings, Some(HealthChecker::default()));
-        assert!(note.unwrap().contains("kept as installed"));
+        let planned = plan(&Choice::AsInstalled, &theirs);
+        assert_eq!(planned.settings, Some(HealthChecker::default()));
+        assert!(planned.note.unwrap().contains("kept as installed"));
         // Removed on request, never silently.
-        let (settings, prepared, note) = plan(&Choice::Disable, &theirs);
-        assert_eq!(settings, None);
-        assert!(prepared.is_empty() && note.unwrap().contains("removed"));
-        assert_eq!(plan(&Choice::AsInstalled, &Map::new()), (None, Map::new(), None));
+        let planned = plan(&Choice::Disable, &theirs);
+        assert_eq!(planned.settings, None);
+        assert!(planned.theirs.is_empty() && planned.note.unwrap().contains("removed"));
+        assert_eq!(planned.remove, [KUBELET_KEY, RUNTIME_KEY]);
+        assert_eq!(plan(&Choice::AsInstalled, &Map::new()), Plan::default());
+        assert_eq!(plan(&Choice::Disable, &Map::new()), Plan::default());
     }
 }
