@@ -23,7 +23,9 @@ const DIR: &str = "deploy/npd/health-checker";
 
 const KUBELET_CONFIG: &str = include_str!("../../deploy/npd/health-checker/health-checker-kubelet.json");
 const RUNTIME_CONFIG: &str = include_str!("../../deploy/npd/health-checker/health-checker-container-runtime.json");
-const DAEMONSET_PATCH: &str = include_str!("../../deploy/npd/health-checker/daemonset-patch.yaml");
+/// The component's kustomization: its first patch is the DaemonSet's (inline,
+/// so that `ke diag --snapshot deploy/` does not take it for a DaemonSet).
+const KUSTOMIZATION: &str = include_str!("../../deploy/npd/health-checker/kustomization.yaml");
 
 /// The container runtime whose CRI socket crictl asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -253,15 +255,27 @@ pub fn files(settings: &HealthChecker) -> Result<[(&'static str, String); 2], In
 
 /// The component's DaemonSet patch for `settings`.
 fn daemonset_patch(settings: &HealthChecker) -> Result<Value, InstallError> {
-    let file = format!("{DIR}/daemonset-patch.yaml");
-    let mut patch: Value = serde_norway::from_str(DAEMONSET_PATCH).map_err(|source| InstallError::Yaml {
+    let file = format!("{DIR}/kustomization.yaml");
+    let yaml = |text: &str| {
+        serde_norway::from_str::<Value>(text).map_err(|source| InstallError::Yaml {
+            file: file.clone(),
+            document: 1,
+            source,
+        })
+    };
+    let kustomization = yaml(KUSTOMIZATION)?;
+    let mut patch = Value::Null;
+    for text in kustomization["patches"].as_array().into_iter().flatten().filter_map(|p| p["patch"].as_str()) {
+        let value = yaml(text)?;
+        if value["kind"] == "DaemonSet" {
+            patch = value;
+            break;
+        }
+    }
+    let spec = patch.pointer_mut("/spec/template/spec").ok_or_else(|| InstallError::Manifest {
         file: file.clone(),
-        document: 1,
-        source,
+        problem: "no DaemonSet patch with spec.template.spec".into(),
     })?;
-    let spec = patch
-        .pointer_mut("/spec/template/spec")
-        .ok_or_else(|| InstallError::Manifest { file: file.clone(), problem: "no spec.template.spec".into() })?;
     let paths = [("runtime-socket", settings.runtime.socket()), ("crictl", settings.crictl.as_str())];
     for (name, path) in paths {
         for volume in spec["volumes"].as_array_mut().into_iter().flatten().filter(|v| v["name"] == name) {
