@@ -368,7 +368,7 @@ mod tests {
             ),
             ("my-monitor.json", r#"{"plugin": "journald", "rules": []}"#),
         ]);
-        let (merged, notes) = merge_config(&ours, theirs);
+        let (merged, notes) = merge_config(&ours, &theirs);
         let kernel: Value = serde_json::from_str(merged["kernel-monitor.json"].as_str().unwrap()).unwrap();
         assert_eq!(kernel["rules"], serde_json::json!([{"reason": "A"}, {"reason": "Mine"}]));
         assert_eq!(merged["my-monitor.json"], theirs["my-monitor.json"]);
