@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::cli::{
     ColorChoice, Command, DiagArgs, FailOn, InstallArgs, ListFormat, OutputFormat, RenderArgs, RulesCommand, RunArgs,
-    Scope, SnapshotArgs,
+    Scope, SnapshotArgs, UninstallArgs,
 };
 use crate::collect::client::ClusterAccess;
 use crate::collect::live::LiveCollector;
@@ -48,8 +48,8 @@ fn dispatch(command: Command, color: ColorChoice, out: &mut dyn Write) -> anyhow
         Command::Render(args) => render_saved(&args, color, out),
         Command::Run(args) => run_job(&args, out),
         Command::Snapshot(args) => snapshot(&args, out),
-        Command::Install(args) => install(&args, true, out),
-        Command::Uninstall(args) => install(&args, false, out),
+        Command::Install(args) => install(&args, out),
+        Command::Uninstall(args) => uninstall(&args, out),
         Command::Rules { command } => rules(command, out),
         Command::NodeCheck(args) => node_check(&args, out),
         Command::Config { command } => {
@@ -307,35 +307,56 @@ fn snapshot(args: &SnapshotArgs, out: &mut dyn Write) -> anyhow::Result<ExitStat
     })
 }
 
-fn install(args: &InstallArgs, apply: bool, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+fn install(args: &InstallArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let crate::cli::Component::Npd = args.component;
-    let objects = crate::install::npd_objects()?;
+    let choice = args.health_checker();
     if args.dry_run {
-        for object in &objects {
-            writeln!(out, "---")?;
-            out.write_all(serde_norway::to_string(&object.raw)?.as_bytes())?;
-        }
-        return Ok(ExitStatus::Clean);
+        // No cluster to read: the health checker is in only when asked for.
+        return print_manifests(&crate::install::npd_objects(choice.offline().as_ref())?, out);
     }
     let access = ClusterAccess { kubeconfig: args.kubeconfig.clone(), context: args.context.clone() };
-    let runtime = inspect::runtime()?;
-    let result = runtime.block_on(async {
-        let api = crate::collect::client::Api::new(&access, std::time::Duration::from_secs(30)).await?;
-        api.probe().await?;
-        let done = if apply {
-            crate::install::apply(&api, &objects).await?
-        } else {
-            crate::install::delete(&api, &objects).await?
-        };
-        Ok::<_, anyhow::Error>(done)
-    })?;
-    for line in result {
+    let done = with_api(&access, |api| async move { Ok(crate::install::apply(&api, &choice).await?) })?;
+    for line in done {
         writeln!(out, "{line}")?;
     }
-    if apply {
-        writeln!(out, "node-problem-detector runs on every node; its findings appear in the next `ke diag`.")?;
+    writeln!(out, "node-problem-detector runs on every node; its findings appear in the next `ke diag`.")?;
+    Ok(ExitStatus::Clean)
+}
+
+fn uninstall(args: &UninstallArgs, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let crate::cli::Component::Npd = args.component;
+    // The health checker adds no object of its own: the same objects go.
+    let objects = crate::install::npd_objects(None)?;
+    if args.dry_run {
+        return print_manifests(&objects, out);
+    }
+    let access = ClusterAccess { kubeconfig: args.kubeconfig.clone(), context: args.context.clone() };
+    let done = with_api(&access, |api| async move { Ok(crate::install::delete(&api, &objects).await?) })?;
+    for line in done {
+        writeln!(out, "{line}")?;
     }
     Ok(ExitStatus::Clean)
+}
+
+fn print_manifests(objects: &[crate::inventory::Object], out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    for object in objects {
+        writeln!(out, "---")?;
+        out.write_all(serde_norway::to_string(&object.raw)?.as_bytes())?;
+    }
+    Ok(ExitStatus::Clean)
+}
+
+/// Connects to the cluster (30 s per request), checks it answers, and runs `work`.
+fn with_api<F, Fut>(access: &ClusterAccess, work: F) -> anyhow::Result<Vec<String>>
+where
+    F: FnOnce(crate::collect::client::Api) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<String>>>,
+{
+    inspect::runtime()?.block_on(async {
+        let api = crate::collect::client::Api::new(access, std::time::Duration::from_secs(30)).await?;
+        api.probe().await?;
+        work(api).await
+    })
 }
 
 fn default_cluster_name(path: &Path) -> String {

@@ -67,10 +67,29 @@ read (for custom rules that inspect such values); treat that bundle like the clu
 npd: node-problem-detector, a DaemonSet in kube-system that turns kernel and runtime log lines (OOM kills, \
 hung tasks, ext4 errors, a read-only filesystem, a corrupt overlay2 …) into node conditions and events that \
 ke reports. The manifests are those in deploy/npd/; --dry-run prints them. This needs write access \
-(cluster-admin), unlike every other ke command.")]
+(cluster-admin), unlike every other ke command.\n\n\
+Running it again merges: files and rules you added to its ConfigMap are kept and loaded.\n\n\
+--health-checker adds node-problem-detector's health checker (the kustomize component \
+deploy/npd/health-checker/), which sets KubeletUnhealthy (the kubelet's /healthz) and \
+ContainerRuntimeUnhealthy (`crictl pods` against the runtime's socket), read by KubeletHealthStatus and \
+DockerHealthStatus. It is off by default because of what it grants: the pod runs in the node's network \
+namespace (hostNetwork, needed for the kubelet's 127.0.0.1:10248), so the NetworkPolicy no longer applies \
+to it; and it can connect to the container runtime's socket (mounted read-only, which does not limit a \
+socket), so it could control every container on the node. The node's crictl is mounted read-only too \
+(the image has none): every node needs it at --crictl (default /usr/bin/crictl), or the pod stays \
+ContainerCreating there. Repair is disabled (--enable-repair=false): it reports, and never restarts the \
+kubelet or the runtime. No D-Bus socket is mounted: without repair nothing asks systemd.\n\n\
+Once installed, a plain `ke install npd` keeps the health checker with its settings (it says so); \
+--no-health-checker removes it.")]
+    #[command(after_help = "Examples:\n  \
+ke install npd --dry-run                                   print what would be applied\n  \
+ke install npd                                             install or update (keeps your edits)\n  \
+ke install npd --health-checker                            with the health checker, containerd\n  \
+ke install npd --health-checker --container-runtime cri-o --crictl /usr/local/bin/crictl\n  \
+ke install npd --no-health-checker                         remove the health checker only")]
     Install(InstallArgs),
     /// Remove a component installed with `ke install`.
-    Uninstall(InstallArgs),
+    Uninstall(UninstallArgs),
     /// The nightly job: inspect, write HTML/CSV/JSON reports, archive them, mail and post the digest.
     #[command(long_about = "The nightly job: one complete inspection, reports rendered as HTML, CSV and JSON \
 and written locally first, archived in object storage (<store>/<cluster>/YYYY/MM/DD/<time>/report.*, \
@@ -157,13 +176,63 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-/// `ke install` / `ke uninstall` options.
+/// `ke install` options.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
     /// The component.
     #[arg(value_enum)]
     pub component: Component,
     /// Print the manifests instead of sending them to the cluster.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Add the health checker (KubeletUnhealthy, ContainerRuntimeUnhealthy): host network and the runtime socket; see above.
+    #[arg(long, conflicts_with = "no_health_checker")]
+    pub health_checker: bool,
+    /// Remove the health checker installed earlier (a plain `ke install npd` keeps it).
+    #[arg(long)]
+    pub no_health_checker: bool,
+    /// The runtime the health checker asks (its CRI socket) [default: as installed, else containerd].
+    #[arg(long, value_enum, value_name = "RUNTIME", requires = "health_checker")]
+    pub container_runtime: Option<crate::install::health_checker::Runtime>,
+    /// Where crictl is on every node, mounted read-only [default: as installed, else /usr/bin/crictl].
+    #[arg(long, value_name = "PATH", requires = "health_checker", value_parser = parse_crictl)]
+    pub crictl: Option<String>,
+    /// Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+impl InstallArgs {
+    /// What to do with the health checker.
+    pub fn health_checker(&self) -> crate::install::health_checker::Choice {
+        use crate::install::health_checker::Choice;
+        if self.no_health_checker {
+            Choice::Disable
+        } else if self.health_checker {
+            Choice::Enable { runtime: self.container_runtime, crictl: self.crictl.clone() }
+        } else {
+            Choice::AsInstalled
+        }
+    }
+}
+
+fn parse_crictl(s: &str) -> Result<String, String> {
+    if !s.starts_with('/') || s.split('/').any(|part| part == "..") || s.ends_with('/') {
+        return Err(format!("`{s}` is not an absolute path to a file on the nodes (e.g. /usr/bin/crictl)"));
+    }
+    Ok(s.to_string())
+}
+
+/// `ke uninstall` options.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// The component.
+    #[arg(value_enum)]
+    pub component: Component,
+    /// Print the manifests instead of deleting them from the cluster.
     #[arg(long)]
     pub dry_run: bool,
     /// Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account).

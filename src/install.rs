@@ -9,8 +9,15 @@
 //! beside ke's, and a file that is not JSON is left alone. The whole
 //! ConfigMap is mounted, and the DaemonSet loads every monitor file in it
 //! (named in its `--config.*-monitor` flags by what each file is).
+//!
+//! The health checker ([`health_checker`]) is an opt-in; once installed, a
+//! plain `ke install npd` keeps it, and only `--no-health-checker` removes it.
+
+pub mod health_checker;
 
 use serde_json::{Map, Value};
+
+use self::health_checker::{Choice, HealthChecker};
 
 use crate::collect::client::{Api, RequestError, status_error};
 use crate::collect::pager::{encode, encode_segment};
@@ -62,7 +69,7 @@ pub enum InstallError {
     /// The API server refused or failed.
     #[error("{action} {object}: {source}")]
     Request {
-        /// `apply` or `delete`.
+        /// `read`, `apply`, `patch` or `delete`.
         action: &'static str,
         /// `Kind namespace/name`.
         object: String,
@@ -77,10 +84,14 @@ pub const NPD_CONFIGMAP: &str = "node-problem-detector-config";
 /// Where the DaemonSet mounts it.
 const CONFIG_DIR: &str = "/config";
 
-/// The objects of the compiled-in manifests, in apply order, the DaemonSet
-/// loading every monitor of the compiled-in ConfigMap.
-pub fn npd_objects() -> Result<Vec<Object>, InstallError> {
+/// The objects of the compiled-in manifests, in apply order, with the health
+/// checker when `health` is given, the DaemonSet loading every monitor of the
+/// compiled-in ConfigMap.
+pub fn npd_objects(health: Option<&HealthChecker>) -> Result<Vec<Object>, InstallError> {
     let mut objects = manifest_objects()?;
+    if let Some(settings) = health {
+        health_checker::enable(&mut objects, settings)?;
+    }
     let data = config_data(&objects).cloned().unwrap_or_default();
     load_monitors(&mut objects, &data)?;
     Ok(objects)
@@ -231,33 +242,30 @@ fn label(object: &Object) -> String {
     format!("{} {}", object.id.kind, object.id.display_name())
 }
 
-/// Applies every object with server-side apply; returns one line per object.
-/// The monitors ConfigMap is first merged with the one in the cluster (see
-/// [`merge_config`]), and the DaemonSet loads every monitor of the result.
-pub async fn apply(api: &Api, objects: &[Object]) -> Result<Vec<String>, InstallError> {
-    let mut objects = objects.to_vec();
-    let mut done = Vec::new();
+/// Applies node-problem-detector with server-side apply; returns one line per
+/// object and per decision. The health checker is set up as `choice` and the
+/// cluster say (see [`health_checker::plan`]); the monitors ConfigMap is
+/// merged with the one in the cluster (see [`merge_config`]), and the
+/// DaemonSet loads every monitor of the result.
+pub async fn apply(api: &Api, choice: &Choice) -> Result<Vec<String>, InstallError> {
+    let base = manifest_objects()?;
+    let configmap = base
+        .iter()
+        .find(|o| o.id.kind == "ConfigMap" && o.id.name == NPD_CONFIGMAP)
+        .ok_or_else(|| InstallError::Manifest { file: "deploy/npd".into(), problem: "no monitors ConfigMap".into() })?;
+    let path =
+        object_path(configmap).map_err(|problem| InstallError::Manifest { file: "deploy/npd".into(), problem })?;
+    let configmap_label = label(configmap);
+    let theirs = read_data(api, &path, &configmap_label).await?;
+    let planned = health_checker::plan(choice, &theirs);
+    let theirs = &planned.theirs;
+    let mut objects = npd_objects(planned.settings.as_ref())?;
+    let mut done: Vec<String> =
+        planned.note.iter().map(|n| format!("DaemonSet kube-system/node-problem-detector: {n}")).collect();
     if let Some(index) = objects.iter().position(|o| o.id.kind == "ConfigMap" && o.id.name == NPD_CONFIGMAP) {
-        let path = object_path(&objects[index])
-            .map_err(|problem| InstallError::Manifest { file: "deploy/npd".into(), problem })?;
-        let label = label(&objects[index]);
-        let answer = api
-            .send(http::Method::GET, &path, None, Vec::new())
-            .await
-            .map_err(|source| InstallError::Request { action: "read", object: label.clone(), source })?;
-        let theirs = match answer.status {
-            404 => Map::new(),
-            s if s >= 400 => {
-                return Err(InstallError::Request { action: "read", object: label, source: status_error(&answer) });
-            }
-            _ => serde_json::from_slice::<Value>(&answer.body)
-                .ok()
-                .and_then(|v| v.get("data").and_then(Value::as_object).cloned())
-                .unwrap_or_default(),
-        };
         let ours = objects[index].raw.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
-        let (merged, notes) = merge_config(&ours, &theirs);
-        done.extend(notes.into_iter().map(|n| format!("{label}: {n}")));
+        let (merged, notes) = merge_config(&ours, theirs);
+        done.extend(notes.into_iter().map(|n| format!("{configmap_label}: {n}")));
         load_monitors(&mut objects, &merged)?;
         objects[index].raw["data"] = Value::Object(merged);
     }
@@ -278,7 +286,50 @@ pub async fn apply(api: &Api, objects: &[Object]) -> Result<Vec<String>, Install
         let verb = if answer.status == 201 { "created" } else { "configured" };
         done.push(format!("{} {verb}", label(object)));
     }
+    if !planned.remove.is_empty() {
+        remove_keys(api, &path, &configmap_label, &planned.remove).await?;
+        done.push(format!("{configmap_label}: deleted {}", planned.remove.join(", ")));
+    }
     Ok(done)
+}
+
+/// Deletes `keys` from the `data` of the ConfigMap at `path` (a JSON merge
+/// patch: whichever field manager owns them).
+async fn remove_keys(api: &Api, path: &str, label: &str, keys: &[&str]) -> Result<(), InstallError> {
+    let data: Map<String, Value> = keys.iter().map(|k| ((*k).to_string(), Value::Null)).collect();
+    let body = serde_json::to_vec(&serde_json::json!({ "data": data }))
+        .map_err(|source| InstallError::Json { object: label.to_string(), source })?;
+    let url = format!("{path}?fieldManager={}", encode(FIELD_MANAGER));
+    let request_error = |source| InstallError::Request { action: "patch", object: label.to_string(), source };
+    let answer =
+        api.send(http::Method::PATCH, &url, Some("application/merge-patch+json"), body).await.map_err(request_error)?;
+    if answer.status >= 400 {
+        return Err(request_error(status_error(&answer)));
+    }
+    Ok(())
+}
+
+/// The `data` of the ConfigMap at `path` as the cluster has it (empty when there is none).
+async fn read_data(api: &Api, path: &str, label: &str) -> Result<Map<String, Value>, InstallError> {
+    let answer = api.send(http::Method::GET, path, None, Vec::new()).await.map_err(|source| InstallError::Request {
+        action: "read",
+        object: label.to_string(),
+        source,
+    })?;
+    Ok(match answer.status {
+        404 => Map::new(),
+        s if s >= 400 => {
+            return Err(InstallError::Request {
+                action: "read",
+                object: label.to_string(),
+                source: status_error(&answer),
+            });
+        }
+        _ => serde_json::from_slice::<Value>(&answer.body)
+            .ok()
+            .and_then(|v| v.get("data").and_then(Value::as_object).cloned())
+            .unwrap_or_default(),
+    })
 }
 
 /// Deletes the objects in reverse order; ones already gone are reported, not errors.
@@ -338,7 +389,10 @@ mod tests {
                 .clone()
         };
         // deploy/npd/ is also applied with `kubectl apply -k`: its flags must already name every file.
-        assert_eq!(command(&manifest_objects().unwrap()), command(&npd_objects().unwrap()));
+        assert_eq!(command(&manifest_objects().unwrap()), command(&npd_objects(None).unwrap()));
+        // Without the health checker, the objects are the manifests exactly as written.
+        let raw = |objects: Vec<Object>| objects.into_iter().map(|o| o.raw).collect::<Vec<_>>();
+        assert_eq!(raw(manifest_objects().unwrap()), raw(npd_objects(None).unwrap()));
         let data = config_data(&manifest_objects().unwrap()).cloned().unwrap();
         for key in
             ["kernel-monitor.json", "docker-monitor.json", "systemd-monitor.json", "systemd-monitor-counter.json"]
@@ -349,7 +403,7 @@ mod tests {
 
     #[test]
     fn manifests_parse_and_have_paths() {
-        let objects = npd_objects().unwrap();
+        let objects = npd_objects(Some(&HealthChecker::default())).unwrap();
         assert!(objects.iter().any(|o| o.id.kind == "DaemonSet" && o.id.namespace.as_deref() == Some("kube-system")));
         assert!(objects.iter().any(|o| o.id.kind == "ConfigMap"));
         for o in &objects {

@@ -633,6 +633,24 @@ fn our_own_deployment_manifests_have_no_findings_and_their_config_is_valid() {
     assert!(check.stdout.starts_with("config OK"));
 }
 
+/// What `ke install npd` applies, with and without the health checker, passes
+/// ke's own rules: the host network the opt-in needs is a stated exemption.
+#[test]
+fn the_npd_install_with_and_without_the_health_checker_has_no_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    for extra in [&[][..], &["--health-checker"][..], &["--health-checker", "--container-runtime", "docker"][..]] {
+        let mut args = vec!["install", "npd", "--dry-run"];
+        args.extend(extra);
+        let printed = ke(&args);
+        assert_eq!(printed.code, 0, "{}", printed.stderr);
+        assert_eq!(printed.stdout.contains("hostNetwork: true"), !extra.is_empty(), "{extra:?}");
+        let file = write(dir.path(), "npd.yaml", &printed.stdout);
+        let (code, report) = json_report(&["diag", "--snapshot", file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{extra:?}");
+        assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{extra:?}: {}", report["findings"]);
+    }
+}
+
 #[test]
 fn the_demo_snapshot_shows_every_section() {
     let (code, report) = json_report(&["diag", "--snapshot", "examples/demo-cluster"]);

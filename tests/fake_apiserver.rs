@@ -305,14 +305,24 @@ async fn server_side_apply_creates_updates_and_deletes() {
     assert_eq!(applied.len(), 3);
     assert!(applied.iter().all(|a| a.field_manager == "kubeeye"));
 
+    // A JSON merge patch: null deletes a key, whoever wrote it.
+    let merge =
+        |body: &'static str| client.patch(&url).header("content-type", "application/merge-patch+json").body(body);
+    let patched = send(&server, merge(r#"{"data": {"level": null, "extra": "1"}}"#)).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    let fetched = get(&server, "/api/v1/namespaces/kubeeye/configmaps/npd-config").await.json();
+    assert_eq!(fetched["data"], json!({"extra": "1"}));
+    assert_eq!(fetched["metadata"]["uid"], created["metadata"]["uid"]);
+
     let deleted = send(&server, client.delete(&url)).await;
     assert_eq!(deleted.status, 200);
     assert_eq!(server.deleted()[0]["metadata"]["name"], "npd-config");
     assert_eq!(get(&server, "/api/v1/namespaces/kubeeye/configmaps/npd-config").await.status, 404);
     assert_eq!(send(&server, client.delete(&url)).await.status, 404);
 
-    let merge = client.patch(&url).header("content-type", "application/merge-patch+json").body("{}");
-    assert_eq!(send(&server, merge).await.status, 415);
+    assert_eq!(send(&server, merge("{}")).await.status, 404, "nothing to patch");
+    let strategic = client.patch(&url).header("content-type", "application/strategic-merge-patch+json").body("{}");
+    assert_eq!(send(&server, strategic).await.status, 415);
     let no_manager = client
         .patch(format!("{}/api/v1/namespaces/kubeeye/configmaps/npd-config", server.url()))
         .header("content-type", "application/apply-patch+yaml")

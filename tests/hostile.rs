@@ -676,3 +676,105 @@ fn deploy_manifests_keep_egress_narrow_and_node_problem_detector_local() {
         assert!(!host || mount["readOnly"] == true, "host path mounted writable: {mount}");
     }
 }
+
+/// The host paths a rendered DaemonSet's container mounts: `(host path, type, mounted read-only)`.
+fn host_mounts(pod: &serde_json::Value) -> Vec<(String, String, bool)> {
+    let mut out: Vec<(String, String, bool)> = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|mount| {
+            let volume = pod["volumes"].as_array().into_iter().flatten().find(|v| v["name"] == mount["name"])?;
+            let host = volume.get("hostPath")?;
+            Some((
+                host["path"].as_str().unwrap_or_default().to_string(),
+                host["type"].as_str().unwrap_or_default().to_string(),
+                mount["readOnly"] == true,
+            ))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The opt-in health checker (issue 12): the kustomize component renders
+/// what `ke install npd --health-checker` applies, it adds exactly the host
+/// network and two read-only host files (the runtime socket and crictl) and
+/// nothing is created on the host, every health-checker plugin runs with
+/// repair off, and without it node-problem-detector keeps its own network
+/// namespace and its two host mounts.
+#[test]
+fn npd_health_checker_adds_only_host_network_the_runtime_socket_and_crictl() {
+    let plain = rendered("deploy/npd");
+    let with = rendered("deploy/npd-health-checker");
+    let daemonset = |docs: &[serde_json::Value]| docs.iter().find(|d| d["kind"] == "DaemonSet").unwrap().clone();
+    let configmap = |docs: &[serde_json::Value]| docs.iter().find(|d| d["kind"] == "ConfigMap").unwrap().clone();
+
+    // Without the opt-in: as before.
+    let pod = &daemonset(&plain)["spec"]["template"]["spec"];
+    assert_ne!(pod["hostNetwork"], true);
+    assert!(pod.get("dnsPolicy").is_none(), "{pod}");
+    let kmsg_and_log =
+        vec![("/dev/kmsg".to_string(), "CharDevice".to_string(), true), ("/var/log".into(), "Directory".into(), true)];
+    assert_eq!(host_mounts(pod), kmsg_and_log);
+    let data = configmap(&plain)["data"].as_object().unwrap().clone();
+    assert!(data.keys().all(|k| !k.starts_with("health-checker")), "{:?}", data.keys());
+
+    // With it: the host network, cluster DNS, and exactly two more read-only host files.
+    let ds = daemonset(&with);
+    let pod = &ds["spec"]["template"]["spec"];
+    assert_eq!(pod["hostNetwork"], true);
+    assert_eq!(pod["dnsPolicy"], "ClusterFirstWithHostNet");
+    let mut expected = kmsg_and_log.clone();
+    expected.push(("/run/containerd/containerd.sock".into(), "Socket".into(), true));
+    expected.push(("/usr/bin/crictl".into(), "File".into(), true));
+    expected.sort();
+    assert_eq!(host_mounts(pod), expected);
+    for volume in pod["volumes"].as_array().unwrap() {
+        assert!(!volume["hostPath"]["type"].as_str().unwrap_or_default().contains("OrCreate"), "{volume}");
+    }
+    let mounted: Vec<&str> = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["mountPath"].as_str())
+        .collect();
+    assert!(!mounted.iter().any(|m| m.contains("dbus")), "no D-Bus: nothing asks systemd without repair");
+    assert!(ds["metadata"]["annotations"]["kubeeye.io/exempt"].as_str().unwrap().ends_with(",hostNetworkSet"));
+
+    // Every health-checker plugin reports only: repair off. Both monitors are loaded.
+    let data = configmap(&with)["data"].as_object().unwrap().clone();
+    let command: Vec<&str> =
+        pod["containers"][0]["command"].as_array().unwrap().iter().filter_map(|a| a.as_str()).collect();
+    let mut checkers = 0;
+    for (key, text) in &data {
+        let monitor: serde_json::Value = serde_json::from_str(text.as_str().unwrap()).unwrap();
+        for rule in monitor["rules"].as_array().into_iter().flatten() {
+            if rule["path"] == "/home/kubernetes/bin/health-checker" {
+                checkers += 1;
+                let args: Vec<&str> = rule["args"].as_array().unwrap().iter().filter_map(|a| a.as_str()).collect();
+                assert!(args.contains(&"--enable-repair=false"), "{key}: {args:?}");
+                assert!(command.iter().any(|c| c.contains(&format!("/config/{key}"))), "{key} not loaded: {command:?}");
+            }
+        }
+    }
+    assert_eq!(checkers, 2, "the kubelet's and the runtime's");
+
+    // `ke install npd --health-checker` applies what the component renders.
+    let settings = kubeeye::install::health_checker::HealthChecker::default();
+    let objects = kubeeye::install::npd_objects(Some(&settings)).unwrap();
+    let ours = |kind: &str| objects.iter().find(|o| o.id.kind == kind).unwrap().raw.clone();
+    assert_eq!(ours("ConfigMap")["data"], configmap(&with)["data"]);
+    let sorted = |mut pod: serde_json::Value| {
+        for list in ["/volumes", "/containers/0/volumeMounts"] {
+            pod.pointer_mut(list).unwrap().as_array_mut().unwrap().sort_by_key(|v| v["name"].to_string());
+        }
+        pod
+    };
+    assert_eq!(
+        sorted(ours("DaemonSet")["spec"]["template"]["spec"].clone()),
+        sorted(pod.clone()),
+        "the CLI and the component differ"
+    );
+    assert_eq!(ours("DaemonSet")["metadata"]["annotations"], ds["metadata"]["annotations"]);
+}

@@ -564,6 +564,132 @@ fn reinstalling_npd_keeps_what_users_added_and_loads_it() {
     assert!(command.contains(&"--config.custom-plugin-monitor=/config/systemd-monitor-counter.json"), "{command:?}");
 }
 
+/// `GET` of one object as a user would (`kubectl get -o json`).
+fn get_as_user(server: &FakeApiServer, path: &str) -> Value {
+    let ca = reqwest::Certificate::from_pem(server.ca_pem().as_bytes()).unwrap();
+    let client = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+    let request = client.get(format!("{}{path}", server.url())).bearer_auth(server.token());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let answer = request.send().await.unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.unwrap()
+    })
+}
+
+/// The opt-in health checker (issue 12) against the API: `--health-checker`
+/// installs both monitors and exactly their host access, a reinstall keeps
+/// a user's edit, a plain `ke install npd` keeps the opt-in, a new runtime
+/// replaces ke's rule, and only `--no-health-checker` removes it, keys a user
+/// edited included.
+#[test]
+fn npd_health_checker_is_an_opt_in_that_reinstalls_keep() {
+    const CONFIGMAP: &str = "/api/v1/namespaces/kube-system/configmaps/node-problem-detector-config";
+    const DAEMONSET: &str = "/apis/apps/v1/namespaces/kube-system/daemonsets/node-problem-detector";
+    let cluster = Cluster::start(small_cluster(), Faults::default());
+    let install = |extra: &[&str]| {
+        let mut args = vec!["install", "npd", "--kubeconfig", cluster.kc()];
+        args.extend(extra);
+        let run = ke(&args);
+        assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+        run.stdout
+    };
+    let pod = |cluster: &Cluster| get_as_user(&cluster.server, DAEMONSET)["spec"]["template"]["spec"].clone();
+    let host_paths = |pod: &Value| -> Vec<String> {
+        let mut paths: Vec<String> = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v["hostPath"]["path"].as_str().map(str::to_string))
+            .collect();
+        paths.sort();
+        paths
+    };
+    let command = |pod: &Value| -> Vec<String> {
+        pod["containers"][0]["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect()
+    };
+
+    // Plain: no health checker.
+    install(&[]);
+    assert_ne!(pod(&cluster)["hostNetwork"], true);
+    assert_eq!(host_paths(&pod(&cluster)), ["/dev/kmsg", "/var/log"]);
+
+    // Opted in: both monitors, loaded, and exactly their host access.
+    let out = install(&["--health-checker"]);
+    assert!(
+        out.contains("health checker on (containerd at /run/containerd/containerd.sock, crictl at /usr/bin/crictl)"),
+        "{out}"
+    );
+    let spec = pod(&cluster);
+    assert_eq!(
+        (spec["hostNetwork"].clone(), spec["dnsPolicy"].clone()),
+        (Value::Bool(true), "ClusterFirstWithHostNet".into())
+    );
+    assert_eq!(host_paths(&spec), ["/dev/kmsg", "/run/containerd/containerd.sock", "/usr/bin/crictl", "/var/log"]);
+    for mount in spec["containers"][0]["volumeMounts"].as_array().unwrap() {
+        assert!(mount["name"] == "config" || mount["name"] == "tmp" || mount["readOnly"] == true, "{mount}");
+    }
+    assert!(command(&spec).contains(&"--config.custom-plugin-monitor=/config/health-checker-container-runtime.json,/config/health-checker-kubelet.json,/config/systemd-monitor-counter.json".to_string()), "{:?}", command(&spec));
+    let installed = get_as_user(&cluster.server, CONFIGMAP);
+    for key in ["health-checker-kubelet.json", "health-checker-container-runtime.json"] {
+        let text = installed["data"][key].as_str().unwrap_or_else(|| panic!("{key}"));
+        assert!(text.contains("--enable-repair=false"), "{key}: {text}");
+    }
+
+    // The user adds a check of their own to the kubelet's monitor (kube-proxy's health).
+    let mut kubelet: Value =
+        serde_json::from_str(installed["data"]["health-checker-kubelet.json"].as_str().unwrap()).unwrap();
+    let mine = serde_json::json!({"type": "permanent", "condition": "KubeletUnhealthy", "reason": "KubeProxyUnhealthy",
+        "path": "/home/kubernetes/bin/health-checker", "args": ["--component=kube-proxy", "--enable-repair=false"], "timeout": "1m"});
+    kubelet["rules"].as_array_mut().unwrap().push(mine.clone());
+    let mut edited = installed.clone();
+    edited["data"]["health-checker-kubelet.json"] = Value::String(kubelet.to_string());
+    edited["metadata"].as_object_mut().unwrap().remove("managedFields");
+    apply_as_user(&cluster.server, CONFIGMAP, &edited);
+    let has_mine = |cluster: &Cluster| {
+        let data = get_as_user(&cluster.server, CONFIGMAP)["data"]["health-checker-kubelet.json"].clone();
+        let monitor: Value = serde_json::from_str(data.as_str().unwrap_or("{}")).unwrap();
+        monitor["rules"].as_array().is_some_and(|r| r.contains(&mine))
+    };
+
+    // Reinstall with the flag: the edit is kept.
+    let out = install(&["--health-checker"]);
+    assert!(out.contains("kept 1 rule(s) or condition(s) you added to health-checker-kubelet.json"), "{out}");
+    assert!(has_mine(&cluster));
+
+    // Plain reinstall: the opt-in is kept with its host access, and says so.
+    let out = install(&[]);
+    assert!(out.contains("health checker kept as installed (containerd"), "{out}");
+    assert_eq!(pod(&cluster)["hostNetwork"], true);
+    assert!(has_mine(&cluster));
+
+    // Another runtime: its socket instead of containerd's, ke's old rule gone, the user's kept.
+    install(&["--health-checker", "--container-runtime", "cri-o"]);
+    assert_eq!(host_paths(&pod(&cluster)), ["/dev/kmsg", "/run/crio/crio.sock", "/usr/bin/crictl", "/var/log"]);
+    let runtime = get_as_user(&cluster.server, CONFIGMAP)["data"]["health-checker-container-runtime.json"].clone();
+    let runtime: Value = serde_json::from_str(runtime.as_str().unwrap()).unwrap();
+    let reasons: Vec<&str> = runtime["rules"].as_array().unwrap().iter().filter_map(|r| r["reason"].as_str()).collect();
+    assert_eq!(reasons, ["CRIOUnhealthy"], "{runtime}");
+
+    // Removed on request only: no host network, no mounts, no keys (the edited one too), nothing loads them.
+    let out = install(&["--no-health-checker"]);
+    assert!(out.contains("health checker removed"), "{out}");
+    let spec = pod(&cluster);
+    assert_ne!(spec["hostNetwork"], true);
+    assert_eq!(host_paths(&spec), ["/dev/kmsg", "/var/log"]);
+    assert!(command(&spec).iter().all(|a| !a.contains("health-checker")), "{:?}", command(&spec));
+    let data = get_as_user(&cluster.server, CONFIGMAP)["data"].clone();
+    assert!(data.as_object().unwrap().keys().all(|k| !k.starts_with("health-checker")), "{data}");
+    let out = install(&[]);
+    assert!(!out.contains("health checker"), "stays off: {out}");
+    assert_ne!(pod(&cluster)["hostNetwork"], true);
+}
+
 #[test]
 fn the_inspection_deadline_cuts_a_hanging_list_and_reports_what_was_read() {
     let cluster = Cluster::start(small_cluster(), Faults::default().hang("/api/v1/pods"));

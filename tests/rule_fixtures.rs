@@ -143,3 +143,62 @@ fn bindings_to_a_missing_role_say_so() {
         assert!(hits[0].message.contains("which is missing"), "{rule}/{file}: {}", hits[0].message);
     }
 }
+
+/// The health checker's monitors (issue 12), read from what `ke install npd
+/// --health-checker` installs (the files of deploy/npd/health-checker/, for
+/// every runtime), set conditions our rules read: a failing check (the rule's
+/// condition type and reason, status True, on a Ready node) is reported by
+/// KubeletHealthStatus or DockerHealthStatus, and the healthy state (the
+/// monitor's default condition, status False) by neither.
+#[test]
+fn the_health_checkers_conditions_are_the_ones_our_rules_read() {
+    use kubeeye::install::health_checker::{HealthChecker, KUBELET_KEY, RUNTIME_KEY, Runtime};
+    use serde_json::Value;
+
+    let mut rules = RuleSet::builtin().expect("built-in rules load");
+    rules.enable_all();
+    let node = std::fs::read_to_string(fixtures_dir().join("KubeletHealthStatus/fail-npd.yaml")).unwrap();
+    let planted = node.lines().find(|l| l.contains("type: KubeletUnhealthy")).expect("the fixture's condition line");
+    let indent = &planted[..planted.find('-').unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let findings = |condition: &Value| {
+        let line = format!("{indent}- {condition}");
+        let file = dir.path().join("node.yaml");
+        std::fs::write(&file, node.replace(planted, &line)).unwrap();
+        let inventory = offline::load(std::slice::from_ref(&file)).expect("loads");
+        assert!(inventory.gaps.is_empty(), "{:?}", inventory.gaps);
+        let mut hits: Vec<String> = checks::evaluate(&inventory, &rules)
+            .findings
+            .into_iter()
+            .map(|f| f.rule.to_string())
+            .filter(|r| r == "KubeletHealthStatus" || r == "DockerHealthStatus")
+            .collect();
+        hits.dedup();
+        hits
+    };
+    for runtime in [Runtime::Containerd, Runtime::CriO, Runtime::Docker] {
+        let settings = HealthChecker { runtime, ..HealthChecker::default() };
+        let objects = kubeeye::install::npd_objects(Some(&settings)).unwrap();
+        let configmap = objects.iter().find(|o| o.id.kind == "ConfigMap").unwrap();
+        for (key, rule) in [(KUBELET_KEY, "KubeletHealthStatus"), (RUNTIME_KEY, "DockerHealthStatus")] {
+            let text = configmap.raw["data"][key].as_str().unwrap_or_else(|| panic!("{key}"));
+            let monitor: Value = serde_json::from_str(text).unwrap();
+            let checks = monitor["rules"].as_array().unwrap();
+            assert_eq!(checks.len(), 1, "{key}");
+            let check = &checks[0];
+            let unhealthy = serde_json::json!({
+                "type": check["condition"], "status": "True", "reason": check["reason"],
+                "message": "health-checker found it unhealthy",
+                "lastHeartbeatTime": "2026-11-25T01:59:40Z", "lastTransitionTime": "2026-11-25T01:20:00Z",
+            });
+            assert_eq!(findings(&unhealthy), [rule], "{key} ({}): {unhealthy}", runtime.name());
+            let default = &monitor["conditions"][0];
+            assert_eq!(default["type"], check["condition"], "{key}");
+            let healthy = serde_json::json!({
+                "type": default["type"], "status": "False", "reason": default["reason"], "message": default["message"],
+                "lastHeartbeatTime": "2026-11-25T01:59:40Z", "lastTransitionTime": "2026-11-25T01:20:00Z",
+            });
+            assert!(findings(&healthy).is_empty(), "{key}: {healthy}");
+        }
+    }
+}

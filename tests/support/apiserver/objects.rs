@@ -1,4 +1,4 @@
-//! Requests about one object: `GET`, server-side apply (`PATCH`) and `DELETE`.
+//! Requests about one object: `GET`, server-side apply and JSON merge patch (`PATCH`) and `DELETE`.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -11,6 +11,8 @@ use super::state::{Applied, Shared};
 
 /// The content type of server-side apply.
 pub const APPLY_PATCH: &str = "application/apply-patch+yaml";
+/// The content type of a JSON merge patch (RFC 7386).
+pub const MERGE_PATCH: &str = "application/merge-patch+json";
 
 /// Finds the collection and checks scope and permission; `Err` is the answer to send.
 fn resolve(shared: &Shared, target: &Target<'_>, verb: &str) -> Result<Collection, Reply> {
@@ -69,14 +71,63 @@ pub fn delete(shared: &Shared, target: &Target<'_>) -> Reply {
     }
 }
 
-/// Server-side apply: create or replace the object, 201 when created, 200 when updated.
+/// A JSON merge patch of an existing object (`null` deletes a field); 404 when
+/// there is none. Not recorded in [`Shared::writes`]: read the object back.
+fn merge_patch(shared: &Shared, target: &Target<'_>, body: &[u8]) -> Reply {
+    fn merge(target: &mut Value, patch: &Value) {
+        let Value::Object(fields) = patch else {
+            *target = patch.clone();
+            return;
+        };
+        if !target.is_object() {
+            *target = json!({});
+        }
+        let object = target.as_object_mut().expect("made an object above");
+        for (key, value) in fields {
+            if value.is_null() {
+                object.remove(key);
+            } else {
+                merge(object.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+    let resource = match resolve(shared, target, "patch") {
+        Ok(c) => c.resource,
+        Err(reply) => return reply,
+    };
+    let patch: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return Reply::bad_request(&format!("error decoding JSON: {e}")),
+    };
+    let name = target.name.unwrap_or_default();
+    let mut cluster = shared.cluster_mut();
+    cluster.resource_version += 1;
+    let rv = cluster.resource_version;
+    let collection = cluster.collection_mut(target.group, target.plural).expect("resolved above");
+    let Some(previous) = collection.get(target.namespace, name).map(|item| item.value(&resource)) else {
+        return Reply::not_found(&resource, name);
+    };
+    let mut object = previous.clone();
+    merge(&mut object, &patch);
+    stamp(&mut object, Some(&previous), rv);
+    let item = Item::new(object, &resource).expect("the name is unchanged");
+    let json = item.full_json(&resource);
+    collection.upsert(item);
+    Reply::json(200, json)
+}
+
+/// Server-side apply: create or replace the object, 201 when created, 200 when
+/// updated; a JSON merge patch changes an existing object.
 pub fn apply(shared: &Shared, target: &Target<'_>, query: &Query, content_type: &str, body: &[u8]) -> Reply {
+    if content_type.starts_with(MERGE_PATCH) {
+        return merge_patch(shared, target, body);
+    }
     if !content_type.starts_with(APPLY_PATCH) {
         return Reply::status(
             415,
             "UnsupportedMediaType",
             &format!(
-                "the body of the request was in an unknown format - accepted media types include: {APPLY_PATCH} (the fake supports server-side apply only, got {content_type:?})"
+                "the body of the request was in an unknown format - accepted media types include: {APPLY_PATCH}, {MERGE_PATCH} (the fake supports no other, got {content_type:?})"
             ),
         );
     }
