@@ -667,13 +667,8 @@ fn deploy_manifests_keep_egress_narrow_and_node_problem_detector_local() {
         let kind = volume["hostPath"]["type"].as_str().unwrap_or_default();
         assert!(!kind.contains("OrCreate"), "writes to the host: {volume}");
     }
-    for mount in pod["containers"][0]["volumeMounts"].as_array().expect("mounts") {
-        let host = pod["volumes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|v| v["name"] == mount["name"] && v.get("hostPath").is_some());
-        assert!(!host || mount["readOnly"] == true, "host path mounted writable: {mount}");
+    for (path, _, read_only) in host_mounts(pod) {
+        assert!(read_only, "host path mounted writable: {path}");
     }
 }
 
