@@ -1024,15 +1024,31 @@ fn kubeeye_v01_check_files_load_as_custom_checks() {
     assert_eq!(findings(&report, "runningAsNonRoot")[0]["message"], "Should not be allowed to run as root");
 }
 
-/// `scripts/pin-base-images` on a copy of `deploy/Dockerfile`, with a stand-in
-/// resolver (this machine reaches no registry): every FROM gets a digest, the
-/// rest stays byte for byte, and `--check` tells pinned from unpinned.
+/// `deploy/Dockerfile` is pinned by digest, and `scripts/pin-base-images`
+/// re-pins a copy whose digests were taken out, with a stand-in resolver (this
+/// machine reaches no registry): every FROM gets a digest, the rest stays byte
+/// for byte, and `--check` tells pinned from unpinned.
 #[test]
 fn the_release_script_pins_the_dockerfile_base_images_by_digest() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let dockerfile = dir.path().join("Dockerfile");
-    let original = std::fs::read_to_string("deploy/Dockerfile").unwrap();
+    let repository = std::fs::read_to_string("deploy/Dockerfile").unwrap();
+    let repository_froms: Vec<&str> = repository.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(repository_froms.len(), 2, "{repository}");
+    for from in &repository_froms {
+        let image = from.split_whitespace().nth(1).unwrap();
+        let digest = image.split_once("@sha256:").map(|(_, d)| d).unwrap_or_else(|| panic!("unpinned: {from}"));
+        assert!(digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()), "{from}");
+    }
+    // The same file with its digests taken out, as after a deliberate un-pin to move to newer images.
+    let original: String = repository
+        .lines()
+        .map(|l| match l.strip_prefix("FROM ").and_then(|rest| rest.split_once("@sha256:")) {
+            Some((image, after)) => format!("FROM {image}{}\n", &after[64..]),
+            None => format!("{l}\n"),
+        })
+        .collect();
     std::fs::write(&dockerfile, &original).unwrap();
     let resolver = dir.path().join("resolve");
     std::fs::write(&resolver, "#!/usr/bin/env bash\necho \"sha256:$(printf %s \"$1\" | sha256sum | cut -d' ' -f1)\"\n")
@@ -1047,7 +1063,7 @@ fn the_release_script_pins_the_dockerfile_base_images_by_digest() {
             .unwrap()
     };
     let check = script(&["--check"]);
-    assert_eq!(check.status.code(), Some(1), "the repository's Dockerfile is unpinned until release");
+    assert_eq!(check.status.code(), Some(1), "a Dockerfile without digests fails the check");
     assert!(String::from_utf8_lossy(&check.stderr).contains("gcr.io/distroless/cc-debian12:nonroot"));
     let pin = script(&[]);
     assert!(pin.status.success(), "{}", String::from_utf8_lossy(&pin.stderr));
