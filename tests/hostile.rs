@@ -773,3 +773,90 @@ fn npd_health_checker_adds_only_host_network_the_runtime_socket_and_crictl() {
     );
     assert_eq!(ours("DaemonSet")["metadata"]["annotations"], ds["metadata"]["annotations"]);
 }
+
+/// Runs `ke` with stdout and stderr on a pseudo-terminal, as a user at a
+/// shell sees it, and returns every byte the terminal received.
+fn ke_on_a_terminal(args: &[&str]) -> (Option<i32>, Vec<u8>) {
+    use std::io::Read;
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ke"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave))
+        .spawn()
+        .unwrap();
+    // Read while it writes (a terminal's buffer is small); with every copy of
+    // the slave side closed, the read ends with EIO, the terminal's end of file.
+    let mut master = std::fs::File::from(pty.master);
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+        }
+        seen
+    });
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("ke {args:?} still running after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, reader.join().unwrap())
+}
+
+/// A Warning event whose message clears the screen and draws a fake banner,
+/// with 7-bit (ESC) and 8-bit (U+009B CSI) sequences and an OSC title: on a
+/// terminal, every output format shows them as text, never obeys them; piped,
+/// the machine formats keep the bytes as they are.
+#[test]
+fn hostile_escape_sequences_reach_a_terminal_as_text_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    // Inside the default 24 h event window of a snapshot without an inspection record.
+    let recent = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string();
+    let message = "disk ok\u{1b}[2J\u{1b}[H\u{1b}]0;owned\u{7}0 danger, score 100\u{9b}31m";
+    let event = serde_json::json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "web.1", "namespace": "default"},
+        "type": "Warning", "reason": "BackOff\u{1b}[31m", "message": message, "count": 3,
+        "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web-0"},
+        "lastTimestamp": recent
+    });
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, serde_json::to_vec(&event).unwrap()).unwrap();
+    let snapshot = file.display().to_string();
+    let raw = |bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes);
+        text.contains('\u{1b}') || text.contains('\u{9b}') || text.contains('\u{7}')
+    };
+    for format in ["table", "json", "yaml", "csv", "html"] {
+        let (code, seen) = ke_on_a_terminal(&["diag", "--snapshot", &snapshot, "-o", format]);
+        assert_eq!(code, Some(0), "-o {format} (a warning does not fail the run): {}", String::from_utf8_lossy(&seen));
+        assert!(!raw(&seen), "-o {format} let a control sequence through: {:?}", String::from_utf8_lossy(&seen));
+        assert!(String::from_utf8_lossy(&seen).contains("0 danger, score 100"), "-o {format}: the text is shown");
+    }
+    // The error path: a rule file whose error quotes hostile text, on a terminal's stderr.
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, "rules:\n  \"evil\\e[2Jrule\": {target: Nope}\n").unwrap();
+    let (code, seen) = ke_on_a_terminal(&["rules", "list", "-f", &rules.display().to_string()]);
+    assert_eq!(code, Some(2), "{}", String::from_utf8_lossy(&seen));
+    assert!(!raw(&seen), "the error let a control sequence through: {:?}", String::from_utf8_lossy(&seen));
+    // Piped, the JSON keeps the message byte for byte (escaped by JSON itself).
+    let piped = ke(&["diag", "--snapshot", &snapshot, "-o", "json"], Duration::from_secs(60));
+    let report: serde_json::Value = serde_json::from_str(&piped.stdout).unwrap();
+    let messages: Vec<&str> =
+        report["findings"].as_array().unwrap().iter().filter_map(|f| f["message"].as_str()).collect();
+    assert!(messages.iter().any(|m| m.contains(message)), "{messages:?}");
+}

@@ -458,3 +458,31 @@ async fn an_oversized_latest_json_is_refused_after_1_mib_and_the_night_goes_on()
     let latest: Value = serde_json::from_slice(&latest).unwrap();
     assert!(latest["reports"]["json"].as_str().is_some_and(|k| k.ends_with("report.json")), "{latest}");
 }
+
+/// Another cluster's `latest.json` over the 1 MiB bound is skipped when the
+/// fleet index is rebuilt, as a malformed one is: it does not stop the index
+/// for every cluster sharing the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clusters_oversized_pointer_is_left_out_of_the_index_not_the_index() {
+    let s3 = S3Server::start(&[BUCKET]).await;
+    let mut pointer = br#"{"padding":""#.to_vec();
+    pointer.resize(2 << 20, b'a');
+    pointer.extend_from_slice(br#""}"#);
+    s3.put_foreign(BUCKET, "nightly/staging/latest.json", &pointer);
+    let smtp = SmtpServer::start();
+    let mut env = Env::new();
+    env.vars = s3_vars();
+    let text = config_text(&env.path("local"), &s3.endpoint, BUCKET, smtp.port, "");
+    let text = text.split("  webhooks:").next().unwrap().to_string();
+    let config = env.config(&text);
+    let server = FakeApiServer::start(FakeCluster::from_values(cluster(true)), Options::default());
+    let kubeconfig = env.kubeconfig(&server, "kubeconfig");
+
+    let run = env.run(&config, &kubeconfig).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let index = s3.read(BUCKET, "nightly/index.html").unwrap_or_else(|| panic!("no index: {}", run.stdout));
+    let index = String::from_utf8(index).unwrap();
+    assert!(index.contains("prod-eu"), "{index}");
+    assert!(!index.contains("staging"), "the oversized pointer's cluster is not listed: {index}");
+    assert!(run.stderr.contains("staging/latest.json") && run.stderr.contains("larger than"), "{}", run.stderr);
+}

@@ -332,7 +332,17 @@ impl ReportStore {
         for dir in listing.common_prefixes {
             let Some(segment) = dir.filename() else { continue };
             let key = format!("{segment}/{}", layout::LATEST);
-            let Some(bytes) = self.get_optional(&key, MAX_POINTER_BYTES).await? else { continue };
+            // Another cluster's oversized pointer is skipped like a malformed one:
+            // one cluster must not stop the index of every other.
+            let bytes = match self.get_optional(&key, MAX_POINTER_BYTES).await {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => continue,
+                Err(e) if e.kind == StoreErrorKind::Corrupt => {
+                    tracing::warn!("rebuilding the index: skipping {}: {e}", self.location(&key));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             match serde_json::from_slice::<Latest>(&bytes) {
                 Ok(mut latest) => {
                     // Another cluster's pointer is not trusted: it links only its own reports.
