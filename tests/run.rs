@@ -320,6 +320,14 @@ async fn check_config_validates_without_running() {
         ("rules: [does-not-exist.yaml]\n", "does-not-exist.yaml"),
         ("outputs: {formats: [pdf]}\n", "pdf"),
         ("inspection: {logs: {limitBytes: 0}}\n", "limitBytes"),
+        (
+            "notify: {email: {host: relay, tls: none, username: bot, from: a@b.c, to: [d@e.f]}}\n",
+            "allowPlaintextAuth: true",
+        ),
+        ("inspection: {collection: {requestTimeout: 0s}}\n", "at least 1s"),
+        ("inspection: {events: {window: 9223372036854775807s}}\n", "out of range"),
+        ("namespaces: [\"default/secrets?x=\"]\n", "default/secrets?x="),
+        ("excludeNamespaces: [Kube_System]\n", "Kube_System"),
     ];
     for (text, needle) in cases {
         let path = env.path("bad.yaml");
@@ -333,6 +341,20 @@ async fn check_config_validates_without_running() {
     let run = ke(vec!["run".into(), "--schedule".into(), "0 0 2 * * *".into(), "--check-config".into()], vec![]).await;
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("5 fields"), "{}", run.stderr);
+    // Parses, but 31 February never comes: refused up front, on stderr.
+    let run = ke(vec!["run".into(), "--schedule".into(), "0 0 31 2 *".into(), "--check-config".into()], vec![]).await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("0 0 31 2 *") && run.stdout.is_empty(), "{}\n{}", run.stdout, run.stderr);
+    // The same on the command line: a namespace is a DNS-1123 label, and timeouts have a range.
+    for (args, needle) in [
+        (["diag", "-n", "default/secrets?x="], "default/secrets?x="),
+        (["diag", "--timeout", "9223372036854775807s"], "out of range"),
+        (["diag", "--timeout", "0s"], "1s to 366d"),
+    ] {
+        let run = ke(args.map(String::from).to_vec(), vec![]).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{args:?}: `{needle}` not in {}", run.stderr);
+    }
 }
 
 #[test]
