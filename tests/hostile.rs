@@ -585,13 +585,17 @@ const BARE_SECRETS: [&str; 4] = [
 fn bare_tokens_and_keys_in_logs_and_events_are_masked_in_every_format_and_the_digest() {
     let dir = tempfile::tempdir().unwrap();
     let line = format!(
-        "2026-11-25T01:58:30Z FATAL auth {} hook {} key -----BEGIN RSA PRIVATE KEY----- {} -----END RSA PRIVATE KEY----- mkdir /run/api/api.pid: file exists",
+        "2026-11-25T01:58:30Z FATAL auth {} hook {} key -----BEGIN RSA PRIVATE KEY----- {} -----END RSA PRIVATE KEY----- db postgres://app:hunter2@db:5432/shop password=hunter2 mkdir /run/api/api.pid: file exists",
         BARE_SECRETS[0], BARE_SECRETS[1], BARE_SECRETS[2]
     );
     let snapshot = format!(
         "{INSPECTION}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: api-1\n  namespace: shop\nspec:\n  nodeName: node-1\n  containers: [{{name: api, image: \"registry.example.com/shop/api:3.2.0\"}}]\nstatus:\n  phase: Running\n  containerStatuses:\n  - {{name: api, image: \"registry.example.com/shop/api:3.2.0\", ready: true, restartCount: 0, state: {{running: {{startedAt: \"2026-11-24T18:00:00Z\"}}}}}}\n---\napiVersion: kubeeye.io/v1\nkind: ContainerLog\nmetadata: {{namespace: shop, name: api-1.api}}\npod: api-1\ncontainer: api\nlog: {}\n---\napiVersion: v1\nkind: Event\nmetadata: {{name: api-1.17f3, namespace: shop}}\ntype: Warning\nreason: FailedMount\nmessage: {}\ncount: 3\nfirstTimestamp: \"2026-11-25T01:10:00Z\"\nlastTimestamp: \"2026-11-25T01:55:00Z\"\ninvolvedObject: {{kind: Pod, name: api-1, namespace: shop}}\n",
         serde_json::to_string(&format!("INFO start\n{line}\n")).unwrap(),
-        serde_json::to_string(&format!("clone failed for {} with {}", BARE_SECRETS[0], BARE_SECRETS[1])).unwrap(),
+        serde_json::to_string(&format!(
+            "clone failed for {} with {} from https://ci:hunter2@git.example.com/shop.git",
+            BARE_SECRETS[0], BARE_SECRETS[1]
+        ))
+        .unwrap(),
     );
     let file = write(dir.path(), "cluster.yaml", &snapshot);
     let mut outputs = Vec::new();
@@ -611,7 +615,7 @@ fn bare_tokens_and_keys_in_logs_and_events_are_masked_in_every_format_and_the_di
     assert!(json.contains("FailedMount") && json.contains("clone failed for ***"), "the event is a finding: {json}");
     for (format, text) in &outputs {
         assert!(text.contains("***"), "{format}: nothing masked:\n{text}");
-        for secret in BARE_SECRETS {
+        for secret in BARE_SECRETS.iter().chain(&["hunter2"]) {
             assert!(!text.contains(secret), "{format} shows {secret}:\n{text}");
         }
     }
