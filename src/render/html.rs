@@ -47,6 +47,7 @@ const PARTIALS: &[(&str, &str)] = &[
     ("section_end", include_str!("../../templates/partials/section_end.hbs")),
     ("control_plane", include_str!("../../templates/partials/control_plane.hbs")),
     ("nodes", include_str!("../../templates/partials/nodes.hbs")),
+    ("node_checks", include_str!("../../templates/partials/node_checks.hbs")),
     ("pods", include_str!("../../templates/partials/pods.hbs")),
     ("events", include_str!("../../templates/partials/events.hbs")),
     ("logs", include_str!("../../templates/partials/logs.hbs")),
