@@ -106,4 +106,35 @@ mod tests {
         assert_eq!(cell("web-1"), "web-1");
         assert_eq!(cell(""), "");
     }
+
+    #[test]
+    fn a_section_column_only_with_node_check_findings() {
+        let finding = |section: &str| {
+            serde_json::json!({
+                "rule": "r", "severity": "warning", "category": "Node", "section": section, "kind": "Node",
+                "name": "worker-1", "message": "m", "remediation": "", "fingerprint": section,
+            })
+        };
+        let report = |findings: Vec<serde_json::Value>| -> Report {
+            serde_json::from_value(serde_json::json!({
+                "schemaVersion": "4", "tool": {"name": "kubeeye", "version": "0"},
+                "cluster": {"name": "c", "sources": []}, "startedAt": "2026-11-25T02:00:00Z",
+                "finishedAt": "2026-11-25T02:00:00Z", "complete": true,
+                "summary": {"danger": 0, "warning": 0, "info": 0, "byCategory": {}, "passed": 0},
+                "coverage": [], "findings": findings,
+            }))
+            .unwrap()
+        };
+        let csv = |r: &Report| {
+            let mut out = Vec::new();
+            write_csv(r, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let with = csv(&report(vec![finding("nodes"), finding("node checks")]));
+        let lines: Vec<&str> = with.lines().collect();
+        assert!(lines[0].ends_with(",remediation,section"), "{with}");
+        assert!(lines[1].ends_with(",nodes") && lines[2].ends_with(",node checks"), "{with}");
+        let without = csv(&report(vec![finding("nodes")]));
+        assert!(without.lines().next().is_some_and(|h| h.ends_with(",remediation")), "{without}");
+    }
 }
