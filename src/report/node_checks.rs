@@ -213,7 +213,10 @@ pub fn node_list(nodes: &[String], shown: usize) -> String {
 pub fn group_findings(report: &Report) -> Vec<FindingGroup> {
     let mut groups: BTreeMap<(&str, Severity, String), Vec<String>> = BTreeMap::new();
     for f in report.findings.iter().filter(|f| f.section == section::NODE_CHECKS) {
-        groups.entry((f.rule.as_str(), f.severity, without_node(&f.message, &f.name))).or_default().push(node_of(f));
+        groups
+            .entry((f.rule.as_str(), f.severity, without_node(&f.message, &f.name)))
+            .or_default()
+            .push(f.name.to_string());
     }
     let mut out: Vec<FindingGroup> = groups
         .into_iter()
@@ -228,10 +231,6 @@ pub fn group_findings(report: &Report) -> Vec<FindingGroup> {
         a.severity.cmp(&b.severity).then(b.nodes.len().cmp(&a.nodes.len())).then_with(|| a.rule.cmp(&b.rule))
     });
     out
-}
-
-fn node_of(f: &Finding) -> String {
-    f.name.to_string()
 }
 
 /// The coverage gaps of the node checks: the per-node ones (`node <name>`)
@@ -348,9 +347,33 @@ pub fn normalise_reason(reason: &str, node: &str) -> String {
     without_node(&text, node)
 }
 
-/// `text` with `node` written as `<node>`.
+/// `text` with `node` written as `<node>` where it stands as a name of its
+/// own (not inside a longer name or word: node `a` leaves `swap` alone).
 fn without_node(text: &str, node: &str) -> String {
-    if node.is_empty() { text.to_string() } else { text.replace(node, "<node>") }
+    if node.is_empty() {
+        return text.to_string();
+    }
+    let part_of_name = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(node) {
+        let before = rest[..at].chars().next_back().or_else(|| out.chars().next_back());
+        let after = rest[at + node.len()..].chars().next();
+        // A dot ends a sentence unless a name goes on after it (`n1.example.com`).
+        let after_in_name = match after {
+            Some('.') => part_of_name(rest[at + node.len() + 1..].chars().next()),
+            other => part_of_name(other),
+        };
+        out.push_str(&rest[..at]);
+        if part_of_name(before) || after_in_name {
+            out.push_str(node);
+        } else {
+            out.push_str("<node>");
+        }
+        rest = &rest[at + node.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

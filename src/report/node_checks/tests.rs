@@ -176,3 +176,13 @@ fn the_most_common_values_are_kept() {
     assert_eq!(kept.len(), VALUES_KEPT);
     assert_eq!(others, 10);
 }
+
+#[test]
+fn a_node_name_is_taken_out_only_where_it_stands_alone() {
+    assert_eq!(without_node("swap on a is 60", "a"), "swap on <node> is 60");
+    assert_eq!(without_node("worker-1 and worker-10 differ", "worker-1"), "<node> and worker-10 differ");
+    assert_eq!(without_node("seen on n1.", "n1"), "seen on <node>.");
+    assert_eq!(without_node("n1.example.com is n1", "n1"), "n1.example.com is <node>");
+    assert_eq!(without_node("n1n1 n1", "n1"), "n1n1 <node>");
+    assert_eq!(without_node("nothing", ""), "nothing");
+}
