@@ -298,10 +298,10 @@ impl Job {
             Ok(i) => i,
             // A cluster that does not answer still gets a report, so the morning digest says so.
             Err(e @ InspectError::Connect(ConnectError::Unreachable { .. })) => {
-                let mut report = unreachable_cluster(&e, source);
-                report.node_checks =
+                let mut unreached = unreachable_cluster(&e, source);
+                unreached.node_checks =
                     inspect::node_checks::not_run(&self.rules, format!("the cluster could not be reached: {e}"));
-                report
+                unreached
             }
             Err(e) => return Err(e),
         };
