@@ -263,18 +263,14 @@ pub fn group_gaps(report: &Report) -> (Vec<GapGroup>, Vec<&CoverageGap>) {
 /// replaced by one gap per group, where the group's first node was.
 pub fn summarised_coverage(report: &Report) -> Vec<CoverageGap> {
     let (groups, _) = group_gaps(report);
-    let mut emitted = vec![false; groups.len()];
+    // Each group once, where its first gap was.
+    let mut pending: BTreeMap<&str, &GapGroup> = groups.iter().map(|g| (g.reason.as_str(), g)).collect();
     let mut out = Vec::new();
     for gap in &report.coverage {
-        let node = gap.resource.strip_prefix("node ").filter(|n| !n.is_empty());
-        match node {
+        match gap.resource.strip_prefix("node ").filter(|n| !n.is_empty()) {
             Some(node) if gap.section == section::NODE_CHECKS => {
-                let reason = normalise_reason(&gap.reason, node);
-                if let Some(i) = groups.iter().position(|g| g.reason == reason)
-                    && !emitted[i]
-                {
-                    emitted[i] = true;
-                    out.push(CoverageGap { kind: gap.kind, ..groups[i].to_gap() });
+                if let Some(group) = pending.remove(normalise_reason(&gap.reason, node).as_str()) {
+                    out.push(CoverageGap { kind: gap.kind, ..group.to_gap() });
                 }
             }
             _ => out.push(gap.clone()),
