@@ -1,6 +1,7 @@
 //! One inspection, from a snapshot or a live cluster, to an evaluation:
 //! the glue between collection and checks.
 
+pub mod node_checks;
 pub mod overview;
 
 use std::collections::BTreeMap;
@@ -16,7 +17,9 @@ use crate::collect::offline;
 use crate::collect::prometheus::Prometheus;
 use crate::config::{InspectSettings, NodeCheckSettings};
 use crate::inventory::{CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, section};
-use crate::report::{Cluster, Health, Overview, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
+use crate::report::{
+    Cluster, Health, NodeChecks, Overview, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool,
+};
 use crate::rules::RuleSet;
 
 /// Where the cluster data comes from.
@@ -49,6 +52,8 @@ pub struct Inspected {
     pub health: Option<Health>,
     /// What the cluster is made of (`None` when nothing was inspected).
     pub overview: Option<Overview>,
+    /// What the host rules came to on the nodes; `None` without host rules.
+    pub node_checks: Option<NodeChecks>,
 }
 
 /// Why an inspection could not happen at all.
@@ -126,6 +131,10 @@ pub async fn inspect_snapshot(
     let evaluation = checks::evaluate_with(&inventory, rules, settings);
     let collected_at = inventory.collected_at.clone();
     let mut inspected = finish(inventory, evaluation, started_at, scope, rules);
+    inspected.node_checks = node_checks::not_run(
+        rules,
+        "host rules run on the nodes of a live cluster (ke diag --node-checks, ke run), not on a snapshot",
+    );
     if let Some(at) = collected_at {
         // A snapshot is reported as of when it was taken.
         inspected.started_at.clone_from(&at);
@@ -194,35 +203,46 @@ pub async fn inspect_live(
     collector.finish(&mut inventory);
     let mut evaluation = Inspector::resume(&inventory, state).finish();
     match node_checks {
-        _ if !needs.node_checks || !scope.only.is_empty() => {}
+        _ if !needs.node_checks => {}
+        _ if !scope.only.is_empty() => {
+            evaluation.node_checks = node_checks::not_run(
+                rules,
+                "the inspection was limited to some namespaces (-n); host rules run on the nodes without it",
+            );
+        }
         Some(node_settings) => {
-            let (findings, gaps) = check_nodes(&api, rules, node_settings, &inventory, at).await;
+            let (findings, gaps, summary) = check_nodes(&api, rules, node_settings, &inventory, at).await;
             evaluation.findings.extend(findings);
             evaluation.gaps.extend(gaps);
+            evaluation.node_checks = Some(summary);
             crate::report::sort_findings(&mut evaluation.findings);
         }
-        None => evaluation.gaps.push(CoverageGap::unavailable(
-            crate::nodecheck::SECTION,
-            "host rules",
-            format!(
-                "{} host rule(s) were not run: pass --node-checks (needs deploy/node-checks/)",
-                rules.host_rules().count()
-            ),
-        )),
+        None => {
+            evaluation.gaps.push(CoverageGap::unavailable(
+                crate::nodecheck::SECTION,
+                "host rules",
+                format!(
+                    "{} host rule(s) were not run: pass --node-checks (needs deploy/node-checks/)",
+                    rules.host_rules().count()
+                ),
+            ));
+            evaluation.node_checks =
+                node_checks::not_run(rules, "not asked: pass --node-checks (needs deploy/node-checks/)");
+        }
     }
     Ok((inventory, evaluation))
 }
 
 /// Runs the host rules on the nodes through one Job each and judges what
-/// every node answered: findings, and a coverage gap for each node that
-/// could not answer (or one for the whole phase).
+/// every node answered: findings, a coverage gap for each node that could
+/// not answer (or one for the whole phase), and the report's `nodeChecks`.
 async fn check_nodes(
     api: &crate::collect::client::Api,
     rules: &RuleSet,
     settings: &NodeCheckSettings,
     inventory: &Inventory,
     at: clock::Timestamp,
-) -> (Vec<crate::report::Finding>, Vec<CoverageGap>) {
+) -> (Vec<crate::report::Finding>, Vec<CoverageGap>, NodeChecks) {
     let nodes: Vec<(String, BTreeMap<String, String>)> = inventory
         .objects
         .iter()
@@ -240,15 +260,21 @@ async fn check_nodes(
     let now = clock::format(at);
     let limits = crate::nodecheck::protocol::Limits::from(settings);
     let requests = crate::nodecheck::requests_with(rules, &nodes, &limits, &BTreeMap::new(), Some(&now));
+    let asked: Vec<(String, Vec<String>)> =
+        requests.iter().map(|(node, request)| (node.clone(), node_checks::requested_rules(request))).collect();
     if requests.is_empty() {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), Vec::new(), node_checks::summarize(rules, &asked, &[], &[]));
     }
     let outcome = crate::collect::node_jobs::run_node_checks(api, settings, &now, requests).await;
     let mut findings = Vec::new();
     let mut gaps = outcome.gaps;
+    let mut answered = Vec::new();
     for (node, result) in &outcome.results {
-        match crate::nodecheck::judge(node, result, rules) {
-            Ok(found) => findings.extend(found),
+        match crate::nodecheck::validate(node, result) {
+            Ok(parsed) => {
+                findings.extend(crate::nodecheck::findings(node, &parsed, rules));
+                answered.push((node.clone(), parsed));
+            }
             Err(reason) => gaps.push(CoverageGap::error(
                 crate::nodecheck::SECTION,
                 format!("node {node}"),
@@ -256,7 +282,8 @@ async fn check_nodes(
             )),
         }
     }
-    (findings, gaps)
+    let summary = node_checks::summarize(rules, &asked, &answered, &gaps);
+    (findings, gaps, summary)
 }
 
 /// The inspector evaluates what streams by: pods and events page by page,
@@ -310,6 +337,7 @@ pub fn finish(
         limited.then(|| ReportScope { namespaces: scope.only.clone(), exclude_namespaces: scope.exclude.clone() });
     let health = verdict::assess(&verdict::node_readiness(&inventory), rules, &evaluation.findings);
     Inspected {
+        node_checks: evaluation.node_checks.take(),
         overview: Some(overview::overview(&inventory, &gaps)),
         health: Some(health),
         cluster: inventory.cluster,
@@ -350,6 +378,7 @@ impl Inspected {
             scope: self.scope,
             rules: docs,
             diff: None,
+            node_checks: self.node_checks,
         }
     }
 }

@@ -10,9 +10,11 @@ use crate::inventory::{CoverageGap, SourceLocation};
 pub use crate::text::Text;
 
 mod diff;
+pub mod node_checks;
 mod read;
 
 pub use diff::apply_diff;
+pub use node_checks::{NodeCheckRule, NodeChecks, NodeChecksStatus, ObservedValue};
 pub use read::{ParseReportError, ReadReportError, parse_report, read_report};
 
 /// How bad a finding is. Ordered: `Danger` is the most severe.
@@ -324,6 +326,11 @@ pub struct Report {
     /// Comparison with a previous report (`--previous`, or the last run in the store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<Diff>,
+    /// What running the host rules on the nodes came to; present whenever
+    /// host rules are enabled (run or not), absent otherwise and in reports
+    /// of schema version 3 and earlier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_checks: Option<NodeChecks>,
 }
 
 /// One object some rules skipped because of an exemption, and where the exemption comes from.
@@ -613,12 +620,13 @@ pub struct Diff {
     pub unverified: Vec<Finding>,
 }
 
-/// Current [`Report::schema_version`]. Version 2 added `health` and `overview`.
-pub const SCHEMA_VERSION: &str = "3";
+/// Current [`Report::schema_version`]. Version 2 added `health` and
+/// `overview`, 3 `exemptions`, 4 `nodeChecks` (and the `node checks` section).
+pub const SCHEMA_VERSION: &str = "4";
 
-/// Versions [`read_report`] accepts: this one, 2, which lacks `exemptions`,
-/// and 1, which also lacks `health` and `overview`.
-pub const READABLE_SCHEMA_VERSIONS: &[&str] = &["1", "2", SCHEMA_VERSION];
+/// Versions [`read_report`] accepts: this one, 3, which lacks `nodeChecks`,
+/// 2, which also lacks `exemptions`, and 1, which also lacks `health` and `overview`.
+pub const READABLE_SCHEMA_VERSIONS: &[&str] = &["1", "2", "3", SCHEMA_VERSION];
 
 impl Report {
     /// Whether the run saw the cluster at all: false for a run that could not

@@ -297,7 +297,12 @@ impl Job {
         let inspected = match inspected {
             Ok(i) => i,
             // A cluster that does not answer still gets a report, so the morning digest says so.
-            Err(e @ InspectError::Connect(ConnectError::Unreachable { .. })) => unreachable_cluster(&e, source),
+            Err(e @ InspectError::Connect(ConnectError::Unreachable { .. })) => {
+                let mut unreached = unreachable_cluster(&e, source);
+                unreached.node_checks =
+                    inspect::node_checks::not_run(&self.rules, format!("the cluster could not be reached: {e}"));
+                unreached
+            }
             Err(e) => return Err(e),
         };
         let name = self
@@ -418,6 +423,7 @@ fn unreachable_cluster(e: &InspectError, source: &Source) -> Inspected {
         // Nothing could be inspected; from inside the cluster that means its API is not answering.
         health: Some(Health { status: HealthStatus::Down, reasons: vec!["API server unreachable".into()] }),
         overview: None,
+        node_checks: None,
     }
 }
 
@@ -432,6 +438,7 @@ fn placeholder_report() -> Report {
         scope: None,
         health: Some(Health { status: HealthStatus::Healthy, reasons: Vec::new() }),
         overview: Some(Overview::default()),
+        node_checks: None,
     }
     .into_report(&RuleSet::default(), "check".into())
 }

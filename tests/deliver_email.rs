@@ -34,6 +34,7 @@ fn digest() -> Digest {
             new: true,
         }],
         gaps: vec![],
+        node_checks: None,
         report_url: Some(REPORT_URL.into()),
         archive_note: None,
     }

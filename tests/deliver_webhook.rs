@@ -46,6 +46,7 @@ fn digest() -> Digest {
             },
         ],
         gaps: vec![CoverageGap::error("nodes", "nodes", "403 forbidden")],
+        node_checks: None,
         report_url: Some(REPORT_URL.into()),
         archive_note: None,
     }

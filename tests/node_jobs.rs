@@ -402,14 +402,17 @@ fn ke_diag_runs_host_rules_on_the_nodes_and_reports_them() {
     assert_eq!(server.jobs().created.len(), 1, "one Job for the one node");
     assert!(server.jobs().names().is_empty(), "the Job is deleted at the end");
 
-    // The table shows them with the nodes.
+    // The table shows them in a section of their own.
     let table = {
         let a = args(&["--node-checks"]);
         let a: Vec<&str> = a.iter().map(|s| if s == "json" { "table" } else { s.as_str() }).collect();
         crate::common::cli::ke(&a).stdout
     };
-    let nodes = table.split("NODES").nth(1).unwrap_or_else(|| panic!("a NODES section: {table}"));
-    assert!(nodes.contains("[vm.swappiness]") && nodes.contains("worker-0000"), "{table}");
+    let checks = table.split("NODE CHECKS").nth(1).unwrap_or_else(|| panic!("a NODE CHECKS section: {table}"));
+    assert!(
+        checks.contains("vm.swappiness") && checks.contains("1 of 1 node ") && checks.contains("(worker-0000)"),
+        "{table}"
+    );
 
     let without = run(&[]);
     assert!(
@@ -418,4 +421,190 @@ fn ke_diag_runs_host_rules_on_the_nodes_and_reports_them() {
     );
     let gaps = without["coverage"]["gaps"].to_string() + &without.to_string();
     assert!(gaps.contains("host rule(s) were not run: pass --node-checks"), "{gaps}");
+    assert_eq!(without["nodeChecks"]["status"], "notRun");
+    assert!(without["nodeChecks"]["reason"].as_str().is_some_and(|r| r.contains("--node-checks")), "{without:#}");
+    crate::common::schema::assert_valid_report(&without);
+    crate::common::schema::assert_valid_report(&report);
+}
+
+/// The node checks section end to end: eleven nodes, vm.swappiness 60 on 7 of
+/// the 9 that answer, two stuck Pending on the same pull error. The JSON has
+/// `nodeChecks` with the counts and validates; the table, the HTML report and
+/// the digest of `ke run` show one grouped line per rule and message, and one
+/// per reason the nodes could not answer.
+#[test]
+fn node_checks_are_counted_in_the_json_and_grouped_in_every_view() {
+    let rules_file = "tests/data/inspectrules/sysctl.yaml";
+    let set = kubeeye::rules::RuleSet::load(&[std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rules_file)])
+        .expect("sample rules load");
+    let labels = std::collections::BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())]);
+    let requests = kubeeye::nodecheck::requests(&set, &[("worker-0000".to_string(), labels)]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let request = dir.path().join("request.json");
+    std::fs::write(&request, requests[0].1.to_string()).expect("request written");
+    // What the real `ke node-check` answers on the fixture host: vm.swappiness 60, too few inotify watches.
+    let answered = crate::common::cli::ke(&[
+        "node-check",
+        "--request",
+        request.to_str().expect("utf-8"),
+        "--host-root",
+        "tests/data/hostroot",
+    ]);
+    assert_eq!(answered.code, 0, "{}", answered.stderr);
+    let template: Value = serde_json::from_str(answered.stdout.trim()).expect("one JSON result");
+
+    let names = nodes(11);
+    let linux: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            let mut v = node(n, true, false);
+            v["metadata"]["labels"] = json!({ "kubernetes.io/os": "linux" });
+            v
+        })
+        .collect();
+    let server = FakeApiServer::start(FakeCluster::from_values(linux), Options::default());
+    server.kubeconfig(dir.path().join("kubeconfig"));
+    for (i, n) in names.iter().enumerate() {
+        let script = match i {
+            0..=8 => {
+                let mut result = template.clone();
+                result["node"] = json!(n);
+                if i >= 7 {
+                    // Two nodes have swap off.
+                    for r in result["results"].as_array_mut().expect("results") {
+                        if r["rule"] == "vm.swappiness" {
+                            *r = json!({ "rule": "vm.swappiness", "outcome": "pass", "observed": "0",
+                                         "message": "vm.swappiness is 0 (rule `vm.swappiness = 0` holds)" });
+                        }
+                    }
+                }
+                PodScript::result(&result, Duration::from_millis(20))
+            }
+            _ => PodScript::Pending {
+                reason: "ImagePullBackOff".into(),
+                message: "Back-off pulling image \"ghcr.io/kubeeye/kubeeye:test\"".into(),
+            },
+        };
+        server.jobs().scripts.insert(n.clone(), script);
+    }
+    let config = dir.path().join("kubeeye.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "nodeChecks:\n  image: ghcr.io/kubeeye/kubeeye:test\n  pollInterval: 1s\n  pendingTimeout: 4s\n\
+             outputs:\n  directory: {}\n",
+            dir.path().join("run").display()
+        ),
+    )
+    .expect("config written");
+    let kubeconfig = dir.path().join("kubeconfig").display().to_string();
+    let config = config.display().to_string();
+    let out = dir.path().join("out");
+    let out_arg = out.display().to_string();
+    let diag = crate::common::cli::ke(&[
+        "diag",
+        "--kubeconfig",
+        &kubeconfig,
+        "--config",
+        &config,
+        "-f",
+        rules_file,
+        "--node-checks",
+        "-o",
+        "table",
+        "--output-dir",
+        &out_arg,
+    ]);
+    assert!(diag.code == 0 || diag.code == 1 || diag.code == 3, "{}\n{}", diag.code, diag.stderr);
+
+    // JSON: every finding, and the counts.
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report.json")).expect("JSON");
+    crate::common::schema::assert_valid_report(&report);
+    assert_eq!(report["schemaVersion"], "4");
+    let checks = &report["nodeChecks"];
+    assert_eq!(checks["status"], "ran", "{checks:#}");
+    assert_eq!(
+        (checks["nodesSelected"].as_u64(), checks["nodesAnswered"].as_u64()),
+        (Some(11), Some(9)),
+        "{:#}",
+        report["coverage"]
+    );
+    let rule = |id: &str| {
+        checks["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no rule {id}: {checks:#}"))
+    };
+    let swap = rule("vm.swappiness");
+    assert_eq!(
+        [&swap["selected"], &swap["evaluated"], &swap["failed"], &swap["errors"]],
+        [&json!(11), &json!(9), &json!(7), &json!(0)],
+        "{swap:#}"
+    );
+    assert_eq!(swap["values"], json!([{ "value": "60", "nodes": 7 }, { "value": "0", "nodes": 2 }]));
+    assert_eq!(swap["kind"], "sysctl");
+    assert_eq!(rule("fs.inotify.max_user_watches")["failed"], 9);
+    assert_eq!(rule("net.ipv4.ip_forward")["failed"], 0);
+    let host: Vec<&Value> =
+        report["findings"].as_array().expect("findings").iter().filter(|f| f["section"] == "node checks").collect();
+    assert_eq!(host.len(), 7 + 9, "one finding per rule and node in the JSON");
+
+    // Table: one line per rule and message, and one for the two Pending nodes.
+    let table = &diag.stdout;
+    let section = table.split("NODE CHECKS").nth(1).unwrap_or_else(|| panic!("a NODE CHECKS section: {table}"));
+    let section = section.split("\n\n").next().unwrap_or_default();
+    assert!(section.starts_with("  4 rules on 9 nodes (of 11 asked), 2 failing\n"), "{section}");
+    let swap_rows: Vec<&str> = section.lines().filter(|l| l.starts_with("vm.swappiness")).collect();
+    assert_eq!(swap_rows.len(), 1, "{table}");
+    assert!(swap_rows[0].contains("7 of 9 nodes"), "{}", swap_rows[0]);
+    assert!(swap_rows[0].contains("vm.swappiness is 60"), "{}", swap_rows[0]);
+    assert!(swap_rows[0].contains("(worker-0000, worker-0001, worker-0002 … and 4 more)"), "{}", swap_rows[0]);
+    assert!(
+        section.lines().any(|l| l.starts_with("fs.inotify.max_user_watches") && l.contains("9 of 9 nodes")),
+        "{section}"
+    );
+    let nodes_section = table.split("\nNODES\n").nth(1).unwrap_or_default();
+    assert!(!nodes_section.split("\n\n").next().unwrap_or_default().contains("vm.swappiness"), "{table}");
+    let pending: Vec<&str> = table.lines().filter(|l| l.starts_with("node checks") && l.contains("Pending")).collect();
+    assert_eq!(pending.len(), 1, "the two Pending nodes are one row: {table}");
+    assert!(pending[0].contains("2 of 11 nodes (worker-0009, worker-0010)"), "{}", pending[0]);
+    assert!(pending[0].contains("pod <pod> still Pending"), "{}", pending[0]);
+
+    // HTML: a Node checks section and nav item; the Nodes section keeps only node findings.
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(html.contains("<a href=\"#node-checks\">Node checks"), "a nav item");
+    let node_checks = html.split("<section id=\"node-checks\"").nth(1).expect("a node checks section");
+    let node_checks = node_checks.split("</section>").next().unwrap_or_default();
+    assert!(node_checks.contains("4 rules on 9 nodes (of 11 asked), 2 failing"), "{node_checks}");
+    assert_eq!(node_checks.matches("7 of 9 nodes").count(), 1, "{node_checks}");
+    assert!(node_checks.contains("2 of 11 nodes"), "{node_checks}");
+    let nodes_html =
+        html.split("<section id=\"nodes\"").nth(1).expect("nodes").split("</section>").next().unwrap_or_default();
+    assert!(!nodes_html.contains("vm.swappiness"), "{nodes_html}");
+
+    // CSV: a section column, since node-check findings share kind Node with the nodes section's.
+    let csv = std::fs::read_to_string(out.join("report.csv")).expect("report.csv");
+    assert!(csv.lines().next().is_some_and(|h| h.ends_with(",remediation,section")), "{csv}");
+    assert_eq!(csv.lines().filter(|l| l.ends_with(",node checks")).count(), 16);
+
+    // The digest `ke run` prints (what the email says): the headline and the grouped line.
+    let run = crate::common::cli::ke(&["run", "--kubeconfig", &kubeconfig, "--config", &config, "-f", rules_file]);
+    let digest = &run.stdout;
+    assert!(
+        digest.contains("\nNode checks: 4 rules on 9 nodes (of 11 asked), 2 failing\n"),
+        "{digest}\n{}",
+        run.stderr
+    );
+    let grouped: Vec<&str> = digest.lines().filter(|l| l.contains("[vm.swappiness]")).collect();
+    assert_eq!(grouped.len(), 1, "{digest}");
+    assert!(grouped[0].contains("on 7 of 9 nodes (worker-0000, worker-0001, worker-0002 … and 4 more)"), "{digest}");
+    assert!(
+        digest.contains("node checks: 2 of 11 nodes (worker-0009, worker-0010): pod <pod> still Pending"),
+        "{digest}"
+    );
+    assert!(server.jobs().names().is_empty(), "every Job deleted");
 }

@@ -294,6 +294,33 @@ async fn an_unreachable_cluster_still_reports_and_exits_incomplete() {
     assert!(report["coverage"][0]["reason"].as_str().unwrap().contains("cannot reach the API server"));
     assert_eq!(report["health"]["status"], "down", "an unreachable API server is not a healthy cluster");
     assert!(run.stdout.contains("lost is DOWN: API server unreachable"), "the digest leads with it: {}", run.stdout);
+    assert!(report.get("nodeChecks").is_none(), "no host rules, no nodeChecks");
+
+    // With host rules, the report says they were not run, and why.
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/inspectrules/sysctl.yaml");
+    let config = env.config(&format!(
+        "cluster: lost\nrules: [{}]\noutputs: {{directory: {}}}\n",
+        rules.display(),
+        env.path("local-host-rules").display()
+    ));
+    let run = env.run(&config, &kubeconfig).await;
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    let json = run.stdout.lines().find_map(|l| l.strip_prefix("wrote ").filter(|p| p.ends_with(".json"))).unwrap();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    common::schema::assert_valid_report(&report);
+    let checks = &report["nodeChecks"];
+    assert_eq!(checks["status"], "notRun", "{checks:#}");
+    let reason = checks["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("the cluster could not be reached: ") && reason.contains("cannot reach the API server"),
+        "{reason}"
+    );
+    assert_eq!(checks["rules"].as_array().map(Vec::len), Some(4), "every host rule listed: {checks:#}");
+    assert!(
+        run.stdout.contains("\nNode checks: 4 rules not run (the cluster could not be reached: "),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

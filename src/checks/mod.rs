@@ -87,6 +87,9 @@ pub struct Evaluation {
     pub gaps: Vec<CoverageGap>,
     /// Objects exemptions took out of rules.
     pub exempted: exempt::Exempted,
+    /// What the host rules came to on the nodes (set by a live inspection
+    /// that has host rules); `None` otherwise.
+    pub node_checks: Option<crate::report::NodeChecks>,
 }
 
 /// Evaluates every enabled rule on an inventory held in memory, with default settings.

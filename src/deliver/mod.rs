@@ -14,7 +14,7 @@ pub mod webhook;
 use serde::Serialize;
 
 use crate::inventory::{CoverageGap, GapKind};
-use crate::report::{Health, Report, Severity, Summary};
+use crate::report::{Health, Report, Severity, Summary, node_checks};
 use crate::text::{one_line, thousands, truncate};
 
 /// What a notification says: counts, changes, the worst findings, and a link.
@@ -39,13 +39,30 @@ pub struct Digest {
     pub resolved: Option<usize>,
     /// The most severe findings, at most [`Digest::TOP`].
     pub top: Vec<DigestFinding>,
-    /// What could not be inspected because reading failed.
+    /// What could not be inspected because reading failed; the same fault
+    /// of the node checks on many nodes is one gap (`40 of 300 nodes (…)`).
     pub gaps: Vec<CoverageGap>,
+    /// The node checks (host rules), grouped; absent for a report without them.
+    pub node_checks: Option<DigestNodeChecks>,
     /// Where the full HTML report can be read.
     pub report_url: Option<String>,
     /// What went wrong with the archive, when something did:
     /// `Archiving failed: <reason>; no comparison with the previous run`.
     pub archive_note: Option<String>,
+}
+
+/// The node checks as a notification shows them: a headline and one line
+/// per rule and message, however many nodes it failed on.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestNodeChecks {
+    /// `Node checks: 4 rules on 300 nodes, 1 failing`.
+    pub headline: String,
+    /// `[vm.swappiness] … on 212 of 300 nodes (worker-1, worker-2, worker-3 … and 209 more)`,
+    /// the worst and largest first, at most [`Digest::TOP`].
+    pub lines: Vec<String>,
+    /// Groups not listed.
+    pub more: usize,
 }
 
 /// One finding as a notification shows it.
@@ -70,7 +87,12 @@ impl Digest {
 
     /// The digest of a report; `report_url` links to the archived HTML.
     pub fn from_report(report: &Report, report_url: Option<String>) -> Self {
-        let mut ranked: Vec<_> = report.findings.iter().filter(|f| f.severity != Severity::Info).collect();
+        // The node checks have lines of their own, one per rule and message.
+        let mut ranked: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info && f.section != crate::inventory::section::NODE_CHECKS)
+            .collect();
         // An outage (control plane, nodes, pod status) before anything else,
         // whatever its severity; then by severity, what is broken now (logs,
         // events) before what breaks best practice, and new problems first.
@@ -109,12 +131,19 @@ impl Digest {
             new: report.diff.as_ref().map(|d| d.new),
             resolved: report.diff.as_ref().map(|d| d.resolved.len()),
             top,
-            gaps: report
-                .coverage
-                .iter()
+            gaps: node_checks::summarised_coverage(report)
+                .into_iter()
                 .filter(|g| g.kind == GapKind::Error)
-                .map(|g| CoverageGap { resource: one_line(&g.resource), reason: one_line(&g.reason), ..g.clone() })
+                .map(|g| CoverageGap { resource: one_line(&g.resource), reason: one_line(&g.reason), ..g })
                 .collect(),
+            node_checks: node_checks::headline(report).map(|headline| {
+                let groups = node_checks::group_findings(report);
+                DigestNodeChecks {
+                    headline,
+                    lines: groups.iter().take(Self::TOP).map(|g| truncate(&g.line(), 200)).collect(),
+                    more: groups.len().saturating_sub(Self::TOP),
+                }
+            }),
             report_url,
             archive_note: None,
         }
@@ -245,6 +274,7 @@ mod tests {
             scope: None,
             rules: Default::default(),
             diff: None,
+            node_checks: None,
         };
         let digest = Digest::from_report(&report, None);
         let order: Vec<&str> = digest.top.iter().map(|f| f.rule.as_str()).collect();
@@ -260,5 +290,88 @@ mod tests {
         );
         let old = Digest { health: None, ..digest };
         assert_eq!(old.subject(), "[kubeeye] prod-eu: 1,474 danger, 38,149 warning");
+    }
+
+    #[test]
+    fn the_digest_says_node_checks_in_one_line_per_rule_and_groups_their_gaps() {
+        let mut findings: Vec<Finding> = (0..212)
+            .map(|i| {
+                let mut f =
+                    finding("vm.swappiness", Severity::Warning, section::NODE_CHECKS, &format!("worker-{i:03}"));
+                f.message = "swap pressure: vm.swappiness is 60 (expected 0)".into();
+                f
+            })
+            .collect();
+        findings.push(finding("NodeMemory", Severity::Warning, section::NODES, "n1"));
+        let coverage: Vec<CoverageGap> = (212..252)
+            .map(|i| {
+                CoverageGap::error(
+                    section::NODE_CHECKS,
+                    format!("node worker-{i:03}"),
+                    format!(
+                        "pod ke-node-check-worker-{i:03}-0a1b2c3d4e-k2p{i} still Pending after 1m: ImagePullBackOff"
+                    ),
+                )
+            })
+            .collect();
+        let rule = |id: &str, failed| crate::report::NodeCheckRule {
+            id: id.into(),
+            kind: "sysctl".into(),
+            severity: Severity::Warning,
+            selected: 300,
+            evaluated: 260,
+            failed,
+            errors: 0,
+            values: Vec::new(),
+            other_values: 0,
+        };
+        let node_checks = crate::report::NodeChecks {
+            status: crate::report::NodeChecksStatus::Ran,
+            reason: None,
+            nodes_selected: 300,
+            nodes_answered: 260,
+            rules: vec![rule("vm.swappiness", 212), rule("net.ipv4.ip_forward", 0)],
+        };
+        let report = Report {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool::default(),
+            cluster: Cluster { name: "prod-eu".into(), sources: vec![] },
+            started_at: "2026-11-25T02:00:00Z".into(),
+            finished_at: "2026-11-25T02:00:00Z".into(),
+            complete: false,
+            health: None,
+            overview: None,
+            summary: Summary::from_findings(&findings, 0),
+            coverage,
+            findings,
+            exemptions: Vec::new(),
+            scope: None,
+            rules: Default::default(),
+            diff: None,
+            node_checks: Some(node_checks),
+        };
+        let digest = Digest::from_report(&report, None);
+        let top: Vec<&str> = digest.top.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(top, ["NodeMemory"], "node-check findings are not listed one by one");
+        let checks = digest.node_checks.as_ref().expect("node checks");
+        assert_eq!(checks.headline, "Node checks: 2 rules on 260 nodes (of 300 asked), 1 failing");
+        assert_eq!(
+            checks.lines,
+            ["[vm.swappiness] swap pressure: vm.swappiness is 60 (expected 0) on 212 of 260 nodes \
+              (worker-000, worker-001, worker-002 … and 209 more)"]
+        );
+        assert_eq!(digest.gaps.len(), 1, "40 nodes with one fault are one gap: {:#?}", digest.gaps);
+        assert_eq!(digest.gaps[0].resource, "40 of 300 nodes (worker-212, worker-213, worker-214 … and 37 more)");
+        assert_eq!(digest.gaps[0].reason, "pod <pod> still Pending after 1m: ImagePullBackOff");
+        let view = templates::DigestView::of(&digest);
+        let text = templates::render("digest.txt", templates::DIGEST_TEXT, templates::Escape::None, &view).unwrap();
+        assert!(text.contains("\nNode checks: 2 rules on 260 nodes (of 300 asked), 1 failing\n"), "{text}");
+        assert!(
+            text.contains("\n  [vm.swappiness] swap pressure: vm.swappiness is 60 (expected 0) on 212 of 260 nodes"),
+            "{text}"
+        );
+        assert!(text.contains("node checks: 40 of 300 nodes (worker-212, "), "{text}");
+        let html = templates::render("digest.html", templates::DIGEST_HTML, templates::Escape::Html, &view).unwrap();
+        assert!(html.contains("<h3>Node checks</h3>") && html.contains("on 212 of 260 nodes"), "{html}");
     }
 }

@@ -236,7 +236,7 @@ mod scrub_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deliver::DigestFinding;
+    use crate::deliver::{DigestFinding, DigestNodeChecks};
     use crate::inventory::CoverageGap;
     use crate::report::{Health, HealthStatus, Severity, Summary};
 
@@ -262,6 +262,15 @@ mod tests {
                 new: true,
             }],
             gaps: vec![CoverageGap::error("nodes", "nodes \"x\"", "403 \n forbidden")],
+            node_checks: Some(DigestNodeChecks {
+                headline: "Node checks: 3 rules on 300 nodes, 1 failing".into(),
+                lines: vec![
+                    "[vm.swappiness] swap: vm.swappiness is 60 (expected 0) on 212 of 300 nodes (worker-1 … and 209 more)"
+                        .into(),
+                    format!("[hosts] {evil} <!here> on 1 of 300 nodes (worker-9)"),
+                ],
+                more: 4,
+            }),
             report_url: Some("https://reports.example.com/a b?x=\"1\"&y=<2>".into()),
             archive_note: Some(format!("Archiving failed: {evil} [x](https://evil.example) <!here>")),
         }
@@ -278,6 +287,7 @@ mod tests {
             report_url: None,
             archive_note: None,
             complete: true,
+            node_checks: None,
             ..hostile()
         };
         let healthy = Digest { health: Some(Health { status: HealthStatus::Healthy, reasons: vec![] }), ..hostile() };
@@ -322,6 +332,33 @@ mod tests {
             } else {
                 assert!(all.contains("n/a"), "{name} does not say n/a: {all}");
             }
+        }
+    }
+
+    #[test]
+    fn every_chat_post_carries_the_node_checks_headline_and_grouped_lines() {
+        let digest = hostile();
+        for format in WebhookFormat::ALL {
+            let name = format.name();
+            let value: serde_json::Value = serde_json::from_str(&body(format, &digest).unwrap()).unwrap();
+            let all = value.to_string();
+            assert!(all.contains("Node checks: 3 rules on 300 nodes, 1 failing"), "{name} lacks the headline: {all}");
+            assert!(all.contains("vm.swappiness is 60"), "{name} lacks the grouped line: {all}");
+            assert!(all.contains("212 of 300 nodes"), "{name}: {all}");
+            let more = if format == WebhookFormat::Generic {
+                value["nodeChecks"]["more"] == 4
+            } else {
+                all.contains("4 more")
+            };
+            assert!(more, "{name} does not say how many groups are not listed: {all}");
+            if format == WebhookFormat::Slack {
+                assert!(!all.contains("<!here>"), "Slack mentions must be escaped: {all}");
+            }
+        }
+        let quiet = Digest { node_checks: None, ..hostile() };
+        for format in WebhookFormat::ALL {
+            let all = body(format, &quiet).unwrap();
+            assert!(!all.contains("Node checks:"), "{}: {all}", format.name());
         }
     }
 

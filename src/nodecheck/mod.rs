@@ -394,6 +394,12 @@ fn clock(rule: &RequestRule, facts: &Facts) -> RuleResult {
 /// one per failed or unchecked rule on the node, in section [`SECTION`].
 /// A result that is malformed, of another version or for another node is `Err` (a coverage gap).
 pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>, String> {
+    validate(node, result).map(|parsed| findings(node, &parsed, rules))
+}
+
+/// Validates a node's result against the schema and parses it. A result that
+/// is malformed, of another version or for another node is `Err` (a coverage gap).
+pub fn validate(node: &str, result: &Value) -> Result<NodeResult, String> {
     static SCHEMA: std::sync::LazyLock<Result<jsonschema::Validator, String>> = std::sync::LazyLock::new(|| {
         let schema: Value = serde_json::from_str(protocol::RESULT_SCHEMA).map_err(|e| e.to_string())?;
         jsonschema::validator_for(&schema).map_err(|e| e.to_string())
@@ -410,6 +416,12 @@ pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>
     if parsed.node != node {
         return Err(format!("node {node}: the node-check result is for node `{}`", parsed.node));
     }
+    Ok(parsed)
+}
+
+/// The findings of a node's validated result: one per failed or unchecked
+/// enabled host rule, in section [`SECTION`].
+pub fn findings(node: &str, parsed: &NodeResult, rules: &RuleSet) -> Vec<Finding> {
     let object = ObjectRef { group: String::new(), kind: "Node".into(), namespace: None, name: node.to_string() };
     let mut findings = Vec::new();
     for r in &parsed.results {
@@ -446,7 +458,7 @@ pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>
         }
         findings.push(finding);
     }
-    Ok(findings)
+    findings
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //!
 //! Columns: `severity, rule, category, namespace, kind, name, container,
 //! message, remediation`, then `status` (`new` / `open`) when the report was
-//! compared with a previous one, and `source` (`file:line` of the object's
-//! manifest) when the findings were read from files. Quoting follows RFC 4180 (the `csv` crate:
+//! compared with a previous one, `source` (`file:line` of the object's
+//! manifest) when the findings were read from files, and `section` when some
+//! findings are of the node checks (host rules), which share kind `Node` with
+//! the nodes section's. Quoting follows RFC 4180 (the `csv` crate:
 //! fields with commas, quotes or line breaks are quoted, quotes doubled,
 //! records end in CRLF). The file is UTF-8 and starts with a byte order mark,
 //! without which Excel reads it as the local code page and garbles names and
@@ -32,6 +34,7 @@ pub fn write_csv(report: &Report, out: &mut dyn Write) -> Result<(), csv::Error>
     out.write_all(BOM)?;
     let with_status = report.diff.is_some();
     let with_source = report.findings.iter().any(|f| f.source.is_some());
+    let with_section = report.findings.iter().any(|f| f.section == crate::inventory::section::NODE_CHECKS);
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if with_status {
@@ -40,11 +43,17 @@ pub fn write_csv(report: &Report, out: &mut dyn Write) -> Result<(), csv::Error>
     if with_source {
         header.push("source");
     }
+    if with_section {
+        header.push("section");
+    }
     w.write_record(&header)?;
     for f in &report.findings {
         let mut cells = row(f, with_status);
         if with_source {
             cells.push(cell(&f.source.as_ref().map(crate::inventory::SourceLocation::display).unwrap_or_default()));
+        }
+        if with_section {
+            cells.push(cell(&f.section));
         }
         w.write_record(cells)?;
     }
@@ -96,5 +105,36 @@ mod tests {
         assert_eq!(cell("\rx"), "'\rx");
         assert_eq!(cell("web-1"), "web-1");
         assert_eq!(cell(""), "");
+    }
+
+    #[test]
+    fn a_section_column_only_with_node_check_findings() {
+        let finding = |section: &str| {
+            serde_json::json!({
+                "rule": "r", "severity": "warning", "category": "Node", "section": section, "kind": "Node",
+                "name": "worker-1", "message": "m", "remediation": "", "fingerprint": section,
+            })
+        };
+        let report = |findings: Vec<serde_json::Value>| -> Report {
+            serde_json::from_value(serde_json::json!({
+                "schemaVersion": "4", "tool": {"name": "kubeeye", "version": "0"},
+                "cluster": {"name": "c", "sources": []}, "startedAt": "2026-11-25T02:00:00Z",
+                "finishedAt": "2026-11-25T02:00:00Z", "complete": true,
+                "summary": {"danger": 0, "warning": 0, "info": 0, "byCategory": {}, "passed": 0},
+                "coverage": [], "findings": findings,
+            }))
+            .unwrap()
+        };
+        let csv = |r: &Report| {
+            let mut out = Vec::new();
+            write_csv(r, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let with = csv(&report(vec![finding("nodes"), finding("node checks")]));
+        let lines: Vec<&str> = with.lines().collect();
+        assert!(lines[0].ends_with(",remediation,section"), "{with}");
+        assert!(lines[1].ends_with(",nodes") && lines[2].ends_with(",node checks"), "{with}");
+        let without = csv(&report(vec![finding("nodes")]));
+        assert!(without.lines().next().is_some_and(|h| h.ends_with(",remediation")), "{without}");
     }
 }

@@ -47,6 +47,7 @@ const PARTIALS: &[(&str, &str)] = &[
     ("section_end", include_str!("../../templates/partials/section_end.hbs")),
     ("control_plane", include_str!("../../templates/partials/control_plane.hbs")),
     ("nodes", include_str!("../../templates/partials/nodes.hbs")),
+    ("node_checks", include_str!("../../templates/partials/node_checks.hbs")),
     ("pods", include_str!("../../templates/partials/pods.hbs")),
     ("events", include_str!("../../templates/partials/events.hbs")),
     ("logs", include_str!("../../templates/partials/logs.hbs")),
@@ -139,5 +140,50 @@ mod tests {
             }
             assert!(!text.contains("{{&"), "{name}: {{& is unescaped output");
         }
+    }
+
+    fn report_with_node_checks(node: &str, message: &str) -> Report {
+        let finding = |n: String| {
+            serde_json::json!({
+                "rule": "vm.swappiness", "severity": "warning", "category": "Node", "section": "node checks",
+                "kind": "Node", "name": n, "message": message, "remediation": "", "fingerprint": n,
+            })
+        };
+        serde_json::from_value(serde_json::json!({
+            "schemaVersion": "4", "tool": {"name": "kubeeye", "version": "0"},
+            "cluster": {"name": "c", "sources": []}, "startedAt": "2026-11-25T02:00:00Z",
+            "finishedAt": "2026-11-25T02:00:00Z", "complete": false,
+            "summary": {"danger": 0, "warning": 2, "info": 0, "byCategory": {}, "passed": 0},
+            "coverage": [{"section": "node checks", "resource": format!("node {node}"), "reason": message, "kind": "error"}],
+            "findings": [finding(node.to_string()), finding(format!("{node}-2"))],
+            "nodeChecks": {"status": "ran", "nodesSelected": 3, "nodesAnswered": 2, "rules": [{
+                "id": "vm.swappiness", "kind": "sysctl", "severity": "warning", "selected": 3, "evaluated": 2,
+                "failed": 2, "errors": 0, "values": [{"value": message, "nodes": 2}], "otherValues": 0}]},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_node_checks_section_groups_and_escapes() {
+        let evil = "<img src=x onerror=alert(1)>";
+        let mut out = Vec::new();
+        write_html(&report_with_node_checks(&format!("worker{evil}"), &format!("swappiness {evil}")), &mut out)
+            .unwrap();
+        let html = String::from_utf8(out).unwrap();
+        assert!(!html.contains("<img"), "cluster text is escaped everywhere");
+        assert!(html.contains("<a href=\"#node-checks\">Node checks"), "a nav item");
+        let section = html.split("<section id=\"node-checks\"").nth(1).unwrap().split("</section>").next().unwrap();
+        assert!(section.contains("1 rule on 2 nodes (of 3 asked), 1 failing"), "{section}");
+        assert_eq!(section.matches("2 of 2 nodes").count(), 1, "one row for the two nodes: {section}");
+        assert!(section.contains("1 of 3 nodes"), "the gap, grouped: {section}");
+        let nodes = html.split("<section id=\"nodes\"").nth(1).unwrap().split("</section>").next().unwrap();
+        assert!(nodes.contains("No node findings."), "the Nodes section keeps only node findings: {nodes}");
+        let mut plain = Vec::new();
+        let mut without = report_with_node_checks("n", "m");
+        without.node_checks = None;
+        without.findings.clear();
+        without.coverage.clear();
+        write_html(&without, &mut plain).unwrap();
+        assert!(!String::from_utf8(plain).unwrap().contains("node-checks"), "no section without host rules");
     }
 }

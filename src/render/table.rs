@@ -2,7 +2,10 @@
 //! of the original tool: components (NAME, SEVERITY, TIME, MESSAGE), nodes
 //! (NODENAME, SEVERITY, HEARTBEATTIME, REASON, MESSAGE), events (NAMESPACE,
 //! SEVERITY, PODNAME, EVENTTIME, REASON, MESSAGE), and workloads with the
-//! failed rule ids in brackets per object.
+//! failed rule ids in brackets per object. Node checks (host rules) are one
+//! row per rule and message with the nodes counted (RULE, SEVERITY, NODES,
+//! MESSAGE: `212 of 300 nodes`), and their per-node coverage gaps one row per
+//! reason (`src/report/node_checks.rs`).
 //!
 //! Every cell from the cluster is made printable first: control characters
 //! (terminal escapes in a log line, say) are shown escaped, never sent to the
@@ -14,7 +17,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::inventory::section;
-use crate::report::{ExemptionSource, Finding, HealthStatus, Report, Severity};
+use crate::report::{ExemptionSource, Finding, HealthStatus, Report, Severity, node_checks};
 
 /// Table rendering options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -174,7 +177,7 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         }
         t.write(out, opts.color)?;
     }
-    let nodes = in_section(&[section::NODES, section::NODE_CHECKS]);
+    let nodes = in_section(&[section::NODES]);
     if !nodes.is_empty() {
         heading(out, "NODES")?;
         let mut t = Table::new(vec!["NODENAME", "SEVERITY", "HEARTBEATTIME", "REASON", "MESSAGE"]);
@@ -188,6 +191,24 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
             ]);
         }
         t.write(out, opts.color)?;
+    }
+    if let Some(headline) = node_checks::headline(report) {
+        // One row per rule and message, however many nodes it failed on.
+        let title = headline.strip_prefix("Node checks: ").unwrap_or(&headline);
+        heading(out, &format!("NODE CHECKS  {}", printable(title)))?;
+        let groups = node_checks::group_findings(report);
+        if !groups.is_empty() {
+            let mut t = Table::new(vec!["RULE", "SEVERITY", "NODES", "MESSAGE"]);
+            for g in &groups {
+                t.row(vec![
+                    plain(&g.rule),
+                    sev(g.severity),
+                    plain(g.count_text()),
+                    plain(format!("{} ({})", g.message, node_checks::node_list(&g.nodes, node_checks::NODES_SHOWN))),
+                ]);
+            }
+            t.write(out, opts.color)?;
+        }
     }
     let pods = in_section(&[section::PODS]);
     if !pods.is_empty() {
@@ -300,9 +321,11 @@ pub fn write_table(report: &Report, out: &mut dyn Write, opts: TableOptions) -> 
         )?;
     }
     if !report.coverage.is_empty() {
-        heading(out, &format!("NOT INSPECTED ({}):", report.coverage.len()))?;
+        // The same fault on many nodes is one row.
+        let coverage = node_checks::summarised_coverage(report);
+        heading(out, &format!("NOT INSPECTED ({}):", coverage.len()))?;
         let mut t = Table::new(vec!["SECTION", "RESOURCE", "KIND", "REASON"]);
-        for gap in &report.coverage {
+        for gap in &coverage {
             let kind = match gap.kind {
                 crate::inventory::GapKind::Error => "error",
                 crate::inventory::GapKind::Unavailable => "unavailable",
@@ -406,6 +429,7 @@ mod tests {
             diff: None,
             health: None,
             overview: None,
+            node_checks: None,
         };
         let mut out = Vec::new();
         write_table(&report, &mut out, TableOptions::default()).unwrap();

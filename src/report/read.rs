@@ -78,10 +78,11 @@ mod tests {
         assert!(matches!(parse_report(br#"{"apiVersion": "v1", "kind": "Pod"}"#), Err(ParseReportError::NotAReport)));
         assert!(matches!(parse_report(br#"{"schemaVersion": 1}"#), Err(ParseReportError::NotAReport)));
         let err = parse_report(br#"{"schemaVersion": "9"}"#).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("schema version 9") && err.contains("reads versions 1 to 3"), "{err}");
+        assert!(err.contains("schema version 9") && err.contains("reads versions 1 to 4"), "{err}");
         assert!(matches!(parse_report(br#"{"schemaVersion": "1"}"#), Err(ParseReportError::Invalid(_))));
         assert!(matches!(parse_report(br#"{"schemaVersion": "2"}"#), Err(ParseReportError::Invalid(_))));
         assert!(matches!(parse_report(br#"{"schemaVersion": "3"}"#), Err(ParseReportError::Invalid(_))));
+        assert!(matches!(parse_report(br#"{"schemaVersion": "4"}"#), Err(ParseReportError::Invalid(_))));
     }
 
     #[test]
@@ -93,6 +94,9 @@ mod tests {
             "coverage": [], "findings": []}"#;
         let report = parse_report(v2).unwrap_or_else(|e| panic!("{e}"));
         assert!(report.exemptions.is_empty());
+        let v3 = String::from_utf8_lossy(v2).replace(r#""schemaVersion": "2""#, r#""schemaVersion": "3""#);
+        let report = parse_report(v3.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.node_checks.is_none(), "a version 3 report has no nodeChecks");
     }
 
     #[test]

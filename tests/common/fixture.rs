@@ -41,6 +41,7 @@ pub fn report(paths: &[&str]) -> Report {
         scope: None,
         health: Some(health),
         overview: Some(overview),
+        node_checks: None,
     };
     let mut report = inspected.into_report(&rules, cluster);
     report.finished_at = FINISHED_AT.into();

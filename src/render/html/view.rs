@@ -10,7 +10,9 @@ use super::chart::{self, Chart};
 use super::safe::http_link;
 use crate::clock;
 use crate::inventory::{GapKind, section};
-use crate::report::{ExemptedObject, ExemptionSource, Finding, FindingStatus, Report, Severity};
+use crate::report::{
+    ExemptedObject, ExemptionSource, Finding, FindingStatus, NodeChecksStatus, Report, Severity, node_checks,
+};
 pub(super) use crate::text::thousands;
 
 /// Rows a section table shows before pointing to the findings table: the
@@ -41,6 +43,8 @@ pub(super) struct Page {
     pub control_plane: Section,
     /// Node conditions and problems.
     pub nodes: Section,
+    /// Host rules run on the nodes, grouped; `null` for a report without them.
+    pub node_checks: Option<NodeChecksView>,
     /// Pod status.
     pub pods: Section,
     /// Warning events.
@@ -192,6 +196,77 @@ pub(super) struct Row {
     pub message: String,
 }
 
+/// The node checks: each host rule across the nodes, and its findings and
+/// the per-node gaps grouped (`212 of 300 nodes`).
+#[derive(Debug, Serialize)]
+pub(super) struct NodeChecksView {
+    /// `4 rules on 300 nodes, 1 failing`, or `1 rule not run (…)`.
+    pub headline: String,
+    /// Whether the host rules were not run.
+    pub not_run: bool,
+    /// The section of its findings, for the findings table's filter.
+    pub section: &'static str,
+    /// One row per host rule; empty for a report without `nodeChecks`.
+    pub rules: Vec<NodeRuleRow>,
+    /// One row per rule and message.
+    pub groups: Vec<NodeGroupRow>,
+    /// One row per reason a node could not answer.
+    pub gaps: Vec<NodeGapRow>,
+}
+
+/// A host rule across the nodes.
+#[derive(Debug, Serialize)]
+pub(super) struct NodeRuleRow {
+    /// Rule id.
+    pub rule: String,
+    /// Whether the rule has documentation on the page.
+    pub documented: bool,
+    /// sysctl, systemd …
+    pub kind: String,
+    /// Its severity.
+    pub severity: &'static str,
+    /// Nodes selected, evaluated, failed, errors, formatted.
+    pub selected: String,
+    /// See `selected`.
+    pub evaluated: String,
+    /// See `selected`.
+    pub failed: String,
+    /// See `selected`.
+    pub errors: String,
+    /// `60 on 212 nodes, 0 on 88 nodes`.
+    pub values: String,
+}
+
+/// Findings of one rule with one message on several nodes.
+#[derive(Debug, Serialize)]
+pub(super) struct NodeGroupRow {
+    /// `danger`, `warning`, `info`.
+    pub severity: &'static str,
+    /// Empty: grouped findings have no single status.
+    pub status: &'static str,
+    /// Rule id.
+    pub rule: String,
+    /// Whether the rule has documentation on the page.
+    pub documented: bool,
+    /// `212 of 300 nodes`.
+    pub count: String,
+    /// The message, the node's name as `<node>`.
+    pub message: String,
+    /// `worker-1, worker-2, worker-3 … and 209 more`.
+    pub nodes: String,
+}
+
+/// Nodes that could not answer for one reason.
+#[derive(Debug, Serialize)]
+pub(super) struct NodeGapRow {
+    /// `40 of 300 nodes`.
+    pub count: String,
+    /// `worker-1, worker-2, worker-3 … and 37 more`.
+    pub nodes: String,
+    /// The reason, the node, pod and Job names taken out.
+    pub reason: String,
+}
+
 /// Workload and RBAC findings per rule.
 #[derive(Debug, Serialize)]
 pub(super) struct Workloads {
@@ -336,7 +411,8 @@ pub(super) fn page(report: &Report) -> Page {
     };
     let make = |id: &'static str| section_table(report, id, &in_section(&[id]));
     let control_plane = make(section::CONTROL_PLANE);
-    let nodes = section_table(report, section::NODES, &in_section(&[section::NODES, section::NODE_CHECKS]));
+    let nodes = make(section::NODES);
+    let node_checks = node_checks_view(report);
     let pods = make(section::PODS);
     let events = make(section::EVENTS);
     let logs = make(section::LOGS);
@@ -358,7 +434,7 @@ pub(super) fn page(report: &Report) -> Page {
     let count = |n: usize| if n == 0 { String::new() } else { thousands(n) };
     let mut nav = vec![
         nav_item(section::CONTROL_PLANE, "Control plane", count(control_plane.total), worst(&[section::CONTROL_PLANE])),
-        nav_item(section::NODES, "Nodes", count(nodes.total), worst(&[section::NODES, section::NODE_CHECKS])),
+        nav_item(section::NODES, "Nodes", count(nodes.total), worst(&[section::NODES])),
         nav_item(section::PODS, "Pods", count(pods.total), worst(&[section::PODS])),
         nav_item(section::EVENTS, "Events", count(events.total), worst(&[section::EVENTS])),
         nav_item(section::LOGS, "Logs", count(logs.total), worst(&[section::LOGS])),
@@ -371,6 +447,13 @@ pub(super) fn page(report: &Report) -> Page {
             if coverage.complete || coverage.gaps.is_empty() { "" } else { "warning" },
         ),
     ];
+    if let Some(checks) = &node_checks {
+        let failing: usize = in_section(&[section::NODE_CHECKS]).len();
+        nav.insert(2, nav_item(NODE_CHECKS_ID, "Node checks", count(failing), worst(&[section::NODE_CHECKS])));
+        if checks.not_run {
+            nav[2].severity = "warning";
+        }
+    }
     let exempted = exempted_objects(report);
     nav.push(nav_item("exemptions", "Exemptions", count(exempted.0), if exempted.1 > 0 { "warning" } else { "" }));
     if let Some(d) = &diff {
@@ -428,6 +511,7 @@ pub(super) fn page(report: &Report) -> Page {
         nav,
         control_plane,
         nodes,
+        node_checks,
         pods,
         events,
         logs,
@@ -503,6 +587,70 @@ fn row(report: &Report, f: &Finding) -> Row {
     }
 }
 
+/// The fragment id of the node checks section.
+const NODE_CHECKS_ID: &str = "node-checks";
+
+fn node_checks_view(report: &Report) -> Option<NodeChecksView> {
+    let headline = node_checks::headline(report)?;
+    let documented = |rule: &str| report.rules.contains_key(rule);
+    let rules = report
+        .node_checks
+        .iter()
+        .flat_map(|n| &n.rules)
+        .map(|r| {
+            let mut values: Vec<String> =
+                r.values.iter().map(|v| format!("{} on {}", v.value, nodes_text(v.nodes))).collect();
+            if r.other_values > 0 {
+                values.push(format!("other values on {}", nodes_text(r.other_values)));
+            }
+            NodeRuleRow {
+                rule: r.id.clone(),
+                documented: documented(&r.id),
+                kind: r.kind.clone(),
+                severity: r.severity.as_str(),
+                selected: thousands(r.selected),
+                evaluated: thousands(r.evaluated),
+                failed: thousands(r.failed),
+                errors: thousands(r.errors),
+                values: values.join(", "),
+            }
+        })
+        .collect();
+    let groups = node_checks::group_findings(report)
+        .into_iter()
+        .map(|g| NodeGroupRow {
+            severity: g.severity.as_str(),
+            status: "",
+            documented: documented(&g.rule),
+            count: g.count_text(),
+            nodes: node_checks::node_list(&g.nodes, node_checks::NODES_SHOWN),
+            rule: g.rule,
+            message: g.message,
+        })
+        .collect();
+    let gaps = node_checks::group_gaps(report)
+        .0
+        .into_iter()
+        .map(|g| NodeGapRow {
+            count: g.count_text(),
+            nodes: node_checks::node_list(&g.nodes, node_checks::NODES_SHOWN),
+            reason: g.reason,
+        })
+        .collect();
+    Some(NodeChecksView {
+        not_run: report.node_checks.as_ref().is_some_and(|n| n.status == NodeChecksStatus::NotRun),
+        headline: headline.strip_prefix("Node checks: ").unwrap_or(&headline).to_string(),
+        section: section::NODE_CHECKS,
+        rules,
+        groups,
+        gaps,
+    })
+}
+
+fn nodes_text(n: usize) -> String {
+    if n == 1 { "1 node".into() } else { format!("{} nodes", thousands(n)) }
+}
+
 fn workloads(report: &Report, findings: &[&Finding]) -> Workloads {
     let mut by_rule: BTreeMap<&str, (Severity, &str, usize)> = BTreeMap::new();
     let mut objects = std::collections::HashSet::new();
@@ -538,17 +686,17 @@ fn rank(severity: &str) -> u8 {
 }
 
 fn coverage(report: &Report) -> Coverage {
-    let mut gaps: Vec<GapRow> = report
-        .coverage
-        .iter()
+    // The same fault of the node checks on many nodes is one row.
+    let mut gaps: Vec<GapRow> = node_checks::summarised_coverage(report)
+        .into_iter()
         .map(|g| GapRow {
             kind: match g.kind {
                 GapKind::Error => "error",
                 GapKind::Unavailable => "unavailable",
             },
-            section: g.section.clone(),
-            resource: g.resource.clone(),
-            reason: g.reason.clone(),
+            section: g.section,
+            resource: g.resource,
+            reason: g.reason,
         })
         .collect();
     // Errors first: they make the report incomplete; a stable sort keeps collection order within each kind.
