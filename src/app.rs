@@ -104,7 +104,12 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     if let Some(dir) = &args.output_dir {
         crate::run::check_writable(dir).map_err(|e| anyhow::anyhow!("--output-dir: {e}"))?;
     }
-    let node_checks = args.node_checks.then_some(&file.node_checks);
+    // The previous report's nodeFiles are the fileChange baselines.
+    let no_files = crate::report::NodeFiles::new();
+    let node_checks = args.node_checks.then_some(inspect::NodeChecks {
+        settings: &file.node_checks,
+        previous_files: previous.as_ref().map_or(&no_files, |p| &p.node_files),
+    });
     let inspected = match inspect::inspect(&source, &rules, &file.inspection, &scope, node_checks) {
         Ok(i) => i,
         Err(InspectError::Connect(e)) => {

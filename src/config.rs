@@ -697,6 +697,13 @@ pub struct NodeCheckSettings {
     pub command_output_bytes: u64,
     /// fileFilter rules read at most this many bytes from the end of the file.
     pub file_filter_tail_bytes: u64,
+    /// Host paths whose filesystems NodeDisk judges when the node checks run: the
+    /// kubelet's root (nodefs) and the container runtime's (`/var/lib/containers`
+    /// on CRI-O, `/var/lib/docker` with Docker). Every node then gets a Job, each
+    /// path mounted read-only on its own (it must exist on the node); the node's
+    /// figures are preferred to the kubelet Summary API's, which needs `nodes/proxy`.
+    /// Empty: NodeDisk reads only the Summary API.
+    pub disk_mounts: Vec<String>,
 }
 
 impl Default for NodeCheckSettings {
@@ -716,6 +723,7 @@ impl Default for NodeCheckSettings {
             command_timeout: Duration::from_secs(10),
             command_output_bytes: 64 * 1024,
             file_filter_tail_bytes: 1024 * 1024,
+            disk_mounts: vec!["/var/lib/kubelet".into(), "/var/lib/containerd".into()],
         }
     }
 }
@@ -734,6 +742,14 @@ impl NodeCheckSettings {
                 "nodeChecks.commandTimeout, commandOutputBytes and fileFilterTailBytes must be at least 1s and 1 byte"
                     .into(),
             );
+        }
+        for mount in &self.disk_mounts {
+            let parts: Vec<&str> = mount.split('/').filter(|p| !p.is_empty()).collect();
+            if !mount.starts_with('/') || parts.is_empty() || parts.iter().any(|p| *p == "." || *p == "..") {
+                return Err(format!(
+                    "nodeChecks.diskMounts: `{mount}` must be an absolute path below `/`, without `.` or `..`"
+                ));
+            }
         }
         if self.concurrency == 0 || self.result_max_bytes == 0 {
             return Err("nodeChecks.concurrency and resultMaxBytes must be at least 1".into());

@@ -15,8 +15,12 @@ use crate::collect::live::{LiveCollector, StreamSink};
 use crate::collect::offline;
 use crate::collect::prometheus::Prometheus;
 use crate::config::{InspectSettings, NodeCheckSettings};
-use crate::inventory::{CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, section};
-use crate::report::{Cluster, Health, Overview, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool};
+use crate::inventory::{
+    CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, SUMMARY_RESOURCE, section,
+};
+use crate::report::{
+    Cluster, Health, NodeFiles, Overview, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool,
+};
 use crate::rules::RuleSet;
 
 /// Where the cluster data comes from.
@@ -73,13 +77,22 @@ pub enum InspectError {
     Prometheus(String),
 }
 
+/// How an inspection runs the host rules on the nodes.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeChecks<'a> {
+    /// `nodeChecks:` of the config.
+    pub settings: &'a NodeCheckSettings,
+    /// The previous report's `nodeFiles`: the fileChange baselines.
+    pub previous_files: &'a NodeFiles,
+}
+
 /// Runs one inspection.
 pub fn inspect(
     source: &Source,
     rules: &RuleSet,
     settings: &InspectSettings,
     scope: &NamespaceFilter,
-    node_checks: Option<&NodeCheckSettings>,
+    node_checks: Option<NodeChecks<'_>>,
 ) -> Result<Inspected, InspectError> {
     let started_at = clock::format(clock::now());
     // Before anything is read: a PromQL rule with nowhere to ask is bad input.
@@ -147,7 +160,7 @@ pub async fn inspect_live(
     settings: &InspectSettings,
     scope: &NamespaceFilter,
     prometheus: Option<&Prometheus>,
-    node_checks: Option<&NodeCheckSettings>,
+    node_checks: Option<NodeChecks<'_>>,
 ) -> Result<(Inventory, Evaluation), ConnectError> {
     let mut collector = LiveCollector::connect(access, settings, scope, total).await?;
     let at = collector.collected_at();
@@ -189,28 +202,62 @@ pub async fn inspect_live(
     let (state, late, probes) = state;
     inventory.objects.extend(late);
     inventory.objects.extend(probes);
-    // The node checks run after collection, with the same client.
+    // The node checks run after collection, with the same client, and before the
+    // node rules are judged: NodeDisk reads the figures the nodes measured.
     let api = collector.api().clone();
     collector.finish(&mut inventory);
-    let mut evaluation = Inspector::resume(&inventory, state).finish();
-    match node_checks {
-        _ if !needs.node_checks || !scope.only.is_empty() => {}
-        Some(node_settings) => {
-            let (findings, gaps) = check_nodes(&api, rules, node_settings, &inventory, at).await;
-            evaluation.findings.extend(findings);
-            evaluation.gaps.extend(gaps);
-            crate::report::sort_findings(&mut evaluation.findings);
+    let checked = match node_checks {
+        _ if !needs.node_checks || !scope.only.is_empty() => None,
+        Some(node_checks) => {
+            let mut checked = check_nodes(&api, rules, node_checks, &inventory, at).await;
+            drop_moot_summary_gaps(&mut inventory, &checked.disks);
+            inventory.objects.append(&mut checked.disks);
+            Some(checked)
         }
-        None => evaluation.gaps.push(CoverageGap::unavailable(
-            crate::nodecheck::SECTION,
-            "host rules",
-            format!(
-                "{} host rule(s) were not run: pass --node-checks (needs deploy/node-checks/)",
-                rules.host_rules().count()
-            ),
-        )),
+        None => {
+            inventory.gaps.push(CoverageGap::unavailable(
+                crate::nodecheck::SECTION,
+                "host rules",
+                format!(
+                    "{} host rule(s) were not run: pass --node-checks (needs deploy/node-checks/)",
+                    rules.host_rules().count()
+                ),
+            ));
+            None
+        }
+    };
+    let mut evaluation = Inspector::resume(&inventory, state).finish();
+    if let Some(checked) = checked {
+        evaluation.findings.extend(checked.findings);
+        evaluation.gaps.extend(checked.gaps);
+        evaluation.node_files = checked.files;
+        crate::report::sort_findings(&mut evaluation.findings);
     }
     Ok((inventory, evaluation))
+}
+
+/// A kubelet Summary API gap says NodeDisk could not be judged; a node that
+/// measured its own disks makes it moot (for every node, when the gap is run-wide).
+fn drop_moot_summary_gaps(inventory: &mut Inventory, disks: &[Object]) {
+    let measured: std::collections::HashSet<&str> = disks.iter().map(|o| o.id.name.as_str()).collect();
+    let every_node =
+        inventory.objects.iter().filter(|o| o.id.kind == "Node").all(|o| measured.contains(o.id.name.as_str()));
+    inventory.gaps.retain(|g| match g.resource.strip_prefix(SUMMARY_RESOURCE) {
+        Some("") => !every_node,
+        Some(node) => !measured.contains(node.trim_start()),
+        None => true,
+    });
+}
+
+/// What the node-check phase produced.
+#[derive(Debug, Default)]
+struct NodesChecked {
+    findings: Vec<crate::report::Finding>,
+    gaps: Vec<CoverageGap>,
+    /// The report's `nodeFiles`.
+    files: NodeFiles,
+    /// Each node's disk figures, for NodeDisk.
+    disks: Vec<Object>,
 }
 
 /// Runs the host rules on the nodes through one Job each and judges what
@@ -219,10 +266,11 @@ pub async fn inspect_live(
 async fn check_nodes(
     api: &crate::collect::client::Api,
     rules: &RuleSet,
-    settings: &NodeCheckSettings,
+    node_checks: NodeChecks<'_>,
     inventory: &Inventory,
     at: clock::Timestamp,
-) -> (Vec<crate::report::Finding>, Vec<CoverageGap>) {
+) -> NodesChecked {
+    let settings = node_checks.settings;
     let nodes: Vec<(String, BTreeMap<String, String>)> = inventory
         .objects
         .iter()
@@ -239,24 +287,33 @@ async fn check_nodes(
         .collect();
     let now = clock::format(at);
     let limits = crate::nodecheck::protocol::Limits::from(settings);
-    let requests = crate::nodecheck::requests_with(rules, &nodes, &limits, &BTreeMap::new(), Some(&now));
+    let baselines = crate::nodecheck::baselines(node_checks.previous_files);
+    // The nodes measure their disks only for an enabled NodeDisk.
+    let disk_mounts: &[String] = if rules.needs().kubelet_summaries { &settings.disk_mounts } else { &[] };
+    let requests = crate::nodecheck::requests_with(rules, &nodes, &limits, &baselines, Some(&now), disk_mounts);
     if requests.is_empty() {
-        return (Vec::new(), Vec::new());
+        return NodesChecked::default();
     }
-    let outcome = crate::collect::node_jobs::run_node_checks(api, settings, &now, requests).await;
-    let mut findings = Vec::new();
-    let mut gaps = outcome.gaps;
+    let outcome = crate::collect::node_jobs::run_node_checks(api, settings, &now, requests.clone()).await;
+    let mut checked = NodesChecked {
+        files: crate::nodecheck::node_files(&requests, &outcome.results, node_checks.previous_files),
+        gaps: outcome.gaps,
+        ..NodesChecked::default()
+    };
     for (node, result) in &outcome.results {
         match crate::nodecheck::judge(node, result, rules) {
-            Ok(found) => findings.extend(found),
-            Err(reason) => gaps.push(CoverageGap::error(
+            Ok(found) => {
+                checked.findings.extend(found);
+                checked.disks.extend(crate::nodecheck::disk_object(node, result, disk_mounts));
+            }
+            Err(reason) => checked.gaps.push(CoverageGap::error(
                 crate::nodecheck::SECTION,
                 format!("node {node}"),
                 format!("its node-check result was not usable: {reason}"),
             )),
         }
     }
-    (findings, gaps)
+    checked
 }
 
 /// The inspector evaluates what streams by: pods and events page by page,
@@ -350,6 +407,7 @@ impl Inspected {
             scope: self.scope,
             rules: docs,
             diff: None,
+            node_files: self.evaluation.node_files,
         }
     }
 }

@@ -56,6 +56,7 @@ fn report(cluster: &str, started_at: &str, danger: usize) -> Report {
         scope: None,
         rules: Default::default(),
         diff: None,
+        node_files: Default::default(),
     }
 }
 

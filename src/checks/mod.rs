@@ -87,6 +87,8 @@ pub struct Evaluation {
     pub gaps: Vec<CoverageGap>,
     /// Objects exemptions took out of rules.
     pub exempted: exempt::Exempted,
+    /// The files fileChange host rules watch, as the nodes saw them (the report's `nodeFiles`).
+    pub node_files: crate::report::NodeFiles,
 }
 
 /// Evaluates every enabled rule on an inventory held in memory, with default settings.

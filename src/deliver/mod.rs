@@ -245,6 +245,7 @@ mod tests {
             scope: None,
             rules: Default::default(),
             diff: None,
+            node_files: Default::default(),
         };
         let digest = Digest::from_report(&report, None);
         let order: Vec<&str> = digest.top.iter().map(|f| f.rule.as_str()).collect();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::inventory::ObjectRef;
-use crate::report::{Finding, Severity};
+use crate::report::{Finding, NodeFile, NodeFiles, Severity};
 use crate::rules::expr::Expr;
 use crate::rules::host::HostKind;
 use crate::rules::{Logic, RuleSet};
@@ -30,17 +30,21 @@ const CPU_SAMPLE: Duration = Duration::from_millis(100);
 /// One request per node that at least one enabled host rule selects
 /// (`nodeName`, `nodeSelector`, or every node), with only the rules it selects.
 pub fn requests(rules: &RuleSet, nodes: &[(String, BTreeMap<String, String>)]) -> Vec<(String, Value)> {
-    requests_with(rules, nodes, &protocol::Limits::default(), &BTreeMap::new(), None)
+    requests_with(rules, nodes, &protocol::Limits::default(), &BTreeMap::new(), None, &[])
 }
 
 /// [`requests`] with the limits from the config, the fileChange baselines of
-/// the previous report (node → path → baseline) and the reference time for clock rules.
+/// the previous report (node → path → baseline, see [`baselines`]), the
+/// reference time for clock rules, and the host paths whose filesystems
+/// NodeDisk judges: when there are some, every node gets a request, with
+/// no rules when no host rule selects it.
 pub fn requests_with(
     rules: &RuleSet,
     nodes: &[(String, BTreeMap<String, String>)],
     limits: &protocol::Limits,
     previous: &BTreeMap<String, BTreeMap<String, protocol::Baseline>>,
     reference_time: Option<&str>,
+    disk_mounts: &[String],
 ) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (node, labels) in nodes {
@@ -52,7 +56,7 @@ pub fn requests_with(
                 serde_json::from_value(h.request_entry(&rule.id, &severity, &rule.failure_message)).ok()
             })
             .collect();
-        if selected.is_empty() {
+        if selected.is_empty() && disk_mounts.is_empty() {
             continue;
         }
         let paths: Vec<&str> = selected.iter().filter_map(|r| r.path.as_deref()).collect();
@@ -69,12 +73,87 @@ pub fn requests_with(
             limits: limits.clone(),
             previous,
             reference_time: reference_time.map(str::to_string),
+            disk_mounts: disk_mounts.to_vec(),
         };
         if let Ok(value) = serde_json::to_value(&request) {
             out.push((node.clone(), value));
         }
     }
     out
+}
+
+/// The fileChange baselines of a request, from a previous report's `nodeFiles`.
+pub fn baselines(files: &NodeFiles) -> BTreeMap<String, BTreeMap<String, protocol::Baseline>> {
+    files
+        .iter()
+        .map(|(node, paths)| {
+            let paths = paths
+                .iter()
+                .map(|(path, f)| (path.clone(), protocol::Baseline { sha256: f.sha256.clone(), size: f.size }))
+                .collect();
+            (node.clone(), paths)
+        })
+        .collect()
+}
+
+/// The report's `nodeFiles` after a run: the files each node saw now, and
+/// for every file a node was asked about but did not see this time (the node
+/// did not answer, the file could not be read), its previous entry, so a
+/// change is still caught by a later run instead of becoming a first run again.
+pub fn node_files(requests: &[(String, Value)], results: &[(String, Value)], previous: &NodeFiles) -> NodeFiles {
+    let mut files = NodeFiles::new();
+    for (node, request) in requests {
+        let Some(before) = previous.get(node) else { continue };
+        let asked = request.get("rules").and_then(Value::as_array).into_iter().flatten();
+        for path in asked.filter(|r| r["kind"] == "fileChange").filter_map(|r| r["path"].as_str()) {
+            if let Some(file) = before.get(path) {
+                files.entry(node.clone()).or_default().insert(path.to_string(), file.clone());
+            }
+        }
+    }
+    for (node, result) in results {
+        let Ok(parsed) = serde_json::from_value::<NodeResult>(result.clone()) else { continue };
+        if parsed.node != *node {
+            continue;
+        }
+        for state in parsed.results.into_iter().filter_map(|r| r.file) {
+            let file = NodeFile { sha256: state.sha256, size: state.size, modified: state.modified };
+            files.entry(node.clone()).or_default().insert(state.path, file);
+        }
+    }
+    files
+}
+
+/// The kind of the inventory object carrying a node's disk figures (see [`disk_object`]).
+pub const DISK_KIND: &str = "NodeFilesystems";
+
+/// A node's figures for its disk mounts as an inventory object NodeDisk reads
+/// (kind [`DISK_KIND`], named after the node); `None` when the result has none of them.
+pub fn disk_object(node: &str, result: &Value, disk_mounts: &[String]) -> Option<crate::inventory::Object> {
+    let facts: Facts = serde_json::from_value(result.get("facts")?.clone()).ok()?;
+    let filesystems: Vec<Value> = facts
+        .filesystems
+        .iter()
+        .filter(|f| disk_mounts.contains(&f.mount) && f.total_bytes > 0)
+        .map(|f| {
+            serde_json::json!({
+                "mount": f.mount,
+                "capacityBytes": f.total_bytes,
+                "availableBytes": f.available_bytes,
+                "inodes": f.inodes_total,
+                "inodesFree": f.inodes_total.saturating_sub(f.inodes_used),
+            })
+        })
+        .collect();
+    if filesystems.is_empty() {
+        return None;
+    }
+    crate::inventory::Object::from_value(serde_json::json!({
+        "apiVersion": "kubeeye.io/v1",
+        "kind": DISK_KIND,
+        "metadata": {"name": node},
+        "filesystems": filesystems,
+    }))
 }
 
 /// Where `ke node-check` reads the host.
@@ -214,7 +293,7 @@ fn shown(values: &BTreeMap<String, String>) -> String {
 fn facts(request: &Request, host: &HostAccess, now: jiff::Timestamp) -> Facts {
     let info: Vec<&RequestRule> = request.rules.iter().filter(|r| r.kind == "nodeInfo").collect();
     let mut mounts = vec!["/".to_string()];
-    for m in info.iter().filter_map(|r| r.mount.clone()) {
+    for m in info.iter().filter_map(|r| r.mount.clone()).chain(request.disk_mounts.iter().cloned()) {
         if !mounts.contains(&m) {
             mounts.push(m);
         }

@@ -30,6 +30,9 @@ pub struct Request {
     /// The inspection's clock when it made the request (RFC 3339), for clock rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_time: Option<String>,
+    /// Host paths whose filesystems NodeDisk judges (`nodeChecks.diskMounts`), measured into `facts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disk_mounts: Vec<String>,
 }
 
 /// One host rule, as the node needs it.
@@ -175,7 +178,7 @@ pub struct FileState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Facts {
-    /// The host's root filesystem and every mount a nodeInfo rule names.
+    /// The host's root filesystem, every mount a nodeInfo rule names and every disk mount of the request.
     pub filesystems: Vec<Filesystem>,
     /// The 1-minute load average.
     pub load1: Option<f64>,
@@ -199,6 +202,9 @@ pub struct Filesystem {
     pub used_bytes: u64,
     /// Bytes in all.
     pub total_bytes: u64,
+    /// Bytes available to unprivileged users (what the kubelet's eviction and its Summary API count as free).
+    #[serde(default)]
+    pub available_bytes: u64,
     /// Inodes used.
     pub inodes_used: u64,
     /// Inodes in all.

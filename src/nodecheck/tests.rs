@@ -77,7 +77,7 @@ fn run_on_fixture(previous: BTreeMap<String, Baseline>, reference: Option<&str>)
     let set = rules();
     let limits = protocol::Limits::default();
     let previous = BTreeMap::from([("node-a".to_string(), previous)]);
-    let requests = requests_with(&set, &nodes(), &limits, &previous, reference);
+    let requests = requests_with(&set, &nodes(), &limits, &previous, reference, &[]);
     let request = parse_request(&requests[0].1.to_string()).expect("valid request");
     run(&request, &HostAccess { root: fixture_root(), system_bus: None })
 }
@@ -140,6 +140,70 @@ fn a_changed_file_is_a_finding_with_both_hashes() {
         Baseline { sha256: "15f6db772bd475a329ee73e6a10b1425a98ebec3edfa5c07cf086c21d969a9e7".into(), size: 91 },
     )]);
     assert_eq!(outcome_of(&run_on_fixture(same, None), "kubeletConfig").outcome, Outcome::Pass);
+}
+
+#[test]
+fn node_files_are_what_the_nodes_saw_and_keep_what_they_could_not_see() {
+    let set = rules();
+    let file = |hash: char, size: u64| crate::report::NodeFile {
+        sha256: hash.to_string().repeat(64),
+        size,
+        modified: "2026-11-30T01:00:00Z".into(),
+    };
+    let path = "/var/lib/kubelet/config.yaml".to_string();
+    let previous = crate::report::NodeFiles::from([
+        (
+            "node-a".to_string(),
+            BTreeMap::from([(path.clone(), file('a', 1)), ("/gone/rule".to_string(), file('b', 2))]),
+        ),
+        ("node-b".to_string(), BTreeMap::from([(path.clone(), file('c', 3))])),
+    ]);
+    let baselines = baselines(&previous);
+    assert_eq!(baselines["node-b"][&path], Baseline { sha256: "c".repeat(64), size: 3 });
+    let requests = requests_with(&set, &nodes(), &protocol::Limits::default(), &baselines, None, &[]);
+    assert_eq!(
+        requests[0].1["previous"],
+        json!({ path.clone(): { "sha256": "a".repeat(64), "size": 1 } }),
+        "only watched paths"
+    );
+    // node-a answers (the fixture host), node-b does not: its previous entry is kept.
+    let request = parse_request(&requests[0].1.to_string()).expect("valid request");
+    let answered =
+        serde_json::to_value(run(&request, &HostAccess { root: fixture_root(), system_bus: None })).expect("json");
+    let files = node_files(&requests, &[("node-a".to_string(), answered)], &previous);
+    let seen = &files["node-a"][&path];
+    assert_eq!(
+        (seen.sha256.as_str(), seen.size),
+        ("15f6db772bd475a329ee73e6a10b1425a98ebec3edfa5c07cf086c21d969a9e7", 91)
+    );
+    assert!(seen.modified.starts_with("20"), "{}", seen.modified);
+    assert_eq!(files["node-a"].len(), 1, "a path no rule watches any more is dropped");
+    assert_eq!(files["node-b"][&path], file('c', 3));
+}
+
+#[test]
+fn disk_mounts_give_every_node_a_request_and_become_the_disk_figures() {
+    let none = RuleSet::from_sources(&[("x.yaml".into(), "checks: {}\n".into(), false)]).expect("load");
+    let mounts = ["/var/lib/kubelet".to_string()];
+    let limits = protocol::Limits::default();
+    let requests = requests_with(&none, &nodes(), &limits, &BTreeMap::new(), None, &mounts);
+    assert_eq!(requests.len(), 2, "no host rule selects them, NodeDisk does");
+    assert_eq!(requests[1].1["diskMounts"], json!(["/var/lib/kubelet"]));
+    assert_eq!(requests[1].1["rules"], json!([]));
+    let request = parse_request(&requests[1].1.to_string()).expect("valid request");
+    let result = run(&request, &HostAccess { root: fixture_root(), system_bus: None });
+    let fs = result.facts.filesystems.iter().find(|f| f.mount == "/var/lib/kubelet").expect("measured");
+    assert!(fs.total_bytes > 0 && fs.available_bytes <= fs.total_bytes);
+    let value = serde_json::to_value(&result).expect("json");
+    assert_eq!(judge("node-b", &value, &none), Ok(vec![]));
+    let object = disk_object("node-b", &value, &mounts).expect("an object");
+    assert_eq!((object.id.kind.as_str(), object.id.name.as_str()), (DISK_KIND, "node-b"));
+    let disks = object.raw["filesystems"].as_array().expect("filesystems");
+    assert_eq!(disks.len(), 1, "only the disk mounts, not `/`");
+    assert_eq!(disks[0]["mount"], "/var/lib/kubelet");
+    assert_eq!(disks[0]["capacityBytes"], fs.total_bytes);
+    assert_eq!(disks[0]["availableBytes"], fs.available_bytes);
+    assert!(disk_object("node-b", &value, &["/elsewhere".to_string()]).is_none());
 }
 
 #[test]

@@ -404,6 +404,7 @@ mod tests {
             scope: None,
             rules: BTreeMap::new(),
             diff: None,
+            node_files: BTreeMap::new(),
             health: None,
             overview: None,
         };

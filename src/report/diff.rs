@@ -97,6 +97,7 @@ mod tests {
             scope: None,
             rules: Default::default(),
             diff: None,
+            node_files: Default::default(),
         }
     }
 

@@ -77,6 +77,7 @@ pub fn report(n: usize) -> Report {
         scope: None,
         rules: docs,
         diff: None,
+        node_files: Default::default(),
     }
 }
 
