@@ -553,7 +553,7 @@ mod tests {
             let docs = text.split("\n---\n").map(|d| serde_norway::from_str(d).expect("YAML")).collect();
             crate::checks::evaluate_values(docs, &rules)
         };
-        let measured = evaluate("fail-measured.yaml");
+        let measured = evaluate("fail-measured-offline.yaml");
         let disk: Vec<_> = measured.findings.iter().filter(|f| f.rule == "NodeDisk").collect();
         assert_eq!(disk.len(), 1, "{disk:?}");
         assert_eq!(
@@ -564,7 +564,7 @@ mod tests {
         let summary = evaluate("fail.yaml");
         let disk = summary.findings.iter().find(|f| f.rule == "NodeDisk").expect("NodeDisk from the summary");
         assert!(disk.message.starts_with("root filesystem 91% used") && !disk.message.contains("measured"));
-        let both = evaluate("pass-measured-preferred.yaml");
+        let both = evaluate("pass-measured-preferred-offline.yaml");
         assert!(!both.findings.iter().any(|f| f.rule == "NodeDisk"), "the node's figures win");
     }
 

@@ -5,6 +5,7 @@
 //! the fake needs no background work.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -43,6 +44,15 @@ pub enum PodScript {
         /// The Job event's message.
         message: String,
     },
+    /// Runs for `after`, then succeeds having printed what the real `ke node-check`
+    /// answers to the Job's own request (its environment) on `host_root`, run when
+    /// the log is read: what the node pod would do with the Job as created.
+    NodeCheck {
+        /// Stands for the host as the pod sees it (`/host`).
+        host_root: PathBuf,
+        /// Time from the Job's creation to success.
+        after: Duration,
+    },
 }
 
 impl PodScript {
@@ -74,6 +84,8 @@ pub struct Jobs {
     jobs: BTreeMap<String, StoredJob>,
     /// Names of Jobs created, in order.
     pub created: Vec<String>,
+    /// The Jobs created, as posted, in order.
+    pub manifests: Vec<Value>,
     /// Names of Jobs deleted, with the propagation policy asked for.
     pub deleted: Vec<(String, Option<String>)>,
     /// Most Jobs that existed at once.
@@ -89,6 +101,7 @@ impl Default for Jobs {
             forbid_create: false,
             jobs: BTreeMap::new(),
             created: Vec::new(),
+            manifests: Vec::new(),
             deleted: Vec::new(),
             peak: 0,
         }
@@ -168,6 +181,7 @@ impl Jobs {
         object["metadata"]["namespace"] = json!(self.namespace);
         object["metadata"]["uid"] = json!(format!("uid-{name}"));
         self.created.push(name.clone());
+        self.manifests.push(object.clone());
         self.insert(object.clone());
         Reply::json(201, object.to_string())
     }
@@ -197,11 +211,13 @@ impl Jobs {
         let elapsed = job.created.elapsed();
         let running = json!([{ "name": "node-check", "state": { "running": {} } }]);
         let status = match &job.script {
-            PodScript::Succeed { after, .. } if elapsed >= *after => json!({
+            PodScript::Succeed { after, .. } | PodScript::NodeCheck { after, .. } if elapsed >= *after => json!({
                 "phase": "Succeeded",
                 "containerStatuses": [{ "name": "node-check", "state": { "terminated": { "reason": "Completed", "exitCode": 0 } } }],
             }),
-            PodScript::Succeed { .. } => json!({ "phase": "Running", "containerStatuses": running }),
+            PodScript::Succeed { .. } | PodScript::NodeCheck { .. } => {
+                json!({ "phase": "Running", "containerStatuses": running })
+            }
             PodScript::Pending { reason, message } => json!({
                 "phase": "Pending",
                 "containerStatuses": [{ "name": "node-check", "state": { "waiting": { "reason": reason, "message": message } } }],
@@ -230,7 +246,10 @@ impl Jobs {
         let Some(job) = self.job_of_pod(pod) else { return not_found("pods", pod) };
         let text = match &job.script {
             PodScript::Succeed { log, after } if job.created.elapsed() >= *after => log.clone(),
-            PodScript::Succeed { .. } | PodScript::Fail { .. } => String::new(),
+            PodScript::NodeCheck { host_root, after } if job.created.elapsed() >= *after => {
+                node_check(&job.object, host_root)
+            }
+            PodScript::Succeed { .. } | PodScript::Fail { .. } | PodScript::NodeCheck { .. } => String::new(),
             PodScript::Pending { .. } | PodScript::NoPod { .. } => {
                 return Reply::bad_request(&format!(
                     "container \"node-check\" in pod \"{pod}\" is waiting to start: ContainerCreating"
@@ -266,6 +285,31 @@ impl Jobs {
             _ => vec![],
         }
     }
+}
+
+/// The log of `ke node-check` run as the Job's container would run it, on `host_root`.
+fn node_check(job: &Value, host_root: &std::path::Path) -> String {
+    let container = job.pointer("/spec/template/spec/containers/0").cloned().unwrap_or_default();
+    let env: Vec<(String, String)> = container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_str()?.to_string())))
+        .collect();
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .map(|a| if a == "/host" { host_root.display().to_string() } else { a })
+        .collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ke"))
+        .args(&args)
+        .env_clear()
+        .envs(env)
+        .output()
+        .expect("ke node-check runs");
+    format!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout))
 }
 
 fn list(kind: &str, items: Vec<Value>) -> Reply {
