@@ -18,6 +18,7 @@ use crate::rules::host::HostKind;
 use crate::rules::{Logic, RuleSet};
 use protocol::{Facts, NodeResult, Outcome, Request, RequestRule, RuleResult, SCHEMA_VERSION};
 
+mod ntp;
 pub mod probe;
 pub mod protocol;
 
@@ -310,7 +311,7 @@ fn facts(request: &Request, host: &HostAccess, now: jiff::Timestamp) -> Facts {
         cpu_percent: if needs_cpu { probe::cpu_percent(&host.root, CPU_SAMPLE).map(round2) } else { None },
         memory_percent: probe::memory_percent(&host.root).map(round2),
         clock_offset_seconds: offset.map(|o| (o * 1000.0).round() / 1000.0),
-        ntp_synchronized: None,
+        ntp_synchronized: if request.rules.iter().any(|r| r.kind == "clock") { ntp::synchronized() } else { None },
     }
 }
 
