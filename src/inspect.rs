@@ -286,22 +286,27 @@ async fn check_nodes(
         })
         .collect();
     let now = clock::format(at);
-    let limits = crate::nodecheck::protocol::Limits::from(settings);
-    let baselines = crate::nodecheck::baselines(node_checks.previous_files);
     // The nodes measure their disks only for an enabled NodeDisk.
     let disk_mounts: &[String] = if rules.needs().kubelet_summaries { &settings.disk_mounts } else { &[] };
-    let requests = crate::nodecheck::requests_with(rules, &nodes, &limits, &baselines, Some(&now), disk_mounts);
+    let options = crate::nodecheck::RequestOptions {
+        limits: crate::nodecheck::protocol::Limits::from(settings),
+        previous: crate::nodecheck::baselines(node_checks.previous_files),
+        reference_time: Some(&now),
+        disk_mounts,
+        clock_beacon: crate::collect::node_jobs::beacon_window(settings),
+    };
+    let requests = crate::nodecheck::requests_with(rules, &nodes, &options);
     if requests.is_empty() {
         return NodesChecked::default();
     }
-    let outcome = crate::collect::node_jobs::run_node_checks(api, settings, &now, requests.clone()).await;
+    let mut outcome = crate::collect::node_jobs::run_node_checks(api, settings, &now, requests.clone()).await;
     let mut checked = NodesChecked {
         files: crate::nodecheck::node_files(&requests, &outcome.results, node_checks.previous_files),
-        gaps: outcome.gaps,
+        gaps: std::mem::take(&mut outcome.gaps),
         ..NodesChecked::default()
     };
     for (node, result) in &outcome.results {
-        match crate::nodecheck::judge(node, result, rules) {
+        match crate::nodecheck::judge_with(node, result, rules, outcome.clocks.get(node).copied()) {
             Ok(found) => {
                 checked.findings.extend(found);
                 checked.disks.extend(crate::nodecheck::disk_object(node, result, disk_mounts));

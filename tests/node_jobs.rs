@@ -629,3 +629,53 @@ fn ke_run_compares_watched_files_with_the_previous_run_in_the_store() {
         .to_string();
     assert!(message.contains(&before["sha256"].as_str().expect("hash")[..12]), "{message}");
 }
+
+/// A clock rule is decided on the node's clock as read from its pod's log while it
+/// runs (beacons), not on the node's own comparison with the Job's creation time:
+/// a node 30 s off is a danger finding with the uncertainty of the reading, though
+/// its own result passed. The result parser skips the beacons before the result.
+#[test]
+fn the_clock_is_read_from_the_running_pods_beacons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = FakeApiServer::start(FakeCluster::from_values(vec![linux_node("worker-0000")]), Options::default());
+    server.kubeconfig(dir.path().join("kubeconfig"));
+    let result = json!({
+        "schemaVersion": 1, "node": "worker-0000", "startedAt": "2026-12-01T02:00:00Z", "finishedAt": "2026-12-01T02:00:01Z",
+        "results": [{ "rule": "nodeClock", "outcome": "pass", "message": "the clock is +0.400 s off the inspection's", "observed": "0.4" }],
+        "facts": { "filesystems": [], "load1": null, "cpuPercent": null, "memoryPercent": null, "clockOffsetSeconds": 0.4, "ntpSynchronized": true },
+    });
+    // Running for 2.5 s with the pods polled every second: seen running at least once.
+    server.jobs().default_script =
+        PodScript::Beacons { offset_seconds: 30.0, result, after: Duration::from_millis(2500) };
+    std::fs::write(
+        dir.path().join("kubeeye.yaml"),
+        "nodeChecks:\n  image: ghcr.io/kubeeye/kubeeye:test\n  pollInterval: 1s\n",
+    )
+    .expect("config written");
+    let rules = dir.path().join("clock.yaml");
+    std::fs::write(&rules, "customChecks:\n  nodeClock: {target: Host, host: clock, severity: warning}\n")
+        .expect("rules");
+    let report = diag_json(dir.path(), rules.to_str().expect("utf-8"), &[]);
+    let clock: Vec<&Value> =
+        report["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "nodeClock").collect();
+    assert_eq!(clock.len(), 1, "{report:#}");
+    assert_eq!(clock[0]["severity"], "danger", "over 10 s");
+    let message = clock[0]["message"].as_str().expect("message");
+    let offset: f64 = message
+        .split("the clock is ")
+        .nth(1)
+        .and_then(|m| m.split(' ').next())
+        .and_then(|o| o.parse().ok())
+        .unwrap_or_else(|| panic!("{message}"));
+    assert!((29.0..31.0).contains(&offset), "{message}");
+    assert!(
+        message.contains("± ")
+            && message.contains("read from the pod's log")
+            && message.ends_with("(NTP synchronised)"),
+        "{message}"
+    );
+    let jobs = server.jobs();
+    let request = jobs.manifests[0].pointer("/spec/template/spec/containers/0/env/0/value").and_then(Value::as_str);
+    let request: Value = serde_json::from_str(request.expect("request")).expect("request JSON");
+    assert_eq!(request["clockBeaconMillis"], 3000, "two polls and a second");
+}

@@ -31,21 +31,30 @@ const CPU_SAMPLE: Duration = Duration::from_millis(100);
 /// One request per node that at least one enabled host rule selects
 /// (`nodeName`, `nodeSelector`, or every node), with only the rules it selects.
 pub fn requests(rules: &RuleSet, nodes: &[(String, BTreeMap<String, String>)]) -> Vec<(String, Value)> {
-    requests_with(rules, nodes, &protocol::Limits::default(), &BTreeMap::new(), None, &[])
+    requests_with(rules, nodes, &RequestOptions::default())
 }
 
-/// [`requests`] with the limits from the config, the fileChange baselines of
-/// the previous report (node → path → baseline, see [`baselines`]), the
-/// reference time for clock rules, and the host paths whose filesystems
-/// NodeDisk judges: when there are some, every node gets a request, with
-/// no rules when no host rule selects it.
+/// What every request of a run carries besides its rules.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions<'a> {
+    /// Bounds from the config.
+    pub limits: protocol::Limits,
+    /// The fileChange baselines of the previous report: node → path → baseline (see [`baselines`]).
+    pub previous: BTreeMap<String, BTreeMap<String, protocol::Baseline>>,
+    /// The inspection's clock now (RFC 3339), the clock rules' fallback reference.
+    pub reference_time: Option<&'a str>,
+    /// Host paths whose filesystems NodeDisk judges: when there are some, every
+    /// node gets a request, with no rules when no host rule selects it.
+    pub disk_mounts: &'a [String],
+    /// How long a node with a clock rule prints clock beacons before its checks (zero: none).
+    pub clock_beacon: Duration,
+}
+
+/// [`requests`] with the run's [`RequestOptions`].
 pub fn requests_with(
     rules: &RuleSet,
     nodes: &[(String, BTreeMap<String, String>)],
-    limits: &protocol::Limits,
-    previous: &BTreeMap<String, BTreeMap<String, protocol::Baseline>>,
-    reference_time: Option<&str>,
-    disk_mounts: &[String],
+    options: &RequestOptions<'_>,
 ) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (node, labels) in nodes {
@@ -57,11 +66,16 @@ pub fn requests_with(
                 serde_json::from_value(h.request_entry(&rule.id, &severity, &rule.failure_message)).ok()
             })
             .collect();
-        if selected.is_empty() && disk_mounts.is_empty() {
+        if selected.is_empty() && options.disk_mounts.is_empty() {
             continue;
         }
         let paths: Vec<&str> = selected.iter().filter_map(|r| r.path.as_deref()).collect();
-        let previous = previous
+        let clock_beacon_millis = match selected.iter().any(|r| r.kind == "clock") {
+            true => u64::try_from(options.clock_beacon.as_millis()).unwrap_or(u64::MAX),
+            false => 0,
+        };
+        let previous = options
+            .previous
             .get(node)
             .map(|p| {
                 p.iter().filter(|(k, _)| paths.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -71,16 +85,65 @@ pub fn requests_with(
             schema_version: SCHEMA_VERSION,
             node: node.clone(),
             rules: selected,
-            limits: limits.clone(),
+            limits: options.limits.clone(),
             previous,
-            reference_time: reference_time.map(str::to_string),
-            disk_mounts: disk_mounts.to_vec(),
+            reference_time: options.reference_time.map(str::to_string),
+            disk_mounts: options.disk_mounts.to_vec(),
+            clock_beacon_millis,
         };
         if let Ok(value) = serde_json::to_value(&request) {
             out.push((node.clone(), value));
         }
     }
     out
+}
+
+/// The longest beacon window a node accepts from a request.
+const MAX_BEACON_WINDOW: Duration = Duration::from_secs(60);
+
+/// Prints clock [`protocol::Beacon`] lines for `window` (at most a minute), one every
+/// [`protocol::BEACON_INTERVAL`], the last one marked: `ke node-check` does this
+/// before its checks when a clock rule asks, while the inspection reads its log.
+pub fn beacons(out: &mut dyn std::io::Write, window: Duration) -> std::io::Result<()> {
+    let until = std::time::Instant::now() + window.min(MAX_BEACON_WINDOW);
+    loop {
+        let last = std::time::Instant::now() + protocol::BEACON_INTERVAL >= until;
+        let beacon = protocol::Beacon { clock: format!("{:.9}", jiff::Timestamp::now()), last };
+        serde_json::to_writer(&mut *out, &beacon)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+        if last {
+            return Ok(());
+        }
+        std::thread::sleep(protocol::BEACON_INTERVAL);
+    }
+}
+
+/// A node's clock as the inspection read it from the pod's log while it ran.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockReading {
+    /// The node's clock less the inspection's, seconds.
+    pub offset_seconds: f64,
+    /// How far off that may be, seconds (half the read's round trip, plus a beacon interval).
+    pub uncertainty_seconds: f64,
+}
+
+impl ClockReading {
+    /// From the last beacon of a log read that started at `t0` and was answered at `t1`,
+    /// both on the inspection's clock: offset = beacon − (t0 + t1) / 2, uncertainty
+    /// ± (t1 − t0) / 2 + one beacon interval. `None` for a last (stale) or malformed beacon.
+    pub fn from_beacon(beacon: &protocol::Beacon, t0: jiff::Timestamp, t1: jiff::Timestamp) -> Option<Self> {
+        if beacon.last {
+            return None;
+        }
+        let clock: jiff::Timestamp = beacon.clock.parse().ok()?;
+        let half = t1.duration_since(t0).as_secs_f64() / 2.0;
+        let offset = clock.duration_since(t0).as_secs_f64() - half;
+        Some(ClockReading {
+            offset_seconds: (offset * 1000.0).round() / 1000.0,
+            uncertainty_seconds: ((half.abs() + protocol::BEACON_INTERVAL.as_secs_f64()) * 1000.0).round() / 1000.0,
+        })
+    }
 }
 
 /// The fileChange baselines of a request, from a previous report's `nodeFiles`.
@@ -453,13 +516,34 @@ fn custom_command(rule: &RequestRule, request: &Request, host: &HostAccess) -> R
     result
 }
 
-fn clock(rule: &RequestRule, facts: &Facts) -> RuleResult {
-    let warning = rule.warning_seconds.unwrap_or(1.0);
-    let ntp = match facts.ntp_synchronized {
+/// A clock rule decided on the inspection's reading of the node's clock.
+fn clock_read(
+    node: &RuleResult,
+    reading: ClockReading,
+    host: &crate::rules::host::HostRule,
+    facts: &Facts,
+) -> RuleResult {
+    let offset = reading.offset_seconds;
+    let message = format!(
+        "the clock is {offset:+.3} s (± {:.3} s) off the inspection's, read from the pod's log while it ran ({})",
+        reading.uncertainty_seconds,
+        ntp_words(facts)
+    );
+    let outcome = if offset.abs() > host.warning_seconds { Outcome::Fail } else { Outcome::Pass };
+    RuleResult { rule: node.rule.clone(), outcome, message, observed: Some(format!("{offset}")), file: None }
+}
+
+fn ntp_words(facts: &Facts) -> &'static str {
+    match facts.ntp_synchronized {
         Some(true) => "NTP synchronised",
         Some(false) => "NTP not synchronised",
         None => "NTP status unknown",
-    };
+    }
+}
+
+fn clock(rule: &RequestRule, facts: &Facts) -> RuleResult {
+    let warning = rule.warning_seconds.unwrap_or(1.0);
+    let ntp = ntp_words(facts);
     match facts.clock_offset_seconds {
         None => error(rule, format!("no reference time in the request to compare the clock with ({ntp})")),
         Some(offset) => {
@@ -474,6 +558,17 @@ fn clock(rule: &RequestRule, facts: &Facts) -> RuleResult {
 /// one per failed or unchecked rule on the node, in section [`SECTION`].
 /// A result that is malformed, of another version or for another node is `Err` (a coverage gap).
 pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>, String> {
+    judge_with(node, result, rules, None)
+}
+
+/// [`judge`], with the node's clock as the inspection read it: when there is a
+/// reading, the clock rules are decided here on its offset, not on the node's.
+pub fn judge_with(
+    node: &str,
+    result: &Value,
+    rules: &RuleSet,
+    clock: Option<ClockReading>,
+) -> Result<Vec<Finding>, String> {
     static SCHEMA: std::sync::LazyLock<Result<jsonschema::Validator, String>> = std::sync::LazyLock::new(|| {
         let schema: Value = serde_json::from_str(protocol::RESULT_SCHEMA).map_err(|e| e.to_string())?;
         jsonschema::validator_for(&schema).map_err(|e| e.to_string())
@@ -495,6 +590,11 @@ pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>
     for r in &parsed.results {
         let Some(rule) = rules.get(&r.rule).filter(|rule| rule.enabled()) else { continue };
         let Logic::Host(host) = &rule.logic else { continue };
+        let judged_here = match clock {
+            Some(reading) if host.kind == HostKind::Clock => Some(clock_read(r, reading, host, &parsed.facts)),
+            _ => None,
+        };
+        let r = judged_here.as_ref().unwrap_or(r);
         if r.outcome == Outcome::Pass {
             continue;
         }

@@ -33,6 +33,41 @@ pub struct Request {
     /// Host paths whose filesystems NodeDisk judges (`nodeChecks.diskMounts`), measured into `facts`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disk_mounts: Vec<String>,
+    /// Clock rules: print [`Beacon`] lines every [`BEACON_INTERVAL`] for this long before the
+    /// checks, for the inspection to read the clock from the log while the pod runs (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clock_beacon_millis: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// How often a node prints a [`Beacon`].
+pub const BEACON_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// One line of the pod's log while it beacons: its clock now, so the
+/// inspection can compare it with its own while the pod runs. The last one
+/// of the window says so: a log ending with it is past the window, its time stale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Beacon {
+    /// The node's clock (RFC 3339, nanoseconds).
+    pub clock: String,
+    /// The window's last beacon.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub last: bool,
+}
+
+impl Beacon {
+    /// A log line as a beacon; `None` for any other line (the result, a warning).
+    pub fn parse(line: &str) -> Option<Beacon> {
+        let line = line.trim();
+        if !line.starts_with("{\"clock\"") {
+            return None;
+        }
+        serde_json::from_str(line).ok()
+    }
 }
 
 /// One host rule, as the node needs it.

@@ -75,9 +75,9 @@ fn each_node_gets_the_rules_that_select_it() {
 
 fn run_on_fixture(previous: BTreeMap<String, Baseline>, reference: Option<&str>) -> NodeResult {
     let set = rules();
-    let limits = protocol::Limits::default();
     let previous = BTreeMap::from([("node-a".to_string(), previous)]);
-    let requests = requests_with(&set, &nodes(), &limits, &previous, reference, &[]);
+    let options = RequestOptions { previous, reference_time: reference, ..RequestOptions::default() };
+    let requests = requests_with(&set, &nodes(), &options);
     let request = parse_request(&requests[0].1.to_string()).expect("valid request");
     run(&request, &HostAccess { root: fixture_root(), system_bus: None })
 }
@@ -164,7 +164,7 @@ fn node_files_are_what_the_nodes_saw_and_keep_what_they_could_not_see() {
     ]);
     let baselines = baselines(&previous);
     assert_eq!(baselines["node-b"][&path], Baseline { sha256: "c".repeat(64), size: 3 });
-    let requests = requests_with(&set, &nodes(), &protocol::Limits::default(), &baselines, None, &[]);
+    let requests = requests_with(&set, &nodes(), &RequestOptions { previous: baselines, ..RequestOptions::default() });
     assert_eq!(
         requests[0].1["previous"],
         json!({ path.clone(): { "sha256": "a".repeat(64), "size": 1 } }),
@@ -189,8 +189,8 @@ fn node_files_are_what_the_nodes_saw_and_keep_what_they_could_not_see() {
 fn disk_mounts_give_every_node_a_request_and_become_the_disk_figures() {
     let none = RuleSet::from_sources(&[("x.yaml".into(), "checks: {}\n".into(), false)]).expect("load");
     let mounts = ["/var/lib/kubelet".to_string()];
-    let limits = protocol::Limits::default();
-    let requests = requests_with(&none, &nodes(), &limits, &BTreeMap::new(), None, &mounts);
+    let requests =
+        requests_with(&none, &nodes(), &RequestOptions { disk_mounts: &mounts, ..RequestOptions::default() });
     assert_eq!(requests.len(), 2, "no host rule selects them, NodeDisk does");
     assert_eq!(requests[1].1["diskMounts"], json!(["/var/lib/kubelet"]));
     assert_eq!(requests[1].1["rules"], json!([]));
@@ -261,4 +261,51 @@ fn matching_lines_counts_lines_not_matches() {
     assert_eq!(probe::matching_lines(&re("nothing"), text), (0, None));
     assert_eq!(probe::matching_lines(&re("^ok$|^fine"), "ok\nnot ok\nfine"), (2, Some("fine")), "^ and $ per line");
     assert_eq!(probe::matching_lines(&re("x*"), "a\nb\n").0, 2, "an empty match counts each line once");
+}
+
+#[test]
+fn beacons_are_json_lines_a_window_long_the_last_one_marked() {
+    let mut out = Vec::new();
+    beacons(&mut out, std::time::Duration::from_millis(250)).expect("written");
+    let text = String::from_utf8(out).expect("utf-8");
+    let lines: Vec<protocol::Beacon> = text.lines().map(|l| protocol::Beacon::parse(l).expect("a beacon")).collect();
+    assert!((2..=4).contains(&lines.len()), "{text}");
+    assert!(lines.iter().rev().skip(1).all(|b| !b.last) && lines.last().is_some_and(|b| b.last), "{text}");
+    assert!(lines.iter().all(|b| b.clock.parse::<jiff::Timestamp>().is_ok() && b.clock.contains('.')), "{text}");
+    assert_eq!(protocol::Beacon::parse(r#"{"schemaVersion":1,"node":"n"}"#), None, "a result is no beacon");
+    assert_eq!(protocol::Beacon::parse("starting"), None);
+}
+
+#[test]
+fn a_beacon_read_between_two_instants_gives_the_offset_and_its_uncertainty() {
+    let t0: jiff::Timestamp = "2026-12-01T02:00:00Z".parse().expect("t0");
+    let t1: jiff::Timestamp = "2026-12-01T02:00:00.2Z".parse().expect("t1");
+    let beacon = |clock: &str, last| protocol::Beacon { clock: clock.into(), last };
+    let reading = ClockReading::from_beacon(&beacon("2026-12-01T02:00:30.1Z", false), t0, t1).expect("reading");
+    assert_eq!(reading, ClockReading { offset_seconds: 30.0, uncertainty_seconds: 0.2 });
+    let behind = ClockReading::from_beacon(&beacon("2026-12-01T01:59:58.1Z", false), t0, t1).expect("reading");
+    assert_eq!(behind.offset_seconds, -2.0);
+    assert_eq!(ClockReading::from_beacon(&beacon("2026-12-01T02:00:30.1Z", true), t0, t1), None, "stale");
+    assert_eq!(ClockReading::from_beacon(&beacon("not a time", false), t0, t1), None);
+}
+
+#[test]
+fn a_clock_reading_decides_the_clock_rule_over_the_nodes_own_offset() {
+    let set = rules();
+    let result = json!({
+        "schemaVersion": 1, "node": "node-a", "startedAt": "2026-12-01T01:00:00Z", "finishedAt": "2026-12-01T01:00:01Z",
+        "results": [{"rule": "clock", "outcome": "pass", "message": "the clock is +0.400 s off", "observed": "0.4"}],
+        "facts": {"filesystems": [], "load1": null, "cpuPercent": null, "memoryPercent": null, "clockOffsetSeconds": 0.4, "ntpSynchronized": false}
+    });
+    assert_eq!(judge("node-a", &result, &set), Ok(vec![]), "the node's own decision");
+    let reading = ClockReading { offset_seconds: 30.0, uncertainty_seconds: 0.15 };
+    let findings = judge_with("node-a", &result, &set, Some(reading)).expect("valid");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].severity, Severity::Danger, "over dangerSeconds (10)");
+    assert_eq!(
+        findings[0].message.as_str(),
+        "Failed check clock: the clock is +30.000 s (± 0.150 s) off the inspection's, read from the pod's log while it ran (NTP not synchronised)"
+    );
+    let close = ClockReading { offset_seconds: -0.5, uncertainty_seconds: 0.15 };
+    assert_eq!(judge_with("node-a", &result, &set, Some(close)), Ok(vec![]));
 }

@@ -44,6 +44,16 @@ pub enum PodScript {
         /// The Job event's message.
         message: String,
     },
+    /// Runs for `after` printing clock beacons `offset_seconds` off this machine's
+    /// clock (as `ke node-check` does for clock rules), then succeeds with `result` last.
+    Beacons {
+        /// The node's clock less this one.
+        offset_seconds: f64,
+        /// The result line printed after the beacons.
+        result: Value,
+        /// Time from the Job's creation to success.
+        after: Duration,
+    },
     /// Runs for `after`, then succeeds having printed what the real `ke node-check`
     /// answers to the Job's own request (its environment) on `host_root`, run when
     /// the log is read: what the node pod would do with the Job as created.
@@ -211,11 +221,17 @@ impl Jobs {
         let elapsed = job.created.elapsed();
         let running = json!([{ "name": "node-check", "state": { "running": {} } }]);
         let status = match &job.script {
-            PodScript::Succeed { after, .. } | PodScript::NodeCheck { after, .. } if elapsed >= *after => json!({
-                "phase": "Succeeded",
-                "containerStatuses": [{ "name": "node-check", "state": { "terminated": { "reason": "Completed", "exitCode": 0 } } }],
-            }),
-            PodScript::Succeed { .. } | PodScript::NodeCheck { .. } => {
+            PodScript::Succeed { after, .. }
+            | PodScript::NodeCheck { after, .. }
+            | PodScript::Beacons { after, .. }
+                if elapsed >= *after =>
+            {
+                json!({
+                    "phase": "Succeeded",
+                    "containerStatuses": [{ "name": "node-check", "state": { "terminated": { "reason": "Completed", "exitCode": 0 } } }],
+                })
+            }
+            PodScript::Succeed { .. } | PodScript::NodeCheck { .. } | PodScript::Beacons { .. } => {
                 json!({ "phase": "Running", "containerStatuses": running })
             }
             PodScript::Pending { reason, message } => json!({
@@ -248,6 +264,20 @@ impl Jobs {
             PodScript::Succeed { log, after } if job.created.elapsed() >= *after => log.clone(),
             PodScript::NodeCheck { host_root, after } if job.created.elapsed() >= *after => {
                 node_check(&job.object, host_root)
+            }
+            PodScript::Beacons { offset_seconds, result, after } => {
+                let beacon = |last: bool| {
+                    let clock = jiff::Timestamp::now() + jiff::SignedDuration::from_secs_f64(*offset_seconds);
+                    let mut line = json!({ "clock": format!("{clock:.9}") });
+                    if last {
+                        line["last"] = json!(true);
+                    }
+                    format!("{line}\n")
+                };
+                match job.created.elapsed() >= *after {
+                    true => format!("{}{}{result}\n", beacon(false), beacon(true)),
+                    false => format!("{}{}", beacon(false), beacon(false)),
+                }
             }
             PodScript::Succeed { .. } | PodScript::Fail { .. } | PodScript::NodeCheck { .. } => String::new(),
             PodScript::Pending { .. } | PodScript::NoPod { .. } => {
