@@ -44,15 +44,14 @@ pub enum PodScript {
         /// The Job event's message.
         message: String,
     },
-    /// Runs for `after` printing clock beacons `offset_seconds` off this machine's
-    /// clock (as `ke node-check` does for clock rules), then succeeds with `result` last.
+    /// Runs printing clock beacons `offset_seconds` off this machine's clock (as
+    /// `ke node-check` does for clock rules) until its log has been read once, then
+    /// succeeds with `result` last.
     Beacons {
         /// The node's clock less this one.
         offset_seconds: f64,
         /// The result line printed after the beacons.
         result: Value,
-        /// Time from the Job's creation to success.
-        after: Duration,
     },
     /// Runs for `after`, then succeeds having printed what the real `ke node-check`
     /// answers to the Job's own request (its environment) on `host_root`, run when
@@ -78,6 +77,8 @@ struct StoredJob {
     object: Value,
     created: Instant,
     script: PodScript,
+    /// Its pod's log has been read.
+    log_read: bool,
 }
 
 /// The Jobs of the namespace and what the tests planted.
@@ -134,7 +135,7 @@ impl Jobs {
         let node = object.pointer("/spec/template/spec/nodeName").and_then(Value::as_str).unwrap_or_default();
         let script = self.scripts.get(node).cloned().unwrap_or_else(|| self.default_script.clone());
         let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-        self.jobs.insert(name, StoredJob { object, created: Instant::now(), script });
+        self.jobs.insert(name, StoredJob { object, created: Instant::now(), script, log_read: false });
         self.peak = self.peak.max(self.jobs.len());
     }
 
@@ -221,16 +222,16 @@ impl Jobs {
         let elapsed = job.created.elapsed();
         let running = json!([{ "name": "node-check", "state": { "running": {} } }]);
         let status = match &job.script {
-            PodScript::Succeed { after, .. }
-            | PodScript::NodeCheck { after, .. }
-            | PodScript::Beacons { after, .. }
-                if elapsed >= *after =>
-            {
+            PodScript::Succeed { after, .. } | PodScript::NodeCheck { after, .. } if elapsed >= *after => {
                 json!({
                     "phase": "Succeeded",
                     "containerStatuses": [{ "name": "node-check", "state": { "terminated": { "reason": "Completed", "exitCode": 0 } } }],
                 })
             }
+            PodScript::Beacons { .. } if job.log_read => json!({
+                "phase": "Succeeded",
+                "containerStatuses": [{ "name": "node-check", "state": { "terminated": { "reason": "Completed", "exitCode": 0 } } }],
+            }),
             PodScript::Succeed { .. } | PodScript::NodeCheck { .. } | PodScript::Beacons { .. } => {
                 json!({ "phase": "Running", "containerStatuses": running })
             }
@@ -258,14 +259,19 @@ impl Jobs {
         self.jobs.get(pod.strip_suffix("-x7k2p")?)
     }
 
-    fn log(&self, pod: &str, query: &Query) -> Reply {
-        let Some(job) = self.job_of_pod(pod) else { return not_found("pods", pod) };
+    fn log(&mut self, pod: &str, query: &Query) -> Reply {
+        let Some(job) = pod.strip_suffix("-x7k2p").and_then(|name| self.jobs.get_mut(name)) else {
+            return not_found("pods", pod);
+        };
+        // A Beacons pod is running until its log is read once.
+        let running = !std::mem::replace(&mut job.log_read, true);
+        let job = &*job;
         let text = match &job.script {
             PodScript::Succeed { log, after } if job.created.elapsed() >= *after => log.clone(),
             PodScript::NodeCheck { host_root, after } if job.created.elapsed() >= *after => {
                 node_check(&job.object, host_root)
             }
-            PodScript::Beacons { offset_seconds, result, after } => {
+            PodScript::Beacons { offset_seconds, result } => {
                 let beacon = |last: bool| {
                     let clock = jiff::Timestamp::now() + jiff::SignedDuration::from_secs_f64(*offset_seconds);
                     let mut line = json!({ "clock": format!("{clock:.9}") });
@@ -274,9 +280,9 @@ impl Jobs {
                     }
                     format!("{line}\n")
                 };
-                match job.created.elapsed() >= *after {
-                    true => format!("{}{}{result}\n", beacon(false), beacon(true)),
-                    false => format!("{}{}", beacon(false), beacon(false)),
+                match running {
+                    true => format!("{}{}", beacon(false), beacon(false)),
+                    false => format!("{}{}{result}\n", beacon(false), beacon(true)),
                 }
             }
             PodScript::Succeed { .. } | PodScript::Fail { .. } | PodScript::NodeCheck { .. } => String::new(),
