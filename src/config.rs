@@ -486,6 +486,16 @@ mod tests {
     }
 
     #[test]
+    fn disk_mounts_must_be_absolute_paths_below_the_root() {
+        for bad in ["/", "var/lib/kubelet", "/var/lib/../etc", "/var/./lib"] {
+            let e = validated(&format!("nodeChecks: {{diskMounts: ['{bad}']}}\n")).unwrap_err();
+            assert!(e.contains(&format!("nodeChecks.diskMounts: `{bad}` must be an absolute path")), "{e}");
+        }
+        assert_eq!(validated("nodeChecks: {diskMounts: [/var/lib/containers, /var/lib/kubelet]}\n"), Ok(()));
+        assert_eq!(validated("nodeChecks: {diskMounts: []}\n"), Ok(()), "empty: the Summary API only");
+    }
+
+    #[test]
     fn zero_timeouts_and_clear_text_passwords_are_refused() {
         let zero = validated("inspection: {collection: {requestTimeout: 0s}}\n").unwrap_err();
         assert!(zero.contains("inspection.collection.requestTimeout must be at least 1s"), "{zero}");
