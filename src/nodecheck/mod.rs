@@ -195,17 +195,25 @@ pub const DISK_KIND: &str = "NodeFilesystems";
 /// (kind [`DISK_KIND`], named after the node); `None` when the result has none of them.
 pub fn disk_object(node: &str, result: &Value, disk_mounts: &[String]) -> Option<crate::inventory::Object> {
     let facts: Facts = serde_json::from_value(result.get("facts")?.clone()).ok()?;
-    let filesystems: Vec<Value> = facts
-        .filesystems
-        .iter()
-        .filter(|f| disk_mounts.contains(&f.mount) && f.total_bytes > 0)
-        .map(|f| {
+    // Mounts on one filesystem (the same figures) are judged once, named together.
+    let mut measured: Vec<(Vec<&str>, [u64; 4])> = Vec::new();
+    for f in facts.filesystems.iter().filter(|f| disk_mounts.contains(&f.mount) && f.total_bytes > 0) {
+        let available = f.available_bytes.unwrap_or(f.total_bytes.saturating_sub(f.used_bytes));
+        let figures = [f.total_bytes, available, f.inodes_total, f.inodes_total.saturating_sub(f.inodes_used)];
+        match measured.iter_mut().find(|(_, seen)| *seen == figures) {
+            Some((mounts, _)) => mounts.push(&f.mount),
+            None => measured.push((vec![&f.mount], figures)),
+        }
+    }
+    let filesystems: Vec<Value> = measured
+        .into_iter()
+        .map(|(mounts, [capacity, available, inodes, inodes_free])| {
             serde_json::json!({
-                "mount": f.mount,
-                "capacityBytes": f.total_bytes,
-                "availableBytes": f.available_bytes,
-                "inodes": f.inodes_total,
-                "inodesFree": f.inodes_total.saturating_sub(f.inodes_used),
+                "mount": mounts.join(" and "),
+                "capacityBytes": capacity,
+                "availableBytes": available,
+                "inodes": inodes,
+                "inodesFree": inodes_free,
             })
         })
         .collect();

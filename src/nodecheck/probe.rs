@@ -118,7 +118,7 @@ pub fn filesystem(root: &Path, mount: &str) -> Result<Filesystem, String> {
         mount: mount.to_string(),
         used_bytes: total.saturating_sub(free),
         total_bytes: total,
-        available_bytes: available,
+        available_bytes: Some(available),
         inodes_used: files.saturating_sub(files_free),
         inodes_total: files,
     })

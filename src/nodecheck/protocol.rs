@@ -237,9 +237,10 @@ pub struct Filesystem {
     pub used_bytes: u64,
     /// Bytes in all.
     pub total_bytes: u64,
-    /// Bytes available to unprivileged users (what the kubelet's eviction and its Summary API count as free).
-    #[serde(default)]
-    pub available_bytes: u64,
+    /// Bytes available to unprivileged users (what the kubelet's eviction and its Summary
+    /// API count as free); absent from nodes of an older ke, then taken as total less used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_bytes: Option<u64>,
     /// Inodes used.
     pub inodes_used: u64,
     /// Inodes in all.

@@ -197,7 +197,7 @@ fn disk_mounts_give_every_node_a_request_and_become_the_disk_figures() {
     let request = parse_request(&requests[1].1.to_string()).expect("valid request");
     let result = run(&request, &HostAccess { root: fixture_root(), system_bus: None });
     let fs = result.facts.filesystems.iter().find(|f| f.mount == "/var/lib/kubelet").expect("measured");
-    assert!(fs.total_bytes > 0 && fs.available_bytes <= fs.total_bytes);
+    assert!(fs.total_bytes > 0 && fs.available_bytes.is_some_and(|a| a <= fs.total_bytes));
     let value = serde_json::to_value(&result).expect("json");
     assert_eq!(judge("node-b", &value, &none), Ok(vec![]));
     let object = disk_object("node-b", &value, &mounts).expect("an object");
@@ -206,8 +206,30 @@ fn disk_mounts_give_every_node_a_request_and_become_the_disk_figures() {
     assert_eq!(disks.len(), 1, "only the disk mounts, not `/`");
     assert_eq!(disks[0]["mount"], "/var/lib/kubelet");
     assert_eq!(disks[0]["capacityBytes"], fs.total_bytes);
-    assert_eq!(disks[0]["availableBytes"], fs.available_bytes);
+    assert_eq!(disks[0]["availableBytes"], fs.available_bytes.expect("available"));
     assert!(disk_object("node-b", &value, &["/elsewhere".to_string()]).is_none());
+    // Two mounts on one filesystem are judged once; a node of an older ke (no
+    // availableBytes) counts total less used as available.
+    let fs = |mount: &str, used: u64, available: Option<u64>| protocol::Filesystem {
+        mount: mount.into(),
+        used_bytes: used,
+        total_bytes: 100,
+        available_bytes: available,
+        inodes_used: 1,
+        inodes_total: 10,
+    };
+    let mut two = result.clone();
+    two.facts.filesystems =
+        vec![fs("/var/lib/kubelet", 91, Some(5)), fs("/var/lib/containerd", 91, Some(5)), fs("/data", 40, None)];
+    let mounts = ["/var/lib/kubelet".to_string(), "/var/lib/containerd".to_string(), "/data".to_string()];
+    let object = disk_object("node-b", &serde_json::to_value(&two).expect("json"), &mounts).expect("an object");
+    assert_eq!(
+        object.raw["filesystems"],
+        json!([
+            {"mount": "/var/lib/kubelet and /var/lib/containerd", "capacityBytes": 100, "availableBytes": 5, "inodes": 10, "inodesFree": 9},
+            {"mount": "/data", "capacityBytes": 100, "availableBytes": 60, "inodes": 10, "inodesFree": 9},
+        ])
+    );
 }
 
 #[test]
