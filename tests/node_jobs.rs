@@ -525,12 +525,12 @@ fn node_disk_judges_the_figures_the_node_measured_over_the_kubelet_summary() {
         ], "load1": null, "cpuPercent": null, "memoryPercent": null, "clockOffsetSeconds": null, "ntpSynchronized": null },
     });
     server.jobs().default_script = PodScript::result(&result, Duration::from_millis(50));
-    std::fs::write(
-        dir.path().join("kubeeye.yaml"),
-        "nodeChecks:\n  image: ghcr.io/kubeeye/kubeeye:test\n  pollInterval: 1s\n",
-    )
-    .expect("config written");
+    // The kubelet summary is read too (nodes/proxy granted): the node's figures win.
+    let node_checks = "nodeChecks:\n  image: ghcr.io/kubeeye/kubeeye:test\n  pollInterval: 1s\n";
+    let config = format!("inspection: {{collection: {{kubeletSummary: true}}}}\n{node_checks}");
+    std::fs::write(dir.path().join("kubeeye.yaml"), config).expect("config written");
     let report = diag_json(dir.path(), "tests/data/inspectrules/sysctl.yaml", &[]);
+    assert!(server.stats().log.iter().any(|r| r.path.contains("/proxy/stats/summary")), "the summary was read");
     let disk: Vec<&Value> =
         report["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "NodeDisk").collect();
     assert_eq!(disk.len(), 1, "{:#?}", report["findings"]);
@@ -538,6 +538,12 @@ fn node_disk_judges_the_figures_the_node_measured_over_the_kubelet_summary() {
         disk[0]["message"],
         "/var/lib/kubelet 91% used (9.0 GiB free of 100.0 GiB), above 80% (measured on the node by ke node-check)"
     );
+    // Without nodes/proxy (the default), NodeDisk is judged all the same, and no gap says otherwise.
+    std::fs::write(dir.path().join("kubeeye.yaml"), node_checks).expect("config written");
+    let without = diag_json(dir.path(), "tests/data/inspectrules/sysctl.yaml", &[]);
+    let again = without["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "NodeDisk").count();
+    assert_eq!(again, 1);
+    assert!(!without["coverage"].to_string().contains("stats/summary"), "{:#}", without["coverage"]);
     let jobs = server.jobs();
     let job = &jobs.manifests[0];
     let spec = &job["spec"]["template"]["spec"];
