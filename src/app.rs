@@ -80,11 +80,12 @@ fn node_check(args: &crate::cli::NodeCheckArgs, out: &mut dyn Write) -> anyhow::
         anyhow::bail!("--host-root {}: not a directory", args.host_root.display());
     }
     let host = crate::nodecheck::HostAccess { root: args.host_root.clone(), system_bus: args.system_bus.clone() };
+    let arrived = jiff::Timestamp::now();
     if request.clock_beacon_millis > 0 {
         // While the pod runs, the inspection reads its clock from these lines.
         crate::nodecheck::beacons(out, std::time::Duration::from_millis(request.clock_beacon_millis))?;
     }
-    let result = crate::nodecheck::run(&request, &host);
+    let result = crate::nodecheck::run_since(&request, &host, arrived);
     for r in result.results.iter().filter(|r| r.outcome == crate::nodecheck::protocol::Outcome::Error) {
         tracing::warn!("rule `{}` could not be checked: {}", r.rule, r.message);
     }

@@ -330,4 +330,9 @@ fn clock_beacons_come_before_the_result() {
     assert!(beacons.last().is_some_and(|b| b.last));
     let result: Value = serde_json::from_str(result).expect("the result last");
     assert_eq!(result["results"][0]["rule"], "nodeClock");
+    // The node's own offset is taken when the request arrived: the beacon window is not part of it.
+    let reference: jiff::Timestamp = "2026-12-01T02:00:00Z".parse().expect("reference");
+    let arrived = jiff::Timestamp::now().duration_since(reference).as_secs_f64();
+    let offset = result["facts"]["clockOffsetSeconds"].as_f64().expect("offset");
+    assert!(arrived - offset > 0.15, "offset {offset} s, {arrived} s since the reference: the window counted");
 }

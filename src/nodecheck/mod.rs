@@ -264,8 +264,15 @@ pub fn parse_request(text: &str) -> Result<Request, String> {
 
 /// Runs every rule of a request on this host.
 pub fn run(request: &Request, host: &HostAccess) -> NodeResult {
+    run_since(request, host, jiff::Timestamp::now())
+}
+
+/// [`run`] for a request that arrived at `arrived` (before any beacons): the
+/// clock is compared with the request's reference time as of then, so the
+/// beacon window does not count as clock offset.
+pub fn run_since(request: &Request, host: &HostAccess, arrived: jiff::Timestamp) -> NodeResult {
     let started_at = jiff::Timestamp::now();
-    let facts = facts(request, host, started_at);
+    let facts = facts(request, host, arrived);
     let mut results = Vec::new();
     // systemd units are asked in one D-Bus session.
     let units: Vec<String> = request
