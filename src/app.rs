@@ -80,7 +80,12 @@ fn node_check(args: &crate::cli::NodeCheckArgs, out: &mut dyn Write) -> anyhow::
         anyhow::bail!("--host-root {}: not a directory", args.host_root.display());
     }
     let host = crate::nodecheck::HostAccess { root: args.host_root.clone(), system_bus: args.system_bus.clone() };
-    let result = crate::nodecheck::run(&request, &host);
+    let arrived = jiff::Timestamp::now();
+    if request.clock_beacon_millis > 0 {
+        // While the pod runs, the inspection reads its clock from these lines.
+        crate::nodecheck::beacons(out, std::time::Duration::from_millis(request.clock_beacon_millis))?;
+    }
+    let result = crate::nodecheck::run_since(&request, &host, arrived);
     for r in result.results.iter().filter(|r| r.outcome == crate::nodecheck::protocol::Outcome::Error) {
         tracing::warn!("rule `{}` could not be checked: {}", r.rule, r.message);
     }
@@ -104,7 +109,12 @@ fn diag(args: &DiagArgs, color: ColorChoice, out: &mut dyn Write) -> anyhow::Res
     if let Some(dir) = &args.output_dir {
         crate::run::check_writable(dir).map_err(|e| anyhow::anyhow!("--output-dir: {e}"))?;
     }
-    let node_checks = args.node_checks.then_some(&file.node_checks);
+    // The previous report's nodeFiles are the fileChange baselines.
+    let no_files = crate::report::NodeFiles::new();
+    let node_checks = args.node_checks.then_some(inspect::NodeCheckRun {
+        settings: &file.node_checks,
+        previous_files: previous.as_ref().map_or(&no_files, |p| &p.node_files),
+    });
     let inspected = match inspect::inspect(&source, &rules, &file.inspection, &scope, node_checks) {
         Ok(i) => i,
         Err(InspectError::Connect(e)) => {

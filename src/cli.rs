@@ -113,9 +113,11 @@ Exit codes: 0 clean, 1 findings at failOn, 2 invalid config, 3 inspection incomp
     #[command(long_about = "Run host rules on this node and print the result as one JSON line on stdout \
 (schemas/node-check-result.schema.json); diagnostics go to stderr. This is what the per-node Job of `ke run` \
 and `ke diag --node-checks` runs; you can run it by hand to see what a node would answer.\n\n\
-The request (JSON: schemaVersion, node, rules, limits, previous) comes from a file (--request) or an \
-environment variable (--request-env). Host paths are read under --host-root: the Job mounts the host's \
-paths under /host.")]
+The request (JSON: schemaVersion, node, rules, limits, previous, diskMounts, clockBeaconMillis) comes \
+from a file (--request) or an environment variable (--request-env). Host paths are read under --host-root: \
+the Job mounts the host's paths under /host. With clockBeaconMillis, lines {\"clock\": …} are printed \
+every 100 ms for that long before the checks, for the inspection to read the clock while the pod runs; \
+the result is always the last line.")]
     #[command(after_help = "Exit codes: 0 a result was printed (whatever the rules found); 2 the request is \
 missing or invalid.\n\nExamples:\n  \
 ke node-check --request req.json --host-root /         this machine\n  \

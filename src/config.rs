@@ -486,6 +486,16 @@ mod tests {
     }
 
     #[test]
+    fn disk_mounts_must_be_absolute_paths_below_the_root() {
+        for bad in ["/", "var/lib/kubelet", "/var/lib/../etc", "/var/./lib"] {
+            let e = validated(&format!("nodeChecks: {{diskMounts: ['{bad}']}}\n")).unwrap_err();
+            assert!(e.contains(&format!("nodeChecks.diskMounts: `{bad}` must be an absolute path")), "{e}");
+        }
+        assert_eq!(validated("nodeChecks: {diskMounts: [/var/lib/containers, /var/lib/kubelet]}\n"), Ok(()));
+        assert_eq!(validated("nodeChecks: {diskMounts: []}\n"), Ok(()), "empty: the Summary API only");
+    }
+
+    #[test]
     fn zero_timeouts_and_clear_text_passwords_are_refused() {
         let zero = validated("inspection: {collection: {requestTimeout: 0s}}\n").unwrap_err();
         assert!(zero.contains("inspection.collection.requestTimeout must be at least 1s"), "{zero}");
@@ -697,6 +707,16 @@ pub struct NodeCheckSettings {
     pub command_output_bytes: u64,
     /// fileFilter rules read at most this many bytes from the end of the file.
     pub file_filter_tail_bytes: u64,
+    /// Host paths whose filesystems NodeDisk judges when the node checks run.
+    /// The default is the kubelet's root (nodefs), which every node has; add the
+    /// container runtime's (imagefs) where it is a filesystem of its own:
+    /// `/var/lib/containerd`, `/var/lib/containers` (CRI-O), `/var/lib/docker`,
+    /// `/var/lib/rancher` (k3s, RKE2). Every node then gets a Job, each path
+    /// mounted read-only on its own, and a path missing on a node keeps that
+    /// node's pod from starting (a coverage gap for its host rules). The node's
+    /// figures are preferred to the kubelet Summary API's, which needs
+    /// `nodes/proxy`. Empty: NodeDisk reads only the Summary API.
+    pub disk_mounts: Vec<String>,
 }
 
 impl Default for NodeCheckSettings {
@@ -716,6 +736,7 @@ impl Default for NodeCheckSettings {
             command_timeout: Duration::from_secs(10),
             command_output_bytes: 64 * 1024,
             file_filter_tail_bytes: 1024 * 1024,
+            disk_mounts: vec!["/var/lib/kubelet".into()],
         }
     }
 }
@@ -734,6 +755,14 @@ impl NodeCheckSettings {
                 "nodeChecks.commandTimeout, commandOutputBytes and fileFilterTailBytes must be at least 1s and 1 byte"
                     .into(),
             );
+        }
+        for mount in &self.disk_mounts {
+            let parts: Vec<&str> = mount.split('/').filter(|p| !p.is_empty()).collect();
+            if !mount.starts_with('/') || parts.is_empty() || parts.iter().any(|p| *p == "." || *p == "..") {
+                return Err(format!(
+                    "nodeChecks.diskMounts: `{mount}` must be an absolute path below `/`, without `.` or `..`"
+                ));
+            }
         }
         if self.concurrency == 0 || self.result_max_bytes == 0 {
             return Err("nodeChecks.concurrency and resultMaxBytes must be at least 1".into());

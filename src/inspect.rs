@@ -16,9 +16,11 @@ use crate::collect::live::{LiveCollector, StreamSink};
 use crate::collect::offline;
 use crate::collect::prometheus::Prometheus;
 use crate::config::{InspectSettings, NodeCheckSettings};
-use crate::inventory::{CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, section};
+use crate::inventory::{
+    CoverageGap, GapKind, Inventory, LogRecord, NamespaceFilter, Object, SUMMARY_RESOURCE, section,
+};
 use crate::report::{
-    Cluster, Health, NodeChecks, Overview, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool,
+    Cluster, Health, NodeChecks, NodeFiles, Overview, Report, ReportScope, RuleDoc, SCHEMA_VERSION, Summary, Tool,
 };
 use crate::rules::RuleSet;
 
@@ -78,13 +80,22 @@ pub enum InspectError {
     Prometheus(String),
 }
 
+/// How an inspection runs the host rules on the nodes.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeCheckRun<'a> {
+    /// `nodeChecks:` of the config.
+    pub settings: &'a NodeCheckSettings,
+    /// The previous report's `nodeFiles`: the fileChange baselines.
+    pub previous_files: &'a NodeFiles,
+}
+
 /// Runs one inspection.
 pub fn inspect(
     source: &Source,
     rules: &RuleSet,
     settings: &InspectSettings,
     scope: &NamespaceFilter,
-    node_checks: Option<&NodeCheckSettings>,
+    node_checks: Option<NodeCheckRun<'_>>,
 ) -> Result<Inspected, InspectError> {
     let started_at = clock::format(clock::now());
     // Before anything is read: a PromQL rule with nowhere to ask is bad input.
@@ -156,7 +167,7 @@ pub async fn inspect_live(
     settings: &InspectSettings,
     scope: &NamespaceFilter,
     prometheus: Option<&Prometheus>,
-    node_checks: Option<&NodeCheckSettings>,
+    node_checks: Option<NodeCheckRun<'_>>,
 ) -> Result<(Inventory, Evaluation), ConnectError> {
     let mut collector = LiveCollector::connect(access, settings, scope, total).await?;
     let at = collector.collected_at();
@@ -198,27 +209,28 @@ pub async fn inspect_live(
     let (state, late, probes) = state;
     inventory.objects.extend(late);
     inventory.objects.extend(probes);
-    // The node checks run after collection, with the same client.
+    // The node checks run after collection, with the same client, and before the
+    // node rules are judged: NodeDisk reads the figures the nodes measured.
     let api = collector.api().clone();
     collector.finish(&mut inventory);
-    let mut evaluation = Inspector::resume(&inventory, state).finish();
-    match node_checks {
-        _ if !needs.node_checks => {}
+    let mut summary = None;
+    let checked = match node_checks {
+        _ if !needs.node_checks => None,
         _ if !scope.only.is_empty() => {
-            evaluation.node_checks = node_checks::not_run(
+            summary = node_checks::not_run(
                 rules,
                 "the inspection was limited to some namespaces (-n); host rules run on the nodes without it",
             );
+            None
         }
-        Some(node_settings) => {
-            let (findings, gaps, summary) = check_nodes(&api, rules, node_settings, &inventory, at).await;
-            evaluation.findings.extend(findings);
-            evaluation.gaps.extend(gaps);
-            evaluation.node_checks = Some(summary);
-            crate::report::sort_findings(&mut evaluation.findings);
+        Some(run) => {
+            let mut checked = check_nodes(&api, rules, run, &inventory, at).await;
+            drop_moot_summary_gaps(&mut inventory, &checked.disks);
+            inventory.objects.append(&mut checked.disks);
+            Some(checked)
         }
         None => {
-            evaluation.gaps.push(CoverageGap::unavailable(
+            inventory.gaps.push(CoverageGap::unavailable(
                 crate::nodecheck::SECTION,
                 "host rules",
                 format!(
@@ -226,11 +238,46 @@ pub async fn inspect_live(
                     rules.host_rules().count()
                 ),
             ));
-            evaluation.node_checks =
-                node_checks::not_run(rules, "not asked: pass --node-checks (needs deploy/node-checks/)");
+            summary = node_checks::not_run(rules, "not asked: pass --node-checks (needs deploy/node-checks/)");
+            None
         }
+    };
+    let mut evaluation = Inspector::resume(&inventory, state).finish();
+    if let Some(checked) = checked {
+        evaluation.findings.extend(checked.findings);
+        evaluation.gaps.extend(checked.gaps);
+        evaluation.node_files = checked.files;
+        summary = checked.summary;
+        crate::report::sort_findings(&mut evaluation.findings);
     }
+    evaluation.node_checks = summary;
     Ok((inventory, evaluation))
+}
+
+/// A kubelet Summary API gap says NodeDisk could not be judged; a node that
+/// measured its own disks makes it moot (for every node, when the gap is run-wide).
+fn drop_moot_summary_gaps(inventory: &mut Inventory, disks: &[Object]) {
+    let measured: std::collections::HashSet<&str> = disks.iter().map(|o| o.id.name.as_str()).collect();
+    let every_node =
+        inventory.objects.iter().filter(|o| o.id.kind == "Node").all(|o| measured.contains(o.id.name.as_str()));
+    inventory.gaps.retain(|g| match g.resource.strip_prefix(SUMMARY_RESOURCE) {
+        Some("") => !every_node,
+        Some(node) => !measured.contains(node.trim_start()),
+        None => true,
+    });
+}
+
+/// What the node-check phase produced.
+#[derive(Debug, Default)]
+struct NodesChecked {
+    findings: Vec<crate::report::Finding>,
+    gaps: Vec<CoverageGap>,
+    /// The report's `nodeFiles`.
+    files: NodeFiles,
+    /// Each node's disk figures, for NodeDisk.
+    disks: Vec<Object>,
+    /// The report's `nodeChecks`.
+    summary: Option<NodeChecks>,
 }
 
 /// Runs the host rules on the nodes through one Job each and judges what
@@ -239,10 +286,11 @@ pub async fn inspect_live(
 async fn check_nodes(
     api: &crate::collect::client::Api,
     rules: &RuleSet,
-    settings: &NodeCheckSettings,
+    run: NodeCheckRun<'_>,
     inventory: &Inventory,
     at: clock::Timestamp,
-) -> (Vec<crate::report::Finding>, Vec<CoverageGap>, NodeChecks) {
+) -> NodesChecked {
+    let settings = run.settings;
     let nodes: Vec<(String, BTreeMap<String, String>)> = inventory
         .objects
         .iter()
@@ -258,32 +306,54 @@ async fn check_nodes(
         })
         .collect();
     let now = clock::format(at);
-    let limits = crate::nodecheck::protocol::Limits::from(settings);
-    let requests = crate::nodecheck::requests_with(rules, &nodes, &limits, &BTreeMap::new(), Some(&now));
-    let asked: Vec<(String, Vec<String>)> =
-        requests.iter().map(|(node, request)| (node.clone(), node_checks::requested_rules(request))).collect();
+    // The nodes measure their disks only for an enabled NodeDisk.
+    let disk_mounts: &[String] = if rules.needs().kubelet_summaries { &settings.disk_mounts } else { &[] };
+    let options = crate::nodecheck::RequestOptions {
+        limits: crate::nodecheck::protocol::Limits::from(settings),
+        previous: crate::nodecheck::baselines(run.previous_files),
+        reference_time: Some(&now),
+        disk_mounts,
+        clock_beacon: crate::collect::node_jobs::beacon_window(settings),
+    };
+    let requests = crate::nodecheck::requests_with(rules, &nodes, &options);
+    // What each node was asked; a node asked only for its disk figures runs no host rule.
+    let asked: Vec<(String, Vec<String>)> = requests
+        .iter()
+        .map(|(node, request)| (node.clone(), node_checks::requested_rules(request)))
+        .filter(|(_, rules)| !rules.is_empty())
+        .collect();
     if requests.is_empty() {
-        return (Vec::new(), Vec::new(), node_checks::summarize(rules, &asked, &[], &[]));
+        return NodesChecked {
+            summary: Some(node_checks::summarize(rules, &asked, &[], &[])),
+            ..NodesChecked::default()
+        };
     }
-    let outcome = crate::collect::node_jobs::run_node_checks(api, settings, &now, requests).await;
-    let mut findings = Vec::new();
-    let mut gaps = outcome.gaps;
+    let mut outcome = crate::collect::node_jobs::run_node_checks(api, settings, &now, requests.clone()).await;
+    let mut checked = NodesChecked {
+        files: crate::nodecheck::node_files(&requests, &outcome.results, run.previous_files),
+        gaps: std::mem::take(&mut outcome.gaps),
+        ..NodesChecked::default()
+    };
     let mut answered = Vec::new();
     for (node, result) in &outcome.results {
         match crate::nodecheck::validate(node, result) {
-            Ok(parsed) => {
-                findings.extend(crate::nodecheck::findings(node, &parsed, rules));
+            Ok(mut parsed) => {
+                if let Some(reading) = outcome.clocks.get(node).copied() {
+                    crate::nodecheck::read_clock(&mut parsed, reading, rules);
+                }
+                checked.findings.extend(crate::nodecheck::findings(node, &parsed, rules));
+                checked.disks.extend(crate::nodecheck::disk_object(node, result, disk_mounts));
                 answered.push((node.clone(), parsed));
             }
-            Err(reason) => gaps.push(CoverageGap::error(
+            Err(reason) => checked.gaps.push(CoverageGap::error(
                 crate::nodecheck::SECTION,
                 format!("node {node}"),
                 format!("its node-check result was not usable: {reason}"),
             )),
         }
     }
-    let summary = node_checks::summarize(rules, &asked, &answered, &gaps);
-    (findings, gaps, summary)
+    checked.summary = Some(node_checks::summarize(rules, &asked, &answered, &checked.gaps));
+    checked
 }
 
 /// The inspector evaluates what streams by: pods and events page by page,
@@ -379,6 +449,7 @@ impl Inspected {
             rules: docs,
             diff: None,
             node_checks: self.node_checks,
+            node_files: self.evaluation.node_files,
         }
     }
 }

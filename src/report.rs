@@ -331,6 +331,24 @@ pub struct Report {
     /// of schema version 3 and earlier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_checks: Option<NodeChecks>,
+    /// The files fileChange host rules watch, as each node saw them (node → host path → file):
+    /// the next run's baselines, so no state is kept on the nodes. Absent without such rules.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_files: NodeFiles,
+}
+
+/// fileChange baselines: node → host path → file (the report's `nodeFiles`).
+pub type NodeFiles = BTreeMap<String, BTreeMap<String, NodeFile>>;
+
+/// A file a fileChange host rule watches, as a node saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeFile {
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification on the node's clock (RFC 3339).
+    pub modified: String,
 }
 
 /// One object some rules skipped because of an exemption, and where the exemption comes from.

@@ -177,7 +177,21 @@ impl Job {
 
     /// One run: inspect, render, write locally, archive, notify.
     pub async fn run(&self, out: &mut dyn Write) -> ExitStatus {
-        let mut report = match self.inspect().await {
+        // fileChange host rules compare with the previous run's nodeFiles: that run is read
+        // before the node checks, when the cluster's name is known without inspecting.
+        let early = match self.name_before_inspection().await {
+            Some(name) => {
+                let deadline = tokio::time::Instant::now() + self.config.delivery.store_budget();
+                Some((name.clone(), self.read_previous(&name, deadline).await))
+            }
+            None => None,
+        };
+        let no_files = crate::report::NodeFiles::new();
+        let previous_files = match &early {
+            Some((_, (_, Ok(Some(previous))))) => &previous.node_files,
+            _ => &no_files,
+        };
+        let mut report = match self.inspect(previous_files).await {
             Ok(report) => report,
             Err(e) => {
                 let _ = writeln!(out, "error: {e}");
@@ -188,12 +202,12 @@ impl Job {
         // From here the clock of delivery.deadline runs: the store gets its share, then the digest goes out.
         let delivery_start = tokio::time::Instant::now();
         let store_deadline = delivery_start + self.config.delivery.store_budget();
-        let latest = self
-            .store
-            .location(&format!("{}/latest.json", crate::deliver::store::layout::cluster_segment(&report.cluster.name)));
+        let (latest, read) = match early {
+            Some((name, read)) if name == report.cluster.name => read,
+            _ => self.read_previous(&report.cluster.name, store_deadline).await,
+        };
         let mut no_comparison = None;
-        let previous = self.store.previous(&report.cluster.name);
-        match within(Some(store_deadline), "read of", &latest, previous).await {
+        match read {
             // A run that could not reach the cluster saw nothing: comparing with it would call
             // every finding new. Such a run is archived and notified, but is no baseline.
             Ok(Some(previous)) if !previous.reached_cluster() => {}
@@ -276,9 +290,37 @@ impl Job {
         status(&report, self.fail_on, &deliveries)
     }
 
+    /// The previous run of `cluster` in the store (its `latest.json` location, and the report),
+    /// read until `deadline`.
+    async fn read_previous(
+        &self,
+        cluster: &str,
+        deadline: tokio::time::Instant,
+    ) -> (String, Result<Option<Report>, StoreError>) {
+        let segment = crate::deliver::store::layout::cluster_segment(cluster);
+        let latest = self.store.location(&format!("{segment}/latest.json"));
+        let read = within(Some(deadline), "read of", &latest, self.store.previous(cluster)).await;
+        (latest, read)
+    }
+
+    /// The report's cluster name before the inspection, when fileChange host rules
+    /// need the previous run then: `--cluster-name`, `cluster:`, or the kubeconfig's
+    /// context (the name a live inspection gives it). `None` otherwise.
+    async fn name_before_inspection(&self) -> Option<String> {
+        let Source::Live(access, total) = &self.source else { return None };
+        if !self.rules.host_rules().any(|(_, h)| h.kind == crate::rules::host::HostKind::FileChange) {
+            return None;
+        }
+        if let Some(name) = self.cluster_name.clone().or(self.config.cluster.clone()) {
+            return Some(name);
+        }
+        // Builds the client without contacting the server, for the context's name.
+        crate::collect::client::Api::new(access, *total).await.ok().map(|api| api.cluster)
+    }
+
     /// The report; `Err` when nothing could be inspected because of the
     /// setup (no cluster configuration, an unreadable snapshot path).
-    async fn inspect(&self) -> Result<Report, InspectError> {
+    async fn inspect(&self, previous_files: &crate::report::NodeFiles) -> Result<Report, InspectError> {
         let (source, rules, settings, scope) = (&self.source, &self.rules, &self.config.inspection, &self.scope);
         let inspected = match source {
             Source::Snapshot(paths) => {
@@ -287,7 +329,7 @@ impl Job {
             Source::Live(access, total) => {
                 let started_at = clock::format(clock::now());
                 let prometheus = self.prometheus.as_ref();
-                let nodes = Some(&self.config.node_checks);
+                let nodes = Some(inspect::NodeCheckRun { settings: &self.config.node_checks, previous_files });
                 match inspect::inspect_live(access, *total, rules, settings, scope, prometheus, nodes).await {
                     Ok((inventory, evaluation)) => Ok(inspect::finish(inventory, evaluation, started_at, scope, rules)),
                     Err(e) => Err(InspectError::Connect(e)),

@@ -57,6 +57,7 @@ fn report(cluster: &str, started_at: &str, danger: usize) -> Report {
         rules: Default::default(),
         diff: None,
         node_checks: None,
+        node_files: Default::default(),
     }
 }
 

@@ -299,3 +299,40 @@ fn impossible_node_check_settings_are_exit_2_naming_the_key() {
         assert!(run.stderr.contains(key), "{yaml}: {}", run.stderr);
     }
 }
+
+/// With a beacon window in the request, `ke node-check` prints clock beacons for it
+/// (one every 100 ms, the last marked), then its result as the last line.
+#[test]
+fn clock_beacons_come_before_the_result() {
+    let set = RuleSet::from_sources(&[(
+        "clock.yaml".into(),
+        "customChecks:\n  nodeClock: {target: Host, host: clock, severity: warning}\n".into(),
+        false,
+    )])
+    .expect("rules");
+    let options = nodecheck::RequestOptions {
+        clock_beacon: std::time::Duration::from_millis(300),
+        reference_time: Some("2026-12-01T02:00:00Z"),
+        ..nodecheck::RequestOptions::default()
+    };
+    let requests = nodecheck::requests_with(&set, &linux_node(), &options);
+    assert_eq!(requests[0].1["clockBeaconMillis"], 300);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("request.json");
+    std::fs::write(&file, requests[0].1.to_string()).expect("write request");
+    let run = ke(&["node-check", "--request", file.to_str().expect("utf-8"), "--host-root", "tests/data/hostroot"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let (result, beacons) = lines.split_last().expect("lines");
+    assert!((2..=4).contains(&beacons.len()), "{}", run.stdout);
+    let beacons: Vec<nodecheck::protocol::Beacon> =
+        beacons.iter().map(|l| nodecheck::protocol::Beacon::parse(l).expect("a beacon")).collect();
+    assert!(beacons.last().is_some_and(|b| b.last));
+    let result: Value = serde_json::from_str(result).expect("the result last");
+    assert_eq!(result["results"][0]["rule"], "nodeClock");
+    // The node's own offset is taken when the request arrived: the beacon window is not part of it.
+    let reference: jiff::Timestamp = "2026-12-01T02:00:00Z".parse().expect("reference");
+    let arrived = jiff::Timestamp::now().duration_since(reference).as_secs_f64();
+    let offset = result["facts"]["clockOffsetSeconds"].as_f64().expect("offset");
+    assert!(arrived - offset > 0.15, "offset {offset} s, {arrived} s since the reference: the window counted");
+}

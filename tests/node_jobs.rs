@@ -608,3 +608,269 @@ fn node_checks_are_counted_in_the_json_and_grouped_in_every_view() {
     );
     assert!(server.jobs().names().is_empty(), "every Job deleted");
 }
+
+/// `ke diag --node-checks` against the fake API server, one Linux node, `rules_file`
+/// and the given extra arguments; the JSON report.
+fn diag_json(dir: &std::path::Path, rules_file: &str, extra: &[&str]) -> Value {
+    let kubeconfig = dir.join("kubeconfig").display().to_string();
+    let config = dir.join("kubeeye.yaml").display().to_string();
+    let mut args = vec!["diag", "--kubeconfig", &kubeconfig, "--config", &config, "-f", rules_file, "-o", "json"];
+    args.push("--node-checks");
+    args.extend_from_slice(extra);
+    let run = crate::common::cli::ke(&args);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr))
+}
+
+fn linux_node(name: &str) -> Value {
+    let mut linux = node(name, true, false);
+    linux["metadata"]["labels"] = json!({ "kubernetes.io/os": "linux" });
+    linux
+}
+
+/// fileChange over three nights with no state on the node: the first run records the
+/// file's hash in the report's `nodeFiles`; a run given that report (`--previous`)
+/// hands it to the node as the baseline, so an unchanged file is no finding and a
+/// changed one is exactly one, naming the old and new hash and the modification time.
+/// The node pod is the real `ke node-check`, run on the request of the Job as created.
+#[test]
+fn a_file_changed_since_the_previous_report_is_one_finding_with_both_hashes_and_its_mtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = dir.path().join("host");
+    let watched = host.join("var/lib/kubelet/config.yaml");
+    std::fs::create_dir_all(watched.parent().expect("parent")).expect("host dirs");
+    std::fs::write(&watched, "staticPodPath: /etc/kubernetes/manifests\n").expect("file");
+    let server = FakeApiServer::start(FakeCluster::from_values(vec![linux_node("worker-0000")]), Options::default());
+    server.kubeconfig(dir.path().join("kubeconfig"));
+    server.jobs().default_script = PodScript::NodeCheck { host_root: host.clone(), after: Duration::from_millis(50) };
+    let config = "nodeChecks:\n  image: ghcr.io/kubeeye/kubeeye:test\n  pollInterval: 1s\n";
+    std::fs::write(dir.path().join("kubeeye.yaml"), config).expect("config written");
+    let rules_file = "tests/data/inspectrules/filechange.yaml";
+    let path = "/var/lib/kubelet/config.yaml";
+    let changes = |report: &Value| -> Vec<Value> {
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule"] == "kubelet-config")
+            .cloned()
+            .collect()
+    };
+
+    let first = diag_json(dir.path(), rules_file, &[]);
+    assert_eq!(changes(&first), Vec::<Value>::new(), "first run: a baseline, no finding");
+    let recorded = first["nodeFiles"]["worker-0000"][path].clone();
+    let content = std::fs::read(&watched).expect("read");
+    assert_eq!(recorded["sha256"], hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content)));
+    assert_eq!(recorded["size"], content.len());
+    crate::common::schema::assert_valid(&first);
+    let previous = dir.path().join("previous.json");
+    std::fs::write(&previous, first.to_string()).expect("previous report");
+    let previous = previous.display().to_string();
+
+    let unchanged = diag_json(dir.path(), rules_file, &["--previous", &previous]);
+    assert_eq!(changes(&unchanged), Vec::<Value>::new(), "unchanged: no finding");
+    let request = server.jobs().manifests[1].pointer("/spec/template/spec/containers/0/env/0/value").cloned();
+    let request: Value =
+        serde_json::from_str(request.and_then(|v| v.as_str().map(str::to_string)).as_deref().unwrap_or("null"))
+            .expect("request JSON");
+    assert_eq!(request["previous"][path]["sha256"], recorded["sha256"], "the baseline went to the node");
+
+    std::fs::write(&watched, "staticPodPath: /etc/kubernetes/other-manifests\n").expect("changed");
+    let changed = diag_json(dir.path(), rules_file, &["--previous", &previous]);
+    let found = changes(&changed);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let now = &changed["nodeFiles"]["worker-0000"][path];
+    let (old, new) = (recorded["sha256"].as_str().expect("old"), now["sha256"].as_str().expect("new"));
+    assert_ne!(old, new);
+    let message = found[0]["message"].as_str().expect("message");
+    assert!(message.contains(&old[..12]) && message.contains(&new[..12]), "{message}");
+    let modified = now["modified"].as_str().expect("modified");
+    assert!(modified.starts_with("20") && message.contains(&format!("modified {modified}")), "{message}");
+    assert_eq!((found[0]["kind"].as_str(), found[0]["name"].as_str()), (Some("Node"), Some("worker-0000")));
+}
+
+/// With node checks running, NodeDisk judges the filesystems the node measured
+/// (nodeChecks.diskMounts, each mounted alone and read-only; never the host's `/`),
+/// preferred to the kubelet Summary API's figures, and says where they come from.
+#[test]
+fn node_disk_judges_the_figures_the_node_measured_over_the_kubelet_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let summary = json!({
+        "apiVersion": "kubeeye.io/v1", "kind": "KubeletSummary", "metadata": { "name": "worker-0000" },
+        "node": { "nodeName": "worker-0000",
+                  "fs": { "availableBytes": 90_000_000_000u64, "capacityBytes": 100_000_000_000u64, "inodesFree": 900, "inodes": 1000 } },
+    });
+    let server =
+        FakeApiServer::start(FakeCluster::from_values(vec![linux_node("worker-0000"), summary]), Options::default());
+    server.kubeconfig(dir.path().join("kubeconfig"));
+    let gib = 1u64 << 30;
+    let result = json!({
+        "schemaVersion": 1, "node": "worker-0000", "startedAt": "2026-12-01T02:00:00Z", "finishedAt": "2026-12-01T02:00:01Z",
+        "results": [],
+        "facts": { "filesystems": [
+            { "mount": "/", "usedBytes": gib, "totalBytes": 100 * gib, "availableBytes": 99 * gib, "inodesUsed": 1, "inodesTotal": 1000 },
+            { "mount": "/var/lib/kubelet", "usedBytes": 91 * gib, "totalBytes": 100 * gib, "availableBytes": 9 * gib, "inodesUsed": 10, "inodesTotal": 1000 },
+            { "mount": "/var/lib/containerd", "usedBytes": 10 * gib, "totalBytes": 100 * gib, "availableBytes": 90 * gib, "inodesUsed": 10, "inodesTotal": 1000 }
+        ], "load1": null, "cpuPercent": null, "memoryPercent": null, "clockOffsetSeconds": null, "ntpSynchronized": null },
+    });
+    server.jobs().default_script = PodScript::result(&result, Duration::from_millis(50));
+    // The kubelet summary is read too (nodes/proxy granted): the node's figures win.
+    let node_checks = "nodeChecks:\n  image: ghcr.io/kubeeye/kubeeye:test\n  pollInterval: 1s\n  \
+                       diskMounts: [/var/lib/kubelet, /var/lib/containerd]\n";
+    let config = format!("inspection: {{collection: {{kubeletSummary: true}}}}\n{node_checks}");
+    std::fs::write(dir.path().join("kubeeye.yaml"), config).expect("config written");
+    let report = diag_json(dir.path(), "tests/data/inspectrules/sysctl.yaml", &[]);
+    assert!(server.stats().log.iter().any(|r| r.path.contains("/proxy/stats/summary")), "the summary was read");
+    let disk: Vec<&Value> =
+        report["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "NodeDisk").collect();
+    assert_eq!(disk.len(), 1, "{:#?}", report["findings"]);
+    assert_eq!(
+        disk[0]["message"],
+        "/var/lib/kubelet 91% used (9.0 GiB free of 100.0 GiB), above 80% (measured on the node by ke node-check)"
+    );
+    // Without nodes/proxy (the default), NodeDisk is judged all the same, and no gap says otherwise.
+    std::fs::write(dir.path().join("kubeeye.yaml"), node_checks).expect("config written");
+    let without = diag_json(dir.path(), "tests/data/inspectrules/sysctl.yaml", &[]);
+    let again = without["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "NodeDisk").count();
+    assert_eq!(again, 1);
+    assert!(!without["coverage"].to_string().contains("stats/summary"), "{:#}", without["coverage"]);
+    let jobs = server.jobs();
+    let job = &jobs.manifests[0];
+    let spec = &job["spec"]["template"]["spec"];
+    let volumes: Vec<(&str, &str)> = spec["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .map(|v| (v["hostPath"]["path"].as_str().unwrap_or(""), v["hostPath"]["type"].as_str().unwrap_or("")))
+        .collect();
+    for disk in ["/var/lib/kubelet", "/var/lib/containerd"] {
+        assert!(volumes.contains(&(disk, "Directory")), "{volumes:?}");
+    }
+    assert!(!volumes.iter().any(|(p, _)| *p == "/"), "never the host's root: {volumes:?}");
+    assert!(spec["containers"][0]["volumeMounts"].as_array().expect("mounts").iter().all(|m| m["readOnly"] == true));
+    let request: Value = serde_json::from_str(spec["containers"][0]["env"][0]["value"].as_str().expect("request"))
+        .expect("request JSON");
+    assert_eq!(request["diskMounts"], json!(["/var/lib/kubelet", "/var/lib/containerd"]));
+}
+
+/// The JSON reports under `dir`, oldest run first.
+fn reports_under(dir: &std::path::Path) -> Vec<Value> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.file_name().is_some_and(|n| n == "report.json") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found.iter().map(|p| serde_json::from_slice(&std::fs::read(p).expect("report")).expect("JSON report")).collect()
+}
+
+/// `ke run` reads the previous run from the store before the node checks, so the
+/// nightly job catches a changed file with no state on the node either.
+#[test]
+fn ke_run_compares_watched_files_with_the_previous_run_in_the_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = dir.path().join("host");
+    let watched = host.join("var/lib/kubelet/config.yaml");
+    std::fs::create_dir_all(watched.parent().expect("parent")).expect("host dirs");
+    std::fs::write(&watched, "maxPods: 110\n").expect("file");
+    let server = FakeApiServer::start(FakeCluster::from_values(vec![linux_node("worker-0000")]), Options::default());
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.kubeconfig(&kubeconfig);
+    server.jobs().default_script = PodScript::NodeCheck { host_root: host.clone(), after: Duration::from_millis(50) };
+    let (local, store) = (dir.path().join("local"), dir.path().join("store"));
+    let config = dir.path().join("kubeeye.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "rules: [{}]\noutputs: {{directory: {}}}\nstorage: {{url: 'file://{}'}}\n\
+             nodeChecks: {{image: 'ghcr.io/kubeeye/kubeeye:test', pollInterval: 1s}}\n",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/inspectrules/filechange.yaml").display(),
+            local.display(),
+            store.display()
+        ),
+    )
+    .expect("config");
+    let run = || {
+        let args =
+            ["run", "--config", config.to_str().expect("utf-8"), "--kubeconfig", kubeconfig.to_str().expect("utf-8")];
+        let run = crate::common::cli::ke(&args);
+        assert!(run.stdout.contains("wrote "), "{}\n{}", run.stdout, run.stderr);
+    };
+    let changes = |report: &Value| {
+        report["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "kubelet-config").count()
+    };
+    run();
+    std::fs::write(&watched, "maxPods: 250\n").expect("changed");
+    run();
+    let reports = reports_under(&local);
+    assert_eq!(reports.len(), 2, "two runs");
+    assert_eq!((changes(&reports[0]), changes(&reports[1])), (0, 1), "the second run sees the change");
+    let path = "/var/lib/kubelet/config.yaml";
+    let (before, after) =
+        (&reports[0]["nodeFiles"]["worker-0000"][path], &reports[1]["nodeFiles"]["worker-0000"][path]);
+    assert_ne!(before["sha256"], after["sha256"]);
+    let message = reports[1]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "kubelet-config")
+        .expect("finding")["message"]
+        .to_string();
+    assert!(message.contains(&before["sha256"].as_str().expect("hash")[..12]), "{message}");
+}
+
+/// A clock rule is decided on the node's clock as read from its pod's log while it
+/// runs (beacons), not on the node's own comparison with the Job's creation time:
+/// a node 30 s off is a danger finding with the uncertainty of the reading, though
+/// its own result passed. The result parser skips the beacons before the result.
+#[test]
+fn the_clock_is_read_from_the_running_pods_beacons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = FakeApiServer::start(FakeCluster::from_values(vec![linux_node("worker-0000")]), Options::default());
+    server.kubeconfig(dir.path().join("kubeconfig"));
+    let result = json!({
+        "schemaVersion": 1, "node": "worker-0000", "startedAt": "2026-12-01T02:00:00Z", "finishedAt": "2026-12-01T02:00:01Z",
+        "results": [{ "rule": "nodeClock", "outcome": "pass", "message": "the clock is +0.400 s off the inspection's", "observed": "0.4" }],
+        "facts": { "filesystems": [], "load1": null, "cpuPercent": null, "memoryPercent": null, "clockOffsetSeconds": 0.4, "ntpSynchronized": true },
+    });
+    // Running until its log has been read once, then done.
+    server.jobs().default_script = PodScript::Beacons { offset_seconds: 30.0, result };
+    std::fs::write(
+        dir.path().join("kubeeye.yaml"),
+        "nodeChecks:\n  image: ghcr.io/kubeeye/kubeeye:test\n  pollInterval: 1s\n",
+    )
+    .expect("config written");
+    let rules = dir.path().join("clock.yaml");
+    std::fs::write(&rules, "customChecks:\n  nodeClock: {target: Host, host: clock, severity: warning}\n")
+        .expect("rules");
+    let report = diag_json(dir.path(), rules.to_str().expect("utf-8"), &[]);
+    let clock: Vec<&Value> =
+        report["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "nodeClock").collect();
+    assert_eq!(clock.len(), 1, "{report:#}");
+    assert_eq!(clock[0]["severity"], "danger", "over 10 s");
+    let message = clock[0]["message"].as_str().expect("message");
+    let offset: f64 = message
+        .split("the clock is ")
+        .nth(1)
+        .and_then(|m| m.split(' ').next())
+        .and_then(|o| o.parse().ok())
+        .unwrap_or_else(|| panic!("{message}"));
+    assert!((29.0..31.0).contains(&offset), "{message}");
+    assert!(
+        message.contains("± ")
+            && message.contains("read from the pod's log")
+            && message.ends_with("(NTP synchronised)"),
+        "{message}"
+    );
+    let jobs = server.jobs();
+    let request = jobs.manifests[0].pointer("/spec/template/spec/containers/0/env/0/value").and_then(Value::as_str);
+    let request: Value = serde_json::from_str(request.expect("request")).expect("request JSON");
+    assert_eq!(request["clockBeaconMillis"], 3000, "two polls and a second");
+}

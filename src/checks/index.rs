@@ -18,7 +18,8 @@ pub struct Index<'a> {
 }
 
 /// Kinds looked up by namespace and name.
-const NAMED: &[&str] = &["Lease", "NodeMetrics", "KubeletSummary", "APIServerHealth", "Inspection"];
+const NAMED: &[&str] =
+    &["Lease", "NodeMetrics", "KubeletSummary", crate::nodecheck::DISK_KIND, "APIServerHealth", "Inspection"];
 
 /// The namespace of a namespaced object whose manifest names none: `kubectl
 /// apply` without `-n` puts it in the context's namespace, `default` unless

@@ -90,6 +90,8 @@ pub struct Evaluation {
     /// What the host rules came to on the nodes (set by a live inspection
     /// that has host rules); `None` otherwise.
     pub node_checks: Option<crate::report::NodeChecks>,
+    /// The files fileChange host rules watch, as the nodes saw them (the report's `nodeFiles`).
+    pub node_files: crate::report::NodeFiles,
 }
 
 /// Evaluates every enabled rule on an inventory held in memory, with default settings.

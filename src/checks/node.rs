@@ -394,12 +394,25 @@ fn node_usage<'r>(
     };
     let limit = usage.percent.unwrap_or(configured);
     if usage.resource == UsageResource::Disk {
-        let Some(summary) = ctx.index.named("KubeletSummary", None, name) else { return };
-        let node_stats = summary.raw.get("node").unwrap_or(&Value::Null);
-        let filesystems = [
-            ("root filesystem", node_stats.get("fs")),
-            ("image filesystem", node_stats.get("runtime").and_then(|r| r.get("imageFs"))),
-        ];
+        // The node's own figures (statvfs by `ke node-check`) first, else the kubelet Summary API's.
+        let measured = ctx.index.named(crate::nodecheck::DISK_KIND, None, name);
+        let (filesystems, source): (Vec<(String, Option<&Value>)>, &str) = match measured {
+            Some(disks) => {
+                let list = disks.raw.get("filesystems").and_then(Value::as_array).into_iter().flatten();
+                let named =
+                    list.map(|fs| (fs.get("mount").and_then(Value::as_str).unwrap_or("?").to_string(), Some(fs)));
+                (named.collect(), " (measured on the node by ke node-check)")
+            }
+            None => {
+                let Some(summary) = ctx.index.named("KubeletSummary", None, name) else { return };
+                let node_stats = summary.raw.get("node").unwrap_or(&Value::Null);
+                let filesystems = vec![
+                    ("root filesystem".to_string(), node_stats.get("fs")),
+                    ("image filesystem".to_string(), node_stats.get("runtime").and_then(|r| r.get("imageFs"))),
+                ];
+                (filesystems, "")
+            }
+        };
         let mut over = Vec::new();
         let mut seen = false;
         for (label, fs) in filesystems {
@@ -428,7 +441,7 @@ fn node_usage<'r>(
             evaluated.push(&rule.id);
         }
         if !over.is_empty() {
-            problems.add(&rule.id, format!("{}, above {limit:.0}%", over.join("; ")));
+            problems.add(&rule.id, format!("{}, above {limit:.0}%{source}", over.join("; ")));
         }
         return;
     }
@@ -513,7 +526,11 @@ fn coverage(
             "no node metrics (is metrics-server installed?); NodeCPU and NodeMemory were not evaluated",
         ));
     }
-    if needs.kubelet_summaries && !ctx.index.has_any("KubeletSummary") && !already(eval, SUMMARY_RESOURCE) {
+    if needs.kubelet_summaries
+        && !ctx.index.has_any("KubeletSummary")
+        && !ctx.index.has_any(crate::nodecheck::DISK_KIND)
+        && !already(eval, SUMMARY_RESOURCE)
+    {
         eval.gaps.push(CoverageGap::unavailable(
             section::NODES,
             SUMMARY_RESOURCE,
@@ -525,6 +542,31 @@ fn coverage(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_disk_prefers_the_figures_the_node_measured_and_says_so() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/NodeDisk");
+        let mut rules = crate::rules::RuleSet::builtin().expect("built-in rules");
+        rules.enable_all();
+        let evaluate = |file: &str| {
+            let text = std::fs::read_to_string(dir.join(file)).expect("fixture");
+            let docs = text.split("\n---\n").map(|d| serde_norway::from_str(d).expect("YAML")).collect();
+            crate::checks::evaluate_values(docs, &rules)
+        };
+        let measured = evaluate("fail-measured-offline.yaml");
+        let disk: Vec<_> = measured.findings.iter().filter(|f| f.rule == "NodeDisk").collect();
+        assert_eq!(disk.len(), 1, "{disk:?}");
+        assert_eq!(
+            disk[0].message.as_str(),
+            "/var/lib/kubelet 91% used (9.0 GiB free of 100.0 GiB), above 80% (measured on the node by ke node-check)"
+        );
+        assert!(!measured.gaps.iter().any(|g| g.resource == SUMMARY_RESOURCE), "{:?}", measured.gaps);
+        let summary = evaluate("fail.yaml");
+        let disk = summary.findings.iter().find(|f| f.rule == "NodeDisk").expect("NodeDisk from the summary");
+        assert!(disk.message.starts_with("root filesystem 91% used") && !disk.message.contains("measured"));
+        let both = evaluate("pass-measured-preferred-offline.yaml");
+        assert!(!both.findings.iter().any(|f| f.rule == "NodeDisk"), "the node's figures win");
+    }
 
     #[test]
     fn byte_units() {

@@ -72,6 +72,9 @@ pub enum SpecError {
         /// The path as written.
         path: String,
     },
+    /// A disk mount is not an absolute path below `/`.
+    #[error("disk mount `{0}` must be an absolute path below `/`, without `..` (nodeChecks.diskMounts)")]
+    BadDiskMount(String),
 }
 
 /// What a node pod needs from its host, derived from its rules.
@@ -111,6 +114,16 @@ pub fn host_needs(request: &Value) -> Result<HostNeeds, SpecError> {
             other => return Err(SpecError::UnknownKind { index, kind: other.into() }),
         }
     }
+    // Each disk mount exactly, even under a mounted `/`: it is usually a filesystem of its
+    // own, and statvfs must see that one.
+    let mut disks: BTreeSet<String> = BTreeSet::new();
+    for mount in request.get("diskMounts").and_then(Value::as_array).into_iter().flatten() {
+        let text = mount.as_str().unwrap_or_default();
+        match clean_path(text) {
+            Some(path) if path != "/" => disks.insert(path),
+            _ => return Err(SpecError::BadDiskMount(text.to_string())),
+        };
+    }
     // `/` is mounted without its submounts, so /proc and /sys stay mounts of their own.
     let covered = |path: &str| {
         dirs.iter().any(|d| d != "/" && (path == d || path.starts_with(&format!("{d}/"))))
@@ -123,6 +136,11 @@ pub fn host_needs(request: &Value) -> Result<HostNeeds, SpecError> {
     for file in &files {
         if !covered(file) {
             mounts.push((file.clone(), "File"));
+        }
+    }
+    for disk in disks {
+        if !mounts.iter().any(|(path, _)| *path == disk) {
+            mounts.push((disk, "Directory"));
         }
     }
     Ok(HostNeeds { mounts, privileged })
@@ -332,6 +350,29 @@ mod tests {
         assert_eq!(mounts(&job), vec![m("/", "Directory", "/host"), m("/proc", "Directory", "/host/proc")]);
         let request = json!({ "rules": [{ "kind": "sysctl" }, { "kind": "fileFilter", "path": "/sys/kernel/x" }] });
         assert_eq!(mounts(&job_manifest(&input(&request)).expect("job")).len(), 2);
+    }
+
+    #[test]
+    fn disk_mounts_are_mounted_exactly_and_read_only_never_the_host_root() {
+        let request = json!({ "rules": [], "diskMounts": ["/var/lib/kubelet", "/var/lib/containerd/"] });
+        let job = job_manifest(&input(&request)).expect("job");
+        assert_eq!(
+            mounts(&job),
+            vec![
+                m("/var/lib/containerd", "Directory", "/host/var/lib/containerd"),
+                m("/var/lib/kubelet", "Directory", "/host/var/lib/kubelet"),
+            ]
+        );
+        // With nodeInfo's `/`, the disk mount is still its own (a separate filesystem is not in `/`'s mount).
+        let request = json!({ "rules": [{ "kind": "nodeInfo" }], "diskMounts": ["/var/lib/kubelet"] });
+        let job = job_manifest(&input(&request)).expect("job");
+        assert!(mounts(&job).contains(&m("/var/lib/kubelet", "Directory", "/host/var/lib/kubelet")));
+        for bad in ["/", "relative", "/var/../etc"] {
+            let request = json!({ "rules": [], "diskMounts": [bad] });
+            assert_eq!(job_manifest(&input(&request)).unwrap_err(), SpecError::BadDiskMount(bad.into()), "{bad}");
+        }
+        let pod = &job["spec"]["template"]["spec"];
+        assert_eq!(pod["containers"][0]["securityContext"]["privileged"], false);
     }
 
     #[test]

@@ -28,6 +28,8 @@ use super::job_spec::{self, CONTAINER, JOB_LABEL, JobInput, RUN_ID_LABEL};
 use super::pager::{ListPage, encode, encode_segment};
 use crate::config::NodeCheckSettings;
 use crate::inventory::CoverageGap;
+use crate::nodecheck::ClockReading;
+use crate::nodecheck::protocol::Beacon;
 
 /// The coverage section node-check gaps are recorded under.
 pub const SECTION: &str = "node checks";
@@ -48,6 +50,14 @@ pub struct NodeChecksOutcome {
     /// The run was stopped (SIGTERM, Ctrl-C) before every node finished; the
     /// caller should end the run too.
     pub interrupted: bool,
+    /// The nodes' clocks as read from their pods' beacons while they ran (see [`beacon_window`]).
+    pub clocks: HashMap<String, ClockReading>,
+}
+
+/// How long a node with a clock rule beacons its clock before its checks: long
+/// enough for two polls of the pods to see it running and read its log once.
+pub fn beacon_window(settings: &NodeCheckSettings) -> std::time::Duration {
+    (settings.poll_interval * 2 + std::time::Duration::from_secs(1)).min(settings.per_node_timeout / 2)
 }
 
 /// Runs the node checks, stopping early (and deleting this run's Jobs) on
@@ -143,6 +153,7 @@ struct Run {
     /// Run-wide gaps that do not stop the run (the node list could not be read).
     extra_gaps: Mutex<Vec<CoverageGap>>,
     ends: Mutex<HashMap<String, NodeEnd>>,
+    clocks: Mutex<HashMap<String, ClockReading>>,
     pods: watch::Sender<Arc<HashMap<String, PodView>>>,
     in_flight: AtomicUsize,
     /// The last failure to list the run's pods, quoted in the gaps it may explain.
@@ -161,6 +172,7 @@ impl Run {
             blocked_flag: AtomicBool::new(false),
             extra_gaps: Mutex::new(Vec::new()),
             ends: Mutex::new(HashMap::new()),
+            clocks: Mutex::new(HashMap::new()),
             pods: watch::Sender::new(Arc::new(HashMap::new())),
             in_flight: AtomicUsize::new(0),
             poll_error: Mutex::new(None),
@@ -327,7 +339,8 @@ impl Run {
             Err(e) => return NodeEnd::Gap(format!("creating Job {job} failed: {e}")),
         }
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        let end = self.follow(&job).await;
+        let beacons = request.get("clockBeaconMillis").and_then(Value::as_u64).is_some_and(|ms| ms > 0);
+        let end = self.follow(&job, node, beacons).await;
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.delete_job(&job).await;
         end
@@ -357,7 +370,8 @@ impl Run {
     }
 
     /// Waits for the Job's pod to succeed, fail, or overstay; then reads its result.
-    async fn follow(&self, job: &str) -> NodeEnd {
+    /// With `beacons`, reads the node's clock from its log the first time it is seen running.
+    async fn follow(&self, job: &str, node: &str, mut beacons: bool) -> NodeEnd {
         let started = Instant::now();
         let pending_until = started + self.settings.pending_timeout;
         let until = started + self.settings.per_node_timeout;
@@ -367,6 +381,12 @@ impl Run {
             let now = Instant::now();
             match seen {
                 Some(pod) if pod.phase == "Succeeded" => return self.result(&pod).await,
+                Some(pod) if pod.phase == "Running" && beacons => {
+                    beacons = false;
+                    if let Some(reading) = self.read_clock(&pod).await {
+                        lock(&self.clocks).insert(node.to_string(), reading);
+                    }
+                }
                 Some(pod) if pod.phase == "Failed" => {
                     let events = self.events("Pod", &pod.name).await;
                     return NodeEnd::Gap(format!("pod {} failed: {}{events}", pod.name, pod.detail));
@@ -406,6 +426,21 @@ impl Run {
         }
     }
 
+    /// The node's clock from the last line of its running pod's log, when that is a
+    /// beacon of the window (not its last one): one short read, timed on this clock.
+    async fn read_clock(&self, pod: &PodView) -> Option<ClockReading> {
+        let path = self.core_path(&format!(
+            "pods/{}/log?container={CONTAINER}&tailLines=1&limitBytes=256",
+            encode_segment(&pod.name)
+        ));
+        let t0 = jiff::Timestamp::now();
+        let answer = self.get(&path).await.ok().filter(|a| a.status < 300)?;
+        let t1 = jiff::Timestamp::now();
+        let text = String::from_utf8_lossy(&answer.body);
+        let beacon = Beacon::parse(text.lines().rev().find(|l| !l.trim().is_empty())?)?;
+        ClockReading::from_beacon(&beacon, t0, t1)
+    }
+
     /// The result: the last line of the pod's log, bounded, JSON, `schemaVersion` 1.
     async fn result(&self, pod: &PodView) -> NodeEnd {
         let max = self.settings.result_max_bytes;
@@ -426,7 +461,9 @@ impl Run {
             ));
         }
         let text = String::from_utf8_lossy(&body);
-        let Some(line) = text.lines().rev().map(str::trim).find(|l| !l.is_empty()) else {
+        // Clock beacons come before the result; a log that ends with one has none.
+        let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty());
+        let Some(line) = last.filter(|l| Beacon::parse(l).is_none()) else {
             return NodeEnd::Gap(format!("pod {} succeeded but printed no result", pod.name));
         };
         match serde_json::from_str::<Value>(line) {
@@ -497,6 +534,7 @@ impl Run {
             outcome.gaps.push(gap);
         }
         outcome.gaps.extend(lock(&self.extra_gaps).drain(..));
+        outcome.clocks = std::mem::take(&mut *lock(&self.clocks));
         let mut ends = std::mem::take(&mut *lock(&self.ends));
         for node in order {
             match ends.remove(node) {

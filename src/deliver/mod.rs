@@ -275,6 +275,7 @@ mod tests {
             rules: Default::default(),
             diff: None,
             node_checks: None,
+            node_files: Default::default(),
         };
         let digest = Digest::from_report(&report, None);
         let order: Vec<&str> = digest.top.iter().map(|f| f.rule.as_str()).collect();
@@ -349,6 +350,7 @@ mod tests {
             rules: Default::default(),
             diff: None,
             node_checks: Some(node_checks),
+            node_files: Default::default(),
         };
         let digest = Digest::from_report(&report, None);
         let top: Vec<&str> = digest.top.iter().map(|f| f.rule.as_str()).collect();

@@ -12,12 +12,13 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::inventory::ObjectRef;
-use crate::report::{Finding, Severity};
+use crate::report::{Finding, NodeFile, NodeFiles, Severity};
 use crate::rules::expr::Expr;
 use crate::rules::host::HostKind;
 use crate::rules::{Logic, RuleSet};
 use protocol::{Facts, NodeResult, Outcome, Request, RequestRule, RuleResult, SCHEMA_VERSION};
 
+mod ntp;
 pub mod probe;
 pub mod protocol;
 
@@ -30,17 +31,30 @@ const CPU_SAMPLE: Duration = Duration::from_millis(100);
 /// One request per node that at least one enabled host rule selects
 /// (`nodeName`, `nodeSelector`, or every node), with only the rules it selects.
 pub fn requests(rules: &RuleSet, nodes: &[(String, BTreeMap<String, String>)]) -> Vec<(String, Value)> {
-    requests_with(rules, nodes, &protocol::Limits::default(), &BTreeMap::new(), None)
+    requests_with(rules, nodes, &RequestOptions::default())
 }
 
-/// [`requests`] with the limits from the config, the fileChange baselines of
-/// the previous report (node → path → baseline) and the reference time for clock rules.
+/// What every request of a run carries besides its rules.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions<'a> {
+    /// Bounds from the config.
+    pub limits: protocol::Limits,
+    /// The fileChange baselines of the previous report: node → path → baseline (see [`baselines`]).
+    pub previous: BTreeMap<String, BTreeMap<String, protocol::Baseline>>,
+    /// The inspection's clock now (RFC 3339), the clock rules' fallback reference.
+    pub reference_time: Option<&'a str>,
+    /// Host paths whose filesystems NodeDisk judges: when there are some, every
+    /// node gets a request, with no rules when no host rule selects it.
+    pub disk_mounts: &'a [String],
+    /// How long a node with a clock rule prints clock beacons before its checks (zero: none).
+    pub clock_beacon: Duration,
+}
+
+/// [`requests`] with the run's [`RequestOptions`].
 pub fn requests_with(
     rules: &RuleSet,
     nodes: &[(String, BTreeMap<String, String>)],
-    limits: &protocol::Limits,
-    previous: &BTreeMap<String, BTreeMap<String, protocol::Baseline>>,
-    reference_time: Option<&str>,
+    options: &RequestOptions<'_>,
 ) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (node, labels) in nodes {
@@ -52,11 +66,16 @@ pub fn requests_with(
                 serde_json::from_value(h.request_entry(&rule.id, &severity, &rule.failure_message)).ok()
             })
             .collect();
-        if selected.is_empty() {
+        if selected.is_empty() && options.disk_mounts.is_empty() {
             continue;
         }
         let paths: Vec<&str> = selected.iter().filter_map(|r| r.path.as_deref()).collect();
-        let previous = previous
+        let clock_beacon_millis = match selected.iter().any(|r| r.kind == "clock") {
+            true => u64::try_from(options.clock_beacon.as_millis()).unwrap_or(u64::MAX),
+            false => 0,
+        };
+        let previous = options
+            .previous
             .get(node)
             .map(|p| {
                 p.iter().filter(|(k, _)| paths.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -66,15 +85,147 @@ pub fn requests_with(
             schema_version: SCHEMA_VERSION,
             node: node.clone(),
             rules: selected,
-            limits: limits.clone(),
+            limits: options.limits.clone(),
             previous,
-            reference_time: reference_time.map(str::to_string),
+            reference_time: options.reference_time.map(str::to_string),
+            disk_mounts: options.disk_mounts.to_vec(),
+            clock_beacon_millis,
         };
         if let Ok(value) = serde_json::to_value(&request) {
             out.push((node.clone(), value));
         }
     }
     out
+}
+
+/// The longest beacon window a node accepts from a request.
+const MAX_BEACON_WINDOW: Duration = Duration::from_secs(60);
+
+/// Prints clock [`protocol::Beacon`] lines for `window` (at most a minute), one every
+/// [`protocol::BEACON_INTERVAL`], the last one marked: `ke node-check` does this
+/// before its checks when a clock rule asks, while the inspection reads its log.
+pub fn beacons(out: &mut dyn std::io::Write, window: Duration) -> std::io::Result<()> {
+    let until = std::time::Instant::now() + window.min(MAX_BEACON_WINDOW);
+    loop {
+        let last = std::time::Instant::now() + protocol::BEACON_INTERVAL >= until;
+        let beacon = protocol::Beacon { clock: format!("{:.9}", jiff::Timestamp::now()), last };
+        serde_json::to_writer(&mut *out, &beacon)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+        if last {
+            return Ok(());
+        }
+        std::thread::sleep(protocol::BEACON_INTERVAL);
+    }
+}
+
+/// A node's clock as the inspection read it from the pod's log while it ran.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockReading {
+    /// The node's clock less the inspection's, seconds.
+    pub offset_seconds: f64,
+    /// How far off that may be, seconds (half the read's round trip, plus a beacon interval).
+    pub uncertainty_seconds: f64,
+}
+
+impl ClockReading {
+    /// From the last beacon of a log read that started at `t0` and was answered at `t1`,
+    /// both on the inspection's clock: offset = beacon − (t0 + t1) / 2, uncertainty
+    /// ± (t1 − t0) / 2 + one beacon interval. `None` for a last (stale) or malformed beacon.
+    pub fn from_beacon(beacon: &protocol::Beacon, t0: jiff::Timestamp, t1: jiff::Timestamp) -> Option<Self> {
+        if beacon.last {
+            return None;
+        }
+        let clock: jiff::Timestamp = beacon.clock.parse().ok()?;
+        let half = t1.duration_since(t0).as_secs_f64() / 2.0;
+        let offset = clock.duration_since(t0).as_secs_f64() - half;
+        Some(ClockReading {
+            offset_seconds: (offset * 1000.0).round() / 1000.0,
+            uncertainty_seconds: ((half.abs() + protocol::BEACON_INTERVAL.as_secs_f64()) * 1000.0).round() / 1000.0,
+        })
+    }
+}
+
+/// The fileChange baselines of a request, from a previous report's `nodeFiles`.
+pub fn baselines(files: &NodeFiles) -> BTreeMap<String, BTreeMap<String, protocol::Baseline>> {
+    files
+        .iter()
+        .map(|(node, paths)| {
+            let paths = paths
+                .iter()
+                .map(|(path, f)| (path.clone(), protocol::Baseline { sha256: f.sha256.clone(), size: f.size }))
+                .collect();
+            (node.clone(), paths)
+        })
+        .collect()
+}
+
+/// The report's `nodeFiles` after a run: the files each node saw now, and
+/// for every file a node was asked about but did not see this time (the node
+/// did not answer, the file could not be read), its previous entry, so a
+/// change is still caught by a later run instead of becoming a first run again.
+pub fn node_files(requests: &[(String, Value)], results: &[(String, Value)], previous: &NodeFiles) -> NodeFiles {
+    let mut files = NodeFiles::new();
+    for (node, request) in requests {
+        let Some(before) = previous.get(node) else { continue };
+        let asked = request.get("rules").and_then(Value::as_array).into_iter().flatten();
+        for path in asked.filter(|r| r["kind"] == "fileChange").filter_map(|r| r["path"].as_str()) {
+            if let Some(file) = before.get(path) {
+                files.entry(node.clone()).or_default().insert(path.to_string(), file.clone());
+            }
+        }
+    }
+    for (node, result) in results {
+        let Ok(parsed) = serde_json::from_value::<NodeResult>(result.clone()) else { continue };
+        if parsed.node != *node {
+            continue;
+        }
+        for state in parsed.results.into_iter().filter_map(|r| r.file) {
+            let file = NodeFile { sha256: state.sha256, size: state.size, modified: state.modified };
+            files.entry(node.clone()).or_default().insert(state.path, file);
+        }
+    }
+    files
+}
+
+/// The kind of the inventory object carrying a node's disk figures (see [`disk_object`]).
+pub const DISK_KIND: &str = "NodeFilesystems";
+
+/// A node's figures for its disk mounts as an inventory object NodeDisk reads
+/// (kind [`DISK_KIND`], named after the node); `None` when the result has none of them.
+pub fn disk_object(node: &str, result: &Value, disk_mounts: &[String]) -> Option<crate::inventory::Object> {
+    let facts: Facts = serde_json::from_value(result.get("facts")?.clone()).ok()?;
+    // Mounts on one filesystem (the same figures) are judged once, named together.
+    let mut measured: Vec<(Vec<&str>, [u64; 4])> = Vec::new();
+    for f in facts.filesystems.iter().filter(|f| disk_mounts.contains(&f.mount) && f.total_bytes > 0) {
+        let available = f.available_bytes.unwrap_or(f.total_bytes.saturating_sub(f.used_bytes));
+        let figures = [f.total_bytes, available, f.inodes_total, f.inodes_total.saturating_sub(f.inodes_used)];
+        match measured.iter_mut().find(|(_, seen)| *seen == figures) {
+            Some((mounts, _)) => mounts.push(&f.mount),
+            None => measured.push((vec![&f.mount], figures)),
+        }
+    }
+    let filesystems: Vec<Value> = measured
+        .into_iter()
+        .map(|(mounts, [capacity, available, inodes, inodes_free])| {
+            serde_json::json!({
+                "mount": mounts.join(" and "),
+                "capacityBytes": capacity,
+                "availableBytes": available,
+                "inodes": inodes,
+                "inodesFree": inodes_free,
+            })
+        })
+        .collect();
+    if filesystems.is_empty() {
+        return None;
+    }
+    crate::inventory::Object::from_value(serde_json::json!({
+        "apiVersion": "kubeeye.io/v1",
+        "kind": DISK_KIND,
+        "metadata": {"name": node},
+        "filesystems": filesystems,
+    }))
 }
 
 /// Where `ke node-check` reads the host.
@@ -113,8 +264,15 @@ pub fn parse_request(text: &str) -> Result<Request, String> {
 
 /// Runs every rule of a request on this host.
 pub fn run(request: &Request, host: &HostAccess) -> NodeResult {
+    run_since(request, host, jiff::Timestamp::now())
+}
+
+/// [`run`] for a request that arrived at `arrived` (before any beacons): the
+/// clock is compared with the request's reference time as of then, so the
+/// beacon window does not count as clock offset.
+pub fn run_since(request: &Request, host: &HostAccess, arrived: jiff::Timestamp) -> NodeResult {
     let started_at = jiff::Timestamp::now();
-    let facts = facts(request, host, started_at);
+    let facts = facts(request, host, arrived);
     let mut results = Vec::new();
     // systemd units are asked in one D-Bus session.
     let units: Vec<String> = request
@@ -214,7 +372,7 @@ fn shown(values: &BTreeMap<String, String>) -> String {
 fn facts(request: &Request, host: &HostAccess, now: jiff::Timestamp) -> Facts {
     let info: Vec<&RequestRule> = request.rules.iter().filter(|r| r.kind == "nodeInfo").collect();
     let mut mounts = vec!["/".to_string()];
-    for m in info.iter().filter_map(|r| r.mount.clone()) {
+    for m in info.iter().filter_map(|r| r.mount.clone()).chain(request.disk_mounts.iter().cloned()) {
         if !mounts.contains(&m) {
             mounts.push(m);
         }
@@ -231,7 +389,7 @@ fn facts(request: &Request, host: &HostAccess, now: jiff::Timestamp) -> Facts {
         cpu_percent: if needs_cpu { probe::cpu_percent(&host.root, CPU_SAMPLE).map(round2) } else { None },
         memory_percent: probe::memory_percent(&host.root).map(round2),
         clock_offset_seconds: offset.map(|o| (o * 1000.0).round() / 1000.0),
-        ntp_synchronized: None,
+        ntp_synchronized: if request.rules.iter().any(|r| r.kind == "clock") { ntp::synchronized() } else { None },
     }
 }
 
@@ -373,13 +531,34 @@ fn custom_command(rule: &RequestRule, request: &Request, host: &HostAccess) -> R
     result
 }
 
-fn clock(rule: &RequestRule, facts: &Facts) -> RuleResult {
-    let warning = rule.warning_seconds.unwrap_or(1.0);
-    let ntp = match facts.ntp_synchronized {
+/// A clock rule decided on the inspection's reading of the node's clock.
+fn clock_read(
+    node: &RuleResult,
+    reading: ClockReading,
+    host: &crate::rules::host::HostRule,
+    facts: &Facts,
+) -> RuleResult {
+    let offset = reading.offset_seconds;
+    let message = format!(
+        "the clock is {offset:+.3} s (± {:.3} s) off the inspection's, read from the pod's log while it ran ({})",
+        reading.uncertainty_seconds,
+        ntp_words(facts)
+    );
+    let outcome = if offset.abs() > host.warning_seconds { Outcome::Fail } else { Outcome::Pass };
+    RuleResult { rule: node.rule.clone(), outcome, message, observed: Some(format!("{offset}")), file: None }
+}
+
+fn ntp_words(facts: &Facts) -> &'static str {
+    match facts.ntp_synchronized {
         Some(true) => "NTP synchronised",
         Some(false) => "NTP not synchronised",
         None => "NTP status unknown",
-    };
+    }
+}
+
+fn clock(rule: &RequestRule, facts: &Facts) -> RuleResult {
+    let warning = rule.warning_seconds.unwrap_or(1.0);
+    let ntp = ntp_words(facts);
     match facts.clock_offset_seconds {
         None => error(rule, format!("no reference time in the request to compare the clock with ({ntp})")),
         Some(offset) => {
@@ -394,7 +573,34 @@ fn clock(rule: &RequestRule, facts: &Facts) -> RuleResult {
 /// one per failed or unchecked rule on the node, in section [`SECTION`].
 /// A result that is malformed, of another version or for another node is `Err` (a coverage gap).
 pub fn judge(node: &str, result: &Value, rules: &RuleSet) -> Result<Vec<Finding>, String> {
-    validate(node, result).map(|parsed| findings(node, &parsed, rules))
+    judge_with(node, result, rules, None)
+}
+
+/// [`judge`], with the node's clock as the inspection read it: when there is a
+/// reading, the clock rules are decided on its offset, not on the node's.
+pub fn judge_with(
+    node: &str,
+    result: &Value,
+    rules: &RuleSet,
+    clock: Option<ClockReading>,
+) -> Result<Vec<Finding>, String> {
+    let mut parsed = validate(node, result)?;
+    if let Some(reading) = clock {
+        read_clock(&mut parsed, reading, rules);
+    }
+    Ok(findings(node, &parsed, rules))
+}
+
+/// Decides the clock rules of a validated result on the inspection's own
+/// reading of the node's clock (its beacons), replacing the node's verdict.
+pub fn read_clock(parsed: &mut NodeResult, reading: ClockReading, rules: &RuleSet) {
+    let facts = parsed.facts.clone();
+    for r in &mut parsed.results {
+        let Some(Logic::Host(host)) = rules.get(&r.rule).map(|rule| &rule.logic) else { continue };
+        if host.kind == HostKind::Clock {
+            *r = clock_read(r, reading, host, &facts);
+        }
+    }
 }
 
 /// Validates a node's result against the schema and parses it. A result that

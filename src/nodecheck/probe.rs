@@ -112,11 +112,13 @@ pub fn filesystem(root: &Path, mount: &str) -> Result<Filesystem, String> {
     let fragment = stat.fragment_size() as u64;
     let total = stat.blocks() as u64 * fragment;
     let free = stat.blocks_free() as u64 * fragment;
+    let available = stat.blocks_available() as u64 * fragment;
     let (files, files_free) = (stat.files() as u64, stat.files_free() as u64);
     Ok(Filesystem {
         mount: mount.to_string(),
         used_bytes: total.saturating_sub(free),
         total_bytes: total,
+        available_bytes: Some(available),
         inodes_used: files.saturating_sub(files_free),
         inodes_total: files,
     })

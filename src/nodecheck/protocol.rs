@@ -30,6 +30,44 @@ pub struct Request {
     /// The inspection's clock when it made the request (RFC 3339), for clock rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_time: Option<String>,
+    /// Host paths whose filesystems NodeDisk judges (`nodeChecks.diskMounts`), measured into `facts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disk_mounts: Vec<String>,
+    /// Clock rules: print [`Beacon`] lines every [`BEACON_INTERVAL`] for this long before the
+    /// checks, for the inspection to read the clock from the log while the pod runs (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clock_beacon_millis: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// How often a node prints a [`Beacon`].
+pub const BEACON_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// One line of the pod's log while it beacons: its clock now, so the
+/// inspection can compare it with its own while the pod runs. The last one
+/// of the window says so: a log ending with it is past the window, its time stale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Beacon {
+    /// The node's clock (RFC 3339, nanoseconds).
+    pub clock: String,
+    /// The window's last beacon.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub last: bool,
+}
+
+impl Beacon {
+    /// A log line as a beacon; `None` for any other line (the result, a warning).
+    pub fn parse(line: &str) -> Option<Beacon> {
+        let line = line.trim();
+        if !line.starts_with("{\"clock\"") {
+            return None;
+        }
+        serde_json::from_str(line).ok()
+    }
 }
 
 /// One host rule, as the node needs it.
@@ -175,7 +213,7 @@ pub struct FileState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Facts {
-    /// The host's root filesystem and every mount a nodeInfo rule names.
+    /// The host's root filesystem, every mount a nodeInfo rule names and every disk mount of the request.
     pub filesystems: Vec<Filesystem>,
     /// The 1-minute load average.
     pub load1: Option<f64>,
@@ -199,6 +237,10 @@ pub struct Filesystem {
     pub used_bytes: u64,
     /// Bytes in all.
     pub total_bytes: u64,
+    /// Bytes available to unprivileged users (what the kubelet's eviction and its Summary
+    /// API count as free); absent from nodes of an older ke, then taken as total less used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_bytes: Option<u64>,
     /// Inodes used.
     pub inodes_used: u64,
     /// Inodes in all.

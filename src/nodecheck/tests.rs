@@ -75,9 +75,9 @@ fn each_node_gets_the_rules_that_select_it() {
 
 fn run_on_fixture(previous: BTreeMap<String, Baseline>, reference: Option<&str>) -> NodeResult {
     let set = rules();
-    let limits = protocol::Limits::default();
     let previous = BTreeMap::from([("node-a".to_string(), previous)]);
-    let requests = requests_with(&set, &nodes(), &limits, &previous, reference);
+    let options = RequestOptions { previous, reference_time: reference, ..RequestOptions::default() };
+    let requests = requests_with(&set, &nodes(), &options);
     let request = parse_request(&requests[0].1.to_string()).expect("valid request");
     run(&request, &HostAccess { root: fixture_root(), system_bus: None })
 }
@@ -121,6 +121,10 @@ fn the_fixture_host_is_read_and_judged() {
     assert_eq!(clock.outcome, Outcome::Fail, "{}", clock.message);
     let offset = result.facts.clock_offset_seconds.expect("offset");
     assert!((30.0..35.0).contains(&offset), "{offset}");
+    // adjtimex answers unprivileged; the clock message says what it answered.
+    let ntp =
+        if result.facts.ntp_synchronized.expect("NTP state") { "NTP synchronised" } else { "NTP not synchronised" };
+    assert!(clock.message.ends_with(&format!("({ntp})")), "{}", clock.message);
     // The result is valid against the shipped schema.
     let value = serde_json::to_value(&result).expect("json");
     assert!(judge("node-a", &value, &rules()).is_ok());
@@ -140,6 +144,92 @@ fn a_changed_file_is_a_finding_with_both_hashes() {
         Baseline { sha256: "15f6db772bd475a329ee73e6a10b1425a98ebec3edfa5c07cf086c21d969a9e7".into(), size: 91 },
     )]);
     assert_eq!(outcome_of(&run_on_fixture(same, None), "kubeletConfig").outcome, Outcome::Pass);
+}
+
+#[test]
+fn node_files_are_what_the_nodes_saw_and_keep_what_they_could_not_see() {
+    let set = rules();
+    let file = |hash: char, size: u64| crate::report::NodeFile {
+        sha256: hash.to_string().repeat(64),
+        size,
+        modified: "2026-11-30T01:00:00Z".into(),
+    };
+    let path = "/var/lib/kubelet/config.yaml".to_string();
+    let previous = crate::report::NodeFiles::from([
+        (
+            "node-a".to_string(),
+            BTreeMap::from([(path.clone(), file('a', 1)), ("/gone/rule".to_string(), file('b', 2))]),
+        ),
+        ("node-b".to_string(), BTreeMap::from([(path.clone(), file('c', 3))])),
+    ]);
+    let baselines = baselines(&previous);
+    assert_eq!(baselines["node-b"][&path], Baseline { sha256: "c".repeat(64), size: 3 });
+    let requests = requests_with(&set, &nodes(), &RequestOptions { previous: baselines, ..RequestOptions::default() });
+    assert_eq!(
+        requests[0].1["previous"],
+        json!({ path.clone(): { "sha256": "a".repeat(64), "size": 1 } }),
+        "only watched paths"
+    );
+    // node-a answers (the fixture host), node-b does not: its previous entry is kept.
+    let request = parse_request(&requests[0].1.to_string()).expect("valid request");
+    let answered =
+        serde_json::to_value(run(&request, &HostAccess { root: fixture_root(), system_bus: None })).expect("json");
+    let files = node_files(&requests, &[("node-a".to_string(), answered)], &previous);
+    let seen = &files["node-a"][&path];
+    assert_eq!(
+        (seen.sha256.as_str(), seen.size),
+        ("15f6db772bd475a329ee73e6a10b1425a98ebec3edfa5c07cf086c21d969a9e7", 91)
+    );
+    assert!(seen.modified.starts_with("20"), "{}", seen.modified);
+    assert_eq!(files["node-a"].len(), 1, "a path no rule watches any more is dropped");
+    assert_eq!(files["node-b"][&path], file('c', 3));
+}
+
+#[test]
+fn disk_mounts_give_every_node_a_request_and_become_the_disk_figures() {
+    let none = RuleSet::from_sources(&[("x.yaml".into(), "checks: {}\n".into(), false)]).expect("load");
+    let mounts = ["/var/lib/kubelet".to_string()];
+    let requests =
+        requests_with(&none, &nodes(), &RequestOptions { disk_mounts: &mounts, ..RequestOptions::default() });
+    assert_eq!(requests.len(), 2, "no host rule selects them, NodeDisk does");
+    assert_eq!(requests[1].1["diskMounts"], json!(["/var/lib/kubelet"]));
+    assert_eq!(requests[1].1["rules"], json!([]));
+    let request = parse_request(&requests[1].1.to_string()).expect("valid request");
+    let result = run(&request, &HostAccess { root: fixture_root(), system_bus: None });
+    let fs = result.facts.filesystems.iter().find(|f| f.mount == "/var/lib/kubelet").expect("measured");
+    assert!(fs.total_bytes > 0 && fs.available_bytes.is_some_and(|a| a <= fs.total_bytes));
+    let value = serde_json::to_value(&result).expect("json");
+    assert_eq!(judge("node-b", &value, &none), Ok(vec![]));
+    let object = disk_object("node-b", &value, &mounts).expect("an object");
+    assert_eq!((object.id.kind.as_str(), object.id.name.as_str()), (DISK_KIND, "node-b"));
+    let disks = object.raw["filesystems"].as_array().expect("filesystems");
+    assert_eq!(disks.len(), 1, "only the disk mounts, not `/`");
+    assert_eq!(disks[0]["mount"], "/var/lib/kubelet");
+    assert_eq!(disks[0]["capacityBytes"], fs.total_bytes);
+    assert_eq!(disks[0]["availableBytes"], fs.available_bytes.expect("available"));
+    assert!(disk_object("node-b", &value, &["/elsewhere".to_string()]).is_none());
+    // Two mounts on one filesystem are judged once; a node of an older ke (no
+    // availableBytes) counts total less used as available.
+    let fs = |mount: &str, used: u64, available: Option<u64>| protocol::Filesystem {
+        mount: mount.into(),
+        used_bytes: used,
+        total_bytes: 100,
+        available_bytes: available,
+        inodes_used: 1,
+        inodes_total: 10,
+    };
+    let mut two = result.clone();
+    two.facts.filesystems =
+        vec![fs("/var/lib/kubelet", 91, Some(5)), fs("/var/lib/containerd", 91, Some(5)), fs("/data", 40, None)];
+    let mounts = ["/var/lib/kubelet".to_string(), "/var/lib/containerd".to_string(), "/data".to_string()];
+    let object = disk_object("node-b", &serde_json::to_value(&two).expect("json"), &mounts).expect("an object");
+    assert_eq!(
+        object.raw["filesystems"],
+        json!([
+            {"mount": "/var/lib/kubelet and /var/lib/containerd", "capacityBytes": 100, "availableBytes": 5, "inodes": 10, "inodesFree": 9},
+            {"mount": "/data", "capacityBytes": 100, "availableBytes": 60, "inodes": 10, "inodesFree": 9},
+        ])
+    );
 }
 
 #[test]
@@ -193,4 +283,51 @@ fn matching_lines_counts_lines_not_matches() {
     assert_eq!(probe::matching_lines(&re("nothing"), text), (0, None));
     assert_eq!(probe::matching_lines(&re("^ok$|^fine"), "ok\nnot ok\nfine"), (2, Some("fine")), "^ and $ per line");
     assert_eq!(probe::matching_lines(&re("x*"), "a\nb\n").0, 2, "an empty match counts each line once");
+}
+
+#[test]
+fn beacons_are_json_lines_a_window_long_the_last_one_marked() {
+    let mut out = Vec::new();
+    beacons(&mut out, std::time::Duration::from_millis(250)).expect("written");
+    let text = String::from_utf8(out).expect("utf-8");
+    let lines: Vec<protocol::Beacon> = text.lines().map(|l| protocol::Beacon::parse(l).expect("a beacon")).collect();
+    assert!((2..=4).contains(&lines.len()), "{text}");
+    assert!(lines.iter().rev().skip(1).all(|b| !b.last) && lines.last().is_some_and(|b| b.last), "{text}");
+    assert!(lines.iter().all(|b| b.clock.parse::<jiff::Timestamp>().is_ok() && b.clock.contains('.')), "{text}");
+    assert_eq!(protocol::Beacon::parse(r#"{"schemaVersion":1,"node":"n"}"#), None, "a result is no beacon");
+    assert_eq!(protocol::Beacon::parse("starting"), None);
+}
+
+#[test]
+fn a_beacon_read_between_two_instants_gives_the_offset_and_its_uncertainty() {
+    let t0: jiff::Timestamp = "2026-12-01T02:00:00Z".parse().expect("t0");
+    let t1: jiff::Timestamp = "2026-12-01T02:00:00.2Z".parse().expect("t1");
+    let beacon = |clock: &str, last| protocol::Beacon { clock: clock.into(), last };
+    let reading = ClockReading::from_beacon(&beacon("2026-12-01T02:00:30.1Z", false), t0, t1).expect("reading");
+    assert_eq!(reading, ClockReading { offset_seconds: 30.0, uncertainty_seconds: 0.2 });
+    let behind = ClockReading::from_beacon(&beacon("2026-12-01T01:59:58.1Z", false), t0, t1).expect("reading");
+    assert_eq!(behind.offset_seconds, -2.0);
+    assert_eq!(ClockReading::from_beacon(&beacon("2026-12-01T02:00:30.1Z", true), t0, t1), None, "stale");
+    assert_eq!(ClockReading::from_beacon(&beacon("not a time", false), t0, t1), None);
+}
+
+#[test]
+fn a_clock_reading_decides_the_clock_rule_over_the_nodes_own_offset() {
+    let set = rules();
+    let result = json!({
+        "schemaVersion": 1, "node": "node-a", "startedAt": "2026-12-01T01:00:00Z", "finishedAt": "2026-12-01T01:00:01Z",
+        "results": [{"rule": "clock", "outcome": "pass", "message": "the clock is +0.400 s off", "observed": "0.4"}],
+        "facts": {"filesystems": [], "load1": null, "cpuPercent": null, "memoryPercent": null, "clockOffsetSeconds": 0.4, "ntpSynchronized": false}
+    });
+    assert_eq!(judge("node-a", &result, &set), Ok(vec![]), "the node's own decision");
+    let reading = ClockReading { offset_seconds: 30.0, uncertainty_seconds: 0.15 };
+    let findings = judge_with("node-a", &result, &set, Some(reading)).expect("valid");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].severity, Severity::Danger, "over dangerSeconds (10)");
+    assert_eq!(
+        findings[0].message.as_str(),
+        "Failed check clock: the clock is +30.000 s (± 0.150 s) off the inspection's, read from the pod's log while it ran (NTP not synchronised)"
+    );
+    let close = ClockReading { offset_seconds: -0.5, uncertainty_seconds: 0.15 };
+    assert_eq!(judge_with("node-a", &result, &set, Some(close)), Ok(vec![]));
 }

@@ -427,6 +427,7 @@ mod tests {
             scope: None,
             rules: BTreeMap::new(),
             diff: None,
+            node_files: BTreeMap::new(),
             health: None,
             overview: None,
             node_checks: None,

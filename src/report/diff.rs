@@ -98,6 +98,7 @@ mod tests {
             rules: Default::default(),
             diff: None,
             node_checks: None,
+            node_files: Default::default(),
         }
     }
 

@@ -78,6 +78,7 @@ pub fn report(n: usize) -> Report {
         rules: docs,
         diff: None,
         node_checks: None,
+        node_files: Default::default(),
     }
 }
 

@@ -42,6 +42,7 @@ fn report(findings: Vec<Finding>, coverage: Vec<CoverageGap>, node_checks: Optio
         rules: BTreeMap::new(),
         diff: None,
         node_checks,
+        node_files: Default::default(),
     }
 }
 

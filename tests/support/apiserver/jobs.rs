@@ -5,6 +5,7 @@
 //! the fake needs no background work.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -43,6 +44,24 @@ pub enum PodScript {
         /// The Job event's message.
         message: String,
     },
+    /// Runs printing clock beacons `offset_seconds` off this machine's clock (as
+    /// `ke node-check` does for clock rules) until its log has been read once, then
+    /// succeeds with `result` last.
+    Beacons {
+        /// The node's clock less this one.
+        offset_seconds: f64,
+        /// The result line printed after the beacons.
+        result: Value,
+    },
+    /// Runs for `after`, then succeeds having printed what the real `ke node-check`
+    /// answers to the Job's own request (its environment) on `host_root`, run when
+    /// the log is read: what the node pod would do with the Job as created.
+    NodeCheck {
+        /// Stands for the host as the pod sees it (`/host`).
+        host_root: PathBuf,
+        /// Time from the Job's creation to success.
+        after: Duration,
+    },
 }
 
 impl PodScript {
@@ -58,6 +77,8 @@ struct StoredJob {
     object: Value,
     created: Instant,
     script: PodScript,
+    /// Its pod's log has been read.
+    log_read: bool,
 }
 
 /// The Jobs of the namespace and what the tests planted.
@@ -74,6 +95,8 @@ pub struct Jobs {
     jobs: BTreeMap<String, StoredJob>,
     /// Names of Jobs created, in order.
     pub created: Vec<String>,
+    /// The Jobs created, as posted, in order.
+    pub manifests: Vec<Value>,
     /// Names of Jobs deleted, with the propagation policy asked for.
     pub deleted: Vec<(String, Option<String>)>,
     /// Most Jobs that existed at once.
@@ -89,6 +112,7 @@ impl Default for Jobs {
             forbid_create: false,
             jobs: BTreeMap::new(),
             created: Vec::new(),
+            manifests: Vec::new(),
             deleted: Vec::new(),
             peak: 0,
         }
@@ -111,7 +135,7 @@ impl Jobs {
         let node = object.pointer("/spec/template/spec/nodeName").and_then(Value::as_str).unwrap_or_default();
         let script = self.scripts.get(node).cloned().unwrap_or_else(|| self.default_script.clone());
         let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-        self.jobs.insert(name, StoredJob { object, created: Instant::now(), script });
+        self.jobs.insert(name, StoredJob { object, created: Instant::now(), script, log_read: false });
         self.peak = self.peak.max(self.jobs.len());
     }
 
@@ -168,6 +192,7 @@ impl Jobs {
         object["metadata"]["namespace"] = json!(self.namespace);
         object["metadata"]["uid"] = json!(format!("uid-{name}"));
         self.created.push(name.clone());
+        self.manifests.push(object.clone());
         self.insert(object.clone());
         Reply::json(201, object.to_string())
     }
@@ -197,11 +222,19 @@ impl Jobs {
         let elapsed = job.created.elapsed();
         let running = json!([{ "name": "node-check", "state": { "running": {} } }]);
         let status = match &job.script {
-            PodScript::Succeed { after, .. } if elapsed >= *after => json!({
+            PodScript::Succeed { after, .. } | PodScript::NodeCheck { after, .. } if elapsed >= *after => {
+                json!({
+                    "phase": "Succeeded",
+                    "containerStatuses": [{ "name": "node-check", "state": { "terminated": { "reason": "Completed", "exitCode": 0 } } }],
+                })
+            }
+            PodScript::Beacons { .. } if job.log_read => json!({
                 "phase": "Succeeded",
                 "containerStatuses": [{ "name": "node-check", "state": { "terminated": { "reason": "Completed", "exitCode": 0 } } }],
             }),
-            PodScript::Succeed { .. } => json!({ "phase": "Running", "containerStatuses": running }),
+            PodScript::Succeed { .. } | PodScript::NodeCheck { .. } | PodScript::Beacons { .. } => {
+                json!({ "phase": "Running", "containerStatuses": running })
+            }
             PodScript::Pending { reason, message } => json!({
                 "phase": "Pending",
                 "containerStatuses": [{ "name": "node-check", "state": { "waiting": { "reason": reason, "message": message } } }],
@@ -226,11 +259,33 @@ impl Jobs {
         self.jobs.get(pod.strip_suffix("-x7k2p")?)
     }
 
-    fn log(&self, pod: &str, query: &Query) -> Reply {
-        let Some(job) = self.job_of_pod(pod) else { return not_found("pods", pod) };
+    fn log(&mut self, pod: &str, query: &Query) -> Reply {
+        let Some(job) = pod.strip_suffix("-x7k2p").and_then(|name| self.jobs.get_mut(name)) else {
+            return not_found("pods", pod);
+        };
+        // A Beacons pod is running until its log is read once.
+        let running = !std::mem::replace(&mut job.log_read, true);
+        let job = &*job;
         let text = match &job.script {
             PodScript::Succeed { log, after } if job.created.elapsed() >= *after => log.clone(),
-            PodScript::Succeed { .. } | PodScript::Fail { .. } => String::new(),
+            PodScript::NodeCheck { host_root, after } if job.created.elapsed() >= *after => {
+                node_check(&job.object, host_root)
+            }
+            PodScript::Beacons { offset_seconds, result } => {
+                let beacon = |last: bool| {
+                    let clock = jiff::Timestamp::now() + jiff::SignedDuration::from_secs_f64(*offset_seconds);
+                    let mut line = json!({ "clock": format!("{clock:.9}") });
+                    if last {
+                        line["last"] = json!(true);
+                    }
+                    format!("{line}\n")
+                };
+                match running {
+                    true => format!("{}{}", beacon(false), beacon(false)),
+                    false => format!("{}{}{result}\n", beacon(false), beacon(true)),
+                }
+            }
+            PodScript::Succeed { .. } | PodScript::Fail { .. } | PodScript::NodeCheck { .. } => String::new(),
             PodScript::Pending { .. } | PodScript::NoPod { .. } => {
                 return Reply::bad_request(&format!(
                     "container \"node-check\" in pod \"{pod}\" is waiting to start: ContainerCreating"
@@ -266,6 +321,31 @@ impl Jobs {
             _ => vec![],
         }
     }
+}
+
+/// The log of `ke node-check` run as the Job's container would run it, on `host_root`.
+fn node_check(job: &Value, host_root: &std::path::Path) -> String {
+    let container = job.pointer("/spec/template/spec/containers/0").cloned().unwrap_or_default();
+    let env: Vec<(String, String)> = container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_str()?.to_string())))
+        .collect();
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .map(|a| if a == "/host" { host_root.display().to_string() } else { a })
+        .collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ke"))
+        .args(&args)
+        .env_clear()
+        .envs(env)
+        .output()
+        .expect("ke node-check runs");
+    format!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout))
 }
 
 fn list(kind: &str, items: Vec<Value>) -> Reply {
