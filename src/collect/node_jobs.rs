@@ -107,13 +107,19 @@ pub async fn run_node_checks_until(
         () = &mut stop => Some(Ended::Stopped),
         () = tokio::time::sleep_until(deadline) => Some(Ended::Deadline),
     };
-    // Dropping `work` cancels every node in flight; their Jobs are swept below.
+    // Dropping `work` cancels every node in flight; their Jobs are swept below,
+    // once the creations already sent have been answered.
     drop(work);
+    run.creations_settled(CREATIONS_SETTLE).await;
     run.sweep().await;
     let mut outcome = run.outcome(&order, ended);
     outcome.api_requests = run.requests.load(Ordering::Relaxed);
     outcome
 }
+
+/// How long a stopped run waits for its Job creations in flight before the
+/// sweep: well inside the 30 s a pod gets between SIGTERM and SIGKILL.
+const CREATIONS_SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why the run ended before every node finished.
 #[derive(Debug, Clone, Copy)]
@@ -158,6 +164,12 @@ struct Run {
     in_flight: AtomicUsize,
     /// The last failure to list the run's pods, quoted in the gaps it may explain.
     poll_error: Mutex<Option<String>>,
+    /// Job creations sent and not answered yet. Each runs as a task of its own,
+    /// so stopping the run does not cut a request the API server may still
+    /// carry out; the sweep waits for them, or a Job created after its list
+    /// would be left behind.
+    creating: AtomicUsize,
+    created: tokio::sync::Notify,
 }
 
 impl Run {
@@ -176,6 +188,8 @@ impl Run {
             pods: watch::Sender::new(Arc::new(HashMap::new())),
             in_flight: AtomicUsize::new(0),
             poll_error: Mutex::new(None),
+            creating: AtomicUsize::new(0),
+            created: tokio::sync::Notify::new(),
         }
     }
 
@@ -209,7 +223,7 @@ impl Run {
             .map(|(node, request)| {
                 let run = self.clone();
                 async move {
-                    let end = run.node(&node, &request).await;
+                    let end = Run::node(&run, &node, &request).await;
                     run.end(&node, end);
                 }
             })
@@ -314,7 +328,7 @@ impl Run {
     }
 
     /// One node: create its Job, follow its pod, read the result, delete the Job.
-    async fn node(&self, node: &str, request: &Value) -> NodeEnd {
+    async fn node(self: &Arc<Self>, node: &str, request: &Value) -> NodeEnd {
         if self.blocked_flag.load(Ordering::Relaxed) {
             return NodeEnd::Blocked;
         }
@@ -333,10 +347,11 @@ impl Run {
         };
         let job = job_spec::job_name(&self.run_id, node);
         let body = serde_json::to_vec(&manifest).unwrap_or_default();
-        match self.send(http::Method::POST, &self.path("jobs"), Some(body)).await {
-            Ok(answer) if answer.status < 300 => {}
-            Ok(answer) => return self.create_failed(&job, status_error(&answer)),
-            Err(e) => return NodeEnd::Gap(format!("creating Job {job} failed: {e}")),
+        match self.create(body).await {
+            Some(Ok(answer)) if answer.status < 300 => {}
+            Some(Ok(answer)) => return self.create_failed(&job, status_error(&answer)),
+            Some(Err(e)) => return NodeEnd::Gap(format!("creating Job {job} failed: {e}")),
+            None => return NodeEnd::Gap(format!("creating Job {job} did not finish")),
         }
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         let beacons = request.get("clockBeaconMillis").and_then(Value::as_u64).is_some_and(|ms| ms > 0);
@@ -344,6 +359,33 @@ impl Run {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.delete_job(&job).await;
         end
+    }
+
+    /// POSTs a Job in a task of its own (see [`Run::creating`]); `None` if that task died.
+    async fn create(self: &Arc<Self>, body: Vec<u8>) -> Option<Result<Answer, RequestError>> {
+        self.creating.fetch_add(1, Ordering::SeqCst);
+        let run = self.clone();
+        let task = tokio::spawn(async move {
+            let answer = run.send(http::Method::POST, &run.path("jobs"), Some(body)).await;
+            run.creating.fetch_sub(1, Ordering::SeqCst);
+            run.created.notify_waiters();
+            answer
+        });
+        task.await.ok()
+    }
+
+    /// Waits until no Job creation is in flight, at most `bound`.
+    async fn creations_settled(&self, bound: std::time::Duration) {
+        let settled = async {
+            loop {
+                let notified = self.created.notified();
+                if self.creating.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(bound, settled).await;
     }
 
     fn create_failed(&self, job: &str, e: RequestError) -> NodeEnd {
