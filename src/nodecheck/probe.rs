@@ -71,12 +71,13 @@ pub fn tail(root: &Path, path: &str, max_bytes: u64) -> Result<String, std::io::
     file.seek(SeekFrom::Start(start))?;
     let mut bytes = Vec::new();
     file.take(max_bytes).read_to_end(&mut bytes)?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    match (start > 0, text.find('\n')) {
-        (true, Some(i)) => Ok(text[i + 1..].to_string()),
-        (true, None) => Ok(String::new()),
-        (false, _) => Ok(text),
+    // A tail that starts mid-line drops that partial line. One buffer throughout:
+    // the tail is the node pod's largest allocation.
+    if start > 0 {
+        let first_line = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
+        bytes.drain(..first_line);
     }
+    Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// A fileFilter pattern, compiled to scan many lines at once as if line by
