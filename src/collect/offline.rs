@@ -63,6 +63,10 @@ pub trait DocumentSink {
     fn file(&mut self, _path: &Path) -> bool {
         true
     }
+    /// Document `index` (1-based) of the file being read is about to be parsed; `false` skips it.
+    fn document(&mut self, _index: usize) -> bool {
+        true
+    }
 }
 
 impl DocumentSink for Inventory {
@@ -354,9 +358,12 @@ pub fn load_text(path: &Path, text: &str, sink: &mut dyn DocumentSink) {
     // One shared copy of the file name for every object (and finding) of the file.
     let file = crate::text::Text::from(path.display().to_string());
     let mut index = 0;
-    let mut each = |line: usize, doc: Document| {
+    let mut each = |line: usize, parse: &mut dyn FnMut() -> Document| {
         index += 1;
-        match doc {
+        if !sink.document(index) {
+            return;
+        }
+        match parse() {
             Ok(Some(value)) => {
                 let source = SourceLocation { file: file.clone(), line };
                 add_document(value, path, index, source, sink);
@@ -375,7 +382,7 @@ pub fn load_text(path: &Path, text: &str, sink: &mut dyn DocumentSink) {
 type Document = Result<Option<Value>, String>;
 
 /// Each document with the line it starts on, handed to `each` as it is parsed.
-fn json_documents(text: &str, each: &mut dyn FnMut(usize, Document)) {
+fn json_documents(text: &str, each: &mut dyn FnMut(usize, &mut dyn FnMut() -> Document)) {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     // Lines are counted on from the previous document, so many documents cost one pass.
     let (mut counted, mut line) = (0, 1);
@@ -388,10 +395,13 @@ fn json_documents(text: &str, each: &mut dyn FnMut(usize, Document)) {
         counted = start.max(counted);
         match stream.next() {
             None => break,
-            Some(Ok(v)) => each(line, Ok(Some(v))),
+            Some(Ok(v)) => {
+                let mut v = Some(v);
+                each(line, &mut || Ok(v.take()));
+            }
             Some(Err(e)) => {
                 // A JSON syntax error leaves no reliable place to resume from.
-                each(line, Err(format!("invalid JSON: {e}")));
+                each(line, &mut || Err(format!("invalid JSON: {e}")));
                 break;
             }
         }
@@ -400,8 +410,8 @@ fn json_documents(text: &str, each: &mut dyn FnMut(usize, Document)) {
 
 /// Splits on `---` separator lines first, so one malformed document does not hide the next.
 /// Each document comes with the line of its first content (comments and blank lines skipped),
-/// handed to `each` as it is parsed.
-fn yaml_documents(text: &str, each: &mut dyn FnMut(usize, Document)) {
+/// handed to `each` with its parser: a document `each` does not want is never parsed.
+fn yaml_documents(text: &str, each: &mut dyn FnMut(usize, &mut dyn FnMut() -> Document)) {
     let mut emitted = 0usize;
     let mut current = String::new();
     let mut start_line = 1;
@@ -412,7 +422,7 @@ fn yaml_documents(text: &str, each: &mut dyn FnMut(usize, Document)) {
             // leading document before the first `---` is not counted.
             if emitted > 0 {
                 emitted += 1;
-                each(start_line, Ok(None));
+                each(start_line, &mut || Ok(None));
             }
         } else {
             let skipped = current
@@ -423,7 +433,7 @@ fn yaml_documents(text: &str, each: &mut dyn FnMut(usize, Document)) {
                 })
                 .count();
             emitted += 1;
-            each(start_line + skipped, parse_yaml(current, start_line));
+            each(start_line + skipped, &mut || parse_yaml(current, start_line));
         }
         current.clear();
     };

@@ -82,6 +82,20 @@ struct FileSeen {
     others: bool,
     /// Whether it holds pods or events.
     pods: bool,
+    /// Its documents that hold objects, in order.
+    documents: Vec<DocumentSeen>,
+}
+
+/// One document of a file, with its objects.
+struct DocumentSeen {
+    /// Its number in the file (1-based).
+    index: usize,
+    /// The reading order of its first object.
+    start: usize,
+    /// How many objects it holds (a list, several).
+    count: usize,
+    others: bool,
+    pods: bool,
 }
 
 /// One object of an identity, as read.
@@ -116,7 +130,15 @@ struct Survey<'s> {
 
 impl DocumentSink for Survey<'_> {
     fn file(&mut self, path: &Path) -> bool {
-        self.files.push(FileSeen { path: path.to_path_buf(), start: self.read, count: 0, others: false, pods: false });
+        let seen = FileSeen {
+            path: path.to_path_buf(),
+            start: self.read,
+            count: 0,
+            others: false,
+            pods: false,
+            documents: Vec::new(),
+        };
+        self.files.push(seen);
         true
     }
 
@@ -125,9 +147,21 @@ impl DocumentSink for Survey<'_> {
         self.read += 1;
         if let Some(file) = self.files.last_mut() {
             file.count += 1;
-            match last(&object.id) {
-                true => file.pods = true,
-                false => file.others = true,
+            let pods = last(&object.id);
+            file.pods |= pods;
+            file.others |= !pods;
+            // A cluster dump's logs.txt has no documents: its objects are all read.
+            let index = object.document.0;
+            if index > 0 {
+                if file.documents.last().is_none_or(|d| d.index != index) {
+                    let start = order;
+                    file.documents.push(DocumentSeen { index, start, count: 0, others: false, pods: false });
+                }
+                if let Some(d) = file.documents.last_mut() {
+                    d.count += 1;
+                    d.pods |= pods;
+                    d.others |= !pods;
+                }
             }
         }
         let uid = object.metadata().get("uid").and_then(Value::as_str).map(Box::from);
@@ -256,6 +290,8 @@ impl Plan<'_> {
                 scope,
                 files: &self.files,
                 next_file: 0,
+                file: None,
+                next_document: 0,
                 end: None,
                 changed: false,
                 read: 0,
@@ -328,6 +364,9 @@ struct Feed<'a, 'i, 'r> {
     scope: &'a NamespaceFilter,
     files: &'a [FileSeen],
     next_file: usize,
+    /// The file being read, and the next of its documents to meet.
+    file: Option<&'a FileSeen>,
+    next_document: usize,
     /// Where the objects of the file being read end, in reading order.
     end: Option<usize>,
     /// Whether the files differ from the first reading's.
@@ -369,7 +408,8 @@ impl DocumentSink for Feed<'_, '_, '_> {
         self.end_file();
         let index = self.next_file;
         self.next_file += 1;
-        let Some(file) = self.files.get(index).filter(|f| f.path == path) else {
+        let files = self.files;
+        let Some(file) = files.get(index).filter(|f| f.path == path) else {
             self.changed = true;
             return false;
         };
@@ -377,6 +417,27 @@ impl DocumentSink for Feed<'_, '_, '_> {
         if wanted {
             self.read = file.start;
             self.end = Some(file.start + file.count);
+            self.file = Some(file);
+            self.next_document = 0;
+        }
+        wanted
+    }
+
+    /// Parses only the documents with objects this reading evaluates; skips the others' objects.
+    fn document(&mut self, index: usize) -> bool {
+        let Some(file) = self.file else { return true };
+        let documents = &file.documents;
+        while documents.get(self.next_document).is_some_and(|d| d.index < index) {
+            self.next_document += 1;
+        }
+        let Some(document) = documents.get(self.next_document).filter(|d| d.index == index) else {
+            // No object in it the first time: nothing to evaluate (the file changed, or a gap).
+            return false;
+        };
+        self.read = document.start;
+        let wanted = if self.pods { document.pods } else { document.others };
+        if !wanted {
+            self.read += document.count;
         }
         wanted
     }
