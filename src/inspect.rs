@@ -3,13 +3,14 @@
 
 pub mod node_checks;
 pub mod overview;
+pub mod streamed;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::checks::verdict;
-use crate::checks::{self, Evaluation, Inspector};
+use crate::checks::{Evaluation, Inspector};
 use crate::clock;
 use crate::collect::client::{ClusterAccess, ConnectError};
 use crate::collect::live::{LiveCollector, StreamSink};
@@ -126,20 +127,22 @@ pub async fn inspect_snapshot(
     prometheus: Option<&Prometheus>,
 ) -> Result<Inspected, InspectError> {
     let started_at = clock::format(clock::now());
-    let mut inventory = offline::load_with_limit(paths, settings.collection.max_file_bytes)?;
-    if inventory.objects.is_empty() && inventory.gaps.is_empty() {
+    // Read twice: once for what the cross-object checks look up, once to
+    // evaluate every object as it is parsed and drop it.
+    let mut plan = streamed::read(paths, settings.collection.max_file_bytes, scope)?;
+    if plan.is_empty() {
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(InspectError::EmptySnapshot(names.join(", ")));
     }
-    inventory.retain_namespaces(scope);
     if let Some(prometheus) = prometheus {
         // Asked as of the snapshot's time, so its report and Prometheus's history agree.
+        let inventory = &mut plan.inventory;
         let at = inventory.collected_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now);
         let (series, gaps) = prometheus.query(rules, at).await;
         inventory.series = series;
         inventory.gaps.extend(gaps);
     }
-    let evaluation = checks::evaluate_with(&inventory, rules, settings);
+    let (inventory, evaluation) = plan.evaluate(rules, settings, scope)?;
     let collected_at = inventory.collected_at.clone();
     let mut inspected = finish(inventory, evaluation, started_at, scope, rules);
     inspected.node_checks = node_checks::not_run(
@@ -393,7 +396,7 @@ pub fn finish(
         let seen = inventory.objects.iter().any(|o| {
             crate::inventory::applied_namespace(&o.id.kind, o.id.namespace.as_deref()) == Some(ns.as_str())
                 || (o.id.kind == "Namespace" && o.id.name == *ns)
-        });
+        }) || inventory.streamed.namespaces.contains(ns);
         if !seen {
             gaps.push(CoverageGap::unavailable(
                 "scope",

@@ -51,8 +51,9 @@ pub struct Object {
 /// Where an object was read from: a file and the line its document starts on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SourceLocation {
-    /// The file, as the path was given (`manifests/web.yaml`).
-    pub file: String,
+    /// The file, as the path was given (`manifests/web.yaml`): one shared copy for
+    /// every object and finding of the file.
+    pub file: crate::text::Text,
     /// The first line of the object's document (1-based).
     pub line: usize,
 }
@@ -340,6 +341,9 @@ pub struct Inventory {
     /// Pods streamed page by page and dropped (live), counted by phase; pods
     /// kept as objects (snapshots) are not in it.
     pub streamed_pod_phases: std::collections::BTreeMap<String, usize>,
+    /// What the objects of a snapshot evaluated as they were read, and dropped,
+    /// leave behind for the report (see [`Streamed`]).
+    pub streamed: Streamed,
     /// What Prometheus answered to the rules' queries: one entry per series returned.
     pub series: Vec<Series>,
 }
@@ -405,6 +409,24 @@ impl Inventory {
     pub fn retain_namespaces(&mut self, filter: &NamespaceFilter) {
         self.objects.retain(|o| filter.keeps_object(o));
     }
+}
+
+/// The small projection an object evaluated and dropped leaves behind: where
+/// it was read (so that findings about it, or grouped under it, name its file),
+/// and what it counts for in the overview and the namespace scope. Objects
+/// other checks look up are kept whole in [`Inventory::objects`] instead.
+#[derive(Debug, Default)]
+pub struct Streamed {
+    /// Where each identity was first read: kind, namespace and name.
+    pub sources: std::collections::HashMap<(String, Option<String>, String), SourceLocation>,
+    /// Where the first pod of each control-plane component was read.
+    pub components: std::collections::HashMap<&'static str, SourceLocation>,
+    /// The namespaces the objects are in, as applied (`default` for a namespaced manifest without one).
+    pub namespaces: std::collections::HashSet<String>,
+    /// Controllers that no other controller owns, by kind.
+    pub workloads: std::collections::BTreeMap<String, usize>,
+    /// Whether a node-problem-detector DaemonSet or pod was among them.
+    pub node_problem_detector: bool,
 }
 
 /// The namespace `kubectl apply` puts a namespaced object in when its manifest

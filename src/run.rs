@@ -219,7 +219,7 @@ impl Job {
             }
         }
         let Local { rendered, files, errors } = self.write_local(&report);
-        let csv = rendered.iter().find(|r| r.format == Format::Csv.extension()).map(|r| r.bytes.to_vec());
+        let csv = rendered.iter().find(|r| r.format == Format::Csv.extension()).and_then(|r| r.bytes().ok());
         for e in errors {
             deliveries.push(Delivery {
                 channel: "local".into(),
@@ -356,31 +356,49 @@ impl Job {
         Ok(inspected.into_report(&self.rules, name))
     }
 
-    /// Renders every format into memory and writes it under the outputs
-    /// directory in the archive's layout. A write that fails is an error in
-    /// the list; the rendered reports are returned all the same.
+    /// Renders every format straight into its file under the outputs
+    /// directory, in the archive's layout, one format at a time; the upload
+    /// reads the files back. A format whose file cannot be written is an
+    /// error in the list, and is rendered into memory instead so that it is
+    /// archived all the same.
     fn write_local(&self, report: &Report) -> Local {
         let mut local = Local::default();
         // JSON first: it is the next run's baseline, and the one format that must not be lost.
         let mut formats = self.formats.clone();
         formats.sort_by_key(|f| *f != Format::Json);
+        let dir = local_dir(&self.config.outputs.directory, report);
+        let dir_made = match std::fs::create_dir_all(&dir) {
+            Ok(()) => true,
+            Err(e) => {
+                local.errors.push(format!("cannot create {}: {e}", dir.display()));
+                false
+            }
+        };
         for format in formats {
+            let extension = format.extension();
+            if dir_made {
+                let path = dir.join(format!("report.{extension}"));
+                match render_to_file(report, format, &path) {
+                    Ok(()) => {
+                        local.rendered.push(Rendered::file(extension, path.clone()));
+                        local.files.push(path);
+                        continue;
+                    }
+                    Err(FileError::Render(e)) => {
+                        local.errors.push(format!("rendering {extension}: {e}"));
+                        continue;
+                    }
+                    Err(FileError::Write(e)) => {
+                        local.errors.push(format!("cannot write {}: {e}", path.display()));
+                        // What was written is incomplete: better no file than a truncated report.
+                        let _ = std::fs::remove_file(&path);
+                    }
+                }
+            }
             let mut bytes = Vec::new();
             match render::write(report, format, &mut bytes) {
-                Ok(()) => local.rendered.push(Rendered { format: format.extension(), bytes: bytes.into() }),
-                Err(e) => local.errors.push(format!("rendering {}: {e}", format.extension())),
-            }
-        }
-        let dir = local_dir(&self.config.outputs.directory, report);
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            local.errors.push(format!("cannot create {}: {e}", dir.display()));
-            return local;
-        }
-        for r in &local.rendered {
-            let path = dir.join(format!("report.{}", r.format));
-            match std::fs::write(&path, &r.bytes) {
-                Ok(()) => local.files.push(path),
-                Err(e) => local.errors.push(format!("cannot write {}: {e}", path.display())),
+                Ok(()) => local.rendered.push(Rendered::in_memory(extension, bytes.into())),
+                Err(e) => local.errors.push(format!("rendering {extension}: {e}")),
             }
         }
         local
@@ -397,7 +415,56 @@ impl Job {
     }
 }
 
-/// A run's reports: rendered in memory, and the local files that could be written.
+/// Why a report could not be rendered into its file.
+enum FileError {
+    /// The renderer failed: it would fail in memory too.
+    Render(render::RenderError),
+    /// The file could not be created or written.
+    Write(std::io::Error),
+}
+
+/// Renders `report` into a new file at `path` through a buffer, as it is rendered.
+fn render_to_file(report: &Report, format: Format, path: &Path) -> Result<(), FileError> {
+    let file = std::fs::File::create(path).map_err(FileError::Write)?;
+    let mut out = WriteErrors { inner: std::io::BufWriter::with_capacity(64 * 1024, file), error: None };
+    let rendered = render::write(report, format, &mut out);
+    let flushed = out.flush();
+    // A renderer wraps the writer's errors in its own: the writer says which failed.
+    if let Some(e) = out.error.take() {
+        return Err(FileError::Write(e));
+    }
+    rendered.map_err(FileError::Render)?;
+    flushed.map_err(FileError::Write)
+}
+
+/// A writer that remembers the first error of the writer it wraps.
+struct WriteErrors<W: Write> {
+    inner: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> WriteErrors<W> {
+    fn record<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        result.map_err(|e| {
+            let copy = std::io::Error::new(e.kind(), e.to_string());
+            self.error.get_or_insert(e);
+            copy
+        })
+    }
+}
+
+impl<W: Write> Write for WriteErrors<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.record(result)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.record(result)
+    }
+}
+
+/// A run's reports: rendered into their local files (or memory), and the local files written.
 #[derive(Debug, Default)]
 struct Local {
     /// Every format that rendered.

@@ -864,3 +864,79 @@ fn hostile_escape_sequences_reach_a_terminal_as_text_in_every_format() {
         report["findings"].as_array().unwrap().iter().filter_map(|f| f["message"].as_str()).collect();
     assert!(messages.iter().any(|m| m.contains(message)), "{messages:?}");
 }
+
+/// The files under `dir`, recursively, by path relative to it.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn run_config(dir: &Path, out: &Path, store: &Path) -> PathBuf {
+    write(
+        dir,
+        "kubeeye.yaml",
+        &format!(
+            "cluster: files\noutputs: {{directory: {}}}\nstorage: {{url: 'file://{}'}}\n",
+            out.display(),
+            store.display()
+        ),
+    )
+}
+
+#[test]
+fn ke_run_streams_each_format_to_its_file_as_ke_render_renders_it_and_archives_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, store) = (dir.path().join("out"), dir.path().join("store"));
+    std::fs::create_dir(&out).unwrap();
+    let config = run_config(dir.path(), &out, &store);
+    let run = ke(&["run", "--snapshot", "examples/demo-cluster", "--config", arg(&config)], MINUTE);
+    assert!(run.code.is_some_and(|c| c < 4), "{:?}\n{}\n{}", run.code, run.stdout, run.stderr);
+    let local = files_under(&out);
+    let json = local.iter().find(|f| f.ends_with("report.json")).unwrap_or_else(|| panic!("{local:?}"));
+    let run_dir = json.parent().unwrap().to_path_buf();
+    let json = out.join(json);
+    for format in ["json", "csv", "html"] {
+        let written = std::fs::read(out.join(&run_dir).join(format!("report.{format}"))).unwrap();
+        let rendered = ke(&["render", arg(&json), "-o", format], MINUTE);
+        assert_eq!(rendered.code, Some(0), "{}", rendered.stderr);
+        assert!(written == rendered.stdout.as_bytes(), "report.{format} differs from `ke render -o {format}`");
+        // The archive holds the same bytes, uploaded from the local file.
+        let archived = files_under(&store);
+        let key = archived.iter().find(|k| k.ends_with(format!("report.{format}"))).unwrap();
+        assert!(std::fs::read(store.join(key)).unwrap() == written, "archived report.{format} differs");
+    }
+
+    // A file that cannot be written (a directory sits at report.csv): that format is rendered
+    // into memory instead and archived all the same; the others are written.
+    let (out2, store2) = (dir.path().join("out2"), dir.path().join("store2"));
+    std::fs::create_dir_all(out2.join(&run_dir).join("report.csv")).unwrap();
+    let config = run_config(dir.path(), &out2, &store2);
+    let run = ke(&["run", "--snapshot", "examples/demo-cluster", "--config", arg(&config)], MINUTE);
+    assert_eq!(run.code, Some(4), "{}\n{}", run.stdout, run.stderr);
+    let failed = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("FAILED") && l.contains("local"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(failed.contains("cannot write") && failed.contains("report.csv"), "{failed}");
+    for format in ["json", "csv", "html"] {
+        let first = std::fs::read(out.join(&run_dir).join(format!("report.{format}"))).unwrap();
+        let key = files_under(&store2).into_iter().find(|k| k.ends_with(format!("report.{format}"))).unwrap();
+        assert!(std::fs::read(store2.join(key)).unwrap() == first, "archived report.{format} differs");
+        if format != "csv" {
+            assert!(std::fs::read(out2.join(&run_dir).join(format!("report.{format}"))).unwrap() == first);
+        }
+    }
+}

@@ -33,6 +33,12 @@ fn namespace_key(namespace: Option<&str>) -> &str {
 const INDEXED: &[&str] =
     &["PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Role", "ServiceAccount", "EndpointSlice"];
 
+/// Whether the index looks objects of `kind` up: a snapshot evaluated as it is
+/// read keeps these whole (see [`crate::inspect::streamed`]).
+pub fn looked_up(kind: &str) -> bool {
+    kind == "ClusterRole" || NAMED.contains(&kind) || INDEXED.contains(&kind)
+}
+
 impl<'a> Index<'a> {
     /// Indexes the inventory.
     pub fn build(inventory: &'a Inventory) -> Self {

@@ -154,11 +154,26 @@ pub struct State<'r> {
 impl<'i, 'r> Inspector<'i, 'r> {
     /// Evaluates the kept objects (controllers, RBAC, PDBs …) right away.
     pub fn new(inventory: &'i Inventory, rules: &'r RuleSet, settings: &'r InspectSettings) -> Self {
+        Self::resume(inventory, Self::fresh(inventory, rules, settings))
+    }
+
+    /// An inspector that evaluates nothing up front: the kept objects too are
+    /// fed to it through [`objects`](Inspector::objects), in the order they
+    /// were read among the others (a snapshot evaluated as it is read). Fed
+    /// every object but pods and events in that order, then pods and events,
+    /// it evaluates as [`evaluate_with`] does on the whole inventory.
+    pub fn in_file_order(inventory: &'i Inventory, rules: &'r RuleSet, settings: &'r InspectSettings) -> Self {
+        let mut state = Self::fresh(inventory, rules, settings);
+        state.evaluated = inventory.objects.len();
+        Self::resume(inventory, state)
+    }
+
+    fn fresh(inventory: &Inventory, rules: &'r RuleSet, settings: &'r InspectSettings) -> State<'r> {
         let enabled: Vec<&Rule> = rules.enabled().collect();
         let by = |f: &dyn Fn(&Rule) -> bool| enabled.iter().copied().filter(|r| f(r)).collect::<Vec<_>>();
         let pattern = |r: &Rule, t: Target| r.target == t && matches!(r.logic, Logic::Pattern(_));
         let now = inventory.collected_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now);
-        let state = State {
+        State {
             rules,
             settings,
             now,
@@ -176,8 +191,7 @@ impl<'i, 'r> Inspector<'i, 'r> {
             control_plane: Vec::new(),
             npd_pods: false,
             evaluated: 0,
-        };
-        Self::resume(inventory, state)
+        }
     }
 
     /// Continues on an inventory that grew since [`suspend`](Inspector::suspend):
@@ -389,7 +403,13 @@ fn locate(inventory: &Inventory, findings: &mut [Finding]) {
             components.entry(component).or_insert(source);
         }
     }
-    if sources.is_empty() {
+    // Objects evaluated as they were read and dropped left their sources behind;
+    // a component's lease wins over its pods, as above.
+    let streamed = &inventory.streamed;
+    for (component, source) in &streamed.components {
+        components.entry(*component).or_insert(source);
+    }
+    if sources.is_empty() && streamed.sources.is_empty() {
         return;
     }
     // The API server's /readyz answers speak for etcd and itself when no pod or lease does.
@@ -401,12 +421,15 @@ fn locate(inventory: &Inventory, findings: &mut [Finding]) {
     for f in findings.iter_mut().filter(|f| f.source.is_none() || f.section == section::PODS) {
         let found = match f.kind.as_str() {
             // The serving certificate is read with the health answers.
-            "Certificate" => health_answers.as_ref().or_else(|| components.get(f.name.as_str())),
-            "ControlPlane" => components.get(f.name.as_str()),
-            _ => sources.get(&(f.kind.as_str(), f.namespace.as_deref(), f.name.as_str())),
+            "Certificate" => health_answers.or_else(|| components.get(f.name.as_str()).copied()),
+            "ControlPlane" => components.get(f.name.as_str()).copied(),
+            _ => sources.get(&(f.kind.as_str(), f.namespace.as_deref(), f.name.as_str())).copied().or_else(|| {
+                let key = (f.kind.to_string(), f.namespace.as_ref().map(|n| n.to_string()), f.name.to_string());
+                streamed.sources.get(&key)
+            }),
         };
         if let Some(s) = found {
-            f.source = Some((*s).clone());
+            f.source = Some(s.clone());
         }
     }
 }

@@ -46,40 +46,110 @@ pub fn load(paths: &[PathBuf]) -> Result<Inventory, SnapshotError> {
 /// Loads every path into one inventory; a file larger than `max_file_bytes` is a coverage gap.
 pub fn load_with_limit(paths: &[PathBuf], max_file_bytes: u64) -> Result<Inventory, SnapshotError> {
     let mut inventory = Inventory::default();
-    for path in paths {
-        let meta =
-            std::fs::metadata(path).map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
-        let files = if meta.is_dir() {
-            let mut files = Vec::new();
-            walk(path, &mut files, &mut inventory.gaps)
-                .map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
-            files.into_iter().map(|f| (f, Origin::Found)).collect()
-        } else {
-            vec![(path.clone(), Origin::Named)]
-        };
-        for (file, origin) in files {
-            let text = match read_text(&file, origin, max_file_bytes) {
-                Ok(text) => text,
-                Err(reason) => {
-                    inventory.gaps.push(gap(&file, None, reason));
-                    continue;
-                }
-            };
-            if is_dump_log(&file) {
-                load_dump_log(&file, &text, &mut inventory);
-            } else {
-                load_text(&file, &text, &mut inventory);
-            }
-        }
-        inventory.sources.push(format!("snapshot:{}", path.display()));
-    }
+    inventory.sources = Reader::new(paths, max_file_bytes).visit(&mut inventory)?;
     inventory.dedup();
     apply_inspection_record(&mut inventory);
     Ok(inventory)
 }
 
+/// Where the documents of a snapshot go as they are parsed: an [`Inventory`]
+/// that keeps them all, or an evaluation that keeps only what it needs.
+pub trait DocumentSink {
+    /// One object, with its source location.
+    fn object(&mut self, object: Object);
+    /// What could not be read: a file, a document, a list item.
+    fn gap(&mut self, gap: CoverageGap);
+    /// A file about to be read; `false` skips it. Files come in the same order at every reading.
+    fn file(&mut self, _path: &Path) -> bool {
+        true
+    }
+    /// Document `index` (1-based) of the file being read is about to be parsed; `false` skips it.
+    fn document(&mut self, _index: usize) -> bool {
+        true
+    }
+}
+
+impl DocumentSink for Inventory {
+    fn object(&mut self, object: Object) {
+        self.push(object);
+    }
+    fn gap(&mut self, gap: CoverageGap) {
+        self.gaps.push(gap);
+    }
+}
+
+/// Reads the files of a snapshot, as many times as asked, in the same order
+/// each time. A path named on the command line that is not a regular file (a
+/// pipe) can be read only once: its text is kept for the later readings.
+pub struct Reader<'p> {
+    paths: &'p [PathBuf],
+    max_file_bytes: u64,
+    /// The text (or why there is none) of each named path that cannot be read twice.
+    once: std::collections::HashMap<PathBuf, Result<String, String>>,
+}
+
+impl<'p> Reader<'p> {
+    /// A reader of `paths`; a file larger than `max_file_bytes` is a coverage gap.
+    pub fn new(paths: &'p [PathBuf], max_file_bytes: u64) -> Self {
+        Reader { paths, max_file_bytes, once: std::collections::HashMap::new() }
+    }
+
+    /// The paths read, for a message.
+    pub fn describe(&self) -> String {
+        self.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Reads every file, in order, into `sink`; returns the `snapshot:PATH` source of each path.
+    pub fn visit(&mut self, sink: &mut dyn DocumentSink) -> Result<Vec<String>, SnapshotError> {
+        let mut sources = Vec::new();
+        for path in self.paths {
+            let meta =
+                std::fs::metadata(path).map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
+            let files = if meta.is_dir() {
+                let mut files = Vec::new();
+                let mut gaps = Vec::new();
+                walk(path, &mut files, &mut gaps)
+                    .map_err(|source| SnapshotError::Unreadable { path: path.clone(), source })?;
+                gaps.into_iter().for_each(|g| sink.gap(g));
+                files.into_iter().map(|f| (f, Origin::Found)).collect()
+            } else {
+                vec![(path.clone(), Origin::Named)]
+            };
+            for (file, origin) in files {
+                if !sink.file(&file) {
+                    continue;
+                }
+                let read = match self.once.get(&file) {
+                    Some(kept) => kept.clone(),
+                    None => {
+                        let read = read_text(&file, origin, self.max_file_bytes);
+                        if origin == Origin::Named && !meta.is_file() {
+                            self.once.insert(file.clone(), read.clone());
+                        }
+                        read
+                    }
+                };
+                let text = match read {
+                    Ok(text) => text,
+                    Err(reason) => {
+                        sink.gap(gap(&file, None, reason));
+                        continue;
+                    }
+                };
+                if is_dump_log(&file) {
+                    load_dump_log(&file, &text, sink);
+                } else {
+                    load_text(&file, &text, sink);
+                }
+            }
+            sources.push(format!("snapshot:{}", path.display()));
+        }
+        Ok(sources)
+    }
+}
+
 /// Takes the cluster name, clock and coverage of a `kubeeye.io/v1 Inspection` record, if any.
-fn apply_inspection_record(inventory: &mut Inventory) {
+pub fn apply_inspection_record(inventory: &mut Inventory) {
     let Some(record) = inventory.objects.iter().find(|o| o.id.kind == "Inspection" && o.id.group == "kubeeye.io")
     else {
         return;
@@ -93,7 +163,7 @@ fn apply_inspection_record(inventory: &mut Inventory) {
     if let Some(value) = collected_at.filter(|_| inventory.collected_at.is_none()) {
         // Not a timestamp: the record's file was written when the snapshot
         // was taken, so its modification time dates the report best.
-        let file = record.source.as_ref().map(|s| s.file.clone());
+        let file = record.source.as_ref().map(|s| s.file.to_string());
         let modified = file
             .as_deref()
             .and_then(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
@@ -130,13 +200,13 @@ fn is_dump_log(path: &Path) -> bool {
 }
 
 /// Splits a cluster-info dump `logs.txt` into one `ContainerLog` per container section.
-fn load_dump_log(path: &Path, text: &str, inventory: &mut Inventory) {
+fn load_dump_log(path: &Path, text: &str, sink: &mut dyn DocumentSink) {
     // <namespace>/<pod>/logs.txt: the directory names say whose logs these are when the header does not.
     let mut dirs = path.ancestors().skip(1).filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
     let dir_pod = dirs.next().unwrap_or_default();
     let dir_namespace = dirs.next().unwrap_or_default();
     let mut current: Option<(String, String, String, String)> = None;
-    let flush = |section: Option<(String, String, String, String)>, inventory: &mut Inventory| {
+    let flush = |section: Option<(String, String, String, String)>, sink: &mut dyn DocumentSink| {
         if let Some((namespace, pod, container, log)) = section {
             let object = serde_json::json!({
                 "apiVersion": "kubeeye.io/v1", "kind": "ContainerLog",
@@ -144,25 +214,25 @@ fn load_dump_log(path: &Path, text: &str, inventory: &mut Inventory) {
                 "pod": pod, "container": container, "log": log,
             });
             if let Some(o) = Object::from_value(object) {
-                inventory.push(o);
+                sink.object(o);
             }
         }
     };
     for line in text.lines() {
         if let Some(header) = line.strip_prefix("==== START logs for container ").and_then(|l| l.strip_suffix(" ===="))
         {
-            flush(current.take(), inventory);
+            flush(current.take(), sink);
             let (container, owner) = header.split_once(" of pod ").unwrap_or((header, ""));
             let (namespace, pod) = owner.split_once('/').unwrap_or((dir_namespace.as_str(), dir_pod.as_str()));
             current = Some((namespace.to_string(), pod.to_string(), container.to_string(), String::new()));
         } else if line.starts_with("==== END logs for container ") {
-            flush(current.take(), inventory);
+            flush(current.take(), sink);
         } else if let Some((_, _, _, log)) = current.as_mut() {
             log.push_str(line);
             log.push('\n');
         }
     }
-    flush(current.take(), inventory);
+    flush(current.take(), sink);
 }
 
 /// Manifest files below `dir`, sorted so that loads are reproducible. Hidden entries are skipped;
@@ -281,27 +351,38 @@ fn is_manifest(path: &Path) -> bool {
 
 /// Loads the text of one manifest file as if read from `path` (its extension says JSON or YAML);
 /// a Windows editor's byte-order mark is ignored.
-pub fn load_text(path: &Path, text: &str, inventory: &mut Inventory) {
+/// Each document is parsed and handed to `sink` before the next is parsed.
+pub fn load_text(path: &Path, text: &str, sink: &mut dyn DocumentSink) {
     let text = crate::yaml::strip_bom(text);
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let docs = if is_json { json_documents(text) } else { yaml_documents(text) };
-    for (index, (line, doc)) in docs.into_iter().enumerate() {
-        match doc {
+    // One shared copy of the file name for every object (and finding) of the file.
+    let file = crate::text::Text::from(path.display().to_string());
+    let mut index = 0;
+    let mut each = |line: usize, parse: &mut dyn FnMut() -> Document| {
+        index += 1;
+        if !sink.document(index) {
+            return;
+        }
+        match parse() {
             Ok(Some(value)) => {
-                let source = SourceLocation { file: path.display().to_string(), line };
-                add_document(value, path, index + 1, source, inventory);
+                let source = SourceLocation { file: file.clone(), line };
+                add_document(value, path, index, source, sink);
             }
             Ok(None) => {}
-            Err(reason) => inventory.gaps.push(gap(path, Some(index + 1), reason)),
+            Err(reason) => sink.gap(gap(path, Some(index), reason)),
         }
+    };
+    if is_json {
+        json_documents(text, &mut each);
+    } else {
+        yaml_documents(text, &mut each);
     }
 }
 
 type Document = Result<Option<Value>, String>;
 
-/// Each document with the line it starts on.
-fn json_documents(text: &str) -> Vec<(usize, Document)> {
-    let mut docs = Vec::new();
+/// Each document with the line it starts on, handed to `each` as it is parsed.
+fn json_documents(text: &str, each: &mut dyn FnMut(usize, &mut dyn FnMut() -> Document)) {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     // Lines are counted on from the previous document, so many documents cost one pass.
     let (mut counted, mut line) = (0, 1);
@@ -314,21 +395,24 @@ fn json_documents(text: &str) -> Vec<(usize, Document)> {
         counted = start.max(counted);
         match stream.next() {
             None => break,
-            Some(Ok(v)) => docs.push((line, Ok(Some(v)))),
+            Some(Ok(v)) => {
+                let mut v = Some(v);
+                each(line, &mut || Ok(v.take()));
+            }
             Some(Err(e)) => {
                 // A JSON syntax error leaves no reliable place to resume from.
-                docs.push((line, Err(format!("invalid JSON: {e}"))));
+                each(line, &mut || Err(format!("invalid JSON: {e}")));
                 break;
             }
         }
     }
-    docs
 }
 
 /// Splits on `---` separator lines first, so one malformed document does not hide the next.
-/// Each document comes with the line of its first content (comments and blank lines skipped).
-fn yaml_documents(text: &str) -> Vec<(usize, Document)> {
-    let mut docs = Vec::new();
+/// Each document comes with the line of its first content (comments and blank lines skipped),
+/// handed to `each` with its parser: a document `each` does not want is never parsed.
+fn yaml_documents(text: &str, each: &mut dyn FnMut(usize, &mut dyn FnMut() -> Document)) {
+    let mut emitted = 0usize;
     let mut current = String::new();
     let mut start_line = 1;
     let mut line_no = 0;
@@ -336,8 +420,9 @@ fn yaml_documents(text: &str) -> Vec<(usize, Document)> {
         if current.trim().is_empty() {
             // Keep document numbering aligned with what editors show: an empty
             // leading document before the first `---` is not counted.
-            if !docs.is_empty() {
-                docs.push((start_line, Ok(None)));
+            if emitted > 0 {
+                emitted += 1;
+                each(start_line, &mut || Ok(None));
             }
         } else {
             let skipped = current
@@ -347,7 +432,8 @@ fn yaml_documents(text: &str) -> Vec<(usize, Document)> {
                     l.is_empty() || l.starts_with('#') || l.starts_with('%')
                 })
                 .count();
-            docs.push((start_line + skipped, parse_yaml(current, start_line)));
+            emitted += 1;
+            each(start_line + skipped, &mut || parse_yaml(current, start_line));
         }
         current.clear();
     };
@@ -365,7 +451,6 @@ fn yaml_documents(text: &str) -> Vec<(usize, Document)> {
         current.push('\n');
     }
     flush(&mut current, start_line);
-    docs
 }
 
 fn is_separator(line: &str) -> bool {
@@ -392,9 +477,9 @@ fn strip_location(message: &str) -> &str {
     message.find(" at line ").map_or(message, |i| &message[..i])
 }
 
-fn add_document(value: Value, path: &Path, index: usize, source: SourceLocation, inventory: &mut Inventory) {
+fn add_document(value: Value, path: &Path, index: usize, source: SourceLocation, sink: &mut dyn DocumentSink) {
     let Some(map) = value.as_object() else {
-        inventory.gaps.push(gap(path, Some(index), "not a Kubernetes object (expected a mapping)".into()));
+        sink.gap(gap(path, Some(index), "not a Kubernetes object (expected a mapping)".into()));
         return;
     };
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
@@ -422,17 +507,17 @@ fn add_document(value: Value, path: &Path, index: usize, source: SourceLocation,
         };
         let items = items.unwrap_or(Value::Array(Vec::new()));
         let Value::Array(items) = items else {
-            inventory.gaps.push(gap(path, Some(index), format!("{list_kind}: `items` is not a list")));
+            sink.gap(gap(path, Some(index), format!("{list_kind}: `items` is not a list")));
             return;
         };
         // A generic `List` says nothing about its items' kind; `PodList` does.
         let item_kind = (list_kind != "List").then(|| list_kind.trim_end_matches("List"));
         for (i, mut item) in items.into_iter().enumerate() {
             crate::inventory::fill_list_item(&mut item, item_kind, api_version.as_deref());
-            add_object(item, path, source.clone(), index, Some(i), inventory);
+            add_object(item, path, source.clone(), index, Some(i), sink);
         }
     } else {
-        add_object(value, path, source, index, None, inventory);
+        add_object(value, path, source, index, None, sink);
     }
 }
 
@@ -442,13 +527,13 @@ fn add_object(
     source: SourceLocation,
     index: usize,
     item: Option<usize>,
-    inventory: &mut Inventory,
+    sink: &mut dyn DocumentSink,
 ) {
     match Object::from_value(value) {
-        Some(object) => inventory.push(object.at(source, (index, item))),
+        Some(object) => sink.object(object.at(source, (index, item))),
         None => {
             let what = item.map(|i| format!("item {i}: ")).unwrap_or_default();
-            inventory.gaps.push(gap(path, Some(index), format!("{what}object has no kind or metadata.name")));
+            sink.gap(gap(path, Some(index), format!("{what}object has no kind or metadata.name")));
         }
     }
 }

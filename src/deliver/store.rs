@@ -61,14 +61,22 @@ impl std::fmt::Debug for ReportStore {
     }
 }
 
-/// One rendered report, held in memory: what is archived, whether or not its
-/// local copy could be written.
+/// One rendered report: what is archived. Streamed into its local file, and
+/// read back from it when uploaded; held in memory when the local copy could
+/// not be written, so that it is archived all the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     /// `html`, `csv` or `json`.
     pub format: &'static str,
     /// The report as rendered.
-    pub bytes: bytes::Bytes,
+    body: Body,
+}
+
+/// Where a rendered report is: in memory, or in a local file read when it is uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Body {
+    Memory(bytes::Bytes),
+    File(PathBuf),
 }
 
 impl Rendered {
@@ -82,7 +90,27 @@ impl Rendered {
             .find(|f| *f == extension)
             .ok_or_else(|| local(format!("{} is not an html, csv or json report", path.display())))?;
         let bytes = std::fs::read(path).map_err(|e| local(format!("cannot read {}: {e}", path.display())))?;
-        Ok(Rendered { format, bytes: bytes.into() })
+        Ok(Rendered::in_memory(format, bytes.into()))
+    }
+
+    /// A report rendered into memory.
+    pub fn in_memory(format: &'static str, bytes: bytes::Bytes) -> Self {
+        Rendered { format, body: Body::Memory(bytes) }
+    }
+
+    /// A report written to a local file, read only when it is needed (uploaded), one at a time.
+    pub fn file(format: &'static str, path: PathBuf) -> Self {
+        Rendered { format, body: Body::File(path) }
+    }
+
+    /// The report's bytes: a cheap copy when in memory, read from its file otherwise.
+    pub fn bytes(&self) -> Result<bytes::Bytes, StoreError> {
+        match &self.body {
+            Body::Memory(bytes) => Ok(bytes.clone()),
+            Body::File(path) => std::fs::read(path)
+                .map(bytes::Bytes::from)
+                .map_err(|e| StoreError::new(StoreErrorKind::Local, format!("cannot read {}: {e}", path.display()))),
+        }
     }
 }
 
@@ -287,8 +315,10 @@ impl ReportStore {
         let mut uploaded = Uploaded { keys: ReportKeys::default(), attempts: 0, bytes: 0 };
         for rendered in ordered {
             let key = layout::report_key(&report.cluster.name, started, rendered.format);
-            uploaded.bytes += rendered.bytes.len() as u64;
-            let attempts = self.put(&key, rendered.bytes.clone()).await?;
+            // Read from its local file now, and dropped once uploaded: one report in memory at a time.
+            let bytes = rendered.bytes()?;
+            uploaded.bytes += bytes.len() as u64;
+            let attempts = self.put(&key, bytes).await?;
             uploaded.attempts = uploaded.attempts.max(attempts);
             uploaded.keys.set(rendered.format, key);
         }

@@ -52,7 +52,9 @@ pub fn overview(inventory: &Inventory, gaps: &[CoverageGap]) -> Overview {
             *nodes.container_runtimes.entry(r.to_string()).or_default() += 1;
         }
     }
-    let mut workloads: BTreeMap<String, usize> = BTreeMap::new();
+    // Objects of a snapshot evaluated as they were read left their counts behind.
+    let mut workloads: BTreeMap<String, usize> = inventory.streamed.workloads.clone();
+    npd |= inventory.streamed.node_problem_detector;
     let mut pods = inventory.streamed_pod_phases.clone();
     for object in &inventory.objects {
         let kind = object.id.kind.as_str();

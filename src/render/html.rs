@@ -32,6 +32,10 @@ mod view;
 pub use view::SECTION_ROWS;
 
 const LAYOUT: &str = include_str!("../../templates/report.html.hbs");
+
+/// Where the layout takes the findings JSON: the page is rendered in two
+/// halves around it, and the JSON is written between them as it is serialised.
+const FINDINGS_JSON: &str = "{{{findings_json}}}";
 const STYLE: &str = include_str!("../../templates/report.css");
 const SCRIPT: &str = include_str!("../../templates/report.js");
 
@@ -82,24 +86,40 @@ fn registry() -> Result<Handlebars<'static>, RenderError> {
     // Indenting partials would shift the text of <pre> remediation blocks.
     hb.set_prevent_indent(true);
     hb.register_helper("num", Box::new(helpers::num));
-    hb.register_template_string("report", LAYOUT)?;
+    match LAYOUT.split_once(FINDINGS_JSON) {
+        Some((head, tail)) => {
+            hb.register_template_string("report_head", head)?;
+            hb.register_template_string("report_tail", tail)?;
+        }
+        None => hb.register_template_string("report", LAYOUT)?,
+    }
     for (name, text) in PARTIALS {
         hb.register_partial(name, *text)?;
     }
     Ok(hb)
 }
 
-/// Writes the report as one self-contained HTML page.
+/// Writes the report as one self-contained HTML page, as it is rendered: the
+/// findings JSON (the bulk of a big report) goes to `out` as it is serialised.
 pub fn write_html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
+    let hb = registry()?;
+    let split = hb.has_template("report_head");
+    let findings = data::encode(report);
     let doc = Document {
         page: view::page(report),
         csp: safe::content_security_policy(SCRIPT, STYLE),
         style: STYLE,
         script: SCRIPT,
-        findings_json: safe::script_json(&data::encode(report))?,
+        findings_json: if split { String::new() } else { safe::script_json(&findings)? },
     };
     let mut buffered = BufWriter::with_capacity(64 * 1024, out);
-    registry()?.render_to_write("report", &doc, &mut buffered)?;
+    if split {
+        hb.render_to_write("report_head", &doc, &mut buffered)?;
+        safe::write_script_json(&findings, &mut buffered)?;
+        hb.render_to_write("report_tail", &doc, &mut buffered)?;
+    } else {
+        hb.render_to_write("report", &doc, &mut buffered)?;
+    }
     buffered.flush()?;
     Ok(())
 }
@@ -111,6 +131,8 @@ mod tests {
     #[test]
     fn templates_compile() {
         assert!(registry().is_ok());
+        assert_eq!(LAYOUT.matches(FINDINGS_JSON).count(), 1, "the layout takes the findings JSON once");
+        assert!(registry().is_ok_and(|hb| hb.has_template("report_head") && hb.has_template("report_tail")));
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub fn report(paths: &[&str]) -> Report {
     let root = format!("{}/", env!("CARGO_MANIFEST_DIR"));
     for source in report.findings.iter_mut().filter_map(|f| f.source.as_mut()) {
         if let Some(relative) = source.file.strip_prefix(&root) {
-            source.file = relative.to_string();
+            source.file = relative.to_string().into();
         }
     }
     report
