@@ -93,7 +93,14 @@ fn main() {
     for run in 0..p.runs {
         server.reset_stats();
         let m = measure(
-            Command::new(ke).args(["diag", "--kubeconfig", kubeconfig.to_str().unwrap(), "-o", "json"]),
+            // As the image runs it (deploy/Dockerfile).
+            Command::new(ke).env(kubeeye::ALLOCATOR_ENV.0, kubeeye::ALLOCATOR_ENV.1).args([
+                "diag",
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "-o",
+                "json",
+            ]),
             rss_profile,
         );
         let stats = server.stats();

@@ -8,11 +8,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-/// The allocator setting of the node pods (name, value): commit memory as it
-/// is used. `ke node-check` is small and short-lived; the bench of it runs with
-/// the same setting.
-pub const NODE_POD_ALLOCATOR_ENV: (&str, &str) = ("MIMALLOC_ARENA_EAGER_COMMIT", "0");
-
 /// Label carrying the run id on every Job and pod of a run: the run finds,
 /// follows and deletes its own Jobs by it and never touches another run's.
 pub const RUN_ID_LABEL: &str = "kubeeye.io/run-id";
@@ -253,9 +248,8 @@ pub fn job_manifest(input: &JobInput<'_>) -> Result<Value, SpecError> {
                         "env": [
                             { "name": REQUEST_ENV, "value": request },
                             { "name": "NODE_NAME", "valueFrom": { "fieldRef": { "fieldPath": "spec.nodeName" } } },
-                            // mimalloc otherwise commits its first arena chunk up front: about
-                            // 16 MiB of a node pod's 31 MiB peak, on every node, every night.
-                            { "name": NODE_POD_ALLOCATOR_ENV.0, "value": NODE_POD_ALLOCATOR_ENV.1 },
+                            // As in the image; explicit, for an image built another way.
+                            { "name": crate::ALLOCATOR_ENV.0, "value": crate::ALLOCATOR_ENV.1 },
                         ],
                         "resources": {
                             "requests": { "cpu": "10m", "memory": "32Mi" },
