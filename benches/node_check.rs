@@ -71,7 +71,7 @@ fn main() {
     for _ in 0..runs {
         let started = Instant::now();
         // As the node-check Job runs it (its pod's environment).
-        let (name, value) = kubeeye::ALLOCATOR_ENV;
+        let (name, value) = kubeeye::collect::ALLOCATOR_ENV;
         let out = Command::new(env!("CARGO_BIN_EXE_ke"))
             .env(name, value)
             .args([

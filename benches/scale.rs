@@ -94,7 +94,7 @@ fn main() {
         server.reset_stats();
         let m = measure(
             // As the image runs it (deploy/Dockerfile).
-            Command::new(ke).env(kubeeye::ALLOCATOR_ENV.0, kubeeye::ALLOCATOR_ENV.1).args([
+            Command::new(ke).env(kubeeye::collect::ALLOCATOR_ENV.0, kubeeye::collect::ALLOCATOR_ENV.1).args([
                 "diag",
                 "--kubeconfig",
                 kubeconfig.to_str().unwrap(),

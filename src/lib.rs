@@ -38,10 +38,3 @@ pub mod run;
 pub mod schedule;
 pub mod text;
 pub mod yaml;
-
-/// The allocator setting the image runs `ke` with (name, value): mimalloc
-/// commits memory as it is used instead of its first arena chunk up front.
-/// `deploy/Dockerfile` sets it for the CronJob and the node-check Jobs set it
-/// on their pods; on the 30,000-pod scale bench it takes peak RSS from 184 to
-/// 148 MiB, and `ke node-check` from 31 to 16 MiB. The benches run `ke` with it.
-pub const ALLOCATOR_ENV: (&str, &str) = ("MIMALLOC_ARENA_EAGER_COMMIT", "0");

@@ -1034,7 +1034,7 @@ fn the_release_script_pins_the_dockerfile_base_images_by_digest() {
     let dir = tempfile::tempdir().unwrap();
     let dockerfile = dir.path().join("Dockerfile");
     let repository = std::fs::read_to_string("deploy/Dockerfile").unwrap();
-    let (name, value) = kubeeye::ALLOCATOR_ENV;
+    let (name, value) = kubeeye::collect::ALLOCATOR_ENV;
     assert!(repository.lines().any(|l| l == format!("ENV {name}={value}")), "the image sets the allocator");
     let repository_froms: Vec<&str> = repository.lines().filter(|l| l.starts_with("FROM ")).collect();
     assert_eq!(repository_froms.len(), 2, "{repository}");

@@ -249,7 +249,7 @@ pub fn job_manifest(input: &JobInput<'_>) -> Result<Value, SpecError> {
                             { "name": REQUEST_ENV, "value": request },
                             { "name": "NODE_NAME", "valueFrom": { "fieldRef": { "fieldPath": "spec.nodeName" } } },
                             // As in the image; explicit, for an image built another way.
-                            { "name": crate::ALLOCATOR_ENV.0, "value": crate::ALLOCATOR_ENV.1 },
+                            { "name": super::ALLOCATOR_ENV.0, "value": super::ALLOCATOR_ENV.1 },
                         ],
                         "resources": {
                             "requests": { "cpu": "10m", "memory": "32Mi" },
