@@ -339,11 +339,8 @@ async fn check_nodes(
     };
     let mut answered = Vec::new();
     for (node, result) in &outcome.results {
-        match crate::nodecheck::validate(node, result) {
-            Ok(mut parsed) => {
-                if let Some(reading) = outcome.clocks.get(node).copied() {
-                    crate::nodecheck::read_clock(&mut parsed, reading, rules);
-                }
+        match crate::nodecheck::validate_with_clock(node, result, rules, outcome.clocks.get(node).copied()) {
+            Ok(parsed) => {
                 checked.findings.extend(crate::nodecheck::findings(node, &parsed, rules));
                 checked.disks.extend(crate::nodecheck::disk_object(node, result, disk_mounts));
                 answered.push((node.clone(), parsed));

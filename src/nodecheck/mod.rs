@@ -584,16 +584,29 @@ pub fn judge_with(
     rules: &RuleSet,
     clock: Option<ClockReading>,
 ) -> Result<Vec<Finding>, String> {
+    let parsed = validate_with_clock(node, result, rules, clock)?;
+    Ok(findings(node, &parsed, rules))
+}
+
+/// [`validate`], then, when the inspection read the node's clock, its clock
+/// rules decided on that reading: what [`findings`] and the report's
+/// `nodeChecks` both count.
+pub fn validate_with_clock(
+    node: &str,
+    result: &Value,
+    rules: &RuleSet,
+    clock: Option<ClockReading>,
+) -> Result<NodeResult, String> {
     let mut parsed = validate(node, result)?;
     if let Some(reading) = clock {
         read_clock(&mut parsed, reading, rules);
     }
-    Ok(findings(node, &parsed, rules))
+    Ok(parsed)
 }
 
 /// Decides the clock rules of a validated result on the inspection's own
 /// reading of the node's clock (its beacons), replacing the node's verdict.
-pub fn read_clock(parsed: &mut NodeResult, reading: ClockReading, rules: &RuleSet) {
+fn read_clock(parsed: &mut NodeResult, reading: ClockReading, rules: &RuleSet) {
     let facts = parsed.facts.clone();
     for r in &mut parsed.results {
         let Some(Logic::Host(host)) = rules.get(&r.rule).map(|rule| &rule.logic) else { continue };
