@@ -42,9 +42,21 @@ fn ke(args: &[&str], limit: Duration) -> Run {
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .unwrap();
-    let code = loop {
+    let code = exit_within(&mut child, started, limit, args);
+    Run {
+        code,
+        stdout: String::from_utf8_lossy(&std::fs::read(&out).unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&std::fs::read(&err).unwrap()).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+/// The exit code of `ke` started at `started`; the watchdog kills it and fails
+/// the test once it has run longer than `limit`.
+fn exit_within(child: &mut std::process::Child, started: Instant, limit: Duration, args: &[&str]) -> Option<i32> {
+    loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
+            return status.code();
         }
         if started.elapsed() > limit {
             child.kill().unwrap();
@@ -52,12 +64,6 @@ fn ke(args: &[&str], limit: Duration) -> Run {
             panic!("ke {args:?} still running after {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code,
-        stdout: String::from_utf8_lossy(&std::fs::read(&out).unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&std::fs::read(&err).unwrap()).into_owned(),
-        took: started.elapsed(),
     }
 }
 
@@ -807,17 +813,7 @@ fn ke_on_a_terminal(args: &[&str]) -> (Option<i32>, Vec<u8>) {
         }
         seen
     });
-    let started = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("ke {args:?} still running after 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = exit_within(&mut child, Instant::now(), Duration::from_secs(60), args);
     (code, reader.join().unwrap())
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use mail_parser::MessageParser;
 use serde_json::Value;
 
+use crate::common::cli::Run;
 use crate::run::{BUCKET, Env, clock_passes, cluster, config_text, ke, run_dirs};
 use crate::support::apiserver::{FakeApiServer, FakeCluster, Options};
 use crate::support::http::{Receiver, Reply};
@@ -422,14 +423,15 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oversized_latest_json_is_refused_after_1_mib_and_the_night_goes_on() {
+/// A valid-JSON `latest.json` of `bytes` bytes at `key` in the store, too large
+/// to be read whole; then one `ke run` archiving to that store and mailing its
+/// digest (no webhooks). Returns the servers, the run and how long it took.
+async fn night_with_an_oversized_pointer(key: &str, bytes: usize) -> (S3Server, SmtpServer, Run, Duration) {
     let s3 = S3Server::start(&[BUCKET]).await;
-    // A pointer of 48 MiB that is valid JSON: read whole, it would parse.
     let mut pointer = br#"{"padding":""#.to_vec();
-    pointer.resize(48 << 20, b'a');
+    pointer.resize(bytes, b'a');
     pointer.extend_from_slice(br#""}"#);
-    s3.put_foreign(BUCKET, "nightly/prod-eu/latest.json", &pointer);
+    s3.put_foreign(BUCKET, key, &pointer);
     let smtp = SmtpServer::start();
     let mut env = Env::new();
     env.vars = s3_vars();
@@ -438,10 +440,15 @@ async fn an_oversized_latest_json_is_refused_after_1_mib_and_the_night_goes_on()
     let config = env.config(&text);
     let server = FakeApiServer::start(FakeCluster::from_values(cluster(true)), Options::default());
     let kubeconfig = env.kubeconfig(&server, "kubeconfig");
-
     let started = Instant::now();
     let run = env.run(&config, &kubeconfig).await;
-    let took = started.elapsed();
+    (s3, smtp, run, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_latest_json_is_refused_after_1_mib_and_the_night_goes_on() {
+    // A pointer of 48 MiB that is valid JSON: read whole, it would parse.
+    let (s3, smtp, run, took) = night_with_an_oversized_pointer("nightly/prod-eu/latest.json", 48 << 20).await;
     let refused = "is larger than 1048576 bytes; not read";
     let printed = run
         .stdout
@@ -464,21 +471,7 @@ async fn an_oversized_latest_json_is_refused_after_1_mib_and_the_night_goes_on()
 /// for every cluster sharing the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_clusters_oversized_pointer_is_left_out_of_the_index_not_the_index() {
-    let s3 = S3Server::start(&[BUCKET]).await;
-    let mut pointer = br#"{"padding":""#.to_vec();
-    pointer.resize(2 << 20, b'a');
-    pointer.extend_from_slice(br#""}"#);
-    s3.put_foreign(BUCKET, "nightly/staging/latest.json", &pointer);
-    let smtp = SmtpServer::start();
-    let mut env = Env::new();
-    env.vars = s3_vars();
-    let text = config_text(&env.path("local"), &s3.endpoint, BUCKET, smtp.port, "");
-    let text = text.split("  webhooks:").next().unwrap().to_string();
-    let config = env.config(&text);
-    let server = FakeApiServer::start(FakeCluster::from_values(cluster(true)), Options::default());
-    let kubeconfig = env.kubeconfig(&server, "kubeconfig");
-
-    let run = env.run(&config, &kubeconfig).await;
+    let (s3, _smtp, run, _) = night_with_an_oversized_pointer("nightly/staging/latest.json", 2 << 20).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let index = s3.read(BUCKET, "nightly/index.html").unwrap_or_else(|| panic!("no index: {}", run.stdout));
     let index = String::from_utf8(index).unwrap();

@@ -335,13 +335,9 @@ fn the_node_checks_component_renders_and_grants_only_namespaced_rights() {
     assert_eq!(binding["subjects"][0]["namespace"], "kubeeye");
 }
 
-/// End to end: `ke diag --node-checks` creates a Job for the node a KubeEye
-/// sysctl rule selects, reads back what the real `ke node-check` answered on
-/// the fixture host, and reports it in the node checks section; without the
-/// flag the host rules are listed as not run.
-#[test]
-fn ke_diag_runs_host_rules_on_the_nodes_and_reports_them() {
-    let rules_file = "tests/data/inspectrules/sysctl.yaml";
+/// What the real `ke node-check` answers on the fixture host
+/// (tests/data/hostroot) for the request `rules_file` makes for a Linux node `worker-0000`.
+fn fixture_host_answer(rules_file: &str) -> Value {
     let set = kubeeye::rules::RuleSet::load(&[std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rules_file)])
         .expect("sample rules load");
     let labels = std::collections::BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())]);
@@ -357,7 +353,18 @@ fn ke_diag_runs_host_rules_on_the_nodes_and_reports_them() {
         "tests/data/hostroot",
     ]);
     assert_eq!(answered.code, 0, "{}", answered.stderr);
-    let result: Value = serde_json::from_str(answered.stdout.trim()).expect("one JSON result");
+    serde_json::from_str(answered.stdout.trim()).expect("one JSON result")
+}
+
+/// End to end: `ke diag --node-checks` creates a Job for the node a KubeEye
+/// sysctl rule selects, reads back what the real `ke node-check` answered on
+/// the fixture host, and reports it in the node checks section; without the
+/// flag the host rules are listed as not run.
+#[test]
+fn ke_diag_runs_host_rules_on_the_nodes_and_reports_them() {
+    let rules_file = "tests/data/inspectrules/sysctl.yaml";
+    let result = fixture_host_answer(rules_file);
+    let dir = tempfile::tempdir().expect("tempdir");
 
     let mut linux = node("worker-0000", true, false);
     linux["metadata"]["labels"] = json!({ "kubernetes.io/os": "linux" });
@@ -435,23 +442,9 @@ fn ke_diag_runs_host_rules_on_the_nodes_and_reports_them() {
 #[test]
 fn node_checks_are_counted_in_the_json_and_grouped_in_every_view() {
     let rules_file = "tests/data/inspectrules/sysctl.yaml";
-    let set = kubeeye::rules::RuleSet::load(&[std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rules_file)])
-        .expect("sample rules load");
-    let labels = std::collections::BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())]);
-    let requests = kubeeye::nodecheck::requests(&set, &[("worker-0000".to_string(), labels)]);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let request = dir.path().join("request.json");
-    std::fs::write(&request, requests[0].1.to_string()).expect("request written");
     // What the real `ke node-check` answers on the fixture host: vm.swappiness 60, too few inotify watches.
-    let answered = crate::common::cli::ke(&[
-        "node-check",
-        "--request",
-        request.to_str().expect("utf-8"),
-        "--host-root",
-        "tests/data/hostroot",
-    ]);
-    assert_eq!(answered.code, 0, "{}", answered.stderr);
-    let template: Value = serde_json::from_str(answered.stdout.trim()).expect("one JSON result");
+    let template = fixture_host_answer(rules_file);
+    let dir = tempfile::tempdir().expect("tempdir");
 
     let names = nodes(11);
     let linux: Vec<Value> = names
