@@ -661,6 +661,35 @@ impl Report {
     }
 }
 
+#[cfg(test)]
+impl Report {
+    /// A complete report of `findings` for unit tests: this schema version, the
+    /// default tool and cluster, both times 2026-11-25T02:00:00Z, the summary
+    /// counted from the findings and nothing else. A test sets what it needs
+    /// with `Report { field, ..Report::of_findings(findings) }`.
+    pub(crate) fn of_findings(findings: Vec<Finding>) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool::default(),
+            cluster: Cluster::default(),
+            started_at: "2026-11-25T02:00:00Z".into(),
+            finished_at: "2026-11-25T02:00:00Z".into(),
+            complete: true,
+            health: None,
+            overview: None,
+            summary: Summary::from_findings(&findings, 0),
+            coverage: Vec::new(),
+            findings,
+            exemptions: Vec::new(),
+            scope: None,
+            rules: BTreeMap::new(),
+            diff: None,
+            node_checks: None,
+            node_files: NodeFiles::default(),
+        }
+    }
+}
+
 /// Sorts findings into report order.
 pub fn sort_findings(findings: &mut [Finding]) {
     // The fingerprint is unique per finding (it includes an event's reason),

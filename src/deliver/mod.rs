@@ -219,7 +219,7 @@ pub struct Delivery {
 mod tests {
     use super::*;
     use crate::inventory::section;
-    use crate::report::{Cluster, Finding, HealthStatus, SCHEMA_VERSION, Tool};
+    use crate::report::{Cluster, Finding, HealthStatus};
 
     fn finding(rule: &str, severity: Severity, section: &str, name: &str) -> Finding {
         Finding {
@@ -253,29 +253,17 @@ mod tests {
             finding("NodeMemory", Severity::Warning, section::NODES, "n1"),
             finding("PodCrashLooping", Severity::Danger, section::PODS, "api"),
         ];
+        let summary = Summary { danger: 1474, warning: 38149, ..Summary::from_findings(&findings, 0) };
         let report = Report {
-            schema_version: SCHEMA_VERSION.into(),
-            tool: Tool::default(),
             cluster: Cluster { name: "prod-eu".into(), sources: vec![] },
-            started_at: "2026-11-25T02:00:00Z".into(),
-            finished_at: "2026-11-25T02:00:00Z".into(),
-            complete: true,
             health: Some(Health {
                 status: HealthStatus::Degraded,
                 reasons: ["etcd unhealthy", "2 nodes NotReady", "PodCrashLooping in 1 workload", "NodeOOM on 1 node"]
                     .map(String::from)
                     .to_vec(),
             }),
-            overview: None,
-            summary: Summary { danger: 1474, warning: 38149, ..Summary::from_findings(&findings, 0) },
-            coverage: vec![],
-            findings,
-            exemptions: Vec::new(),
-            scope: None,
-            rules: Default::default(),
-            diff: None,
-            node_checks: None,
-            node_files: Default::default(),
+            summary,
+            ..Report::of_findings(findings)
         };
         let digest = Digest::from_report(&report, None);
         let order: Vec<&str> = digest.top.iter().map(|f| f.rule.as_str()).collect();
@@ -334,23 +322,11 @@ mod tests {
             rules: vec![rule("vm.swappiness", 212), rule("net.ipv4.ip_forward", 0)],
         };
         let report = Report {
-            schema_version: SCHEMA_VERSION.into(),
-            tool: Tool::default(),
             cluster: Cluster { name: "prod-eu".into(), sources: vec![] },
-            started_at: "2026-11-25T02:00:00Z".into(),
-            finished_at: "2026-11-25T02:00:00Z".into(),
             complete: false,
-            health: None,
-            overview: None,
-            summary: Summary::from_findings(&findings, 0),
             coverage,
-            findings,
-            exemptions: Vec::new(),
-            scope: None,
-            rules: Default::default(),
-            diff: None,
             node_checks: Some(node_checks),
-            node_files: Default::default(),
+            ..Report::of_findings(findings)
         };
         let digest = Digest::from_report(&report, None);
         let top: Vec<&str> = digest.top.iter().map(|f| f.rule.as_str()).collect();

@@ -396,7 +396,6 @@ fn group_by_object<'a>(findings: &[&'a Finding]) -> BTreeMap<GroupKey<'a>, Vec<&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Cluster, Summary, Tool};
 
     #[test]
     fn control_characters_are_escaped() {
@@ -413,25 +412,7 @@ mod tests {
     }
 
     fn render(findings: Vec<Finding>) -> String {
-        let report = Report {
-            schema_version: "1".into(),
-            tool: Tool::default(),
-            cluster: Cluster::default(),
-            started_at: "2026-11-25T02:00:00Z".into(),
-            finished_at: "2026-11-25T02:00:00Z".into(),
-            complete: true,
-            summary: Summary::from_findings(&findings, 0),
-            coverage: Vec::new(),
-            findings,
-            exemptions: Vec::new(),
-            scope: None,
-            rules: BTreeMap::new(),
-            diff: None,
-            node_files: BTreeMap::new(),
-            health: None,
-            overview: None,
-            node_checks: None,
-        };
+        let report = Report { schema_version: "1".into(), ..Report::of_findings(findings) };
         let mut out = Vec::new();
         write_table(&report, &mut out, TableOptions::default()).unwrap();
         String::from_utf8(out).unwrap()

@@ -55,7 +55,7 @@ pub fn apply_diff(report: &mut Report, previous: &Report) {
 mod tests {
     use super::*;
     use crate::inventory::CoverageGap;
-    use crate::report::{Cluster, SCHEMA_VERSION, Severity, Summary, Tool};
+    use crate::report::{Cluster, Severity};
 
     fn finding(rule: &str, name: &str, section: &str) -> Finding {
         Finding {
@@ -82,23 +82,10 @@ mod tests {
 
     fn report(started_at: &str, findings: Vec<Finding>) -> Report {
         Report {
-            schema_version: SCHEMA_VERSION.into(),
-            tool: Tool::default(),
             cluster: Cluster { name: "c".into(), sources: vec![] },
             started_at: started_at.into(),
             finished_at: started_at.into(),
-            complete: true,
-            health: None,
-            overview: None,
-            summary: Summary::from_findings(&findings, 0),
-            coverage: vec![],
-            findings,
-            exemptions: Vec::new(),
-            scope: None,
-            rules: Default::default(),
-            diff: None,
-            node_checks: None,
-            node_files: Default::default(),
+            ..Report::of_findings(findings)
         }
     }
 

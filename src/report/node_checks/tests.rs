@@ -1,5 +1,4 @@
 use super::*;
-use crate::report::{Cluster, Summary, Tool};
 
 fn finding(rule: &str, node: &str, message: &str) -> Finding {
     serde_json::from_value(serde_json::json!({
@@ -25,25 +24,7 @@ fn rule(id: &str, evaluated: usize, failed: usize) -> NodeCheckRule {
 }
 
 fn report(findings: Vec<Finding>, coverage: Vec<CoverageGap>, node_checks: Option<NodeChecks>) -> Report {
-    Report {
-        schema_version: crate::report::SCHEMA_VERSION.into(),
-        tool: Tool::default(),
-        cluster: Cluster::default(),
-        started_at: "2026-11-25T02:00:00Z".into(),
-        finished_at: "2026-11-25T02:00:00Z".into(),
-        complete: coverage.is_empty(),
-        health: None,
-        overview: None,
-        summary: Summary::from_findings(&findings, 0),
-        coverage,
-        findings,
-        exemptions: Vec::new(),
-        scope: None,
-        rules: BTreeMap::new(),
-        diff: None,
-        node_checks,
-        node_files: Default::default(),
-    }
+    Report { complete: coverage.is_empty(), coverage, node_checks, ..Report::of_findings(findings) }
 }
 
 fn node(i: usize) -> String {
