@@ -620,6 +620,20 @@ fn linux_node(name: &str) -> Value {
     linux
 }
 
+/// A one-node cluster (`worker-0000`, kubeconfig at `dir/kubeconfig`) whose node
+/// pods run the real `ke node-check` on the host `dir/host`, where
+/// /var/lib/kubelet/config.yaml holds `content`. Returns the server and that file.
+fn node_watching_kubelet_config(dir: &std::path::Path, content: &str) -> (FakeApiServer, std::path::PathBuf) {
+    let host = dir.join("host");
+    let watched = host.join("var/lib/kubelet/config.yaml");
+    std::fs::create_dir_all(watched.parent().expect("parent")).expect("host dirs");
+    std::fs::write(&watched, content).expect("file");
+    let server = FakeApiServer::start(FakeCluster::from_values(vec![linux_node("worker-0000")]), Options::default());
+    server.kubeconfig(dir.join("kubeconfig"));
+    server.jobs().default_script = PodScript::NodeCheck { host_root: host, after: Duration::from_millis(50) };
+    (server, watched)
+}
+
 /// fileChange over three nights with no state on the node: the first run records the
 /// file's hash in the report's `nodeFiles`; a run given that report (`--previous`)
 /// hands it to the node as the baseline, so an unchanged file is no finding and a
@@ -628,13 +642,7 @@ fn linux_node(name: &str) -> Value {
 #[test]
 fn a_file_changed_since_the_previous_report_is_one_finding_with_both_hashes_and_its_mtime() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let host = dir.path().join("host");
-    let watched = host.join("var/lib/kubelet/config.yaml");
-    std::fs::create_dir_all(watched.parent().expect("parent")).expect("host dirs");
-    std::fs::write(&watched, "staticPodPath: /etc/kubernetes/manifests\n").expect("file");
-    let server = FakeApiServer::start(FakeCluster::from_values(vec![linux_node("worker-0000")]), Options::default());
-    server.kubeconfig(dir.path().join("kubeconfig"));
-    server.jobs().default_script = PodScript::NodeCheck { host_root: host.clone(), after: Duration::from_millis(50) };
+    let (server, watched) = node_watching_kubelet_config(dir.path(), "staticPodPath: /etc/kubernetes/manifests\n");
     let config = "nodeChecks:\n  image: ghcr.io/kubeeye/kubeeye:test\n  pollInterval: 1s\n";
     std::fs::write(dir.path().join("kubeeye.yaml"), config).expect("config written");
     let rules_file = "tests/data/inspectrules/filechange.yaml";
@@ -769,14 +777,8 @@ fn reports_under(dir: &std::path::Path) -> Vec<Value> {
 #[test]
 fn ke_run_compares_watched_files_with_the_previous_run_in_the_store() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let host = dir.path().join("host");
-    let watched = host.join("var/lib/kubelet/config.yaml");
-    std::fs::create_dir_all(watched.parent().expect("parent")).expect("host dirs");
-    std::fs::write(&watched, "maxPods: 110\n").expect("file");
-    let server = FakeApiServer::start(FakeCluster::from_values(vec![linux_node("worker-0000")]), Options::default());
+    let (_server, watched) = node_watching_kubelet_config(dir.path(), "maxPods: 110\n"); // held: it serves until dropped
     let kubeconfig = dir.path().join("kubeconfig");
-    server.kubeconfig(&kubeconfig);
-    server.jobs().default_script = PodScript::NodeCheck { host_root: host.clone(), after: Duration::from_millis(50) };
     let (local, store) = (dir.path().join("local"), dir.path().join("store"));
     let config = dir.path().join("kubeeye.yaml");
     std::fs::write(
